@@ -26,7 +26,7 @@ static cache_msg_cb ps_cb;
 static void *ps_arg;
 static atomic_int ps_ready;
 static atomic_uint ps_gen;
-static atomic_llong log_sub, log_lost, log_pub;
+static atomic_llong log_sub, log_lost, log_pub, log_back;
 
 int cache_pubsub_ready(void) { return atomic_load(&ps_ready); }
 unsigned cache_pubsub_generation(void) { return atomic_load(&ps_gen); }
@@ -59,7 +59,7 @@ static void deliver(redisReply *r) {
 }
 
 static void *ps_main(void *unused) {
-  int backoff = BACKOFF_MIN_MS;
+  int backoff = BACKOFF_MIN_MS, subs = 0;
   char err[256];
   (void)unused;
   for (;;) {
@@ -80,6 +80,7 @@ static void *ps_main(void *unused) {
       r = NULL;
       atomic_store(&ps_ready, 1);
       atomic_fetch_add(&ps_gen, 1);
+      if (subs++) cache_log(&log_back, "info", "pubsub resubscribed", NULL);
       backoff = BACKOFF_MIN_MS;
       while (redisGetReply(c, (void **)&r) == REDIS_OK && r) {
         deliver(r);
