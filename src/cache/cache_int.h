@@ -46,6 +46,7 @@ void cache_local_clear(void);
 void cache_pubsub_local_deliver(const char *channel, const void *data, size_t len);
 
 int64_t cache_mono_us(void);
-/* One JSON line on stderr, at most once per 10 s per call site (*last holds its time). */
-void cache_log(atomic_llong *last, const char *level, const char *msg, const char *detail);
+/* vz_log with module "cache", at most once per 10 s per call site (*last holds its time).
+ * level is VZ_LOG_* (core/log.h). */
+void cache_log(atomic_llong *last, int level, const char *msg, const char *detail);
 #endif

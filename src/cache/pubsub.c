@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cache/cache_int.h"
+#include "core/log.h"
 
 #define PATTERN "vz:*"
 #define BACKOFF_MIN_MS 100
@@ -80,7 +81,7 @@ static void *ps_main(void *unused) {
       r = NULL;
       atomic_store(&ps_ready, 1);
       atomic_fetch_add(&ps_gen, 1);
-      if (subs++) cache_log(&log_back, "info", "pubsub resubscribed", NULL);
+      if (subs++) cache_log(&log_back, VZ_LOG_INFO, "pubsub resubscribed", NULL);
       backoff = BACKOFF_MIN_MS;
       while (redisGetReply(c, (void **)&r) == REDIS_OK && r) {
         deliver(r);
@@ -89,12 +90,12 @@ static void *ps_main(void *unused) {
       }
       atomic_store(&ps_ready, 0);
       snprintf(err, sizeof err, "%s", c->errstr);
-      if (!wait_or_stop(0)) cache_log(&log_lost, "warn", "pubsub connection lost, resubscribing", err);
+      if (!wait_or_stop(0)) cache_log(&log_lost, VZ_LOG_WARN, "pubsub connection lost, resubscribing", err);
     } else if (c) {
       snprintf(err, sizeof err, "psubscribe: %s", r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
-      cache_log(&log_sub, "warn", "pubsub subscribe failed", err);
+      cache_log(&log_sub, VZ_LOG_WARN, "pubsub subscribe failed", err);
     } else {
-      cache_log(&log_sub, "warn", "pubsub cannot reach redis", err);
+      cache_log(&log_sub, VZ_LOG_WARN, "pubsub cannot reach redis", err);
     }
     if (r) freeReplyObject(r);
     pthread_mutex_lock(&ps_mu);
@@ -178,7 +179,7 @@ int cache_publish(const char *channel, const void *data, size_t len) {
   lens[1] = strlen(channel);
   lens[2] = len;
   if (!(r = cache_redis_argv(&cache_ps_target, 3, argv, lens))) {
-    cache_log(&log_pub, "warn", "publish dropped: redis unavailable", channel);
+    cache_log(&log_pub, VZ_LOG_WARN, "publish dropped: redis unavailable", channel);
     return CACHE_EUNAVAILABLE;
   }
   int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : CACHE_ERROR;

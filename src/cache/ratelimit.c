@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cache/cache_int.h"
+#include "core/log.h"
 
 /* Times in microseconds. Lua numbers are doubles: exact up to 2^53 us (285 years), but
  * tostring() would print 1.7e+15, so the stored TAT is formatted with %.0f. */
@@ -51,7 +52,7 @@ int cache_ratelimit(const char *key, double rate_per_sec, int burst, int cost,
       r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER) {
     /* Fail open: a cache outage must not become a full outage. Abuse protection is
      * degraded for that while, which the log line says. */
-    cache_log(&log_open, "warn", "rate limit failing open: redis unavailable",
+    cache_log(&log_open, VZ_LOG_WARN, "rate limit failing open: redis unavailable",
               r && r->type == REDIS_REPLY_ERROR ? r->str : NULL);
     if (r) freeReplyObject(r);
     return 1;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cache/cache_int.h"
+#include "core/log.h"
 
 #define CONNECT_TIMEOUT_MS 300
 #define COMMAND_TIMEOUT_MS 1000
@@ -26,31 +27,14 @@ int64_t cache_mono_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
-}
-
-/* TODO(core/log): switch to vz_log once it exists; same JSON-lines shape. */
-void cache_log(atomic_llong *last, const char *level, const char *msg, const char *detail) {
+/* Rate-limited per call site: a Redis outage must not flood the log. */
+void cache_log(atomic_llong *last, int level, const char *msg, const char *detail) {
   long long now = cache_mono_us() / 1000, prev = atomic_load(last);
+  if (level < vz_log_level) return;
   if (prev && now - prev < 10000) return;
   if (!atomic_compare_exchange_strong(last, &prev, now)) return;
-  flockfile(stderr);
-  fprintf(stderr, "{\"level\":\"%s\",\"module\":\"cache\",\"msg\":", level);
-  json_str(stderr, msg);
-  if (detail) {
-    fputs(",\"detail\":", stderr);
-    json_str(stderr, detail);
-  }
-  fputs("}\n", stderr);
-  funlockfile(stderr);
+  if (detail) vz_log(level, msg, "module", "cache", "detail", detail, (char *)0);
+  else vz_log(level, msg, "module", "cache", (char *)0);
 }
 
 /* redis://[[user]:password@]host[:port][/db] */
@@ -202,7 +186,7 @@ redisReply *cache_redis_argv(cache_target *t, int argc, const char **argv, const
       rc->gen = gen;
       if (!rc->c) {
         rc->retry_at_us = cache_mono_us() + RETRY_AFTER_FAIL_US;
-        cache_log(&log_down, "warn", "redis unavailable", err);
+        cache_log(&log_down, VZ_LOG_WARN, "redis unavailable", err);
         return NULL;
       }
       rc->retry_at_us = 0;
@@ -218,7 +202,7 @@ redisReply *cache_redis_argv(cache_target *t, int argc, const char **argv, const
       rc->retry_at_us = cache_mono_us() + RETRY_AFTER_FAIL_US;
       break;
     }
-    cache_log(&log_lost, "warn", "redis connection lost, reconnecting", err);
+    cache_log(&log_lost, VZ_LOG_WARN, "redis connection lost, reconnecting", err);
   }
   return NULL;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # A throwaway Redis for tests: 127.0.0.1:16379, no persistence, daemonized, pidfile in /tmp.
 #   tests/support/redis.sh start   # prints redis://127.0.0.1:16379/0
+#   tests/support/redis.sh flush   # empties it between test runs
 #   tests/support/redis.sh stop
 # Env: VZ_REDIS_PORT.
 set -eu
@@ -39,9 +40,15 @@ stop() {
   rm -f "$PIDFILE"
 }
 
+flush() {
+  running || { echo "redis.sh: not running (run start first)" >&2; exit 1; }
+  redis-cli -h 127.0.0.1 -p "$PORT" flushall >/dev/null
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  flush) flush ;;
   url) echo "$URL" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|flush|url" >&2; exit 2 ;;
 esac
