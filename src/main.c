@@ -12,10 +12,12 @@
 #include "core/loop.h"
 #include "core/ops.h"
 #include "core/version.h"
+#include "cache/cache.h"
 #include "db/db.h"
 #include "services/services.h"
 
 void vz_worker_close_all(void);
+extern int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
 
 static void usage(void) {
   fprintf(stderr,
@@ -103,6 +105,14 @@ static int cmd_admin(int argc, char **argv) {
   return 0;
 }
 
+/* Per-route limits from the route table, shared across instances when Redis is set. */
+static int ratelimit_check(const char *key, int per_min, int *retry_after_s) {
+  int64_t retry_ms = 0;
+  int ok = cache_ratelimit(key, per_min / 60.0, per_min, 1, &retry_ms);
+  *retry_after_s = (int)((retry_ms + 999) / 1000);
+  return ok;
+}
+
 static int cmd_serve(int argc, char **argv) {
   int rc = load_config(argc, argv);
   if (rc) return rc;
@@ -113,12 +123,19 @@ static int cmd_serve(int argc, char **argv) {
   vz_db *db;
   if ((rc = open_and_migrate(&db))) return rc;
   db_close(db);
+  char err[256];
+  if (cache_init(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL, err, sizeof err) < 0) {
+    fprintf(stderr, "vidzo: --redis: %s\n", err);
+    return 2;
+  }
+  vz_ratelimit_hook = ratelimit_check;
   if (vz_ops_init() < 0 || services_init() < 0) {
     fprintf(stderr, "vidzo: could not start services\n");
     return 1;
   }
   rc = vz_server_run();
   services_shutdown();
+  cache_shutdown();
   vz_worker_close_all();
   return rc ? 1 : 0;
 }

@@ -208,6 +208,13 @@ static int preflight(vz_req *req) {
 
 void vz_dispatch(vz_req *req) {
   set_request_id(req);
+  if (vz_cfg.trust_proxy) { /* the balancer appends the real client: take the first hop */
+    const char *xff = vz_req_header(req, "X-Forwarded-For");
+    if (xff && *xff) {
+      size_t n = strcspn(xff, ", ");
+      if (n > 0 && n < sizeof req->ip) { memcpy(req->ip, xff, n); req->ip[n] = 0; }
+    }
+  }
   const char *ae = vz_req_header(req, "Accept-Encoding");
   req->accepts_gzip = ae && strstr(ae, "gzip") != NULL;
   req->origin = vz_req_header(req, "Origin");
