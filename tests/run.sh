@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it: for each build flavor (debug, then
+# asan = ASan+UBSan), the C unit tests, then the end-to-end stories against a started
+# server on SQLite and again on PostgreSQL (with Redis). Ends with "N passed, N failed".
+# Env: VZ_FLAVORS="debug asan", VZ_DBS="sqlite postgres", VZ_TEST_FILTER=substring.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FLAVORS=${VZ_FLAVORS:-debug asan}
+DBS=${VZ_DBS:-sqlite postgres}
+PORT=${VZ_TEST_PORT:-18080}
+WORK=$(mktemp -d /tmp/vidzo-test.XXXXXX)
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SERVER_PID=
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/support/lsan.supp:print_suppressions=0}
+
+cleanup() {
+  stop_server
+  tests/support/redis.sh stop >/dev/null 2>&1 || true
+  [ -n "${PG_STARTED:-}" ] && tests/support/postgres.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# count LOGFILE: adds the last "N passed, N failed" line of a log to the totals.
+count() {
+  local line p f
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+  if [ -z "$line" ]; then
+    echo "!! $2: no summary line (crashed?)"; tail -20 "$1"
+    TOTAL_FAIL=$((TOTAL_FAIL + 1)); return
+  fi
+  p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+  TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
+  echo "== $2: $line"
+}
+
+start_server() { # flavor db_url label
+  local bin=build/$1/vidzo data=$WORK/data-$3
+  rm -rf "$data"; mkdir -p "$data"
+  "$bin" serve --port "$PORT" --bind 127.0.0.1 --threads 2 --db "$2" --data-dir "$data" \
+    --log-level warn --dev --cors-origins http://allowed.example ${VZ_REDIS_ARG:-} \
+    --jwt-secret test-secret-0123456789abcdef0123456789 --shutdown-timeout 5 \
+    >"$WORK/server-$3.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "!! server did not start ($3):"; tail -20 "$WORK/server-$3.log"; return 1
+}
+
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  local rc=0
+  wait "$SERVER_PID" || rc=$?
+  SERVER_PID=
+  return $rc
+}
+
+# A clean exit after SIGTERM is itself a test: drain works and ASan found no leak.
+server_exit_check() { # label
+  local rc=0 log=$WORK/server-$1.log
+  stop_server || rc=$?
+  if [ "$rc" -ne 0 ] || grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+    echo "FAIL server exit ($1): rc=$rc"; grep -A30 -E 'Sanitizer|runtime error' "$log" | head -60
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+  else
+    echo "ok   server exit ($1): clean drain, no sanitizer report"; TOTAL_PASS=$((TOTAL_PASS + 1))
+  fi
+}
+
+PG_URL=
+REDIS_URL=
+if [[ " $DBS " == *" postgres "* ]]; then
+  PG_URL=$(tests/support/postgres.sh start) && PG_STARTED=1 || { echo "!! PostgreSQL did not start"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); }
+  REDIS_URL=$(tests/support/redis.sh start) || { echo "!! Redis did not start"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); }
+fi
+
+for flavor in $FLAVORS; do
+  echo "### build $flavor"
+  if ! make -s -j2 FLAVOR="$flavor" all unit >"$WORK/build-$flavor.log" 2>&1; then
+    cat "$WORK/build-$flavor.log" | tail -40; echo "!! build $flavor failed"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue
+  fi
+  VZ_TEST_PG_URL=$PG_URL VZ_TEST_REDIS_URL=$REDIS_URL build/$flavor/unit >"$WORK/unit-$flavor.log" 2>&1
+  grep -E '^FAIL|Sanitizer|runtime error' "$WORK/unit-$flavor.log" | head -20
+  count "$WORK/unit-$flavor.log" "unit ($flavor)"
+  for db in $DBS; do
+    label=$flavor-$db
+    if [ "$db" = sqlite ]; then url="sqlite:$WORK/data-$label/vidzo.db"; VZ_REDIS_ARG=
+    else
+      [ -n "$PG_URL" ] || continue
+      tests/support/postgres.sh reset >/dev/null
+      tests/support/redis.sh flush >/dev/null 2>&1 || true
+      url=$PG_URL; VZ_REDIS_ARG=${REDIS_URL:+--redis $REDIS_URL}
+    fi
+    start_server "$flavor" "$url" "$label" || { TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
+    VZ_TEST_URL=http://127.0.0.1:$PORT VZ_TEST_LABEL=$label VZ_TEST_BIN=$ROOT/build/$flavor/vidzo \
+      VZ_TEST_DB_URL=$url VZ_TEST_DATA_DIR=$WORK/data-$label VZ_TEST_REDIS_URL=${VZ_REDIS_ARG:+$REDIS_URL} \
+      VZ_TEST_SERVER_PID=$SERVER_PID \
+      node tests/e2e/run.mjs ${VZ_TEST_FILTER:-} >"$WORK/e2e-$label.log" 2>&1
+    grep -E '^FAIL' -A3 "$WORK/e2e-$label.log" | head -60
+    count "$WORK/e2e-$label.log" "e2e ($label)"
+    server_exit_check "$label"
+  done
+done
+
+for extra in tests/e2e-multi/run.sh; do
+  if [ -x "$extra" ] && [ -n "$PG_URL" ] && [[ " $FLAVORS " == *" debug "* ]]; then
+    "$extra" "$ROOT/build/debug/vidzo" "$PG_URL" "$REDIS_URL" >"$WORK/multi.log" 2>&1
+    grep -E '^FAIL' -A3 "$WORK/multi.log" | head -40
+    count "$WORK/multi.log" "multi-instance"
+  fi
+done
+
+echo "logs: $WORK"
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" -eq 0 ]
