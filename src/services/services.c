@@ -5,12 +5,14 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "core/sio.h"
 #include "services/bench/bench.h"
 #include "services/categories/categories.h"
 
 int services_init(void) {
   if (categories_init() < 0) return -1;
   if (vz_cfg.bench && bench_init() < 0) return -1;
+  if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
   return 0;
 }
 
