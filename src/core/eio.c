@@ -1047,8 +1047,19 @@ static vz_route eio_routes[] = {
   { 0 },
 };
 
+/* After the loops are gone (atexit): what each loop kept for its life. */
+static void eio_loops_free(void) {
+  for (int i = 0; i < 64; i++) {
+    if (!all_loops[i]) continue;
+    free(all_loops[i]->tab);
+    free(all_loops[i]);
+    all_loops[i] = NULL;
+  }
+}
+
 int eio_init(void) {
   if (sodium_init() < 0) return -1;
+  atexit(eio_loops_free);
   vz_on_loop_start(on_loop_start);
   vz_on_drain(on_drain);
   return vz_routes_add(eio_routes);

@@ -75,10 +75,25 @@ struct sio_conn {
 
 typedef struct sio_loopst { sio_rooms rooms; } sio_loopst;
 
+static sio_loopst *sio_loops[64]; /* outlive the loops: freed at exit */
+
 static sio_loopst *loopst(vz_loop *l) {
   void **slot = vz_loop_slot(l, VZ_SLOT_RT2);
-  if (!*slot) *slot = calloc(1, sizeof(sio_loopst));
+  if (!*slot) {
+    *slot = calloc(1, sizeof(sio_loopst));
+    if (!*slot) abort(); /* first use on a loop only */
+    if (vz_loop_index(l) < 64) sio_loops[vz_loop_index(l)] = *slot;
+  }
   return *slot;
+}
+
+static void sio_loops_free(void) {
+  for (int i = 0; i < 64; i++) {
+    if (!sio_loops[i]) continue;
+    sio_rooms_free(&sio_loops[i]->rooms);
+    free(sio_loops[i]);
+    sio_loops[i] = NULL;
+  }
 }
 
 /* ---- registration -------------------------------------------------------------------- */
@@ -579,5 +594,6 @@ void sio_session_closed(eio_session *e, const char *reason) {
 int sio_init(void) {
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
   if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
+  atexit(sio_loops_free);
   return eio_init();
 }
