@@ -1,5 +1,10 @@
 // realtime.mjs: the Socket.IO gateway as a real socket.io-client (pinned 4.8.1) sees it.
 // Needs the server started with --dev or --bench (the "/test" namespace).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { story, assert, URL_BASE, sleep, unique } from './lib.mjs';
 
@@ -153,3 +158,46 @@ story('1,000 clients in one room each receive every message exactly once and in 
     for (let i = 0; i < N; i++) assert.deepEqual(seen[i], want, `client ${i}`);
   } finally { clients.forEach((c) => c.close()); }
 }, { timeout: 60000 });
+
+// Its own server (VZ_TEST_BIN, or build/debug/vidzo), so it can be restarted.
+
+function startOwn(port, dataDir) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const bin = process.env.VZ_TEST_BIN || join(root, 'build', 'debug', 'vidzo');
+  assert.ok(existsSync(bin), `no server binary at ${bin}`);
+  const p = spawn(bin, ['serve', '--port', String(port), '--bind', '127.0.0.1', '--threads', '2', '--dev',
+    '--data-dir', dataDir, '--log-level', 'warn', '--shutdown-timeout', '2'], { stdio: 'ignore' });
+  return p;
+}
+async function waitUp(port) {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/v1/health`)).ok) return; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  throw new Error('own server did not start');
+}
+
+story('a client reconnects by itself after the server restarts', async () => {
+  const port = 20000 + Math.floor(Math.random() * 5000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'vidzo-rt-'));
+  let srv = startOwn(port, dataDir);
+  await waitUp(port);
+  const s = io(`http://127.0.0.1:${port}/test`, { forceNew: true, auth: { token: 'r' }, transports: ['websocket'],
+    reconnectionDelay: 100, reconnectionDelayMax: 200 });
+  try {
+    await connected(s);
+    const firstId = s.id;
+    const gone = new Promise((res) => s.once('disconnect', (r) => res(r)));
+    srv.kill('SIGTERM');
+    assert.equal(await gone, 'transport close');
+    await new Promise((res) => srv.once('exit', res));
+    srv = startOwn(port, dataDir);
+    await waitUp(port);
+    await once(s, 'connect', 10000);
+    assert.notEqual(s.id, firstId);
+    assert.equal((await ack(s, 'whoami')).user, 'r');
+  } finally {
+    s.close();
+    srv.kill('SIGTERM');
+  }
+}, { timeout: 30000 });
