@@ -43,7 +43,8 @@ enum { HB_PING_WAIT = 0, HB_PONG_WAIT = 1 };
 #define MAX_WRITE_BUFS 512
 
 typedef struct eio_outq {
-  ws_buf **v;
+  ws_buf **v;        /* inl, or malloc'd past 4 entries; NULL when empty */
+  ws_buf *inl[4];
   uint32_t head, n, cap;
   uint32_t inflight; /* items [head, head+inflight) belong to the uv_write in flight */
   uint32_t off;      /* bytes of v[head] (hdr+data) already written by uv_try_write */
@@ -90,6 +91,8 @@ struct eio_session {
 typedef struct eio_loopst {
   vz_loop *loop;
   uv_check_t check;
+  uv_timer_t flush_timer;
+  uint64_t defer_until;   /* hrtime: under load, the next flush waits until then */
   eio_session **tab;
   size_t tab_cap, count;
   eio_ws *dirty_ws;
@@ -115,10 +118,14 @@ static int q_push(eio_outq *q, ws_buf *b) {
       memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof *q->v);
       q->n -= q->head;
       q->head = 0;
+    } else if (!q->v) {
+      q->v = q->inl; /* a few frames per turn need no allocation */
+      q->cap = 4;
     } else {
-      uint32_t cap = q->cap ? q->cap * 2 : 8;
-      ws_buf **v = realloc(q->v, cap * sizeof *v);
+      uint32_t cap = q->cap * 2;
+      ws_buf **v = q->v == q->inl ? malloc(cap * sizeof *v) : realloc(q->v, cap * sizeof *v);
       if (!v) return -1;
+      if (q->v == q->inl) memcpy(v, q->inl, q->n * sizeof *v);
       q->v = v;
       q->cap = cap;
     }
@@ -134,7 +141,7 @@ static void q_pop(eio_outq *q) {
   q->bytes -= b->len + b->hdr_len;
   ws_buf_unref(b);
   if (q->head == q->n) { /* empty: an idle connection keeps no array */
-    free(q->v);
+    if (q->v != q->inl) free(q->v);
     q->v = NULL;
     q->head = q->n = q->cap = 0;
   }
@@ -142,7 +149,7 @@ static void q_pop(eio_outq *q) {
 
 static void q_clear(eio_outq *q) {
   for (uint32_t i = q->head; i < q->n; i++) ws_buf_unref(q->v[i]);
-  free(q->v);
+  if (q->v != q->inl) free(q->v);
   memset(q, 0, sizeof *q);
 }
 
@@ -972,9 +979,7 @@ static int eio_handler(vz_req *req) {
 
 /* ---- per-loop hooks ------------------------------------------------------------------ */
 
-/* Once per loop turn, after I/O: write every connection that got output. */
-static void on_check(uv_check_t *c) {
-  eio_loopst *ls = c->data;
+static void flush_all(eio_loopst *ls) {
   while (ls->dirty_ws || ls->dirty_polls) {
     eio_ws *w = ls->dirty_ws;
     ls->dirty_ws = NULL;
@@ -1000,6 +1005,37 @@ static void on_check(uv_check_t *c) {
   }
 }
 
+/* Adaptive coalescing. A flush pass that took long (thousands of sockets written)
+ * means we are loaded: the next pass waits FLUSH_DEFER_NS, so the frames that arrive
+ * meanwhile share its writes (one writev per socket for all of them) instead of each
+ * costing every socket a syscall. Lightly loaded, a pass is short and output leaves
+ * in the same loop turn. */
+#define FLUSH_HEAVY_NS 300000ull
+#define FLUSH_DEFER_NS 1000000ull
+
+static void flush_timed(eio_loopst *ls) {
+  uint64_t t0 = uv_hrtime();
+  flush_all(ls);
+  uint64_t t1 = uv_hrtime();
+  ls->defer_until = t1 - t0 > FLUSH_HEAVY_NS ? t1 + FLUSH_DEFER_NS : 0;
+}
+
+static void on_flush_timer(uv_timer_t *t) { flush_timed(t->data); }
+
+/* Once per loop turn, after I/O: write every connection that got output. */
+static void on_check(uv_check_t *c) {
+  eio_loopst *ls = c->data;
+  if (!ls->dirty_ws && !ls->dirty_polls) return;
+  uint64_t now = uv_hrtime();
+  if (ls->defer_until > now) {
+    if (!uv_is_active((uv_handle_t *)&ls->flush_timer))
+      uv_timer_start(&ls->flush_timer, on_flush_timer, (ls->defer_until - now + 999999) / 1000000, 0);
+    return;
+  }
+  uv_timer_stop(&ls->flush_timer);
+  flush_timed(ls);
+}
+
 static void on_loop_start(vz_loop *l) {
   eio_loopst *ls = calloc(1, sizeof *ls);
   if (!ls) abort(); /* at start-up only: no loop without its state */
@@ -1010,6 +1046,9 @@ static void on_loop_start(vz_loop *l) {
   ls->check.data = ls;
   uv_check_start(&ls->check, on_check);
   uv_unref((uv_handle_t *)&ls->check);
+  uv_timer_init(vz_loop_uv(l), &ls->flush_timer);
+  ls->flush_timer.data = ls;
+  uv_unref((uv_handle_t *)&ls->flush_timer);
 }
 
 /* Shutdown: every session is told and closed, so the loop's hold count reaches 0. */
@@ -1024,7 +1063,7 @@ static void on_drain(vz_loop *l) {
       s = nx;
     }
   }
-  on_check(&ls->check);
+  flush_all(ls);
 }
 
 void eio_stats_sum(eio_stats *out) {
