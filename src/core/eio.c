@@ -76,6 +76,7 @@ struct eio_session {
   uint8_t hb;
   uint8_t dirty;     /* polling: output waiting for the pending GET */
   uint8_t drop;      /* slow consumer: closed at the next flush, not inside a broadcast */
+  uint8_t echo;      /* /engine.io/ (--conformance): messages are echoed, no Socket.IO */
   uv_timer_t timer;
   vz_loop *loop;
   eio_ws *ws;        /* the transport when T_WS */
@@ -222,6 +223,20 @@ static int sid_loop_index(const char *sid) {
 }
 
 static void on_hb_timer(uv_timer_t *t);
+
+/* A message for the upper layer: Socket.IO, or the conformance suite's echo. */
+static int deliver_msg(eio_session *s, const uint8_t *d, size_t n, int binary) {
+  if (!s->echo) return sio_session_message(s, d, n, binary);
+  ws_buf *b = binary ? ws_buf_from(WS_OP_BINARY, d, n) : ws_buf_new(WS_OP_TEXT, n + 1);
+  if (!b) return -1;
+  if (!binary) {
+    b->data[0] = '4';
+    if (n) memcpy(b->data + 1, d, n);
+  }
+  int rc = eio_send(s, b);
+  ws_buf_unref(b);
+  return rc;
+}
 
 static eio_session *session_new(vz_loop *l, int transport) {
   eio_loopst *ls = lst(l);
@@ -653,7 +668,7 @@ static int ws_on_msg(void *ud, int op, const uint8_t *d, size_t n) {
     return 1;
   case WS_OP_BINARY:
     if (!s || w->probe || s->closing) return -WS_CLOSE_POLICY;
-    return sio_session_message(s, d, n, 1) < 0 ? -WS_CLOSE_POLICY : 0;
+    return deliver_msg(s, d, n, 1) < 0 ? -WS_CLOSE_POLICY : 0;
   }
   /* Text: one Engine.IO packet. */
   eio_packet pk;
@@ -673,7 +688,7 @@ static int ws_on_msg(void *ud, int op, const uint8_t *d, size_t n) {
   }
   switch (pk.type) {
   case EIO_PONG: on_pong(s); return 0;
-  case EIO_MESSAGE: return sio_session_message(s, pk.data, pk.len, 0) < 0 ? -WS_CLOSE_POLICY : 0;
+  case EIO_MESSAGE: return deliver_msg(s, pk.data, pk.len, 0) < 0 ? -WS_CLOSE_POLICY : 0;
   case EIO_CLOSE: eio_close(s, "transport close"); return 1;
   case EIO_NOOP: return 0;
   case EIO_PING: return 0; /* v4 clients do not ping; tolerated */
@@ -707,7 +722,7 @@ static void ws_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
 /* Starts a WebSocket on this (owning) loop: writes the 101 (and the open packet for a
  * new session), then reads. sid NULL: new session. */
 static void ws_start(vz_loop *l, uv_tcp_t *tcp, int own, const char *sid, const char *accept,
-                     char *rest, size_t rest_len) {
+                     char *rest, size_t rest_len, int echo) {
   eio_loopst *ls = lst(l);
   eio_ws *w = calloc(1, sizeof *w);
   if (!w) {
@@ -729,6 +744,7 @@ static void ws_start(vz_loop *l, uv_tcp_t *tcp, int own, const char *sid, const 
   if (!sid) {
     s = session_new(l, T_WS);
     if (!s) { ws_close(w); free(rest); return; }
+    s->echo = (uint8_t)echo;
     s->ws = w;
     w->s = s;
     ws_buf *op = open_packet(s, 0);
@@ -776,7 +792,7 @@ static void ws_move_in(void *arg) {
     free(m);
     return;
   }
-  ws_start(l, tcp, 1, m->sid, m->accept, m->rest, m->rest_len);
+  ws_start(l, tcp, 1, m->sid, m->accept, m->rest, m->rest_len, 0);
   free(m);
 }
 
@@ -802,7 +818,7 @@ static int header_has(vz_req *req, const char *name, const char *token) {
   return 0;
 }
 
-static int ws_upgrade(vz_req *req, const char *sid) {
+static int ws_upgrade(vz_req *req, const char *sid, int echo) {
   const char *key = vz_req_header(req, "Sec-WebSocket-Key");
   const char *ver = vz_req_header(req, "Sec-WebSocket-Version");
   char accept[29];
@@ -818,7 +834,7 @@ static int ws_upgrade(vz_req *req, const char *sid) {
   if (!tcp) return 400;
   req->status = 101;
   if (owner == vz_loop_index(req->loop)) {
-    ws_start(req->loop, tcp, 0, sid, accept, rest, rest_len);
+    ws_start(req->loop, tcp, 0, sid, accept, rest, rest_len, echo);
     return 101;
   }
   /* The session lives on another loop: move the socket there (see the file comment). */
@@ -850,7 +866,7 @@ static int post_packet(void *ud, const eio_packet *pk) {
   eio_session *s = ud;
   if (s->closing) return 1;
   switch (pk->type) {
-  case EIO_MESSAGE: return sio_session_message(s, pk->data, pk->len, pk->binary) < 0 ? -1 : 0;
+  case EIO_MESSAGE: return deliver_msg(s, pk->data, pk->len, pk->binary) < 0 ? -1 : 0;
   case EIO_PONG: on_pong(s); return 0;
   case EIO_CLOSE: eio_close(s, "transport close"); return 1;
   case EIO_NOOP: return 0;
@@ -916,13 +932,14 @@ static void poll_aborted(vz_req *req) {
   ticket_unref(t); /* the request side's */
 }
 
-static int polling(vz_req *req, const char *sid) {
+static int polling(vz_req *req, const char *sid, int echo) {
   int get = strcmp(req->method, "GET") == 0;
   if (!get && strcmp(req->method, "POST") != 0) return reply_err(req, 2);
   if (!sid) {
     if (!get) return reply_err(req, 2);
     eio_session *s = session_new(req->loop, T_POLLING);
     if (!s) return vz_reply_bytes(req, 503, "application/json", "{}", 2);
+    s->echo = (uint8_t)echo;
     ws_buf *op = open_packet(s, 1);
     int st = vz_reply_bytes(req, 200, "text/plain; charset=UTF-8", op ? (char *)op->data : "",
                             op ? op->len : 0);
@@ -972,8 +989,9 @@ static int eio_handler(vz_req *req) {
   const char *sid = vz_req_query(req, "sid");
   if (!v || strcmp(v, "4") != 0) return reply_err(req, 5);
   if (!tr) return reply_err(req, 0);
-  if (strcmp(tr, "websocket") == 0) return ws_upgrade(req, sid);
-  if (strcmp(tr, "polling") == 0) return polling(req, sid);
+  int echo = strncmp(req->path, "/engine.io/", 11) == 0;
+  if (strcmp(tr, "websocket") == 0) return ws_upgrade(req, sid, echo);
+  if (strcmp(tr, "polling") == 0) return polling(req, sid, echo);
   return reply_err(req, 0);
 }
 
@@ -1096,10 +1114,18 @@ static void eio_loops_free(void) {
   }
 }
 
-int eio_init(void) {
+/* The Engine.IO conformance suite's application: an echo server at /engine.io/. */
+static vz_route eio_conformance_routes[] = {
+  { "*", "/engine.io/", eio_handler, NULL, VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG, NULL,
+    1100000, 0, 0 },
+  { 0 },
+};
+
+int eio_init(int conformance) {
   if (sodium_init() < 0) return -1;
   atexit(eio_loops_free);
   vz_on_loop_start(on_loop_start);
   vz_on_drain(on_drain);
+  if (conformance && vz_routes_add(eio_conformance_routes) < 0) return -1;
   return vz_routes_add(eio_routes);
 }

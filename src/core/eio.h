@@ -20,8 +20,9 @@ typedef struct eio_options {
 } eio_options;
 extern eio_options eio_opt;
 
-/* Registers the /socket.io/ route and the per-loop hooks (call before serve). */
-int eio_init(void);
+/* Registers the /socket.io/ route and the per-loop hooks (call before serve);
+ * conformance adds the Engine.IO suite's echo application at /engine.io/. */
+int eio_init(int conformance);
 
 /* Queues one Engine.IO message (text: a Socket.IO packet without the leading '4' is
  * NOT accepted here: b->data must be the whole Engine.IO packet, e.g. "42[...]";

@@ -55,6 +55,7 @@ struct sio_socket {
   uint16_t nacks;
   uint8_t gone;
   sio_pending_ack *acks;
+  const json_t *auth;  /* the CONNECT payload, during on_connect only */
   int64_t next_ack;
   char id[21];
   sio_identity who;
@@ -371,6 +372,7 @@ int sio_emit_all(const char *nsp, const char *event, json_t *args) {
 const char *sio_socket_id(const sio_socket *s) { return s->id; }
 const char *sio_socket_nsp(const sio_socket *s) { return s->ns->name; }
 const sio_identity *sio_socket_identity(const sio_socket *s) { return &s->who; }
+const json_t *sio_socket_auth(const sio_socket *s) { return s->auth; }
 
 int sio_emit_bin(sio_socket *s, const char *event, json_t *args, const sio_bin *bins, int nbins) {
   if (s->gone) { json_decref(args); return -1; }
@@ -491,7 +493,9 @@ static int on_connect(sio_conn *c, sio_packet *p) {
   json_t *d = json_pack("{s:s}", "sid", s->id);
   int rc = send_packet(c, SIO_CONNECT, ns->name, d);
   json_decref(d);
+  s->auth = p->data;
   if (ns->on_connect) ns->on_connect(s, NULL);
+  s->auth = NULL;
   return rc < 0 ? -1 : 0;
 }
 
@@ -594,6 +598,14 @@ void sio_session_closed(eio_session *e, const char *reason) {
 int sio_init(void) {
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
   if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
+  if (vz_cfg.conformance) {
+    /* The conformance suites configure their servers so (engine.io-protocol and
+     * socket.io-protocol test-suite): short timers, 1e6 maxPayload. */
+    eio_opt.ping_interval_ms = 300;
+    eio_opt.ping_timeout_ms = 200;
+    eio_opt.max_payload = 1000000;
+    if (sio_conformance_init() < 0) return -1;
+  }
   atexit(sio_loops_free);
-  return eio_init();
+  return eio_init(vz_cfg.conformance);
 }

@@ -46,6 +46,8 @@ int sio_on(const char *nsp, const char *event, sio_event_fn fn);
 const char *sio_socket_id(const sio_socket *s);
 const char *sio_socket_nsp(const sio_socket *s);
 const sio_identity *sio_socket_identity(const sio_socket *s);
+/* The CONNECT payload; valid inside the namespace's on_connect only (else NULL). */
+const json_t *sio_socket_auth(const sio_socket *s);
 int sio_emit(sio_socket *s, const char *event, json_t *args);
 int sio_emit_bin(sio_socket *s, const char *event, json_t *args, const sio_bin *bins, int nbins);
 /* Emits and asks for an acknowledgement; cb runs when the client answers (not if it
@@ -70,4 +72,6 @@ int sio_emit_all(const char *nsp, const char *event, json_t *args);
 int sio_init(void);
 /* Internal: the bench/test events (sio_bench.c). */
 int sio_bench_init(int peer_events, int test_nsp);
+/* Internal: the Socket.IO conformance suite's application (--conformance). */
+int sio_conformance_init(void);
 #endif

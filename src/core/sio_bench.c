@@ -132,6 +132,38 @@ static void t_kick(sio_socket *s, const json_t *args, int64_t ack_id, const sio_
   sio_disconnect(s);
 }
 
+/* ---- --conformance: the socket.io-protocol test-suite's server ----------------------- */
+
+/* On connection: emit "auth" with the handshake auth. */
+static void c_connect(sio_socket *s, const char *reason) {
+  const json_t *auth = sio_socket_auth(s);
+  sio_emit(s, "auth", json_pack("[O]", auth ? (json_t *)auth : json_object()));
+}
+/* "message" ...args: "message-back" ...args (binary included). */
+static void c_message(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
+  sio_emit_bin(s, "message-back", json_deep_copy(args), b, nb);
+}
+/* "message-with-ack" ...args: acked with the same args. */
+static void c_message_ack(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
+  if (ack_id >= 0) sio_ack_bin(s, ack_id, json_deep_copy(args), b, nb);
+}
+
+static int accept_all(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
+  return 0;
+}
+
+int sio_conformance_init(void) {
+  int rc = 0;
+  sio_set_auth_check(accept_all);
+  for (int i = 0; i < 2; i++) {
+    const char *nsp = i ? "/custom" : "/";
+    rc |= sio_namespace_add(nsp, c_connect, NULL);
+    rc |= sio_on(nsp, "message", c_message);
+    rc |= sio_on(nsp, "message-with-ack", c_message_ack);
+  }
+  return rc ? -1 : 0;
+}
+
 int sio_bench_init(int peer_events, int test_nsp) {
   int rc = 0;
   if (peer_events) {
