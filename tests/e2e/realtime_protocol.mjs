@@ -44,6 +44,8 @@ function rawWs(query) {
       text: (t) => s.write(frame(1, t)),
       raw: (b) => s.write(b),
       end: () => s.destroy(),
+      pause: () => s.pause(),
+      resume: () => s.resume(),
       next: (ms = 3000) => new Promise((res, rej) => {
         if (frames.length) return res(frames.shift());
         if (ws.closed) return res(null);
@@ -217,3 +219,14 @@ story('an oversized polling POST is refused', async () => {
   assert.ok([400, 413].includes(r2.status), `status ${r2.status}`);
   await healthy();
 });
+
+story('a client that stops reading is dropped, not buffered without bound', async () => {
+  const ws = await wsSession();
+  ws.pause(); // the kernel buffers fill, then the server's queue (capped at 4 MB)
+  const big = 'x'.repeat(500000);
+  for (let i = 0; i < 40; i++) ws.text(`42/test,["echo","${big}"]`); // 20 MB of replies
+  await sleep(1500);
+  ws.resume();
+  await Promise.race([ws.closedP, sleep(10000).then(() => { throw new Error('slow consumer not dropped'); })]);
+  await healthy();
+}, { timeout: 20000 });
