@@ -106,20 +106,22 @@ typedef struct { char room[MAX_ROOM_LEN * 4 + 1]; json_t *msg; } t_job;
 
 static void *t_emit_thread(void *arg) {
   t_job *j = arg;
-  sio_emit_room("/test", j->room, "server", json_pack("[o]", j->msg));
+  if (j->room[0]) sio_emit_room("/test", j->room, "server", json_pack("[o]", j->msg));
+  else sio_emit_all("/test", "everyone", json_pack("[o]", j->msg));
   free(j);
   return NULL;
 }
 
 /* server-emit {room, msg}: a thread that is not an io loop emits "server" msg to the
- * room (the service API). */
+ * room (the service API); {all: true, msg}: "everyone" msg to the whole namespace. */
 static void t_server_emit(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
   const json_t *m = json_array_get(args, 0);
   const char *room = room_of(m);
-  t_job *j = room ? calloc(1, sizeof *j) : NULL;
+  int all = json_is_true(json_object_get(m, "all"));
+  t_job *j = room || all ? calloc(1, sizeof *j) : NULL;
   pthread_t th;
   if (j) {
-    snprintf(j->room, sizeof j->room, "%s", room);
+    snprintf(j->room, sizeof j->room, "%s", all ? "" : room);
     j->msg = json_deep_copy(json_object_get(m, "msg"));
     if (!j->msg) j->msg = json_null();
     if (pthread_create(&th, NULL, t_emit_thread, j) == 0) pthread_detach(th);

@@ -128,6 +128,15 @@ story('a service emits to a room from another thread', async () => {
   } finally { s.close(); }
 });
 
+story('a service emits to everyone in a namespace from another thread', async () => {
+  const [a, b] = await Promise.all([1, 2].map((i) => connected(connect('/test', { auth: { token: `e${i}` }, transports: i === 1 ? ['websocket'] : ['polling'] }))));
+  try {
+    const got = Promise.all([once(a, 'everyone'), once(b, 'everyone')]);
+    assert.deepEqual(await ack(a, 'server-emit', { all: true, msg: 'hello all' }), { ok: true });
+    assert.deepEqual(await got, ['hello all', 'hello all']);
+  } finally { a.close(); b.close(); }
+});
+
 story('the server can disconnect a socket', async () => {
   const s = await connected(connect('/test', { transports: ['websocket'] }));
   const reason = new Promise((res) => s.once('disconnect', (r) => res(r)));
