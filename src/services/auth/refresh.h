@@ -32,8 +32,9 @@ enum {
 int refresh_decide(const refresh_row *row, int64_t now_ms);
 
 /* ---- sessions in the database (session.c) ------------------------------------------ */
-enum { SESSION_OK = 0, SESSION_EINVALID = -1, SESSION_EREUSE = -2, SESSION_ENOTFOUND = -3,
-       SESSION_EDB = -4 };
+/* Below the DB_* codes so the two never collide inside session.c. */
+enum { SESSION_OK = 0, SESSION_EINVALID = -10, SESSION_EREUSE = -11, SESSION_ENOTFOUND = -12,
+       SESSION_EDB = -13 };
 
 typedef struct session_tokens {
   int64_t user_id, family_id, expires_at;
