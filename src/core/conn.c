@@ -1,0 +1,622 @@
+/* conn: HTTP/1.1 connections: read, parse (http-parser), limits, timeouts, write.
+ *
+ * Reads land in the loop's shared 64 KB buffer (no per-connection buffer while idle,
+ * which keeps 10k idle keep-alive connections cheap). The parser copies what it needs
+ * into the request's arena as it goes. Pipelined requests are answered in order: while
+ * one is in flight (worker pool, long-poll) further bytes are stashed, not parsed.
+ * Limits: head size (431), URL length (414), body size (413), head/body/idle timeouts
+ * (408 or a silent close), so a slow or hostile client costs bounded memory and time. */
+#include "core/conn.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop_internal.h"
+
+#define MAX_HEADERS 64
+#define MAX_URL 8192
+#define MAX_STASH (256 * 1024)
+#define WRITE_HIGH_WATER (1 << 20)
+
+static http_parser_settings settings;
+
+static void conn_close(vz_conn *c);
+static void conn_feed(vz_conn *c, const char *data, size_t len);
+
+/* ---- timers ---------------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t) {
+  vz_conn *c = t->data;
+  if (c->inflight) return; /* processing is not the client's fault */
+  if (c->req) {
+    c->loop->m.bad_requests++;
+    static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                              "Content-Length: 73\r\n\r\n"
+                              "{\"error\":{\"code\":\"timeout\",\"message\":\"request not received in time\"}}";
+    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  }
+  conn_close(c);
+}
+
+static void arm_timer(vz_conn *c, int ms) { uv_timer_start(&c->timer, on_timeout, (uint64_t)ms, 0); }
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+static void unlink_conn(vz_conn *c) {
+  vz_loop *l = c->loop;
+  if (c->prev) c->prev->next = c->next;
+  else if (l->conns == c) l->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  vz_conn *c = h->data;
+  free(c);
+}
+
+static void on_tcp_closed(uv_handle_t *h) {
+  vz_conn *c = (vz_conn *)h;
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+static void drop_parse_state(vz_conn *c) {
+  if (c->req) {
+    vz_req_free(c->req);
+    c->req = NULL;
+  }
+  free(c->acc);
+  c->acc = NULL;
+  c->acc_len = c->acc_cap = 0;
+  free(c->stash);
+  c->stash = NULL;
+  c->stash_len = 0;
+}
+
+static void conn_close(vz_conn *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  vz_loop *l = c->loop;
+  unlink_conn(c);
+  l->nconns--;
+  l->m.conns_open--;
+  drop_parse_state(c);
+  if (c->inflight) {
+    vz_req *r = c->inflight;
+    r->conn = NULL; /* orphaned: the worker or async owner finishes and frees it */
+    if ((r->route && (r->route->flags & VZ_ASYNC)) && r->on_abort) {
+      c->inflight = NULL;
+      r->on_abort(r);
+      vz_req_free(r);
+    }
+  }
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)suggested;
+  vz_conn *c = h->data;
+  vz_loop *l = c->loop;
+  /* One shared buffer per loop: a read callback always runs before the next alloc. */
+  buf->base = l->read_buf;
+  buf->len = 65536;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  vz_conn *c = s->data;
+  if (n < 0) {
+    conn_close(c);
+    return;
+  }
+  if (n == 0) return;
+  if (c->inflight || c->in_feed) {
+    /* Reply pending: keep the bytes for later (bounded), keep reading to see EOF. */
+    if (c->stash_len + (size_t)n > MAX_STASH) {
+      uv_read_stop(s);
+      c->reading = 0;
+      return;
+    }
+    char *ns = realloc(c->stash, c->stash_len + (size_t)n);
+    if (!ns) { conn_close(c); return; }
+    memcpy(ns + c->stash_len, buf->base, (size_t)n);
+    c->stash = ns;
+    c->stash_len += (size_t)n;
+    return;
+  }
+  conn_feed(c, buf->base, (size_t)n);
+}
+
+static void start_reading(vz_conn *c) {
+  if (c->reading || c->closing || c->detached) return;
+  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0) c->reading = 1;
+}
+
+void vz_conn_accept(vz_loop *l, uv_stream_t *server) {
+  vz_conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  uv_tcp_init(&l->uv, &c->tcp);
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+    return;
+  }
+  c->tcp.data = c;
+  c->loop = l;
+  uv_timer_init(&l->uv, &c->timer);
+  c->timer.data = c;
+  uv_tcp_nodelay(&c->tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET) uv_ip4_name((struct sockaddr_in *)&ss, c->ip, sizeof c->ip);
+    else uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof c->ip);
+  }
+  c->next = l->conns;
+  if (l->conns) l->conns->prev = c;
+  l->conns = c;
+  l->nconns++;
+  l->m.conns_open++;
+  l->m.conns_total++;
+  arm_timer(c, vz_cfg.header_timeout_ms);
+  start_reading(c);
+}
+
+void vz_conn_close_all(vz_loop *l, int force) {
+  vz_conn *c = l->conns;
+  while (c) {
+    vz_conn *next = c->next;
+    if (force || (!c->inflight && !c->req && !c->write_pending)) conn_close(c);
+    else c->close_after = 1;
+    c = next;
+  }
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+typedef struct wreq { uv_write_t w; char *head, *body; size_t bytes; } wreq;
+
+static void after_write(uv_write_t *w, int status) {
+  wreq *r = (wreq *)w;
+  vz_conn *c = w->handle->data;
+  free(r->head);
+  free(r->body);
+  c->write_pending -= r->bytes;
+  free(r);
+  if (c->closing || c->detached) return;
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->close_after && !c->write_pending && !c->inflight) conn_close(c);
+  else if (!c->reading && c->write_pending < WRITE_HIGH_WATER && !c->inflight) start_reading(c);
+}
+
+/* Writes head+body, taking ownership of both buffers. */
+static void conn_write(vz_conn *c, char *head, size_t hlen, char *body, size_t blen) {
+  uv_buf_t bufs[2] = { uv_buf_init(head, (unsigned)hlen), uv_buf_init(body ? body : "", (unsigned)blen) };
+  int nb = blen ? 2 : 1;
+  int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)nb);
+  if (n == (int)(hlen + blen)) {
+    free(head);
+    free(body);
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    free(head);
+    free(body);
+    conn_close(c);
+    return;
+  }
+  size_t done = n > 0 ? (size_t)n : 0;
+  if (done >= hlen) {
+    bufs[0] = uv_buf_init(body + (done - hlen), (unsigned)(blen - (done - hlen)));
+    nb = 1;
+  } else {
+    bufs[0].base += done;
+    bufs[0].len -= done;
+  }
+  wreq *r = malloc(sizeof *r);
+  if (!r) { free(head); free(body); conn_close(c); return; }
+  r->head = head;
+  r->body = body;
+  r->bytes = hlen + blen - done;
+  c->write_pending += r->bytes;
+  if (uv_write(&r->w, (uv_stream_t *)&c->tcp, bufs, (unsigned)nb, after_write) < 0) {
+    c->write_pending -= r->bytes;
+    free(head);
+    free(body);
+    free(r);
+    conn_close(c);
+    return;
+  }
+  if (c->write_pending >= WRITE_HIGH_WATER && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+static const char *reason(int s) {
+  switch (s) {
+  case 101: return "Switching Protocols";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 304: return "Not Modified";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 413: return "Payload Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 422: return "Unprocessable Entity";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  default: return "Unknown";
+  }
+}
+
+static const char *date_header(vz_loop *l) {
+  time_t now = time(NULL);
+  if (now != l->date_sec) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(l->date, sizeof l->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    l->date_sec = now;
+  }
+  return l->date;
+}
+
+static void resume(vz_conn *c);
+
+void vz_conn_reply_done(vz_req *req) {
+  vz_conn *c = req->conn;
+  if (!c) { /* the client left meanwhile */
+    vz_req_free(req);
+    return;
+  }
+  c->inflight = NULL;
+  if (!req->keep_alive || vz_draining() || c->err_status || c->parser.upgrade) c->close_after = 1;
+  size_t cap = 512;
+  for (int i = 0; i < req->nres_headers; i++)
+    cap += strlen(req->res_headers[i].name) + strlen(req->res_headers[i].value) + 4;
+  char *head = malloc(cap);
+  if (!head) { vz_req_free(req); conn_close(c); return; }
+  int n = snprintf(head, cap,
+                   "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n%s%s%s",
+                   req->status, reason(req->status), date_header(c->loop), req->res_len, req->request_id,
+                   req->res_type ? "Content-Type: " : "", req->res_type ? req->res_type : "",
+                   req->res_type ? "\r\n" : "");
+  for (int i = 0; i < req->nres_headers && n > 0 && (size_t)n < cap; i++)
+    n += snprintf(head + n, cap - (size_t)n, "%s: %s\r\n", req->res_headers[i].name, req->res_headers[i].value);
+  if (n > 0 && (size_t)n < cap)
+    n += snprintf(head + n, cap - (size_t)n, "%s\r\n",
+                  c->close_after ? "Connection: close\r\n"
+                                 : (req->parser_http10 ? "Connection: keep-alive\r\n" : ""));
+  if (n < 0 || (size_t)n >= cap) { free(head); vz_req_free(req); conn_close(c); return; }
+  char *body = req->head_only ? NULL : req->res_body;
+  size_t blen = req->head_only ? 0 : req->res_len;
+  if (req->head_only) free(req->res_body);
+  req->res_body = NULL;
+  vz_req_free(req);
+  conn_write(c, head, (size_t)n, body, blen);
+  if (c->closing) return;
+  if (c->close_after && !c->write_pending) {
+    conn_close(c);
+    return;
+  }
+  if (!c->in_feed) resume(c);
+}
+
+/* After a reply: parse what arrived meanwhile, then read again. */
+static void resume(vz_conn *c) {
+  if (c->closing || c->inflight) return;
+  if (c->stash_len) {
+    char *s = c->stash;
+    size_t n = c->stash_len;
+    c->stash = NULL;
+    c->stash_len = 0;
+    conn_feed(c, s, n);
+    free(s);
+    if (c->closing || c->inflight) return;
+  }
+  if (!c->req) arm_timer(c, vz_cfg.idle_timeout_ms);
+  if (c->write_pending < WRITE_HIGH_WATER) start_reading(c);
+}
+
+/* ---- parsing ------------------------------------------------------------------- */
+
+static int acc_add(vz_conn *c, const char *at, size_t len) {
+  if (c->acc_len + len + 1 > c->acc_cap) {
+    size_t cap = c->acc_cap ? c->acc_cap * 2 : 256;
+    while (cap < c->acc_len + len + 1) cap *= 2;
+    char *n = realloc(c->acc, cap);
+    if (!n) return -1;
+    c->acc = n;
+    c->acc_cap = cap;
+  }
+  memcpy(c->acc + c->acc_len, at, len);
+  c->acc_len += len;
+  c->acc[c->acc_len] = 0;
+  return 0;
+}
+
+static int fail_parse(vz_conn *c, int status) {
+  c->err_status = status;
+  return 1; /* stops http-parser with HPE_CB_* */
+}
+
+static int on_message_begin(http_parser *p) {
+  vz_conn *c = p->data;
+  vz_arena *a = vz_arena_new(0);
+  vz_req *r = a ? vz_arena_calloc(a, sizeof *r) : NULL;
+  if (!r) { vz_arena_free(a); return fail_parse(c, 503); }
+  r->arena = a;
+  r->conn = c;
+  r->loop = c->loop;
+  r->start_ns = vz_now_ns();
+  r->headers = vz_arena_alloc(a, MAX_HEADERS * sizeof(vz_header));
+  memcpy(r->ip, c->ip, sizeof c->ip);
+  c->req = r;
+  c->head_bytes = 0;
+  c->last_cb = 0;
+  c->acc_len = 0;
+  c->nreqs++;
+  arm_timer(c, vz_cfg.header_timeout_ms);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  vz_conn *c = p->data;
+  c->head_bytes += len;
+  if (c->acc_len + len > MAX_URL) return fail_parse(c, 414);
+  return acc_add(c, at, len) ? fail_parse(c, 503) : 0;
+}
+
+static int commit_url(vz_conn *c) {
+  if (c->req->path) return 0;
+  c->req->path = vz_arena_strndup(c->req->arena, c->acc ? c->acc : "", c->acc_len);
+  c->acc_len = 0;
+  return c->req->path ? 0 : -1;
+}
+
+static int commit_header(vz_conn *c) {
+  vz_req *r = c->req;
+  if (r->nheaders >= MAX_HEADERS) return fail_parse(c, 431);
+  char *sep = memchr(c->acc, 0, c->acc_len); /* field\0value */
+  if (!sep) return fail_parse(c, 400);
+  vz_header *h = &r->headers[r->nheaders++];
+  h->name = vz_arena_strdup(r->arena, c->acc);
+  h->value = vz_arena_strndup(r->arena, sep + 1, c->acc_len - (size_t)(sep + 1 - c->acc));
+  c->acc_len = 0;
+  return h->name && h->value ? 0 : fail_parse(c, 503);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  vz_conn *c = p->data;
+  c->head_bytes += len;
+  if (c->head_bytes > vz_cfg.max_header) return fail_parse(c, 431);
+  if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
+  if (c->last_cb == 2 && commit_header(c)) return 1;
+  c->last_cb = 1;
+  return acc_add(c, at, len) ? fail_parse(c, 503) : 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  vz_conn *c = p->data;
+  c->head_bytes += len;
+  if (c->head_bytes > vz_cfg.max_header) return fail_parse(c, 431);
+  if (c->last_cb == 1) {
+    static const char nul = 0;
+    if (acc_add(c, &nul, 1)) return fail_parse(c, 503); /* NUL separates field from value */
+  }
+  c->last_cb = 2;
+  return acc_add(c, at, len) ? fail_parse(c, 503) : 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  vz_conn *c = p->data;
+  vz_req *r = c->req;
+  if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
+  if (c->last_cb == 2 && commit_header(c)) return 1;
+  free(c->acc);
+  c->acc = NULL;
+  c->acc_len = c->acc_cap = 0;
+  r->method = http_method_str((enum http_method)p->method);
+  r->keep_alive = http_should_keep_alive(p) ? 1 : 0;
+  r->parser_http10 = p->http_major == 1 && p->http_minor == 0;
+  r->head_only = p->method == HTTP_HEAD;
+  int allowed = 0;
+  int rc = vz_route_match(r, &allowed);
+  if (rc == -400) return fail_parse(c, 400);
+  size_t max = vz_cfg.max_body;
+  if (r->route && r->route->max_body) max = r->route->max_body;
+  c->body_cap = max;
+  if (p->content_length != ULLONG_MAX && p->content_length > max) return fail_parse(c, 413);
+  if (p->content_length != ULLONG_MAX && p->content_length > 0) {
+    char *b = vz_arena_alloc(r->arena, (size_t)p->content_length + 1);
+    if (!b) return fail_parse(c, 413);
+    r->body = b;
+    c->body_alloc = (size_t)p->content_length + 1;
+  } else {
+    c->body_alloc = 0;
+  }
+  arm_timer(c, vz_cfg.idle_timeout_ms);
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  vz_conn *c = p->data;
+  vz_req *r = c->req;
+  if (r->body_len + len > c->body_cap) return fail_parse(c, 413);
+  if (r->body_len + len + 1 > c->body_alloc) { /* chunked or longer than announced */
+    size_t cap = c->body_alloc > 512 ? c->body_alloc : 1024;
+    while (cap < r->body_len + len + 1) cap *= 2;
+    char *nb = vz_arena_alloc(r->arena, cap);
+    if (!nb) return fail_parse(c, 413);
+    if (r->body_len) memcpy(nb, r->body, r->body_len);
+    r->body = nb;
+    c->body_alloc = cap;
+  }
+  memcpy((char *)r->body + r->body_len, at, len);
+  r->body_len += len;
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  vz_conn *c = p->data;
+  vz_req *r = c->req;
+  if (r->body) ((char *)r->body)[r->body_len] = 0;
+  else r->body = "";
+  uv_timer_stop(&c->timer);
+  c->req = NULL;
+  c->inflight = r;
+  if (p->upgrade) {
+    /* The bytes after this request belong to the new protocol: conn_feed collects them
+     * into the stash before dispatching, so vz_conn_detach can hand them over. */
+    http_parser_pause(p, 1);
+    return 0;
+  }
+  vz_dispatch(r);
+  if (c->inflight || c->closing) http_parser_pause(p, 1);
+  return 0;
+}
+
+static void reply_parse_error(vz_conn *c, int status) {
+  vz_req *r = c->req;
+  c->req = NULL;
+  if (!r) { /* error before a request began: make a bare one to reply with */
+    vz_arena *a = vz_arena_new(0);
+    r = a ? vz_arena_calloc(a, sizeof *r) : NULL;
+    if (!r) { vz_arena_free(a); conn_close(c); return; }
+    r->arena = a;
+    r->loop = c->loop;
+    r->conn = c;
+    r->start_ns = vz_now_ns();
+    r->method = "?";
+  }
+  if (!r->path) r->path = "";
+  r->route = NULL;
+  c->loop->m.bad_requests++;
+  c->close_after = 1;
+  c->inflight = r;
+  const char *msg = status == 413 ? "request body too large"
+                    : status == 431 ? "request headers too large"
+                    : status == 414 ? "request URL too long"
+                    : status == 503 ? "server busy" : "malformed HTTP request";
+  const char *code = status == 413 ? "payload_too_large"
+                     : status == 431 ? "headers_too_large"
+                     : status == 414 ? "uri_too_long"
+                     : status == 503 ? "unavailable" : "bad_request";
+  vz_fail(r, status, code, NULL, "%s", msg);
+  vz_req_log_and_count(r);
+  vz_conn_reply_done(r);
+}
+
+static void conn_feed(vz_conn *c, const char *data, size_t len) {
+  c->in_feed = 1;
+  while (len > 0 && !c->closing) {
+    size_t n = http_parser_execute(&c->parser, &settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    data += n;
+    len -= n;
+    if (e == HPE_PAUSED) {
+      http_parser_pause(&c->parser, 0);
+      if (c->parser.upgrade && c->inflight) {
+        /* Hand the rest to the upgrade handler through the stash. */
+        if (len) {
+          char *s = malloc(len);
+          if (!s) { conn_close(c); break; }
+          memcpy(s, data, len);
+          free(c->stash);
+          c->stash = s;
+          c->stash_len = len;
+        }
+        len = 0;
+        c->in_feed = 0;
+        vz_dispatch(c->inflight);
+        return;
+      }
+      if (c->inflight && len) {
+        char *s = realloc(c->stash, c->stash_len + len);
+        if (!s) { conn_close(c); break; }
+        memmove(s + len, s, c->stash_len); /* unparsed bytes go before later reads */
+        memcpy(s, data, len);
+        c->stash = s;
+        c->stash_len += len;
+        len = 0;
+      }
+      continue;
+    }
+    if (e != HPE_OK) {
+      int status = c->err_status ? c->err_status : 400;
+      reply_parse_error(c, status);
+      break;
+    }
+    if (c->parser.upgrade) break; /* upgrade without a complete message: ignore rest */
+  }
+  c->in_feed = 0;
+}
+
+/* ---- detach for WebSocket ------------------------------------------------------------ */
+
+uv_tcp_t *vz_conn_detach(vz_req *req, char **rest, size_t *rest_len) {
+  vz_conn *c = req->conn;
+  if (!c || c->closing) return NULL;
+  *rest = c->stash;
+  *rest_len = c->stash_len;
+  c->stash = NULL;
+  c->stash_len = 0;
+  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = 0;
+  uv_timer_stop(&c->timer);
+  unlink_conn(c);
+  c->loop->nconns--;
+  c->loop->m.conns_open--;
+  c->detached = 1;
+  c->inflight = NULL;
+  req->conn = NULL;
+  free(c->acc);
+  c->acc = NULL;
+  return &c->tcp;
+}
+
+static void on_detached_closed(uv_handle_t *h) {
+  vz_conn *c = (vz_conn *)h;
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+void vz_conn_close_detached(uv_tcp_t *h) {
+  vz_conn *c = (vz_conn *)h;
+  c->timer.data = c;
+  uv_close((uv_handle_t *)h, on_detached_closed);
+}
+
+__attribute__((constructor)) static void init_settings(void) {
+  settings.on_message_begin = on_message_begin;
+  settings.on_url = on_url;
+  settings.on_header_field = on_header_field;
+  settings.on_header_value = on_header_value;
+  settings.on_headers_complete = on_headers_complete;
+  settings.on_body = on_body;
+  settings.on_message_complete = on_message_complete;
+}

@@ -1,0 +1,265 @@
+/* dispatch: the fixed middleware order every request passes (nginx phases): request id,
+ * CORS, route found, rate limit, auth/role, validation, then the handler on the loop or
+ * on the worker pool. The reply is finished here: common headers, gzip, log, metrics. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config.h"
+#include "core/conn.h"
+#include "core/log.h"
+#include "core/loop_internal.h"
+#include "db/db.h"
+
+vz_hooks vz_hook;
+int vz_validate_body(vz_req *req);
+int vz_validate_query(vz_req *req);
+char *vz_route_allow(vz_req *req);
+void vz_gzip_reply(vz_req *req);
+
+static _Thread_local uint64_t rid_counter;
+static _Thread_local unsigned rid_prefix;
+
+static int rid_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+          *s == '_' || *s == '.'))
+      return 0;
+  return 1;
+}
+
+static void set_request_id(vz_req *req) {
+  const char *in = vz_req_header(req, "X-Request-Id");
+  if (in && rid_ok(in)) {
+    snprintf(req->request_id, sizeof req->request_id, "%s", in);
+    return;
+  }
+  if (!rid_prefix) {
+    uint32_t r;
+    do { r = (uint32_t)random() ^ (uint32_t)(vz_now_ns() >> 7) ^ (uint32_t)(uintptr_t)&rid_counter; } while (!r);
+    rid_prefix = r;
+  }
+  snprintf(req->request_id, sizeof req->request_id, "%08x%012llx", rid_prefix, (unsigned long long)++rid_counter);
+}
+
+/* Origin allowed by --cors-origins ("*" or an exact comma-separated match). */
+static int origin_allowed(const char *origin) {
+  const char *list = vz_cfg.cors_origins;
+  if (!*list || !origin) return 0;
+  if (strcmp(list, "*") == 0) return 1;
+  size_t n = strlen(origin);
+  for (const char *s = list; s && *s;) {
+    while (*s == ' ') s++;
+    const char *comma = strchr(s, ',');
+    size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    while (len && s[len - 1] == ' ') len--;
+    if (len == n && strncmp(s, origin, n) == 0) return 1;
+    s = comma ? comma + 1 : NULL;
+  }
+  return 0;
+}
+
+static void add_common_headers(vz_req *req) {
+  if (req->cors_ok) {
+    vz_add_header(req, "Access-Control-Allow-Origin", req->origin);
+    vz_add_header(req, "Access-Control-Allow-Credentials", "true");
+    vz_add_header(req, "Vary", "Origin");
+    vz_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+  }
+  /* API answers are never framed, sniffed or cached by intermediaries. */
+  vz_add_header(req, "X-Content-Type-Options", "nosniff");
+  if (!req->route || !(req->route->flags & VZ_PREFIX)) {
+    vz_add_header(req, "X-Frame-Options", "DENY");
+    vz_add_header(req, "Referrer-Policy", "no-referrer");
+  }
+}
+
+void vz_req_free(vz_req *req) {
+  free(req->res_body);
+  vz_arena_free(req->arena);
+}
+
+void vz_req_log_and_count(vz_req *req) {
+  double secs = (double)(vz_now_ns() - req->start_ns) / 1e9;
+  vz_metrics_observe(&req->loop->m, req->route ? req->route->idx : VZ_MAX_ROUTES, req->status, secs);
+  if (vz_log_level > VZ_LOG_INFO || (req->route && (req->route->flags & VZ_NO_LOG))) return;
+  char st[8], ms[32], uid[24];
+  snprintf(st, sizeof st, "%d", req->status);
+  snprintf(ms, sizeof ms, "%.3f", secs * 1000);
+  snprintf(uid, sizeof uid, "%lld", (long long)req->user_id);
+  vz_log(req->status >= 500 ? VZ_LOG_ERROR : VZ_LOG_INFO, "request", "rid", req->request_id, "method", req->method,
+         "path", req->path, "route", req->route ? req->route->path : "", "status", st, "ms", ms, "uid",
+         req->user_id ? uid : "", "ip", req->ip, (char *)0);
+}
+
+/* Everything after the handler: the reply leaves here, on the owning loop. */
+static void finish(vz_req *req) {
+  if (!req->replied) vz_fail(req, 500, "internal", NULL, "the server could not answer");
+  add_common_headers(req);
+  if (req->accepts_gzip) vz_gzip_reply(req);
+  vz_req_log_and_count(req);
+  vz_conn_reply_done(req);
+}
+
+void vz_req_finish(vz_req *req) { finish(req); }
+
+/* ---- worker pool ---------------------------------------------------------------- */
+
+typedef struct job { uv_work_t w; vz_req *req; } job;
+static pthread_mutex_t dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static vz_db *all_dbs[512];
+static int ndbs;
+static _Thread_local vz_db *tl_db, *tl_db_read;
+
+static vz_db *open_tracked(const char *url) {
+  vz_db *db = NULL;
+  char err[256];
+  if (db_open(url, &db, err, sizeof err) < 0) {
+    vz_log_error("database unavailable", "error", err);
+    return NULL;
+  }
+  pthread_mutex_lock(&dbs_lock);
+  if (ndbs < 512) all_dbs[ndbs++] = db;
+  pthread_mutex_unlock(&dbs_lock);
+  return db;
+}
+
+/* This thread's connection, opened on first use (each worker owns one). */
+vz_db *vz_worker_db(void) {
+  if (!tl_db) tl_db = open_tracked(vz_cfg.db_url);
+  return tl_db;
+}
+
+vz_db *vz_worker_db_read(void) {
+  if (!vz_cfg.replica_url[0]) return vz_worker_db();
+  if (!tl_db_read) tl_db_read = open_tracked(vz_cfg.replica_url);
+  return tl_db_read ? tl_db_read : vz_worker_db();
+}
+
+void vz_worker_close_all(void) {
+  pthread_mutex_lock(&dbs_lock);
+  for (int i = 0; i < ndbs; i++) db_close(all_dbs[i]);
+  ndbs = 0;
+  pthread_mutex_unlock(&dbs_lock);
+}
+
+static void work_cb(uv_work_t *w) {
+  vz_req *req = ((job *)w)->req;
+  vz_metrics_queue(-1);
+  uint64_t t0 = vz_now_ns();
+  req->db = vz_worker_db();
+  req->db_read = vz_worker_db_read();
+  if (!req->db) {
+    vz_add_header(req, "Retry-After", "2");
+    vz_fail(req, 503, "unavailable", NULL, "database unavailable, retry shortly");
+    return;
+  }
+  int rc = req->route->handler(req);
+  if (rc >= 200 && rc < 300 && req->status < 300 && (req->route->flags & VZ_AUDIT) && vz_hook.audit)
+    vz_hook.audit(req);
+  req->db = req->db_read = NULL;
+  vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
+}
+
+static void after_work_cb(uv_work_t *w, int status) {
+  vz_req *req = ((job *)w)->req;
+  if (status == UV_ECANCELED) vz_fail(req, 503, "unavailable", NULL, "server shutting down");
+  finish(req);
+}
+
+/* ---- the pipeline ---------------------------------------------------------------- */
+
+static int authenticate(vz_req *req) {
+  const char *h = vz_req_header(req, "Authorization");
+  int need = req->route->flags & (VZ_AUTH | VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+    if (!need) return 0;
+    vz_add_header(req, "WWW-Authenticate", "Bearer");
+    return vz_fail(req, 401, "unauthenticated", NULL, "sign in first (Authorization: Bearer <token>)");
+  }
+  if (!vz_hook.authenticate || vz_hook.authenticate(h + 7, &req->user_id, &req->role, &req->session_id) != 0) {
+    req->user_id = 0;
+    req->role = VZ_R_NONE;
+    if (!need) return 0; /* a public route still answers, as anonymous */
+    vz_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return vz_fail(req, 401, "unauthenticated", NULL, "invalid or expired token");
+  }
+  int roles = need & (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
+  if (!roles || req->role == VZ_R_ADMIN) return 0;
+  if ((roles & VZ_ROLE_SELLER) && req->role == VZ_R_SELLER) return 0;
+  if ((roles & VZ_ROLE_MODERATOR) && req->role == VZ_R_MODERATOR) return 0;
+  return vz_fail(req, 403, "forbidden", NULL, "your role may not do this");
+}
+
+int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
+
+static int preflight(vz_req *req) {
+  if (!req->cors_ok) return vz_fail(req, 403, "forbidden", NULL, "origin not allowed");
+  vz_add_header(req, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+  const char *h = vz_req_header(req, "Access-Control-Request-Headers");
+  vz_add_header(req, "Access-Control-Allow-Headers", h && strlen(h) < 512 ? h : "Authorization, Content-Type");
+  vz_add_header(req, "Access-Control-Max-Age", "600");
+  return vz_reply_empty(req, 204);
+}
+
+void vz_dispatch(vz_req *req) {
+  set_request_id(req);
+  const char *ae = vz_req_header(req, "Accept-Encoding");
+  req->accepts_gzip = ae && strstr(ae, "gzip") != NULL;
+  req->origin = vz_req_header(req, "Origin");
+  req->cors_ok = origin_allowed(req->origin);
+  const vz_route *r = req->route;
+  int st = req->status;
+  req->status = 0;
+
+  if (strcmp(req->method, "OPTIONS") == 0 && vz_req_header(req, "Access-Control-Request-Method") &&
+      !(r && (r->flags & VZ_PREFIX) && strcmp(r->method, "*") == 0)) {
+    preflight(req);
+    goto done;
+  }
+  if (!r) {
+    if (st == 400) vz_fail(req, 400, "bad_request", NULL, "malformed or unsafe path");
+    else if (st == 405) {
+      vz_add_header(req, "Allow", vz_route_allow(req));
+      vz_fail(req, 405, "method_not_allowed", NULL, "%s is not allowed here", req->method);
+    } else vz_fail(req, 404, "not_found", NULL, "no such endpoint");
+    goto done;
+  }
+  if (r->rate_per_min && vz_ratelimit_hook) {
+    char key[160];
+    int retry = 0;
+    snprintf(key, sizeof key, "rl:%d:%s", r->idx, req->ip);
+    if (!vz_ratelimit_hook(key, r->rate_per_min, &retry)) {
+      char ra[16];
+      snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
+      vz_add_header(req, "Retry-After", ra);
+      vz_fail(req, 429, "rate_limited", NULL, "too many requests, retry in %s s", ra);
+      goto done;
+    }
+  }
+  if (authenticate(req) || vz_validate_query(req) || vz_validate_body(req)) goto done;
+  if (r->flags & VZ_WORKER) {
+    job *j = vz_arena_calloc(req->arena, sizeof *j);
+    if (!j) { vz_fail(req, 503, "unavailable", NULL, "server busy"); goto done; }
+    j->req = req;
+    j->w.data = j;
+    vz_metrics_queue(1);
+    if (uv_queue_work(vz_loop_uv(req->loop), &j->w, work_cb, after_work_cb) == 0) return;
+    vz_metrics_queue(-1);
+    vz_fail(req, 503, "unavailable", NULL, "server busy");
+    goto done;
+  }
+  if (r->handler(req) == VZ_PENDING) return; /* VZ_ASYNC: vz_req_finish comes later */
+  if (!req->conn) { /* the handler took the connection (WebSocket upgrade) */
+    if (!req->status) req->status = 101;
+    vz_req_log_and_count(req);
+    vz_req_free(req);
+    return;
+  }
+done:
+  finish(req);
+}

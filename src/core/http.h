@@ -1,0 +1,147 @@
+/* http: the request every handler sees, the route table services declare, and the
+ * reply helpers. A service writes a table of vz_route rows; the core parses, routes,
+ * runs the fixed middleware (request id, CORS, body limit, rate limit, auth/role,
+ * validation) and only then calls the handler, so handlers start with valid input. */
+#ifndef VZ_HTTP_H
+#define VZ_HTTP_H
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/arena.h"
+
+typedef struct vz_req vz_req;
+typedef struct vz_db vz_db;
+typedef struct vz_loop vz_loop;
+typedef int (*vz_handler)(vz_req *req);
+
+/* Field types for declared input (body JSON fields and query parameters). */
+enum vz_type { VZ_STR = 1, VZ_INT, VZ_ID, VZ_BOOL, VZ_NUM, VZ_EMAIL, VZ_URL, VZ_ENUM, VZ_OBJ, VZ_ARR, VZ_ANY };
+enum { VZ_REQUIRED = 1, VZ_NULLABLE = 2 };
+
+typedef struct vz_field {
+  const char *name;
+  int type;
+  int flags;
+  long long min, max;     /* VZ_INT/VZ_NUM: value range; VZ_STR: length in characters; 0,0: no bound */
+  const char *choices;    /* VZ_ENUM: "a|b|c" */
+} vz_field;
+
+/* Route flags. Roles: a route with a role flag admits that role and admin. */
+enum {
+  VZ_AUTH = 1 << 0,           /* any signed-in user */
+  VZ_ROLE_SELLER = 1 << 1,
+  VZ_ROLE_MODERATOR = 1 << 2,
+  VZ_ROLE_ADMIN = 1 << 3,
+  VZ_WORKER = 1 << 4,         /* runs on the worker pool with req->db */
+  VZ_ASYNC = 1 << 5,          /* runs on the loop and may reply later (return VZ_PENDING) */
+  VZ_AUDIT = 1 << 6,          /* a successful call is written to the audit log */
+  VZ_RAW_BODY = 1 << 7,       /* body is not JSON (uploads): no JSON parsing */
+  VZ_PREFIX = 1 << 8,         /* path matches as a prefix (static files, /socket.io/) */
+  VZ_IDEMPOTENT = 1 << 9,     /* honours Idempotency-Key */
+  VZ_NO_LOG = 1 << 10,        /* no access log line (health probes) */
+};
+enum vz_role { VZ_R_NONE = 0, VZ_R_USER = 1, VZ_R_SELLER = 2, VZ_R_MODERATOR = 3, VZ_R_ADMIN = 4 };
+
+typedef struct vz_route {
+  const char *method;         /* "GET", "POST", ...; "*" any */
+  const char *path;           /* "/v1/categories/:id" */
+  vz_handler handler;
+  const vz_field *body;       /* declared JSON body fields (unknown ones are refused), NULL: none */
+  int flags;
+  const vz_field *query;      /* declared query parameters; NULL: only fields/limit/cursor */
+  size_t max_body;            /* 0: server default */
+  int rate_per_min;           /* per client IP; 0: none */
+  int idx;                    /* set at registration: metrics label index */
+} vz_route;
+
+#define VZ_PENDING (-1000)    /* VZ_ASYNC handler: reply comes later via vz_req_finish */
+#define VZ_MAX_PARAMS 6
+
+typedef struct vz_header { const char *name, *value; } vz_header;
+
+struct vz_req {
+  vz_arena *arena;
+  const char *method;         /* "GET" */
+  const char *path;           /* decoded, without query */
+  const char *query;          /* raw, without '?', "" when none */
+  vz_header *headers;
+  int nheaders;
+  const char *body;
+  size_t body_len;
+  json_t *json;               /* parsed body object (owned by the arena) */
+  const vz_route *route;
+  const char *param_names[VZ_MAX_PARAMS], *param_values[VZ_MAX_PARAMS];
+  int nparams;
+  char request_id[68];
+  char ip[48];
+  int64_t user_id;            /* 0: anonymous */
+  int role;
+  int64_t session_id;         /* refresh-token family of the access token, 0 when none */
+  vz_db *db;                  /* VZ_WORKER: this worker's connection */
+  vz_db *db_read;             /* VZ_WORKER: replica when configured, else db */
+  void *user;                 /* free for the handler */
+  void (*on_abort)(vz_req *); /* VZ_ASYNC: client went away before the reply */
+  vz_loop *loop;              /* owning io loop */
+
+  /* reply */
+  int status;
+  char *res_body;             /* malloc'd, owned by the request until written */
+  size_t res_len;
+  const char *res_type;
+  vz_header res_headers[8];
+  int nres_headers;
+
+  /* internal */
+  struct vz_conn *conn;
+  uint64_t start_ns;
+  unsigned keep_alive : 1, accepts_gzip : 1, head_only : 1, replied : 1, cors_ok : 1, parser_http10 : 1;
+  const char *origin;
+  uint64_t db_ns;
+};
+
+/* Registration (before serve starts). Tables end with a zeroed row. */
+int vz_routes_add(vz_route *table);
+
+/* Request accessors. */
+const char *vz_req_header(const vz_req *req, const char *name);   /* case-insensitive */
+const char *vz_req_param(const vz_req *req, const char *name);    /* path :param */
+const char *vz_req_query(vz_req *req, const char *name);          /* decoded, NULL when absent */
+int vz_req_param_id(vz_req *req, const char *name, int64_t *out); /* 0, or replies 404 and returns <0 */
+
+/* Replies. Each returns the status so a handler can `return vz_reply_json(...)`. */
+int vz_reply_json(vz_req *req, int status, json_t *body);         /* steals the reference */
+int vz_reply_item(vz_req *req, int status, json_t *item);         /* {"data": item}, fields= applied */
+int vz_reply_list(vz_req *req, json_t *items, const char *next_cursor); /* {"data":[...],"next_cursor":...} */
+int vz_reply_bytes(vz_req *req, int status, const char *type, const void *body, size_t len);
+int vz_reply_empty(vz_req *req, int status);
+int vz_fail(vz_req *req, int status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Maps a db_* error to the envelope: 503 + Retry-After, 409 conflict, or 500. */
+int vz_fail_db(vz_req *req, int rc);
+int vz_add_header(vz_req *req, const char *name, const char *value); /* value copied to the arena */
+/* VZ_ASYNC: send the reply set with vz_reply_* on the owning loop. */
+void vz_req_finish(vz_req *req);
+
+/* Cursor pagination: opaque base64url of a short string (e.g. "position:id"). */
+char *vz_cursor_encode(vz_arena *a, const char *plain);
+const char *vz_cursor_decode(vz_req *req, const char *cursor); /* NULL: replied 400 */
+/* Page size from ?limit= (validated 1..100, default 20). */
+int vz_req_limit(vz_req *req);
+
+/* JSON helpers: ids as strings (63-bit ids do not fit a JS number), times as ISO 8601. */
+json_t *vz_json_id(int64_t id);
+json_t *vz_json_time(int64_t ms);
+json_t *vz_arena_json(vz_req *req, json_t *v);                    /* decref with the arena */
+int vz_parse_id(const char *s, int64_t *out);                       /* 0 on a valid positive id */
+
+/* Hooks the services install (auth, audit). */
+typedef struct vz_hooks {
+  /* Turns a bearer token into a user; 0 when valid. Runs on the io loop. */
+  int (*authenticate)(const char *token, int64_t *user_id, int *role, int64_t *session_id);
+  /* Records an audited call after the handler succeeded (on the worker, with req->db). */
+  void (*audit)(vz_req *req);
+  /* Extra readiness check (e.g. Redis), 0 when ready. */
+  int (*ready)(void);
+} vz_hooks;
+extern vz_hooks vz_hook;
+#endif

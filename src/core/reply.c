@@ -1,0 +1,216 @@
+/* reply: the one error envelope, JSON replies with fields= projection, cursors, ids and
+ * times as JSON, and gzip for large bodies. Handlers never build HTTP by hand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "core/http.h"
+#include "db/db.h"
+
+int vz_add_header(vz_req *req, const char *name, const char *value) {
+  if (req->nres_headers >= (int)(sizeof req->res_headers / sizeof req->res_headers[0])) return -1;
+  const char *v = vz_arena_strdup(req->arena, value);
+  if (!v) return -1;
+  for (const char *p = v; *p; p++)
+    if (*p == '\r' || *p == '\n') return -1; /* no header injection */
+  req->res_headers[req->nres_headers].name = name;
+  req->res_headers[req->nres_headers++].value = v;
+  return 0;
+}
+
+static void set_body(vz_req *req, int status, const char *type, char *body, size_t len) {
+  free(req->res_body);
+  req->status = status;
+  req->res_type = type;
+  req->res_body = body;
+  req->res_len = len;
+  req->replied = 1;
+}
+
+int vz_reply_bytes(vz_req *req, int status, const char *type, const void *body, size_t len) {
+  char *b = NULL;
+  if (len) {
+    b = malloc(len);
+    if (!b) return vz_fail(req, 503, "unavailable", NULL, "out of memory");
+    memcpy(b, body, len);
+  }
+  set_body(req, status, type, b, len);
+  return status;
+}
+
+int vz_reply_empty(vz_req *req, int status) {
+  set_body(req, status, NULL, NULL, 0);
+  return status;
+}
+
+int vz_reply_json(vz_req *req, int status, json_t *body) {
+  char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  if (!s) return vz_fail(req, 500, "internal", NULL, "could not encode the reply");
+  set_body(req, status, "application/json", s, strlen(s));
+  return status;
+}
+
+int vz_fail(vz_req *req, int status, const char *code, const char *field, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
+  if (err && field) json_object_set_new(err, "field", json_string(field));
+  if (err) json_object_set_new(err, "request_id", json_string(req->request_id));
+  json_t *env = err ? json_pack("{s:o}", "error", err) : NULL; /* "o" takes err */
+  char *s = env ? json_dumps(env, JSON_COMPACT) : NULL;
+  json_decref(env);
+  if (!s) {
+    static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    s = strdup(fallback);
+  }
+  set_body(req, status, "application/json", s, s ? strlen(s) : 0);
+  return status;
+}
+
+int vz_fail_db(vz_req *req, int rc) {
+  if (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) {
+    vz_add_header(req, "Retry-After", "1");
+    return vz_fail(req, 503, "unavailable", NULL, "database busy or unavailable, retry shortly");
+  }
+  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", NULL, "conflicts with existing data");
+  return vz_fail(req, 500, "internal", NULL, "database error");
+}
+
+/* fields=a,b,c keeps only those keys; a name the object lacks is a 400. */
+static int project(vz_req *req, json_t *obj, const char *fields) {
+  if (!json_is_object(obj)) return 0;
+  json_t *keep = json_object();
+  for (const char *s = fields; s && *s;) {
+    const char *comma = strchr(s, ',');
+    size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    char name[64];
+    if (len == 0 || len >= sizeof name) { json_decref(keep); return vz_fail(req, 400, "invalid_argument", "fields", "bad field list"); }
+    memcpy(name, s, len);
+    name[len] = 0;
+    json_t *v = json_object_get(obj, name);
+    if (!v) {
+      json_decref(keep);
+      return vz_fail(req, 400, "invalid_argument", "fields", "unknown field %s in fields=", name);
+    }
+    json_object_set(keep, name, v);
+    s = comma ? comma + 1 : NULL;
+  }
+  json_object_clear(obj);
+  json_object_update(obj, keep);
+  json_decref(keep);
+  return 0;
+}
+
+int vz_reply_item(vz_req *req, int status, json_t *item) {
+  const char *fields = vz_req_query(req, "fields");
+  if (fields && project(req, item, fields)) { json_decref(item); return req->status; }
+  return vz_reply_json(req, status, json_pack("{s:o}", "data", item));
+}
+
+int vz_reply_list(vz_req *req, json_t *items, const char *next_cursor) {
+  const char *fields = vz_req_query(req, "fields");
+  size_t i;
+  json_t *it;
+  if (fields)
+    json_array_foreach(items, i, it) if (project(req, it, fields)) { json_decref(items); return req->status; }
+  return vz_reply_json(req, 200, json_pack("{s:o, s:o}", "data", items, "next_cursor",
+                                           next_cursor ? json_string(next_cursor) : json_null()));
+}
+
+int vz_req_limit(vz_req *req) {
+  const char *s = vz_req_query(req, "limit");
+  if (!s) return 20;
+  long v = strtol(s, NULL, 10); /* validated 1..100 by the router */
+  return v >= 1 && v <= 100 ? (int)v : 20;
+}
+
+static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *vz_cursor_encode(vz_arena *a, const char *plain) {
+  size_t n = strlen(plain), o = 0;
+  char *out = vz_arena_alloc(a, n * 4 / 3 + 4);
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v = (unsigned char)plain[i] << 16;
+    if (i + 1 < n) v |= (unsigned char)plain[i + 1] << 8;
+    if (i + 2 < n) v |= (unsigned char)plain[i + 2];
+    out[o++] = b64u[(v >> 18) & 63];
+    out[o++] = b64u[(v >> 12) & 63];
+    if (i + 1 < n) out[o++] = b64u[(v >> 6) & 63];
+    if (i + 2 < n) out[o++] = b64u[v & 63];
+  }
+  out[o] = 0;
+  return out;
+}
+
+const char *vz_cursor_decode(vz_req *req, const char *cursor) {
+  size_t n = strlen(cursor), o = 0;
+  char *out = vz_arena_alloc(req->arena, n + 1);
+  unsigned acc = 0;
+  int bits = 0;
+  for (size_t i = 0; out && i < n; i++) {
+    const char *p = memchr(b64u, cursor[i], 64);
+    if (!p || !cursor[i]) goto bad;
+    acc = (acc << 6) | (unsigned)(p - b64u);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      char c = (char)((acc >> bits) & 0xFF);
+      if (c == 0) goto bad;
+      out[o++] = c;
+    }
+  }
+  if (!out || o == 0) goto bad;
+  out[o] = 0;
+  return out;
+bad:
+  vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
+  return NULL;
+}
+
+json_t *vz_json_id(int64_t id) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lld", (long long)id);
+  return json_string(buf);
+}
+
+json_t *vz_json_time(int64_t ms) {
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
+  return json_string(buf);
+}
+
+/* gzip JSON bodies over 1 KB for clients that accept it; level 1: cheap and most of the gain. */
+void vz_gzip_reply(vz_req *req) {
+  if (req->res_len < 1024 || !req->res_type || strncmp(req->res_type, "application/json", 16)) return;
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
+  uLong cap = deflateBound(&z, (uLong)req->res_len);
+  char *out = malloc(cap);
+  if (!out) { deflateEnd(&z); return; }
+  z.next_in = (Bytef *)req->res_body;
+  z.avail_in = (uInt)req->res_len;
+  z.next_out = (Bytef *)out;
+  z.avail_out = (uInt)cap;
+  int rc = deflate(&z, Z_FINISH);
+  size_t len = z.total_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) { free(out); return; }
+  free(req->res_body);
+  req->res_body = out;
+  req->res_len = len;
+  vz_add_header(req, "Content-Encoding", "gzip");
+  vz_add_header(req, "Vary", "Accept-Encoding");
+}
