@@ -38,6 +38,8 @@ typedef struct auth_config {
 /* Call once at start-up, before any worker runs. 0, or <0 with a message in err. */
 int auth_setup(const auth_config *cfg, char *err, size_t errlen);
 void auth_shutdown(void);
+/* Reads vz_cfg, installs the bearer and audit hooks, registers /v1/auth routes. */
+int auth_init(void);
 
 /* Access tokens. sid is the session (refresh family) id, 0 if none. *out malloc'ed. */
 int auth_issue_access(int64_t uid, int role, int64_t sid, char **out, int64_t *expires_in);
