@@ -56,40 +56,8 @@ int users_account_by_id(vz_db *db, int64_t id, users_account *out);
 int users_create(vz_db *db, const char *email, int email_verified, const char *password_hash,
                  const char *handle, const char *display_name, int64_t *id_out, users_err *e);
 
-/* Profiles. `self` selects the private view (email, role, settings). fields: a comma list
- * from the allowed set (NULL: the default minimal set). viewer 0: anonymous. */
-int users_profile(vz_db *db, int64_t id, int64_t viewer, int self, const char *fields,
-                  json_t **out, users_err *e);
-int users_profile_by_handle(vz_db *db, const char *handle, int64_t *id_out);
-/* Applies {display_name, handle, bio, links, avatar_key}; only present members change. */
-int users_profile_update(vz_db *db, int64_t id, json_t *in, users_err *e);
-int users_search(vz_db *db, const char *q, int limit, const char *cursor, int64_t viewer,
-                 json_t **out, users_err *e);
-
-/* Graph. Following someone who blocked you (or whom you blocked) is USERS_EFORBIDDEN. */
-int users_follow(vz_db *db, int64_t follower, int64_t followee, users_err *e);
-int users_unfollow(vz_db *db, int64_t follower, int64_t followee, users_err *e);
-/* which: "followers" or "following". Cursor pagination by follow time. */
-int users_follow_list(vz_db *db, int64_t id, const char *which, int limit, const char *cursor,
-                      int64_t viewer, json_t **out, users_err *e);
-int users_block(vz_db *db, int64_t blocker, int64_t blocked, users_err *e);
-int users_unblock(vz_db *db, int64_t blocker, int64_t blocked, users_err *e);
-/* 1 if either user blocked the other (messages, follows and profiles check this). */
+/* 1 if either user blocked the other (follows, profiles and later messages check it). */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b);
-int users_block_list(vz_db *db, int64_t id, json_t **out, users_err *e);
-
-/* Push devices. */
-int users_device_register(vz_db *db, int64_t uid, const char *platform, const char *token,
-                          users_err *e);
-int users_device_unregister(vz_db *db, int64_t uid, const char *token, users_err *e);
-
-/* Seller applications: one pending at a time; approval sets role seller and is audited. */
-int users_seller_apply(vz_db *db, int64_t uid, json_t *in, json_t **out, users_err *e);
-int users_seller_application(vz_db *db, int64_t uid, json_t **out, users_err *e);
-int users_seller_list(vz_db *db, const char *status, int limit, const char *cursor,
-                      json_t **out, users_err *e);
-int users_seller_review(vz_db *db, int64_t app_id, int64_t admin, int approve, const char *note,
-                        const char *ip, json_t **out, users_err *e);
 
 /* Deletion: personal data removed or anonymised, sessions revoked, graph edges removed;
  * the row stays (orders reference it) with deleted_at set. */
