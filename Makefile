@@ -76,7 +76,7 @@ run: deps
 	$(MAKE) FLAVOR=release all
 	./build/release/vidzo migrate
 	./build/release/vidzo admin create --email admin@vidzo.local --password 'VidZo-admin-2026' --if-missing
-	./build/release/vidzo serve
+	VIDZO_TOTP_OPTIONAL=1 ./build/release/vidzo serve
 
 test: test-deps
 	bash tests/run.sh
