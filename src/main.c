@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/ops.h"
@@ -26,6 +27,7 @@ static void usage(void) {
           "  migrate                    apply database migrations and exit\n"
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
+          "  routes                     list every HTTP route\n"
           "  version                    print the version\n\n");
   vz_config_usage();
 }
@@ -140,6 +142,20 @@ static int cmd_serve(int argc, char **argv) {
   return rc ? 1 : 0;
 }
 
+/* Prints the route table (METHOD PATH FLAGS), for docs checks and operators. */
+static int cmd_routes(int argc, char **argv) {
+  int rc = load_config(argc, argv);
+  if (rc) return rc;
+  if (vz_ops_init() < 0 || services_init() < 0) return 1;
+  for (int i = 0; i < vz_route_count(); i++) {
+    const vz_route *r = vz_route_at(i);
+    printf("%s %s%s%s%s\n", r->method, r->path, (r->flags & VZ_ROLE_ADMIN) ? " admin" : "",
+           (r->flags & VZ_AUTH) ? " auth" : "", (r->flags & VZ_PREFIX) ? " prefix" : "");
+  }
+  services_shutdown();
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage();
@@ -157,6 +173,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
+  if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);
   usage();
   return 2;

@@ -101,6 +101,8 @@ struct vz_req {
 
 /* Registration (before serve starts). Tables end with a zeroed row. */
 int vz_routes_add(vz_route *table);
+int vz_route_count(void);
+const vz_route *vz_route_at(int idx);
 
 /* Request accessors. */
 const char *vz_req_header(const vz_req *req, const char *name);   /* case-insensitive */
