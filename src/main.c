@@ -8,7 +8,9 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/bus.h"
 #include "core/http.h"
+#include "core/respcache.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/ops.h"
@@ -131,12 +133,14 @@ static int cmd_serve(int argc, char **argv) {
     return 2;
   }
   vz_ratelimit_hook = ratelimit_check;
-  if (vz_ops_init() < 0 || services_init() < 0) {
+  if (vz_ops_init() < 0 || services_init() < 0 || vz_respcache_init() < 0 ||
+      vz_bus_start(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL) < 0) {
     fprintf(stderr, "vidzo: could not start services\n");
     return 1;
   }
   rc = vz_server_run();
   services_shutdown();
+  vz_bus_stop();
   cache_shutdown();
   vz_worker_close_all();
   return rc ? 1 : 0;

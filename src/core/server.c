@@ -19,6 +19,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
+#include "core/respcache.h"
 
 #define READ_BUF_SIZE 65536
 #define MAX_HOOKS 16
@@ -266,6 +267,7 @@ int vz_server_run(void) {
   for (int i = 0; i < nloops; i++) {
     while (uv_run(&loops[i].uv, UV_RUN_NOWAIT)) {}
     uv_loop_close(&loops[i].uv);
+    vz_respcache_free(&loops[i]);
     free(loops[i].read_buf);
     pthread_mutex_destroy(&loops[i].post_lock);
   }
