@@ -3,6 +3,7 @@
 #include "services/services.h"
 
 #include "core/config.h"
+#include "core/sio.h"
 #include "services/bench/bench.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
@@ -13,6 +14,7 @@ int services_init(void) {
   if (auth_init() < 0 || users_init() < 0) return -1;
   if (categories_init() < 0) return -1;
   if (vz_cfg.bench && bench_init() < 0) return -1;
+  if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
   return 0;
 }
 
