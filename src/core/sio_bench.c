@@ -130,6 +130,32 @@ static void t_server_emit(sio_socket *s, const json_t *args, int64_t ack_id, con
   ack(s, ack_id, json_pack("{s:b}", "ok", j != NULL));
 }
 
+typedef struct { int64_t uid; json_t *msg; } t_ujob;
+
+static void *t_user_thread(void *arg) {
+  t_ujob *j = arg;
+  sio_emit_user(j->uid, "direct", json_pack("[o]", j->msg));
+  free(j);
+  return NULL;
+}
+
+/* emit-user {id, msg}: a non-loop thread emits "direct" msg to room user:<id> of "/"
+ * (sockets whose auth check gave them that user id). */
+static void t_emit_user(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
+  const json_t *m = json_array_get(args, 0), *id = json_object_get(m, "id");
+  long long uid = json_is_integer(id) ? json_integer_value(id) : json_is_string(id) ? strtoll(json_string_value(id), NULL, 10) : 0;
+  t_ujob *j = uid > 0 ? calloc(1, sizeof *j) : NULL;
+  pthread_t th;
+  if (j) {
+    j->uid = uid;
+    j->msg = json_deep_copy(json_object_get(m, "msg"));
+    if (!j->msg) j->msg = json_null();
+    if (pthread_create(&th, NULL, t_user_thread, j) == 0) pthread_detach(th);
+    else { json_decref(j->msg); free(j); j = NULL; }
+  }
+  ack(s, ack_id, json_pack("{s:b}", "ok", j != NULL));
+}
+
 static void t_kick(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
   sio_disconnect(s);
 }
@@ -183,5 +209,6 @@ int sio_bench_init(int peer_events, int test_nsp) {
   rc |= sio_on("/test", "say", t_say);
   rc |= sio_on("/test", "server-emit", t_server_emit);
   rc |= sio_on("/test", "kick", t_kick);
+  rc |= sio_on("/test", "emit-user", t_emit_user);
   return rc ? -1 : 0;
 }

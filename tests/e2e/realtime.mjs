@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
-import { story, assert, URL_BASE, sleep, unique } from './lib.mjs';
+import { story, assert, URL_BASE, sleep, unique, newUser } from './lib.mjs';
 
 const opts = (extra = {}) => ({ forceNew: true, reconnection: false, auth: { token: 'alice' }, ...extra });
 const connect = (nsp = '/test', extra = {}) => io(URL_BASE + nsp, opts(extra));
@@ -59,15 +59,31 @@ story('a client starts on polling and upgrades to WebSocket', async () => {
   } finally { s.close(); }
 });
 
-story('auth: a token is accepted, a missing or empty one refused with the peer message', async () => {
-  for (const auth of [{}, { token: '' }, { token: 5 }]) {
+story('auth on /: an access token is accepted, a missing, empty or forged one refused', async () => {
+  for (const auth of [{}, { token: '' }, { token: 5 }, { token: 'not.a.jwt' }]) {
     const s = connect('/', { auth, transports: ['websocket'] });
     const err = await once(s, 'connect_error');
     assert.equal(err.message, 'unauthorized');
     s.close();
   }
-  const ok = await connected(connect('/', { transports: ['websocket'] }));
+  const user = await newUser('rt');
+  const ok = await connected(connect('/', { auth: { token: user.token }, transports: ['websocket'] }));
   ok.close();
+});
+
+story('a service emits to one user (room user:<id>) from another thread', async () => {
+  const user = await newUser('rtu');
+  // one engine connection, two namespaces: "/" authenticated by JWT, "/test" by the dev rule
+  const manager = io(URL_BASE, { forceNew: true, reconnection: false, auth: { token: user.token } }).io;
+  const home = manager.socket('/', { auth: { token: user.token } });
+  const test = manager.socket('/test', { auth: { token: 'svc' } });
+  home.connect(); test.connect();
+  try {
+    await Promise.all([connected(home), connected(test)]);
+    const got = once(home, 'direct');
+    assert.deepEqual(await ack(test, 'emit-user', { id: user.id, msg: { hi: 1 } }), { ok: true });
+    assert.deepEqual(await got, { hi: 1 });
+  } finally { home.close(); test.close(); manager._close?.(); }
 });
 
 story('an unknown namespace gets the protocol connect error', async () => {
@@ -197,12 +213,14 @@ story('a client reconnects by itself after the server restarts', async () => {
     await connected(s);
     const firstId = s.id;
     const gone = new Promise((res) => s.once('disconnect', (r) => res(r)));
+    const exited = new Promise((res) => srv.once('exit', res));
     srv.kill('SIGTERM');
     assert.equal(await gone, 'transport close');
-    await new Promise((res) => srv.once('exit', res));
+    await exited;
+    const back = once(s, 'connect', 15000); // listen before the server is back
     srv = startOwn(port, dataDir);
     await waitUp(port);
-    await once(s, 'connect', 10000);
+    await back;
     assert.notEqual(s.id, firstId);
     assert.equal((await ack(s, 'whoami')).user, 'r');
   } finally {
