@@ -1099,9 +1099,9 @@ void eio_stats_sum(eio_stats *out) {
 }
 
 static vz_route eio_routes[] = {
-  { "*", "/socket.io/", eio_handler, NULL, VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG, NULL,
-    1100000, 0, 0 },
-  { 0 },
+  { .method = "*", .path = "/socket.io/", .handler = eio_handler,
+    .flags = VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG, .max_body = 1100000 },
+  { .method = NULL },
 };
 
 /* After the loops are gone (atexit): what each loop kept for its life. */
@@ -1116,9 +1116,9 @@ static void eio_loops_free(void) {
 
 /* The Engine.IO conformance suite's application: an echo server at /engine.io/. */
 static vz_route eio_conformance_routes[] = {
-  { "*", "/engine.io/", eio_handler, NULL, VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG, NULL,
-    1100000, 0, 0 },
-  { 0 },
+  { .method = "*", .path = "/engine.io/", .handler = eio_handler,
+    .flags = VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG, .max_body = 1100000 },
+  { .method = NULL },
 };
 
 int eio_init(int conformance) {
