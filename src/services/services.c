@@ -4,10 +4,13 @@
 
 #include <stdio.h>
 
+#include "core/config.h"
+#include "services/bench/bench.h"
 #include "services/categories/categories.h"
 
 int services_init(void) {
   if (categories_init() < 0) return -1;
+  if (vz_cfg.bench && bench_init() < 0) return -1;
   return 0;
 }
 
