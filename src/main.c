@@ -8,6 +8,9 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/bus.h"
+#include "core/http.h"
+#include "core/respcache.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/ops.h"
@@ -26,6 +29,7 @@ static void usage(void) {
           "  migrate                    apply database migrations and exit\n"
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
+          "  routes                     list every HTTP route\n"
           "  version                    print the version\n\n");
   vz_config_usage();
 }
@@ -129,15 +133,31 @@ static int cmd_serve(int argc, char **argv) {
     return 2;
   }
   vz_ratelimit_hook = ratelimit_check;
-  if (vz_ops_init() < 0 || services_init() < 0) {
+  if (vz_ops_init() < 0 || services_init() < 0 || vz_respcache_init() < 0 ||
+      vz_bus_start(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL) < 0) {
     fprintf(stderr, "vidzo: could not start services\n");
     return 1;
   }
   rc = vz_server_run();
   services_shutdown();
+  vz_bus_stop();
   cache_shutdown();
   vz_worker_close_all();
   return rc ? 1 : 0;
+}
+
+/* Prints the route table (METHOD PATH FLAGS), for docs checks and operators. */
+static int cmd_routes(int argc, char **argv) {
+  int rc = load_config(argc, argv);
+  if (rc) return rc;
+  if (vz_ops_init() < 0 || services_init() < 0) return 1;
+  for (int i = 0; i < vz_route_count(); i++) {
+    const vz_route *r = vz_route_at(i);
+    printf("%s %s%s%s%s\n", r->method, r->path, (r->flags & VZ_ROLE_ADMIN) ? " admin" : "",
+           (r->flags & VZ_AUTH) ? " auth" : "", (r->flags & VZ_PREFIX) ? " prefix" : "");
+  }
+  services_shutdown();
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -157,6 +177,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
+  if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);
   usage();
   return 2;

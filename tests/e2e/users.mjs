@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const dataDir = process.env.VZ_DATA_DIR || './data';
+const dataDir = process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data';
 const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 async function call(url, method, path, body, token) {
   const headers = { 'content-type': 'application/json' };
