@@ -25,7 +25,7 @@ try {
   process.exit(1);
 }
 for (const s of stories) {
-  if (filter && !`${s.file} ${s.name}`.includes(filter)) continue;
+  if (filter && !new RegExp(filter).test(`${s.file} ${s.name}`)) continue;
   const t0 = Date.now();
   const t = { skip: (why) => { throw new Skip(why); }, log: (...a) => console.log('     ', ...a) };
   let timer;

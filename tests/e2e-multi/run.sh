@@ -22,6 +22,7 @@ cleanup() {
   for f in "$WORK"/pids/*.pid; do
     [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
   done
+  [ -n "${REPLICA_STARTED:-}" ] && "$ROOT/tests/support/postgres-replica.sh" stop >/dev/null 2>&1
   [ -n "$HAPROXY_PID" ] && kill "$HAPROXY_PID" 2>/dev/null && wait "$HAPROXY_PID" 2>/dev/null
   if [ "${VZ_KEEP:-}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
@@ -37,12 +38,35 @@ done
 "$BIN" migrate --db "$PG_URL" --log-level warn >"$WORK/migrate.log" 2>&1 \
   || fail_early "migrate: $(tail -3 "$WORK/migrate.log")"
 
+# An admin for the write stories (idempotent: --if-missing).
+ADMIN_EMAIL=admin-multi@vidzo.test ADMIN_PASSWORD=Multi-admin-2026
+if "$BIN" admin create --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --if-missing --db "$PG_URL" \
+  --log-level warn >"$WORK/admin.log" 2>&1; then
+  export VZ_MULTI_ADMIN_EMAIL=$ADMIN_EMAIL VZ_MULTI_ADMIN_PASSWORD=$ADMIN_PASSWORD
+fi
+
 sed -e "s/@PORT@/$PORT/g" -e "s/@P1@/$((PORT + 1))/g" -e "s/@P2@/$((PORT + 2))/g" \
   -e "s/@P3@/$((PORT + 3))/g" -e "s#@DIR@#$WORK#g" tests/e2e-multi/haproxy.cfg.in >"$WORK/haproxy.cfg"
 haproxy -c -q -f "$WORK/haproxy.cfg" || fail_early "haproxy config invalid"
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 
+# The database restart story stops and starts PostgreSQL with tests/support/postgres.sh:
+# only when PG_URL is that script's cluster (same port).
+PG_PORT=$(printf '%s' "$PG_URL" | sed -nE 's#^postgres(ql)?://[^/]*:([0-9]+)/.*#\2#p')
+if [ -n "$PG_PORT" ] && [ "$(VZ_PG_PORT=$PG_PORT tests/support/postgres.sh url 2>/dev/null)" = "$PG_URL" ]; then
+  export VZ_PG_PORT=$PG_PORT VZ_MULTI_PG_CONTROL=1
+  # and a streaming replica of it on the next port, for the --replica story
+  export VZ_PG_REPLICA_PORT=${VZ_PG_REPLICA_PORT:-$((PG_PORT + 1))}
+  if REPLICA_URL=$(tests/support/postgres-replica.sh start 2>"$WORK/replica.err"); then
+    export VZ_MULTI_REPLICA_URL=$REPLICA_URL; REPLICA_STARTED=1
+  else
+    export VZ_MULTI_REPLICA_WHY="postgres-replica.sh start failed: $(tail -1 "$WORK/replica.err")"
+  fi
+fi
+
+# Admin tokens carry the admin role only with TOTP on, unless this is set (tests only).
+export VIDZO_TOTP_OPTIONAL=1
 export VZ_MULTI_WORK=$WORK VZ_MULTI_BIN=$BIN VZ_MULTI_PG=$PG_URL VZ_MULTI_REDIS=$REDIS_URL
 export VZ_MULTI_PORT=$PORT VZ_MULTI_ROOT=$ROOT
 cd tests # so socket.io-client resolves from tests/node_modules
