@@ -362,7 +362,7 @@ static int acc_add(vz_conn *c, const char *at, size_t len) {
 
 static int fail_parse(vz_conn *c, int status) {
   c->err_status = status;
-  return 1; /* stops http-parser with HPE_CB_* */
+  return -1; /* any value but 0, 1, 2 stops http-parser (1 in headers-complete means "no body") */
 }
 
 static int on_message_begin(http_parser *p) {
@@ -416,7 +416,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
   c->head_bytes += len;
   if (c->head_bytes > vz_cfg.max_header) return fail_parse(c, 431);
   if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
-  if (c->last_cb == 2 && commit_header(c)) return 1;
+  if (c->last_cb == 2 && commit_header(c)) return -1;
   c->last_cb = 1;
   return acc_add(c, at, len) ? fail_parse(c, 503) : 0;
 }
@@ -437,7 +437,7 @@ static int on_headers_complete(http_parser *p) {
   vz_conn *c = p->data;
   vz_req *r = c->req;
   if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
-  if (c->last_cb == 2 && commit_header(c)) return 1;
+  if (c->last_cb == 2 && commit_header(c)) return -1;
   free(c->acc);
   c->acc = NULL;
   c->acc_len = c->acc_cap = 0;
