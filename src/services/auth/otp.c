@@ -66,6 +66,7 @@ const char *otp_strerror(int err) {
     case OTP_ENONE: return "no code is pending; ask for a new one";
     case OTP_ECOOLDOWN: return "a code was sent moments ago; wait a minute before asking again";
     case OTP_ERATE: return "too many codes requested; try again later";
+    case OTP_EIPRATE: return "too many codes requested from this network; try again later";
     default: return "temporarily unavailable";
   }
 }
