@@ -31,4 +31,6 @@ int auth_h_reset(vz_req *req);
 int auth_h_oauth(vz_req *req);
 int auth_h_totp_setup(vz_req *req);
 int auth_h_totp_enable(vz_req *req);
+int auth_h_phone_request(vz_req *req);
+int auth_h_phone_verify(vz_req *req);
 #endif

@@ -60,8 +60,9 @@ typedef struct otp_sender {
 void otp_set_sender(const otp_sender *s);
 /* Hands one code to the configured sender (otp_store.c calls it after storing). */
 int otp_send(const char *channel, const char *dest, const char *purpose, const char *code);
-/* Development sender: one JSON line per code appended to path (e.g. <data>/otp.log),
- * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; the e2e tests read it. */
+/* Development sender: one JSON line per code appended to path (e.g. <data>/outbox/otp.jsonl),
+ * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; SMS codes go to sms.jsonl in the
+ * same directory. The e2e tests read them. */
 int otp_log_sender_init(const char *path);
 
 /* Database side (otp_store.c). otp_issue applies cool-down and rate limits, stores the

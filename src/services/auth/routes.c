@@ -53,6 +53,13 @@ static const vz_field oauth_in[] = {
   { "nonce", VZ_STR, 0, 1, 200, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
+static const vz_field phone_in[] = {
+  { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
+  { 0 } };
+static const vz_field phone_verify_in[] = {
+  { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { 0 } };
 static const vz_field totp_in[] = {
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
   { 0 } };
@@ -73,6 +80,8 @@ static vz_route routes[] = {
   { "POST", "/v1/auth/oauth/:provider", auth_h_oauth, oauth_in, VZ_WORKER, NULL, 0, 60, 0 },
   { "POST", "/v1/auth/totp/setup", auth_h_totp_setup, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
   { "POST", "/v1/auth/totp/enable", auth_h_totp_enable, totp_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/me/phone", auth_h_phone_request, phone_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/me/phone/verify", auth_h_phone_verify, phone_verify_in, VZ_AUTH | VZ_WORKER, NULL, 0, 30, 0 },
   { 0 } };
 
 /* The per-IP multiplier: VIDZO_AUTH_IP_LIMIT_SCALE, else 100 with --dev, else 1. */
