@@ -70,11 +70,8 @@ export default [
     expectError(miss, 404);
     assert.equal(miss.headers.get('cache-control'), null);
   } },
-  // Fails today: src/core/conn.c on_headers_complete returns 1 from fail_parse, which
-  // http-parser reads as "this message has no body", so the handler runs with an empty
-  // body and the 3 MB that follow are parsed as further requests. Enable with
-  // VZ_TEST_CORE_413=1 once the core returns an error code (not 1) there.
-  { name: 'a body beyond the route max_body is refused with 413 before it is read', only: 'VZ_TEST_CORE_413', fn: async () => {
+  // The core answers 413 from Content-Length alone and never parses the body as requests.
+  { name: 'a body beyond the route max_body is refused with 413 before it is read', fn: async () => {
     const u = await newUser();
     // beyond the route's max_body the core answers 413 from the headers alone
     const host = new URL(URL_BASE).host;

@@ -291,6 +291,5 @@ static vz_route routes[] = {
 
 /* media is started here because avatars are its first user (services.c may move it). */
 int users_init(void) {
-  if (media_init(vz_cfg.data_dir) < 0) return -1;
   return vz_routes_add(routes);
 }
