@@ -271,6 +271,7 @@ static const char *reason(int s) {
   case 500: return "Internal Server Error";
   case 502: return "Bad Gateway";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   default: return "Unknown";
   }
 }
@@ -433,28 +434,38 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   return acc_add(c, at, len) ? fail_parse(c, 503) : 0;
 }
 
+/* From on_headers_complete, 1 and 2 do not stop http-parser: they mean "skip the body"
+ * (http_parser.h), so a refused request would be dispatched anyway. Any other non-zero
+ * value is HPE_CB_headers_complete. */
+static int headers_fail(vz_conn *c, int status) {
+  fail_parse(c, status);
+  return -1;
+}
+
 static int on_headers_complete(http_parser *p) {
   vz_conn *c = p->data;
   vz_req *r = c->req;
-  if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
-  if (c->last_cb == 2 && commit_header(c)) return 1;
+  if (c->last_cb == 0 && commit_url(c)) return headers_fail(c, 503);
+  if (c->last_cb == 2 && commit_header(c)) return headers_fail(c, c->err_status ? c->err_status : 400);
   free(c->acc);
   c->acc = NULL;
   c->acc_len = c->acc_cap = 0;
+  /* RFC 9110 15.6.6: 505 for a major version we do not speak (http-parser takes any digit). */
+  if (p->http_major != 1 || p->http_minor > 1) return headers_fail(c, 505);
   r->method = http_method_str((enum http_method)p->method);
   r->keep_alive = http_should_keep_alive(p) ? 1 : 0;
   r->parser_http10 = p->http_major == 1 && p->http_minor == 0;
   r->head_only = p->method == HTTP_HEAD;
   int allowed = 0;
   int rc = vz_route_match(r, &allowed);
-  if (rc == -400) return fail_parse(c, 400);
+  if (rc == -400) return headers_fail(c, 400);
   size_t max = vz_cfg.max_body;
   if (r->route && r->route->max_body) max = r->route->max_body;
   c->body_cap = max;
-  if (p->content_length != ULLONG_MAX && p->content_length > max) return fail_parse(c, 413);
+  if (p->content_length != ULLONG_MAX && p->content_length > max) return headers_fail(c, 413);
   if (p->content_length != ULLONG_MAX && p->content_length > 0) {
     char *b = vz_arena_alloc(r->arena, (size_t)p->content_length + 1);
-    if (!b) return fail_parse(c, 413);
+    if (!b) return headers_fail(c, 413);
     r->body = b;
     c->body_alloc = (size_t)p->content_length + 1;
   } else {
@@ -522,11 +533,13 @@ static void reply_parse_error(vz_conn *c, int status) {
   const char *msg = status == 413 ? "request body too large"
                     : status == 431 ? "request headers too large"
                     : status == 414 ? "request URL too long"
-                    : status == 503 ? "server busy" : "malformed HTTP request";
+                    : status == 503 ? "server busy"
+                    : status == 505 ? "only HTTP/1.0 and HTTP/1.1 are served" : "malformed HTTP request";
   const char *code = status == 413 ? "payload_too_large"
                      : status == 431 ? "headers_too_large"
                      : status == 414 ? "uri_too_long"
-                     : status == 503 ? "unavailable" : "bad_request";
+                     : status == 503 ? "unavailable"
+                     : status == 505 ? "http_version_not_supported" : "bad_request";
   vz_fail(r, status, code, NULL, "%s", msg);
   vz_req_log_and_count(r);
   vz_conn_reply_done(r);
