@@ -404,7 +404,13 @@ static int commit_header(vz_conn *c) {
   vz_req *r = c->req;
   if (r->nheaders >= MAX_HEADERS) return fail_parse(c, 431);
   char *sep = memchr(c->acc, 0, c->acc_len); /* field\0value */
-  if (!sep) return fail_parse(c, 400);
+  if (!sep || sep == c->acc) return fail_parse(c, 400);
+  /* RFC 9112 5.1: "A server MUST reject, with a response status code of 400 (Bad Request),
+   * any received request message that contains whitespace between a header field name
+   * and colon." http-parser (non-strict) lets spaces into names; a name is a token. */
+  for (const char *p = c->acc; p < sep; p++)
+    if (!strchr("!#$%&'*+-.^_`|~", *p) && !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+      return fail_parse(c, 400);
   vz_header *h = &r->headers[r->nheaders++];
   h->name = vz_arena_strdup(r->arena, c->acc);
   h->value = vz_arena_strndup(r->arena, sep + 1, c->acc_len - (size_t)(sep + 1 - c->acc));
