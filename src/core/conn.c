@@ -36,10 +36,13 @@ static void on_timeout(uv_timer_t *t) {
   if (c->inflight) return; /* processing is not the client's fault */
   if (c->req) {
     c->loop->m.bad_requests++;
-    static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                              "Content-Length: 73\r\n\r\n"
-                              "{\"error\":{\"code\":\"timeout\",\"message\":\"request not received in time\"}}";
-    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+    /* Content-Length is computed, not written by hand: a wrong one left clients waiting. */
+    static const char body[] = "{\"error\":{\"code\":\"timeout\",\"message\":\"request not received in time\"}}";
+    char msg[256];
+    int n = snprintf(msg, sizeof msg,
+                     "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
+    uv_buf_t b = uv_buf_init(msg, (unsigned)n);
     uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   }
   conn_close(c);
@@ -594,6 +597,9 @@ static void conn_feed(vz_conn *c, const char *data, size_t len) {
     if (c->parser.upgrade) break; /* upgrade without a complete message: ignore rest */
   }
   c->in_feed = 0;
+  /* A reply written on the loop inside this feed skipped resume(): between requests the
+   * idle timer must run again, or a keep-alive connection could idle forever. */
+  if (!c->closing && !c->inflight && !c->req && !c->detached) arm_timer(c, vz_cfg.idle_timeout_ms);
 }
 
 /* ---- detach for WebSocket ------------------------------------------------------------ */
