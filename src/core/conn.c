@@ -60,14 +60,21 @@ static void unlink_conn(vz_conn *c) {
   c->prev = c->next = NULL;
 }
 
-static void on_timer_closed(uv_handle_t *h) {
+/* Both handles are closed together and the conn is freed when the last one is done.
+ * Closing the timer from the tcp close callback instead raced the drain deadline: the
+ * loop's final uv_walk closed the still-open timer first, then the callback closed it
+ * again (libuv asserts !uv__is_closing) and the conn leaked. */
+static void on_handle_closed(uv_handle_t *h) {
   vz_conn *c = h->data;
-  free(c);
+  if (--c->open_handles == 0) free(c);
 }
 
-static void on_tcp_closed(uv_handle_t *h) {
-  vz_conn *c = (vz_conn *)h;
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+static void close_handles(vz_conn *c) {
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
 static void drop_parse_state(vz_conn *c) {
@@ -101,7 +108,7 @@ static void conn_close(vz_conn *c) {
     }
   }
   uv_timer_stop(&c->timer);
-  uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+  close_handles(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -625,15 +632,10 @@ uv_tcp_t *vz_conn_detach(vz_req *req, char **rest, size_t *rest_len) {
   return &c->tcp;
 }
 
-static void on_detached_closed(uv_handle_t *h) {
-  vz_conn *c = (vz_conn *)h;
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-}
-
 void vz_conn_close_detached(uv_tcp_t *h) {
   vz_conn *c = (vz_conn *)h;
-  c->timer.data = c;
-  uv_close((uv_handle_t *)h, on_detached_closed);
+  if (uv_is_closing((uv_handle_t *)h)) return;
+  close_handles(c);
 }
 
 __attribute__((constructor)) static void init_settings(void) {

@@ -23,6 +23,7 @@ typedef struct vz_conn {
   int last_cb;               /* 1 field, 2 value */
   int nreqs;
   unsigned closing : 1, close_after : 1, detached : 1, reading : 1, in_feed : 1;
+  int open_handles;          /* tcp + timer not yet closed; freed at 0 */
   char ip[46];
 } vz_conn;
 
