@@ -25,6 +25,8 @@
 #define WRITE_HIGH_WATER (1 << 20)
 
 static http_parser_settings settings;
+void (*vz_conn_dispatch_hook)(vz_req *req);
+const http_parser_settings *vz_conn_settings(void) { return &settings; }
 
 static void conn_close(vz_conn *c);
 static void conn_feed(vz_conn *c, const char *data, size_t len);
@@ -523,7 +525,8 @@ static int on_message_complete(http_parser *p) {
     http_parser_pause(p, 1);
     return 0;
   }
-  vz_dispatch(r);
+  if (vz_conn_dispatch_hook) vz_conn_dispatch_hook(r);
+  else vz_dispatch(r);
   if (c->inflight || c->closing) http_parser_pause(p, 1);
   return 0;
 }

@@ -30,6 +30,10 @@ typedef struct vz_conn {
 void vz_conn_accept(vz_loop *l, uv_stream_t *server);
 /* Drain: close idle connections; force=1 closes all. */
 void vz_conn_close_all(vz_loop *l, int force);
+/* Fuzzing and tests only (fuzz_entry.c): the parser callbacks the server uses, and a
+ * replacement for vz_dispatch at message-complete. NULL in the server. */
+const http_parser_settings *vz_conn_settings(void);
+extern void (*vz_conn_dispatch_hook)(vz_req *req);
 /* Routing and middleware, then the handler (dispatch.c). */
 void vz_dispatch(vz_req *req);
 /* Called by dispatch when the reply is set: writes it and resumes the connection. */
