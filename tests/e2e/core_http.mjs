@@ -33,7 +33,7 @@ story('three pipelined requests in one write are answered in order', async () =>
   const got = [await c.next(), await c.next(), await c.next()];
   assert.deepEqual(got.map((r) => r && r.headers['x-request-id']), ['p-1', 'p-2', 'p-3']);
   assert.deepEqual(got.map((r) => r.status), [200, 404, 200]);
-  assert.equal(JSON.parse(got[2].text).next_cursor, null);
+  assert.ok(Array.isArray(JSON.parse(got[2].text).data));
   c.end();
 });
 
