@@ -8,14 +8,19 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/bus.h"
+#include "core/http.h"
+#include "core/respcache.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/ops.h"
 #include "core/version.h"
+#include "cache/cache.h"
 #include "db/db.h"
 #include "services/services.h"
 
 void vz_worker_close_all(void);
+extern int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
 
 static void usage(void) {
   fprintf(stderr,
@@ -24,6 +29,7 @@ static void usage(void) {
           "  migrate                    apply database migrations and exit\n"
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
+          "  routes                     list every HTTP route\n"
           "  version                    print the version\n\n");
   vz_config_usage();
 }
@@ -103,6 +109,14 @@ static int cmd_admin(int argc, char **argv) {
   return 0;
 }
 
+/* Per-route limits from the route table, shared across instances when Redis is set. */
+static int ratelimit_check(const char *key, int per_min, int *retry_after_s) {
+  int64_t retry_ms = 0;
+  int ok = cache_ratelimit(key, per_min / 60.0, per_min, 1, &retry_ms);
+  *retry_after_s = (int)((retry_ms + 999) / 1000);
+  return ok;
+}
+
 static int cmd_serve(int argc, char **argv) {
   int rc = load_config(argc, argv);
   if (rc) return rc;
@@ -113,14 +127,37 @@ static int cmd_serve(int argc, char **argv) {
   vz_db *db;
   if ((rc = open_and_migrate(&db))) return rc;
   db_close(db);
-  if (vz_ops_init() < 0 || services_init() < 0) {
+  char err[256];
+  if (cache_init(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL, err, sizeof err) < 0) {
+    fprintf(stderr, "vidzo: --redis: %s\n", err);
+    return 2;
+  }
+  vz_ratelimit_hook = ratelimit_check;
+  if (vz_ops_init() < 0 || services_init() < 0 || vz_respcache_init() < 0 ||
+      vz_bus_start(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL) < 0) {
     fprintf(stderr, "vidzo: could not start services\n");
     return 1;
   }
   rc = vz_server_run();
   services_shutdown();
+  vz_bus_stop();
+  cache_shutdown();
   vz_worker_close_all();
   return rc ? 1 : 0;
+}
+
+/* Prints the route table (METHOD PATH FLAGS), for docs checks and operators. */
+static int cmd_routes(int argc, char **argv) {
+  int rc = load_config(argc, argv);
+  if (rc) return rc;
+  if (vz_ops_init() < 0 || services_init() < 0) return 1;
+  for (int i = 0; i < vz_route_count(); i++) {
+    const vz_route *r = vz_route_at(i);
+    printf("%s %s%s%s%s\n", r->method, r->path, (r->flags & VZ_ROLE_ADMIN) ? " admin" : "",
+           (r->flags & VZ_AUTH) ? " auth" : "", (r->flags & VZ_PREFIX) ? " prefix" : "");
+  }
+  services_shutdown();
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -140,6 +177,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
+  if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);
   usage();
   return 2;

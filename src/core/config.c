@@ -38,6 +38,7 @@ static const opt opts[] = {
   O("header-timeout", "VIDZO_HEADER_TIMEOUT", T_INT, header_timeout_ms, 100, 600000, "ms for a request head to arrive (10000)"),
   O("idle-timeout", "VIDZO_IDLE_TIMEOUT", T_INT, idle_timeout_ms, 100, 3600000, "ms a keep-alive connection may idle (60000)"),
   O("public-url", "VIDZO_PUBLIC_URL", T_STR, public_url, 0, 0, "external base URL for links (http://localhost:PORT)"),
+  O("trust-proxy", "VIDZO_TRUST_PROXY", T_BOOL, trust_proxy, 0, 1, "take the client address from X-Forwarded-For"),
   O("bench", "VIDZO_BENCH", T_BOOL, bench, 0, 1, "serve the benchmark peer's fixtures and events"),
   O("conformance", "VIDZO_CONFORMANCE", T_BOOL, conformance, 0, 1, "run the Socket.IO conformance-suite application"),
   O("dev", "VIDZO_DEV", T_BOOL, dev, 0, 1, "development helpers (codes written to DATA_DIR/outbox)"),

@@ -26,6 +26,7 @@ typedef struct vz_config {
   int conformance;        /* Socket.IO conformance-suite application */
   int dev;                /* development helpers (log OTP sender writes codes to data dir) */
   char public_url[256];
+  int trust_proxy;        /* client address from X-Forwarded-For (behind a balancer) */
 } vz_config;
 
 extern vz_config vz_cfg;

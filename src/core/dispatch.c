@@ -11,6 +11,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
+#include "core/respcache.h"
 #include "db/db.h"
 
 vz_hooks vz_hook;
@@ -78,6 +79,12 @@ static void add_common_headers(vz_req *req) {
   }
 }
 
+static const char *vz_req_res_header(vz_req *req, const char *name) {
+  for (int i = 0; i < req->nres_headers; i++)
+    if (!strcasecmp(req->res_headers[i].name, name)) return req->res_headers[i].value;
+  return NULL;
+}
+
 void vz_req_free(vz_req *req) {
   free(req->res_body);
   vz_arena_free(req->arena);
@@ -100,7 +107,8 @@ void vz_req_log_and_count(vz_req *req) {
 static void finish(vz_req *req) {
   if (!req->replied) vz_fail(req, 500, "internal", NULL, "the server could not answer");
   add_common_headers(req);
-  if (req->accepts_gzip) vz_gzip_reply(req);
+  if (req->accepts_gzip && !vz_req_res_header(req, "Content-Encoding")) vz_gzip_reply(req);
+  if (req->route && req->route->cache_ms && !vz_req_res_header(req, "X-Cache")) vz_respcache_store(req);
   vz_req_log_and_count(req);
   vz_conn_reply_done(req);
 }
@@ -208,6 +216,13 @@ static int preflight(vz_req *req) {
 
 void vz_dispatch(vz_req *req) {
   set_request_id(req);
+  if (vz_cfg.trust_proxy) { /* the balancer appends the real client: take the first hop */
+    const char *xff = vz_req_header(req, "X-Forwarded-For");
+    if (xff && *xff) {
+      size_t n = strcspn(xff, ", ");
+      if (n > 0 && n < sizeof req->ip) { memcpy(req->ip, xff, n); req->ip[n] = 0; }
+    }
+  }
   const char *ae = vz_req_header(req, "Accept-Encoding");
   req->accepts_gzip = ae && strstr(ae, "gzip") != NULL;
   req->origin = vz_req_header(req, "Origin");
@@ -240,6 +255,11 @@ void vz_dispatch(vz_req *req) {
       vz_fail(req, 429, "rate_limited", NULL, "too many requests, retry in %s s", ra);
       goto done;
     }
+  }
+  if (r->cache_ms) {
+    unsigned vz_respcache_gen(const vz_route *r);
+    req->cache_gen = vz_respcache_gen(r);
+    if (vz_respcache_lookup(req)) goto done;
   }
   if (authenticate(req) || vz_validate_query(req) || vz_validate_body(req)) goto done;
   if (r->flags & VZ_WORKER) {

@@ -52,6 +52,8 @@ typedef struct vz_route {
   size_t max_body;            /* 0: server default */
   int rate_per_min;           /* per client IP; 0: none */
   int idx;                    /* set at registration: metrics label index */
+  int cache_ms;               /* >0: anonymous 200 GETs served from memory (respcache.h) */
+  const char *cache_group;    /* invalidated together by vz_cache_bump(group) */
 } vz_route;
 
 #define VZ_PENDING (-1000)    /* VZ_ASYNC handler: reply comes later via vz_req_finish */
@@ -97,10 +99,13 @@ struct vz_req {
   unsigned keep_alive : 1, accepts_gzip : 1, head_only : 1, replied : 1, cors_ok : 1, parser_http10 : 1;
   const char *origin;
   uint64_t db_ns;
+  unsigned cache_gen;         /* respcache generation when the request was dispatched */
 };
 
 /* Registration (before serve starts). Tables end with a zeroed row. */
 int vz_routes_add(vz_route *table);
+int vz_route_count(void);
+const vz_route *vz_route_at(int idx);
 
 /* Request accessors. */
 const char *vz_req_header(const vz_req *req, const char *name);   /* case-insensitive */

@@ -29,6 +29,7 @@ struct vz_loop {
   void *slots[VZ_SLOTS];
   char date[40];                   /* cached "Date: ..." value */
   time_t date_sec;
+  struct rcache *rcache;           /* respcache.c */
   vz_metrics m;
 };
 #endif

@@ -24,8 +24,6 @@ static atomic_ulong db_sum_us;
 static vz_metrics_writer writers[16];
 static int nwriters;
 
-const vz_route *vz_route_at(int idx);
-int vz_route_count(void);
 
 int vz_metrics_status_index(int status) {
   for (int i = 1; i < VZ_ST_OTHER; i++)

@@ -19,6 +19,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
+#include "core/respcache.h"
 
 #define READ_BUF_SIZE 65536
 #define MAX_HOOKS 16
@@ -95,7 +96,11 @@ static void on_wake(uv_async_t *a) {
   }
 }
 
-static int make_listener(const char *bind_addr, int port) {
+static int make_listener_at(const char *bind_addr, int port, int probe_first);
+static int make_listener(const char *bind_addr, int port) { return make_listener_at(bind_addr, port, 1); }
+static int make_listener_shared(const char *bind_addr, int port) { return make_listener_at(bind_addr, port, 0); }
+
+static int make_listener_at(const char *bind_addr, int port, int probe_first) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t slen;
@@ -115,6 +120,21 @@ static int make_listener(const char *bind_addr, int port) {
   } else {
     vz_log_error("bad bind address", "bind", bind_addr);
     return -1;
+  }
+  /* SO_REUSEPORT would let us silently share a port with another server (a stale one,
+   * or a second instance by mistake): probe with a plain bind first. */
+  int probe = probe_first ? socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+  if (probe >= 0) {
+    int yes = 1;
+    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    int taken = bind(probe, (struct sockaddr *)&ss, slen) < 0 && errno == EADDRINUSE;
+    close(probe);
+    if (taken) {
+      char port_s[16];
+      snprintf(port_s, sizeof port_s, "%d", port);
+      vz_log_error("cannot listen: address in use", "bind", bind_addr, "port", port_s);
+      return -1;
+    }
   }
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
@@ -224,7 +244,8 @@ int vz_server_run(void) {
   loops = calloc((size_t)nloops, sizeof *loops);
   if (!loops) return -1;
   for (int i = 0; i < nloops; i++) {
-    int fd = make_listener(vz_cfg.bind, vz_cfg.port);
+    /* The probe in make_listener must only run before our own first bind. */
+    int fd = i == 0 ? make_listener(vz_cfg.bind, vz_cfg.port) : make_listener_shared(vz_cfg.bind, vz_cfg.port);
     if (fd < 0) {
       for (int k = 0; k < i; k++) close(loops[k].listen_fd);
       free(loops);
@@ -246,6 +267,7 @@ int vz_server_run(void) {
   for (int i = 0; i < nloops; i++) {
     while (uv_run(&loops[i].uv, UV_RUN_NOWAIT)) {}
     uv_loop_close(&loops[i].uv);
+    vz_respcache_free(&loops[i]);
     free(loops[i].read_buf);
     pthread_mutex_destroy(&loops[i].post_lock);
   }

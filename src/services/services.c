@@ -3,11 +3,41 @@
 #include "services/services.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "core/config.h"
+#include "core/sio.h"
+#include "services/bench/bench.h"
+#include "services/auth/auth.h"
 #include "services/categories/categories.h"
+#include "services/users/users.h"
+
+/* Socket.IO CONNECT: the handshake auth carries the same access token as HTTP
+ * ({"token": "<jwt>"}). The --bench and --conformance applications keep the peer's
+ * and the suites' own rules; --dev adds the /test namespace with the peer's rule. */
+static int sio_jwt_check(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
+  if (vz_cfg.bench || (vz_cfg.dev && strcmp(nsp, "/test") == 0))
+    return sio_auth_token_nonempty(nsp, auth, out, message);
+  const char *tok = json_string_value(json_object_get(auth, "token"));
+  int64_t uid = 0;
+  int role = 0;
+  if (!tok || auth_verify_access(tok, &uid, &role) != 0) {
+    *message = "unauthorized";
+    return -1;
+  }
+  out->user_id = uid;
+  out->role = role;
+  snprintf(out->user, sizeof out->user, "%lld", (long long)uid);
+  return 0;
+}
 
 int services_init(void) {
+  /* auth first: it installs vz_hook.authenticate and vz_hook.audit for every route */
+  if (auth_init() < 0 || users_init() < 0) return -1;
   if (categories_init() < 0) return -1;
+  if (vz_cfg.bench && bench_init() < 0) return -1;
+  if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
+  if (!vz_cfg.conformance) sio_set_auth_check(sio_jwt_check);
   return 0;
 }
 
@@ -15,7 +45,5 @@ void services_shutdown(void) {}
 
 int services_admin_create(vz_db *db, const char *email, const char *password, int if_missing, char *err,
                           size_t errlen) {
-  (void)db; (void)email; (void)password; (void)if_missing;
-  snprintf(err, errlen, "accounts are not available in this build");
-  return -1;
+  return users_admin_create(db, email, password, if_missing, err, errlen);
 }

@@ -74,3 +74,41 @@ export async function metric(name, labels = {}) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const unique = (p = 'x') => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 export { assert };
+
+// ---- accounts ------------------------------------------------------------------
+// The test server runs with --dev: one-time codes land in DATA_DIR/outbox/otp.jsonl.
+import { readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export function lastCode(email, purpose) {
+  const file = `${process.env.VZ_TEST_DATA_DIR || './data'}/outbox/otp.jsonl`;
+  if (!existsSync(file)) return null;
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const m = lines.filter((l) => l.to === email.toLowerCase() && (!purpose || l.purpose === purpose));
+  return m.length ? m[m.length - 1].code : null;
+}
+
+// A fresh verified user: { id, email, password, token, refresh }.
+export async function newUser(prefix = 'u') {
+  const handle = unique(prefix).slice(0, 24);
+  const email = `${handle}@e2e.test`;
+  const password = 'Sunny-day-2026';
+  expectStatus(await api('POST', '/v1/auth/signup', { body: { email, password, handle } }), 202);
+  const r = expectStatus(await api('POST', '/v1/auth/verify-email', { body: { email, code: lastCode(email, 'verify_email') } }), 200);
+  return { id: r.json.data.user.id, email, password, handle, token: r.json.data.access_token, refresh: r.json.data.refresh_token };
+}
+
+// The admin of the test database (created once through the CLI, as an operator would).
+let admin;
+export async function adminToken() {
+  if (admin) return admin;
+  const email = 'admin@e2e.test', password = 'Admin-pass-123456';
+  const bin = process.env.VZ_TEST_BIN || 'build/debug/vidzo';
+  const args = ['admin', 'create', '--email', email, '--password', password, '--if-missing', '--log-level', 'error'];
+  if (process.env.VZ_TEST_DB_URL) args.push('--db', process.env.VZ_TEST_DB_URL);
+  if (process.env.VZ_TEST_DATA_DIR) args.push('--data-dir', process.env.VZ_TEST_DATA_DIR);
+  execFileSync(bin, args, { stdio: 'pipe' });
+  const r = expectStatus(await api('POST', '/v1/auth/signin', { body: { email, password } }), 200);
+  admin = r.json.data.access_token;
+  return admin;
+}

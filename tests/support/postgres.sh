@@ -44,7 +44,11 @@ create_db() {
 
 start() {
   mkdir -p "$BASE"
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$BASE"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$BASE"
+    # TMPDIR under a private home (e.g. /root/tmp) is invisible to the postgres user
+    as_pg test -w "$BASE" || { echo "postgres.sh: user postgres cannot write $BASE; set TMPDIR=/tmp" >&2; exit 1; }
+  fi
   if [ ! -f "$DATA/PG_VERSION" ]; then
     rm -rf "$DATA"
     as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --no-locale >"$BASE/initdb.log" 2>&1 \

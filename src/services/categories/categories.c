@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/respcache.h"
 #include "db/db.h"
 #include "services/categories/internal.h"
 
@@ -196,6 +197,7 @@ int category_create(vz_req *req) {
               str_or(in, "description", ""), (int64_t)(pos ? json_integer_value(pos) : 0), now);
   if (rc == DB_ECONSTRAINT) { rc = vz_fail(req, 409, "conflict", "slug", "slug %s is taken", slug); goto fail; }
   if (rc < 0 || (rc = db_commit(req->db)) < 0) { rc = vz_fail_db(req, rc); goto fail; }
+  vz_cache_bump("categories");
   json_t *item = NULL;
   if ((rc = load(req, req->db, id, &item))) return rc;
   vz_add_header(req, "Location", vz_arena_printf(req->arena, "/v1/categories/%lld", (long long)id));
@@ -232,6 +234,7 @@ int category_update(vz_req *req) {
               parent, db_now_ms());
   if (rc == DB_ECONSTRAINT) { rc = vz_fail(req, 409, "conflict", "slug", "slug is taken"); goto fail; }
   if (rc < 0 || (rc = db_commit(req->db)) < 0) { rc = vz_fail_db(req, rc); goto fail; }
+  vz_cache_bump("categories");
   json_t *item = NULL;
   if ((rc = load(req, req->db, id, &item))) return rc;
   return vz_reply_item(req, 200, item);
@@ -257,6 +260,7 @@ int category_delete(vz_req *req) {
   if (rc < 0) { rc = vz_fail_db(req, rc); goto fail; }
   if (!changed) { rc = vz_fail(req, 404, "not_found", "id", "no such category"); goto fail; }
   if ((rc = db_commit(req->db)) < 0) { rc = vz_fail_db(req, rc); goto fail; }
+  vz_cache_bump("categories");
   return vz_reply_empty(req, 204);
 fail:
   db_rollback(req->db);

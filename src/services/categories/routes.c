@@ -30,7 +30,8 @@ static const vz_field update_in[] = {
 };
 
 static vz_route routes[] = {
-  { "GET", "/v1/categories", category_list, NULL, VZ_WORKER, list_query, 0, 0, 0 },
+  { "GET", "/v1/categories", category_list, NULL, VZ_WORKER, list_query, 0, 0, 0, .cache_ms = 2000,
+    .cache_group = "categories" },
   { "GET", "/v1/categories/:id", category_show, NULL, VZ_WORKER, NULL, 0, 0, 0 },
   { "POST", "/v1/categories", category_create, create_in, VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },
   { "PATCH", "/v1/categories/:id", category_update, update_in, VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },

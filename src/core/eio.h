@@ -1,0 +1,46 @@
+/* eio: the Engine.IO v4 server (sessions, WebSocket and long-polling transports,
+ * upgrade, heartbeat, per-connection send queues flushed once per loop turn).
+ * Socket.IO (sio.c) sits on top through the small interface below; nothing else
+ * should need it. */
+#ifndef VZ_EIO_H
+#define VZ_EIO_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ws.h"
+
+typedef struct eio_session eio_session;
+typedef struct vz_loop vz_loop;
+
+typedef struct eio_options {
+  int ping_interval_ms;  /* 25000 */
+  int ping_timeout_ms;   /* 20000 */
+  size_t max_payload;    /* 1000000: largest message / POST body */
+  size_t max_queue;      /* bytes queued to one client before it is dropped as slow */
+} eio_options;
+extern eio_options eio_opt;
+
+/* Registers the /socket.io/ route and the per-loop hooks (call before serve). */
+int eio_init(void);
+
+/* Queues one Engine.IO message (text: a Socket.IO packet without the leading '4' is
+ * NOT accepted here: b->data must be the whole Engine.IO packet, e.g. "42[...]";
+ * binary: raw bytes). Takes its own reference. Owning loop only. Returns 0, or <0
+ * when the session is closing or was dropped as a slow consumer. */
+int eio_send(eio_session *s, ws_buf *b);
+/* Closes the session (reason for the upper layer's disconnect callback). */
+void eio_close(eio_session *s, const char *reason);
+void **eio_session_data(eio_session *s);   /* the upper layer's slot */
+int eio_session_open(const eio_session *s); /* not closing */
+vz_loop *eio_session_loop(const eio_session *s);
+
+/* Implemented by the Socket.IO layer. */
+int sio_session_message(eio_session *s, const uint8_t *data, size_t len, int binary);
+void sio_session_closed(eio_session *s, const char *reason);
+
+/* Per-loop counters (for /metrics and tests). */
+typedef struct eio_stats {
+  long sessions, ws, polling, slow_dropped, bad_input, upgrades;
+} eio_stats;
+void eio_stats_sum(eio_stats *out);
+#endif

@@ -1,0 +1,583 @@
+/* sio: Socket.IO v5 server (see sio.h for the threading rules).
+ *
+ * A packet from the client arrives through eio as one Engine.IO message. Binary
+ * packets (BINARY_EVENT/BINARY_ACK) are followed by their attachments as binary
+ * messages; the packet waits in the connection until all have arrived (spec "Packet
+ * encoding": "the attachments are sent as separate binary messages").
+ *
+ * Emits are encoded once into a ws_buf ("4" + packet, with its WebSocket header) and
+ * queued by reference on every recipient; eio writes them once per loop turn.
+ *
+ * Spec: Socket.IO v5 protocol (socketio/socket.io-protocol, README). */
+#include "core/sio.h"
+
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/config.h"
+#include "core/eio.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/sio_codec.h"
+#include "core/sio_rooms.h"
+
+#define MAX_NSPS 16
+#define MAX_HANDLERS 32
+#define ROOM_MAX 128
+#define KEY_SEP '\x1f'
+
+typedef struct sio_handler { const char *event; sio_event_fn fn; } sio_handler;
+typedef struct sio_ns {
+  char name[SIO_MAX_NSP + 1];
+  sio_conn_fn on_connect, on_disconnect;
+  sio_handler h[MAX_HANDLERS];
+  int nh;
+} sio_ns;
+
+static sio_ns nsps[MAX_NSPS];
+static int nnsps;
+static sio_auth_fn auth_check = sio_auth_token_nonempty;
+
+typedef struct sio_member { sio_room *r; uint32_t idx; } sio_member;
+typedef struct sio_pending_ack { int64_t id; sio_ack_fn cb; void *ud; } sio_pending_ack;
+
+typedef struct sio_conn sio_conn;
+struct sio_socket {
+  sio_conn *c;
+  const sio_ns *ns;
+  sio_socket *next;
+  sio_member *mem;
+  uint16_t nmem, capmem;
+  uint16_t nacks;
+  uint8_t gone;
+  sio_pending_ack *acks;
+  int64_t next_ack;
+  char id[21];
+  sio_identity who;
+};
+
+/* A binary packet waiting for its attachments. */
+typedef struct sio_partial {
+  sio_packet p;
+  int nbins;
+  sio_bin bins[SIO_MAX_ATTACHMENTS];
+} sio_partial;
+
+struct sio_conn {
+  eio_session *e;
+  sio_socket *sockets;
+  sio_partial *partial;
+};
+
+typedef struct sio_loopst { sio_rooms rooms; } sio_loopst;
+
+static sio_loopst *loopst(vz_loop *l) {
+  void **slot = vz_loop_slot(l, VZ_SLOT_RT2);
+  if (!*slot) *slot = calloc(1, sizeof(sio_loopst));
+  return *slot;
+}
+
+/* ---- registration -------------------------------------------------------------------- */
+
+static sio_ns *ns_find(const char *name) {
+  for (int i = 0; i < nnsps; i++)
+    if (strcmp(nsps[i].name, name) == 0) return &nsps[i];
+  return NULL;
+}
+
+int sio_namespace_add(const char *nsp, sio_conn_fn on_connect, sio_conn_fn on_disconnect) {
+  sio_ns *n = ns_find(nsp);
+  if (!n) {
+    if (nnsps == MAX_NSPS || nsp[0] != '/' || strlen(nsp) > SIO_MAX_NSP) return -1;
+    n = &nsps[nnsps++];
+    snprintf(n->name, sizeof n->name, "%s", nsp);
+  }
+  if (on_connect) n->on_connect = on_connect;
+  if (on_disconnect) n->on_disconnect = on_disconnect;
+  return 0;
+}
+
+int sio_on(const char *nsp, const char *event, sio_event_fn fn) {
+  if (sio_namespace_add(nsp, NULL, NULL) < 0) return -1;
+  sio_ns *n = ns_find(nsp);
+  if (n->nh == MAX_HANDLERS) return -1;
+  n->h[n->nh].event = event;
+  n->h[n->nh].fn = fn;
+  n->nh++;
+  return 0;
+}
+
+void sio_set_auth_check(sio_auth_fn fn) { auth_check = fn ? fn : sio_auth_token_nonempty; }
+
+int sio_auth_token_nonempty(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
+  const json_t *tok = json_object_get(auth, "token");
+  if (!json_is_string(tok) || json_string_length(tok) == 0) {
+    *message = "unauthorized";
+    return -1;
+  }
+  /* The peer keeps token.slice(0, 64) as the user name. */
+  size_t n = json_string_length(tok);
+  if (n > 64) n = 64;
+  memcpy(out->user, json_string_value(tok), n);
+  out->user[n] = 0;
+  return 0;
+}
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+static ws_buf *encode(int type, const char *nsp, int64_t ack, int natt, const json_t *data) {
+  char *buf;
+  long n = sio_packet_encode(type, nsp, ack, natt, data, 1, &buf);
+  if (n < 0) return NULL;
+  buf[0] = '4'; /* Engine.IO "message" */
+  ws_buf *b = ws_buf_from(WS_OP_TEXT, buf, (size_t)n + 1);
+  free(buf);
+  return b;
+}
+
+/* [event, ...args]; args stolen. */
+static json_t *event_data(const char *event, json_t *args) {
+  json_t *d = json_array();
+  if (!d) { json_decref(args); return NULL; }
+  json_array_append_new(d, json_string(event));
+  if (json_is_array(args)) json_array_extend(d, args);
+  else if (args) json_array_append(d, args);
+  json_decref(args);
+  return d;
+}
+
+/* A packet and its attachments as buffers: out[0] text, out[1..] binary. */
+static int encode_all(int type, const char *nsp, int64_t ack, json_t *data, const sio_bin *bins, int nbins,
+                      ws_buf **out) {
+  if (nbins < 0 || nbins > SIO_MAX_ATTACHMENTS) return -1;
+  if (nbins) type = type == SIO_EVENT ? SIO_BINARY_EVENT : SIO_BINARY_ACK;
+  out[0] = encode(type, nsp, ack, nbins, data);
+  if (!out[0]) return -1;
+  for (int i = 0; i < nbins; i++) {
+    out[1 + i] = ws_buf_from(WS_OP_BINARY, bins[i].data, bins[i].len);
+    if (!out[1 + i]) {
+      for (int k = 0; k <= i; k++) ws_buf_unref(out[k]);
+      return -1;
+    }
+  }
+  return 1 + nbins;
+}
+
+static int send_bufs(sio_socket *s, ws_buf **b, int nb) {
+  int rc = 0;
+  for (int i = 0; i < nb && rc == 0; i++) rc = eio_send(s->c->e, b[i]);
+  return rc;
+}
+
+static void unref_all(ws_buf **b, int nb) {
+  for (int i = 0; i < nb; i++) ws_buf_unref(b[i]);
+}
+
+static int send_packet(sio_conn *c, int type, const char *nsp, const json_t *data) {
+  ws_buf *b = encode(type, nsp, -1, 0, data);
+  if (!b) return -1;
+  int rc = eio_send(c->e, b);
+  ws_buf_unref(b);
+  return rc;
+}
+
+/* ---- rooms --------------------------------------------------------------------------- */
+
+static size_t room_key(char *key, const char *nsp, const char *room) {
+  int n = snprintf(key, SIO_MAX_NSP + ROOM_MAX + 2, "%s%c%s", nsp, KEY_SEP, room);
+  return (size_t)n;
+}
+
+static int join_key(sio_socket *s, const char *key, size_t klen) {
+  sio_loopst *st = loopst(eio_session_loop(s->c->e));
+  for (int i = 0; i < s->nmem; i++)
+    if (s->mem[i].r->key_len == klen && memcmp(s->mem[i].r->key, key, klen) == 0) return 0;
+  if (s->nmem == s->capmem) {
+    if (s->capmem >= 1024) return -1;
+    uint16_t cap = s->capmem ? (uint16_t)(s->capmem * 2) : 2;
+    sio_member *m = realloc(s->mem, cap * sizeof *m);
+    if (!m) return -1;
+    s->mem = m;
+    s->capmem = cap;
+  }
+  sio_room *r = sio_rooms_get(&st->rooms, key, klen, 1);
+  if (!r) return -1;
+  int idx = sio_room_add(r, s);
+  if (idx < 0) { sio_rooms_release(&st->rooms, r); return -1; }
+  s->mem[s->nmem].r = r;
+  s->mem[s->nmem].idx = (uint32_t)idx;
+  s->nmem++;
+  return 0;
+}
+
+static void leave_at(sio_socket *s, int i) {
+  sio_loopst *st = loopst(eio_session_loop(s->c->e));
+  sio_room *r = s->mem[i].r;
+  sio_socket *moved = sio_room_del(r, s->mem[i].idx);
+  if (moved)
+    for (int k = 0; k < moved->nmem; k++)
+      if (moved->mem[k].r == r) { moved->mem[k].idx = s->mem[i].idx; break; }
+  s->mem[i] = s->mem[--s->nmem];
+  sio_rooms_release(&st->rooms, r);
+}
+
+static int valid_room(const char *room) {
+  size_t n = room ? strlen(room) : 0;
+  return n > 0 && n <= ROOM_MAX;
+}
+
+int sio_join(sio_socket *s, const char *room) {
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  if (!valid_room(room)) return -1;
+  return join_key(s, key, room_key(key, s->ns->name, room));
+}
+
+int sio_leave(sio_socket *s, const char *room) {
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  if (!valid_room(room)) return -1;
+  size_t klen = room_key(key, s->ns->name, room);
+  for (int i = 0; i < s->nmem; i++)
+    if (s->mem[i].r->key_len == klen && memcmp(s->mem[i].r->key, key, klen) == 0) {
+      leave_at(s, i);
+      return 0;
+    }
+  return 0;
+}
+
+int sio_in_room(const sio_socket *s, const char *room) {
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  if (!valid_room(room)) return 0;
+  size_t klen = room_key(key, s->ns->name, room);
+  for (int i = 0; i < s->nmem; i++)
+    if (s->mem[i].r->key_len == klen && memcmp(s->mem[i].r->key, key, klen) == 0) return 1;
+  return 0;
+}
+
+/* A broadcast: encoded once, shared by every loop it is posted to. */
+typedef struct sio_bcast {
+  atomic_int refs;
+  int nb;
+  ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
+  size_t key_len;
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+} sio_bcast;
+
+static void bcast_unref(sio_bcast *bc) {
+  if (atomic_fetch_sub(&bc->refs, 1) == 1) {
+    unref_all(bc->b, bc->nb);
+    free(bc);
+  }
+}
+
+/* On one loop: to its members of the room. Slow consumers are only marked here (eio
+ * closes them after the loop turn), so the member array does not change under us. */
+static void bcast_deliver(vz_loop *l, sio_bcast *bc, const sio_socket *except) {
+  sio_loopst *st = loopst(l);
+  sio_room *r = sio_rooms_get(&st->rooms, bc->key, bc->key_len, 0);
+  if (!r) return;
+  r->busy++;
+  for (uint32_t i = r->n; i-- > 0;) {
+    if (i >= r->n) continue;
+    sio_socket *m = r->m[i];
+    if (m == except) continue;
+    for (int k = 0; k < bc->nb; k++)
+      if (eio_send(m->c->e, bc->b[k]) < 0) break;
+  }
+  r->busy--;
+  sio_rooms_release(&st->rooms, r);
+}
+
+static void bcast_posted(void *arg) {
+  sio_bcast *bc = arg;
+  bcast_deliver(vz_loop_current(), bc, NULL);
+  bcast_unref(bc);
+}
+
+/* Delivers on the current loop (if any) now and posts to the others. */
+static int bcast_send(sio_bcast *bc, const sio_socket *except) {
+  vz_loop *cur = vz_loop_current();
+  int n = vz_loop_count();
+  atomic_init(&bc->refs, 1);
+  for (int i = 0; i < n; i++) {
+    vz_loop *l = vz_loop_get(i);
+    if (l == cur) continue;
+    atomic_fetch_add(&bc->refs, 1);
+    if (vz_loop_post(l, bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
+  }
+  if (cur) bcast_deliver(cur, bc, except);
+  bcast_unref(bc);
+  return 0;
+}
+
+static int emit_key(const char *nsp, const char *room, const char *event, json_t *args, const sio_socket *except) {
+  if (!nsp || strlen(nsp) > SIO_MAX_NSP || !event || (room && strlen(room) > ROOM_MAX)) {
+    json_decref(args);
+    return -1;
+  }
+  json_t *d = event_data(event, args);
+  if (!d) return -1;
+  sio_bcast *bc = calloc(1, sizeof *bc);
+  if (!bc) { json_decref(d); return -1; }
+  bc->b[0] = encode(SIO_EVENT, nsp, -1, 0, d);
+  json_decref(d);
+  if (!bc->b[0]) { free(bc); return -1; }
+  bc->nb = 1;
+  bc->key_len = room_key(bc->key, nsp, room ? room : "");
+  return bcast_send(bc, except);
+}
+
+int sio_to_room(sio_socket *s, const char *room, const char *event, json_t *args, int except_self) {
+  if (!valid_room(room)) { json_decref(args); return -1; }
+  return emit_key(s->ns->name, room, event, args, except_self ? s : NULL);
+}
+
+int sio_emit_room(const char *nsp, const char *room, const char *event, json_t *args) {
+  if (!valid_room(room)) { json_decref(args); return -1; }
+  return emit_key(nsp, room, event, args, NULL);
+}
+
+int sio_emit_user(int64_t user_id, const char *event, json_t *args) {
+  char room[32];
+  snprintf(room, sizeof room, "user:%lld", (long long)user_id);
+  return emit_key("/", room, event, args, NULL);
+}
+
+/* Every socket of a namespace is in its "" room (an empty name no client can join). */
+int sio_emit_all(const char *nsp, const char *event, json_t *args) {
+  return emit_key(nsp, NULL, event, args, NULL);
+}
+
+/* ---- per socket ---------------------------------------------------------------------- */
+
+const char *sio_socket_id(const sio_socket *s) { return s->id; }
+const char *sio_socket_nsp(const sio_socket *s) { return s->ns->name; }
+const sio_identity *sio_socket_identity(const sio_socket *s) { return &s->who; }
+
+int sio_emit_bin(sio_socket *s, const char *event, json_t *args, const sio_bin *bins, int nbins) {
+  if (s->gone) { json_decref(args); return -1; }
+  json_t *d = event_data(event, args);
+  ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
+  int nb = d ? encode_all(SIO_EVENT, s->ns->name, -1, d, bins, nbins, b) : -1;
+  json_decref(d);
+  if (nb < 0) return -1;
+  int rc = send_bufs(s, b, nb);
+  unref_all(b, nb);
+  return rc;
+}
+
+int sio_emit(sio_socket *s, const char *event, json_t *args) { return sio_emit_bin(s, event, args, NULL, 0); }
+
+int sio_emit_ack(sio_socket *s, const char *event, json_t *args, sio_ack_fn cb, void *ud) {
+  if (s->gone || s->nacks >= 256) { json_decref(args); return -1; }
+  json_t *d = event_data(event, args);
+  if (!d) return -1;
+  int64_t id = s->next_ack++;
+  ws_buf *b = encode(SIO_EVENT, s->ns->name, id, 0, d);
+  json_decref(d);
+  if (!b) return -1;
+  sio_pending_ack *a = realloc(s->acks, (s->nacks + 1u) * sizeof *a);
+  if (!a) { ws_buf_unref(b); return -1; }
+  s->acks = a;
+  s->acks[s->nacks].id = id;
+  s->acks[s->nacks].cb = cb;
+  s->acks[s->nacks].ud = ud;
+  s->nacks++;
+  int rc = eio_send(s->c->e, b);
+  ws_buf_unref(b);
+  return rc;
+}
+
+int sio_ack_bin(sio_socket *s, int64_t ack_id, json_t *args, const sio_bin *bins, int nbins) {
+  if (s->gone || ack_id < 0) { json_decref(args); return -1; }
+  if (!json_is_array(args)) {
+    json_t *a = json_array();
+    if (args) json_array_append_new(a, args);
+    args = a;
+  }
+  ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
+  int nb = encode_all(SIO_ACK, s->ns->name, ack_id, args, bins, nbins, b);
+  json_decref(args);
+  if (nb < 0) return -1;
+  int rc = send_bufs(s, b, nb);
+  unref_all(b, nb);
+  return rc;
+}
+
+int sio_ack(sio_socket *s, int64_t ack_id, json_t *args) { return sio_ack_bin(s, ack_id, args, NULL, 0); }
+
+static void socket_free(sio_socket *s, const char *reason) {
+  s->gone = 1;
+  if (s->ns->on_disconnect) s->ns->on_disconnect(s, reason);
+  while (s->nmem) leave_at(s, s->nmem - 1);
+  free(s->mem);
+  free(s->acks);
+  free(s);
+}
+
+static void socket_unlink(sio_socket *s) {
+  for (sio_socket **pp = &s->c->sockets; *pp; pp = &(*pp)->next)
+    if (*pp == s) { *pp = s->next; return; }
+}
+
+void sio_disconnect(sio_socket *s) {
+  if (s->gone) return;
+  send_packet(s->c, SIO_DISCONNECT, s->ns->name, NULL);
+  socket_unlink(s);
+  socket_free(s, "server namespace disconnect");
+}
+
+/* ---- incoming packets ------------------------------------------------------------------ */
+
+static sio_socket *find_socket(sio_conn *c, const char *nsp) {
+  for (sio_socket *s = c->sockets; s; s = s->next)
+    if (strcmp(s->ns->name, nsp) == 0) return s;
+  return NULL;
+}
+
+static int connect_error(sio_conn *c, const char *nsp, const char *message) {
+  json_t *d = json_pack("{s:s}", "message", message);
+  int rc = send_packet(c, SIO_CONNECT_ERROR, nsp, d);
+  json_decref(d);
+  return rc < 0 ? -1 : 0;
+}
+
+static int on_connect(sio_conn *c, sio_packet *p) {
+  /* Spec "Connection to a namespace": unknown namespace → CONNECT_ERROR
+   * {"message":"Invalid namespace"}; the Engine.IO connection stays open. */
+  const sio_ns *ns = ns_find(p->nsp);
+  if (!ns) return connect_error(c, p->nsp, "Invalid namespace");
+  if (find_socket(c, p->nsp)) return 0; /* already connected: nothing to do */
+  sio_identity who;
+  memset(&who, 0, sizeof who);
+  const char *msg = "unauthorized";
+  if (auth_check(p->nsp, p->data, &who, &msg) < 0) return connect_error(c, p->nsp, msg ? msg : "unauthorized");
+  sio_socket *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  s->c = c;
+  s->ns = ns;
+  s->who = who;
+  uint8_t rnd[20];
+  randombytes_buf(rnd, sizeof rnd);
+  static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (int i = 0; i < 20; i++) s->id[i] = al[rnd[i] & 63];
+  s->next = c->sockets;
+  c->sockets = s;
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  join_key(s, key, room_key(key, ns->name, ""));
+  if (who.user_id > 0 && strcmp(ns->name, "/") == 0) {
+    char room[32];
+    snprintf(room, sizeof room, "user:%lld", (long long)who.user_id);
+    sio_join(s, room);
+  }
+  json_t *d = json_pack("{s:s}", "sid", s->id);
+  int rc = send_packet(c, SIO_CONNECT, ns->name, d);
+  json_decref(d);
+  if (ns->on_connect) ns->on_connect(s, NULL);
+  return rc < 0 ? -1 : 0;
+}
+
+static int dispatch(sio_conn *c, sio_packet *p, const sio_bin *bins, int nbins) {
+  if (p->type == SIO_CONNECT) return on_connect(c, p);
+  sio_socket *s = find_socket(c, p->nsp);
+  /* A packet for a namespace the client is not connected to is a protocol error
+   * (the reference server closes the connection). */
+  if (!s || p->type == SIO_CONNECT_ERROR) return -1;
+  switch (p->type) {
+  case SIO_DISCONNECT:
+    socket_unlink(s);
+    socket_free(s, "client namespace disconnect");
+    return 0;
+  case SIO_EVENT:
+  case SIO_BINARY_EVENT: {
+    const json_t *name = json_array_get(p->data, 0);
+    if (!json_is_string(name)) return 0;
+    for (int i = 0; i < s->ns->nh; i++) {
+      if (strcmp(s->ns->h[i].event, json_string_value(name)) != 0) continue;
+      json_t *args = json_array();
+      for (size_t k = 1; k < json_array_size(p->data); k++) json_array_append(args, json_array_get(p->data, k));
+      s->ns->h[i].fn(s, args, p->ack_id, bins, nbins);
+      json_decref(args);
+      break;
+    }
+    return 0;
+  }
+  case SIO_ACK:
+  case SIO_BINARY_ACK:
+    for (int i = 0; i < s->nacks; i++) {
+      if (s->acks[i].id != p->ack_id) continue;
+      sio_pending_ack a = s->acks[i];
+      s->acks[i] = s->acks[--s->nacks];
+      if (a.cb) a.cb(s, p->data, a.ud);
+      break;
+    }
+    return 0; /* an unknown ack id is ignored, as the reference server does */
+  }
+  return -1;
+}
+
+static void partial_free(sio_partial *pp) {
+  if (!pp) return;
+  sio_packet_clear(&pp->p);
+  for (int i = 0; i < pp->nbins; i++) free((void *)pp->bins[i].data);
+  free(pp);
+}
+
+int sio_session_message(eio_session *e, const uint8_t *d, size_t n, int binary) {
+  sio_conn *c = *eio_session_data(e);
+  if (!c) {
+    c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->e = e;
+    *eio_session_data(e) = c;
+  }
+  if (binary) {
+    sio_partial *pp = c->partial;
+    if (!pp) return -1; /* an attachment nobody announced */
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy) return -1;
+    if (n) memcpy(copy, d, n);
+    pp->bins[pp->nbins].data = copy;
+    pp->bins[pp->nbins].len = n;
+    if (++pp->nbins < pp->p.attachments) return 0;
+    c->partial = NULL;
+    int rc = dispatch(c, &pp->p, pp->bins, pp->nbins);
+    partial_free(pp);
+    return rc;
+  }
+  if (c->partial) return -1; /* text while attachments were due */
+  sio_packet p;
+  if (sio_packet_decode((const char *)d, n, &p) < 0) return -1;
+  if (p.attachments > 0) {
+    sio_partial *pp = calloc(1, sizeof *pp);
+    if (!pp) { sio_packet_clear(&p); return -1; }
+    pp->p = p;
+    c->partial = pp;
+    return 0;
+  }
+  int rc = dispatch(c, &p, NULL, 0);
+  sio_packet_clear(&p);
+  return rc;
+}
+
+void sio_session_closed(eio_session *e, const char *reason) {
+  sio_conn *c = *eio_session_data(e);
+  if (!c) return;
+  *eio_session_data(e) = NULL;
+  while (c->sockets) {
+    sio_socket *s = c->sockets;
+    c->sockets = s->next;
+    socket_free(s, reason);
+  }
+  partial_free(c->partial);
+  free(c);
+}
+
+int sio_init(void) {
+  if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
+  if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
+  return eio_init();
+}

@@ -1,0 +1,384 @@
+/* auth/handlers.c: the /v1/auth handlers (worker pool, req->db). Sign-in failures are
+ * counted in auth_failures per email and per IP over a 15-minute window; the same
+ * "invalid email or password" answers a missing account, a deleted one and a wrong
+ * password, and a missing account still spends one argon2id verification. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/db.h"
+#include "services/audit/audit.h"
+#include "services/auth/auth.h"
+#include "services/auth/internal.h"
+#include "services/auth/oauth.h"
+#include "services/auth/otp.h"
+#include "services/auth/password.h"
+#include "services/auth/refresh.h"
+#include "services/auth/totp.h"
+#include "services/users/users.h"
+
+int auth_totp_required = 1;
+
+#define WINDOW_MS (15LL * 60 * 1000)
+#define FAIL_PER_KEY 10
+#define FAIL_PER_IP 50
+#define GENERIC_SIGNIN "invalid email or password"
+
+static const char *jstr(vz_req *req, const char *k) {
+  return json_string_value(json_object_get(req->json, k));
+}
+
+static int fail_users(vz_req *req, const users_err *e) {
+  return vz_fail(req, e->status ? e->status : 500, e->code ? e->code : "internal", e->field, "%s",
+                 e->message);
+}
+
+static int64_t count_failures(vz_db *db, const char *kind, const char *col, const char *v,
+                              int64_t since) {
+  vz_stmt *st = NULL;
+  char sql[160];
+  int64_t n = 0;
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM auth_failures WHERE kind = $1 AND %s = $2 AND created_at > $3",
+           col);
+  if (db_run(db, &st, sql, "ssi", kind, v, since) == DB_ROW) n = db_col_int(st, 0);
+  if (st) db_finalize(st);
+  return n;
+}
+
+/* 0 when under the limits, else replied 429. */
+static int failures_ok_or_fail(vz_req *req, const char *kind, const char *key) {
+  int64_t since = db_now_ms() - WINDOW_MS;
+  if (count_failures(req->db, kind, "key", key, since) >= FAIL_PER_KEY ||
+      count_failures(req->db, kind, "ip", req->ip, since) >= FAIL_PER_IP) {
+    vz_add_header(req, "Retry-After", "900");
+    vz_fail(req, 429, "rate_limited", NULL, "too many failed attempts; try again later");
+    return -1;
+  }
+  return 0;
+}
+
+static void record_failure(vz_req *req, const char *kind, const char *key) {
+  db_run(req->db, NULL,
+         "INSERT INTO auth_failures (id, kind, key, ip, created_at) VALUES ($1, $2, $3, $4, $5)",
+         "isssi", db_id_new(), kind, key, req->ip, db_now_ms());
+}
+
+/* Role carried by tokens: admin/moderator only once TOTP is on (when required). */
+static int effective_role(const users_account *a, int *setup_needed) {
+  *setup_needed = 0;
+  if (auth_totp_required && (a->role == AUTH_ROLE_ADMIN || a->role == AUTH_ROLE_MODERATOR) &&
+      !a->totp_enabled) {
+    *setup_needed = 1;
+    return AUTH_ROLE_USER;
+  }
+  return a->role;
+}
+
+static json_t *token_body(int64_t uid, int role, int setup, const char *access, int64_t ttl,
+                          const char *refresh) {
+  json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:{s:o, s:s}}", "access_token", access,
+                        "token_type", "Bearer", "expires_in", (json_int_t)ttl, "refresh_token",
+                        refresh, "user", "id", vz_json_id(uid), "role", auth_role_name(role));
+  if (setup) json_object_set_new(o, "totp_setup_required", json_true());
+  return o;
+}
+
+/* Starts a session for account a and replies 200/201 with both tokens. */
+static int reply_session(vz_req *req, const users_account *a, int status) {
+  session_tokens s;
+  char *access = NULL;
+  int64_t ttl = 0;
+  int setup = 0, role = effective_role(a, &setup);
+  if (session_create(req->db, a->id, jstr(req, "device"), vz_req_header(req, "User-Agent"),
+                     req->ip, db_now_ms(), &s) != SESSION_OK)
+    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (auth_issue_access(a->id, role, s.family_id, &access, &ttl) != 0)
+    return vz_fail(req, 500, "internal", NULL, "could not sign the token");
+  json_t *body = token_body(a->id, role, setup, access, ttl, s.token);
+  free(access);
+  return vz_reply_item(req, status, body);
+}
+
+static int password_ok_or_fail(vz_req *req, const char *pw) {
+  const char *msg = NULL;
+  if (password_check_rules(pw, &msg) != 0)
+    return vz_fail(req, 400, "invalid_argument", "password", "%s", msg);
+  return 0;
+}
+
+static int email_or_fail(vz_req *req, char out[USERS_EMAIL_MAX + 1]) {
+  users_err e = {0};
+  if (users_email_normalize(jstr(req, "email"), out, &e) != 0) return fail_users(req, &e);
+  return 0;
+}
+
+static int otp_fail(vz_req *req, int rc) {
+  if (rc == OTP_ELOCKED)
+    return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
+  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+}
+
+/* Codes go out only for accounts that exist; the reply is the same either way. Cool-down
+ * and per-destination limits are silent for the same reason; only the per-IP cap is
+ * reported, since it says nothing about any account. */
+static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists) {
+  int rc = exists ? otp_issue(req->db, purpose, "email", email, req->ip, db_now_ms()) : OTP_OK;
+  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  return vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent_if_account_exists",
+                                           "resend_after_s", OTP_RESEND_MS / 1000));
+}
+
+int auth_h_signup(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
+  users_account a;
+  users_err e = {0};
+  const char *pw = jstr(req, "password"), *handle = jstr(req, "handle");
+  if (email_or_fail(req, email) || password_ok_or_fail(req, pw)) return req->status;
+  if (handle && users_handle_check(handle, &e) != 0) return fail_users(req, &e);
+  if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
+  int rc = users_account_by_email(req->db, email, &a);
+  if (rc == USERS_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc == USERS_ENOTFOUND) {
+    rc = users_create(req->db, jstr(req, "email"), 0, hash, handle, jstr(req, "display_name"),
+                      NULL, &e);
+    if (rc == USERS_ECONFLICT && e.field && !strcmp(e.field, "handle")) return fail_users(req, &e);
+    if (rc != USERS_OK && rc != USERS_ECONFLICT) return fail_users(req, &e);
+    return otp_accepted(req, "verify_email", email, rc == USERS_OK);
+  }
+  if (!a.email_verified && !a.deleted) {
+    /* Unclaimed: whoever proves the mailbox owns it, with the password given last. */
+    if (db_run(req->db, NULL, "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
+               "sii", hash, db_now_ms(), a.id) < 0)
+      return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+    return otp_accepted(req, "verify_email", email, 1);
+  }
+  return otp_accepted(req, "verify_email", email, 0); /* taken: say nothing more */
+}
+
+int auth_h_verify_email(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1];
+  users_account a;
+  if (email_or_fail(req, email)) return req->status;
+  int rc = otp_verify(req->db, "verify_email", email, jstr(req, "code"), db_now_ms());
+  if (rc != OTP_OK) return otp_fail(req, rc);
+  if (users_account_by_email(req->db, email, &a) != USERS_OK || a.deleted) return otp_fail(req, OTP_ENONE);
+  if (db_run(req->db, NULL, "UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2",
+             "ii", db_now_ms(), a.id) < 0)
+    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  a.email_verified = 1;
+  return reply_session(req, &a, 200);
+}
+
+int auth_h_signin(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1];
+  users_account a;
+  const char *pw = jstr(req, "password"), *code = jstr(req, "totp");
+  if (email_or_fail(req, email) || failures_ok_or_fail(req, "signin", email)) return req->status;
+  int rc = users_account_by_email(req->db, email, &a);
+  if (rc == USERS_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc != USERS_OK || a.deleted || !a.password_hash[0]) {
+    password_verify_dummy(pw);
+    record_failure(req, "signin", email);
+    return vz_fail(req, 401, "invalid_credentials", NULL, GENERIC_SIGNIN);
+  }
+  if (password_verify(a.password_hash, pw) != 0) {
+    record_failure(req, "signin", email);
+    return vz_fail(req, 401, "invalid_credentials", NULL, GENERIC_SIGNIN);
+  }
+  /* From here the caller knows the password, so specific answers reveal nothing new. */
+  if (!a.email_verified)
+    return vz_fail(req, 403, "email_not_verified", "email",
+                   "verify your email first (sign up again to get a new code)");
+  if (a.totp_enabled) {
+    if (!code) return vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
+    int64_t last = a.totp_last_step;
+    if (totp_verify(a.totp_secret, code, (int64_t)time(NULL), &last) != 0) {
+      record_failure(req, "signin", email);
+      return vz_fail(req, 401, "invalid_totp", "totp", "the authenticator code is not correct");
+    }
+    db_run(req->db, NULL, "UPDATE users SET totp_last_step = $1 WHERE id = $2", "ii", last, a.id);
+  }
+  if (password_needs_rehash(a.password_hash)) {
+    char hash[PASSWORD_HASH_MAX];
+    if (password_hash(pw, hash) == 0)
+      db_run(req->db, NULL, "UPDATE users SET password_hash = $1 WHERE id = $2", "si", hash, a.id);
+  }
+  return reply_session(req, &a, 200);
+}
+
+int auth_h_refresh(vz_req *req) {
+  session_tokens s;
+  users_account a;
+  char *access = NULL;
+  int64_t ttl = 0;
+  int rc = session_refresh(req->db, jstr(req, "refresh_token"), vz_req_header(req, "User-Agent"),
+                           req->ip, db_now_ms(), &s);
+  if (rc == SESSION_EREUSE)
+    return vz_fail(req, 401, "token_reused",
+                   NULL, "this refresh token was already used; the session has been signed out");
+  if (rc == SESSION_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc != SESSION_OK) return vz_fail(req, 401, "invalid_token", NULL, "invalid or expired refresh token");
+  if (users_account_by_id(req->db, s.user_id, &a) != USERS_OK || a.deleted)
+    return vz_fail(req, 401, "invalid_token", NULL, "invalid or expired refresh token");
+  int setup = 0, role = effective_role(&a, &setup);
+  if (auth_issue_access(a.id, role, s.family_id, &access, &ttl) != 0)
+    return vz_fail(req, 500, "internal", NULL, "could not sign the token");
+  json_t *body = token_body(a.id, role, setup, access, ttl, s.token);
+  free(access);
+  return vz_reply_item(req, 200, body);
+}
+
+int auth_h_signout(vz_req *req) {
+  int rc = session_signout(req->db, jstr(req, "refresh_token"), req->user_id, db_now_ms());
+  if (rc == SESSION_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc != SESSION_OK) return vz_fail(req, 404, "not_found", "refresh_token", "no such session");
+  return vz_reply_empty(req, 204);
+}
+
+int auth_h_sessions(vz_req *req) {
+  json_t *list = NULL, *s;
+  size_t i;
+  if (session_list(req->db, req->user_id, db_now_ms(), &list) != SESSION_OK)
+    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  json_array_foreach(list, i, s) {
+    int64_t id = 0;
+    vz_parse_id(json_string_value(json_object_get(s, "id")), &id);
+    json_object_set_new(s, "current", json_boolean(id == req->session_id));
+    json_object_set_new(s, "created_at", vz_json_time(json_integer_value(json_object_get(s, "created_at"))));
+    json_object_set_new(s, "last_used_at", vz_json_time(json_integer_value(json_object_get(s, "last_used_at"))));
+  }
+  return vz_reply_list(req, list, NULL);
+}
+
+int auth_h_session_revoke(vz_req *req) {
+  int64_t id;
+  if (vz_req_param_id(req, "id", &id)) return 404;
+  int rc = session_revoke(req->db, req->user_id, id, db_now_ms());
+  if (rc == SESSION_ENOTFOUND) return vz_fail(req, 404, "not_found", "id", "no such session");
+  if (rc != SESSION_OK) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  return vz_reply_empty(req, 204);
+}
+
+static int verified_account(vz_req *req, const char *email, users_account *a) {
+  int rc = users_account_by_email(req->db, email, a);
+  return rc == USERS_OK && !a->deleted && a->email_verified;
+}
+
+int auth_h_otp_request(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1];
+  users_account a;
+  if (email_or_fail(req, email)) return req->status;
+  return otp_accepted(req, "signin", email, verified_account(req, email, &a));
+}
+
+int auth_h_otp_verify(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1];
+  users_account a;
+  if (email_or_fail(req, email)) return req->status;
+  int rc = otp_verify(req->db, "signin", email, jstr(req, "code"), db_now_ms());
+  if (rc != OTP_OK) return otp_fail(req, rc);
+  if (!verified_account(req, email, &a)) return otp_fail(req, OTP_ENONE);
+  if (a.totp_enabled && auth_totp_required)
+    return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
+  return reply_session(req, &a, 200);
+}
+
+int auth_h_forgot(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1];
+  users_account a;
+  if (email_or_fail(req, email)) return req->status;
+  int rc = users_account_by_email(req->db, email, &a);
+  return otp_accepted(req, "reset_password", email, rc == USERS_OK && !a.deleted);
+}
+
+int auth_h_reset(vz_req *req) {
+  char email[USERS_EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
+  users_account a;
+  const char *pw = jstr(req, "password");
+  if (email_or_fail(req, email) || password_ok_or_fail(req, pw)) return req->status;
+  int rc = otp_verify(req->db, "reset_password", email, jstr(req, "code"), db_now_ms());
+  if (rc != OTP_OK) return otp_fail(req, rc);
+  if (users_account_by_email(req->db, email, &a) != USERS_OK || a.deleted) return otp_fail(req, OTP_ENONE);
+  if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
+  int64_t now = db_now_ms();
+  /* The code proved the mailbox, so the email is verified too; every device signs out. */
+  if (db_run(req->db, NULL,
+             "UPDATE users SET password_hash = $1, email_verified = 1, updated_at = $2 WHERE id = $3",
+             "sii", hash, now, a.id) < 0 ||
+      session_revoke_all(req->db, a.id, now) != SESSION_OK)
+    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  return vz_reply_empty(req, 204);
+}
+
+int auth_h_oauth(vz_req *req) {
+  oauth_identity id;
+  users_account a;
+  users_err e = {0};
+  vz_stmt *st = NULL;
+  int64_t uid = 0;
+  const char *provider = vz_req_param(req, "provider");
+  int rc = oauth_verify_id_token(provider, jstr(req, "id_token"), jstr(req, "nonce"), &id);
+  if (rc == OAUTH_EPROVIDER) return vz_fail(req, 404, "not_found", "provider", "sign-in with %s is not enabled", provider);
+  if (rc == OAUTH_EJWKS) return vz_fail(req, 503, "unavailable", NULL, "the provider's keys could not be fetched");
+  if (rc != OAUTH_OK) return vz_fail(req, 401, "invalid_token", "id_token", "the ID token is not valid");
+  rc = db_run(req->db, &st, "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",
+              "ss", id.provider, id.subject);
+  if (rc == DB_ROW) uid = db_col_int(st, 0);
+  if (st) db_finalize(st);
+  if (rc < 0) return vz_fail_db(req, rc);
+  if (!uid) {
+    char email[USERS_EMAIL_MAX + 1];
+    /* Link by email only when the provider vouches for it (OIDC email_verified). */
+    if (!id.email[0] || !id.email_verified)
+      return vz_fail(req, 400, "invalid_argument", "id_token", "the provider did not share a verified email");
+    if (users_email_normalize(id.email, email, &e) != 0) return fail_users(req, &e);
+    rc = users_account_by_email(req->db, email, &a);
+    if (rc == USERS_OK && a.deleted) return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
+    if (rc == USERS_OK) {
+      uid = a.id;
+      db_run(req->db, NULL, "UPDATE users SET email_verified = 1 WHERE id = $1", "i", uid);
+    } else if (users_create(req->db, id.email, 1, NULL, NULL, id.name, &uid, &e) != USERS_OK) {
+      return fail_users(req, &e);
+    }
+    if (db_run(req->db, NULL,
+               "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at)"
+               " VALUES ($1, $2, $3, $4, $5)", "ssisi", id.provider, id.subject, uid, id.email,
+               db_now_ms()) < 0)
+      return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  }
+  if (users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
+    return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
+  if (a.totp_enabled && auth_totp_required)
+    return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
+  return reply_session(req, &a, 200);
+}
+
+int auth_h_totp_setup(vz_req *req) {
+  char secret[TOTP_SECRET_B32], uri[512];
+  users_account a;
+  if (users_account_by_id(req->db, req->user_id, &a) != USERS_OK) return vz_fail(req, 404, "not_found", NULL, "no such user");
+  if (a.totp_enabled) return vz_fail(req, 409, "conflict", NULL, "two-factor sign-in is already on");
+  if (totp_new_secret(secret) != 0) return vz_fail(req, 500, "internal", NULL, "no randomness");
+  totp_uri("VidZo", a.email[0] ? a.email : "account", secret, uri, sizeof uri);
+  if (db_run(req->db, NULL, "UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2",
+             "si", secret, a.id) < 0)
+    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  return vz_reply_item(req, 200, json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
+}
+
+int auth_h_totp_enable(vz_req *req) {
+  users_account a;
+  if (users_account_by_id(req->db, req->user_id, &a) != USERS_OK) return vz_fail(req, 404, "not_found", NULL, "no such user");
+  if (!a.totp_secret[0]) return vz_fail(req, 409, "conflict", NULL, "call /v1/auth/totp/setup first");
+  int64_t last = a.totp_last_step;
+  if (totp_verify(a.totp_secret, json_string_value(json_object_get(req->json, "code")), (int64_t)time(NULL), &last) != 0)
+    return vz_fail(req, 400, "invalid_code", "code", "the authenticator code is not correct");
+  if (db_run(req->db, NULL, "UPDATE users SET totp_enabled = 1, totp_last_step = $1 WHERE id = $2",
+             "ii", last, a.id) < 0 ||
+      audit_record_ip(req->db, a.id, "user.totp_enable", "user", a.id, NULL, req->ip) < 0)
+    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  return vz_reply_empty(req, 204);
+}

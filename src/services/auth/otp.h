@@ -1,0 +1,68 @@
+/* otp: one-time codes sent by email or SMS (sign-in, email verification, password reset,
+ * phone verification). Six digits, stored only as a keyed BLAKE2b hash bound to purpose
+ * and destination, valid 10 minutes, at most 5 wrong guesses, one resend per minute,
+ * and rate limited per destination and per IP. Delivery goes through otp_sender so the
+ * log sender (development, tests) and SMTP/SMS (later) are interchangeable. */
+#ifndef VZ_AUTH_OTP_H
+#define VZ_AUTH_OTP_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vz_db vz_db;
+
+#define OTP_DIGITS 6
+#define OTP_TTL_MS (10 * 60 * 1000)
+#define OTP_MAX_ATTEMPTS 5
+#define OTP_RESEND_MS (60 * 1000)
+#define OTP_PER_DEST_HOUR 5
+#define OTP_PER_IP_HOUR 20
+#define OTP_HASH_HEX 65
+
+enum {
+  OTP_OK = 0,
+  OTP_EMISMATCH = -1, /* wrong code; one attempt used */
+  OTP_EEXPIRED = -2,
+  OTP_ELOCKED = -3,   /* too many attempts: ask for a new code */
+  OTP_ENONE = -4,     /* no live code for this destination and purpose */
+  OTP_ECOOLDOWN = -5, /* asked again within OTP_RESEND_MS */
+  OTP_ERATE = -6,     /* per destination or per IP hourly cap reached */
+  OTP_EDB = -7,
+};
+
+/* Server-wide key for code hashes (32 bytes); set once at start-up. */
+void otp_set_key(const unsigned char key[32]);
+/* A uniformly random code "000000".."999999" (randombytes_uniform: no modulo bias). */
+void otp_new_code(char out[OTP_DIGITS + 1]);
+/* hex(BLAKE2b-256(key, purpose \0 destination \0 code)). */
+void otp_hash(const char *purpose, const char *dest, const char *code, char out[OTP_HASH_HEX]);
+
+/* The stored state of one code, and the pure decision made on each guess. */
+typedef struct otp_row {
+  int64_t id, expires_at, consumed_at;
+  int attempts;
+  char hash[OTP_HASH_HEX];
+} otp_row;
+int otp_check(const otp_row *row, const char *purpose, const char *dest, const char *code,
+              int64_t now_ms);
+
+/* Delivery. channel is "email" or "sms". Never logs the code except the log sender. */
+typedef struct otp_sender {
+  int (*send)(void *ctx, const char *channel, const char *dest, const char *purpose,
+              const char *code);
+  void *ctx;
+} otp_sender;
+void otp_set_sender(const otp_sender *s);
+/* Hands one code to the configured sender (otp_store.c calls it after storing). */
+int otp_send(const char *channel, const char *dest, const char *purpose, const char *code);
+/* Development sender: one JSON line per code appended to path (e.g. <data>/otp.log),
+ * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; the e2e tests read it. */
+int otp_log_sender_init(const char *path);
+
+/* Database side (otp_store.c). otp_issue applies cool-down and rate limits, stores the
+ * hash and sends the code; otp_verify consumes a code or counts a failed attempt. */
+int otp_issue(vz_db *db, const char *purpose, const char *channel, const char *dest,
+              const char *ip, int64_t now_ms);
+int otp_verify(vz_db *db, const char *purpose, const char *dest, const char *code,
+               int64_t now_ms);
+const char *otp_strerror(int err);
+#endif

@@ -1,0 +1,129 @@
+/* auth/routes.c: the /v1/auth HTTP table and auth_init, which installs the bearer-token
+ * hook and the audit hook. Handlers live in handlers.c. Every reply that could tell an
+ * attacker whether an account exists is the same for "no account" and "wrong secret". */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "services/audit/audit.h"
+#include "services/auth/auth.h"
+#include "services/auth/internal.h"
+
+static const vz_field signup_in[] = {
+  { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
+  { "password", VZ_STR, VZ_REQUIRED, 0, 0, 0 }, /* rules checked in the handler, with messages */
+  { "handle", VZ_STR, 0, 3, 30, 0 },
+  { "display_name", VZ_STR, 0, 1, 60, 0 },
+  { 0 } };
+static const vz_field verify_email_in[] = {
+  { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "device", VZ_STR, 0, 1, 100, 0 },
+  { 0 } };
+static const vz_field signin_in[] = {
+  { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
+  { "password", VZ_STR, VZ_REQUIRED, 1, 1024, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
+  { "device", VZ_STR, 0, 1, 100, 0 },
+  { 0 } };
+static const vz_field refresh_in[] = {
+  { "refresh_token", VZ_STR, VZ_REQUIRED, 1, 100, 0 },
+  { 0 } };
+static const vz_field otp_request_in[] = {
+  { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
+  { 0 } };
+static const vz_field otp_verify_in[] = {
+  { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "device", VZ_STR, 0, 1, 100, 0 },
+  { 0 } };
+static const vz_field reset_in[] = {
+  { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "password", VZ_STR, VZ_REQUIRED, 0, 0, 0 },
+  { 0 } };
+static const vz_field oauth_in[] = {
+  { "id_token", VZ_STR, VZ_REQUIRED, 10, 8000, 0 },
+  { "nonce", VZ_STR, 0, 1, 200, 0 },
+  { "device", VZ_STR, 0, 1, 100, 0 },
+  { 0 } };
+static const vz_field totp_in[] = {
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { 0 } };
+
+static vz_route routes[] = {
+  { "POST", "/v1/auth/signup", auth_h_signup, signup_in, VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/verify-email", auth_h_verify_email, verify_email_in, VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/auth/signin", auth_h_signin, signin_in, VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/auth/refresh", auth_h_refresh, refresh_in, VZ_WORKER, NULL, 0, 60, 0 },
+  { "POST", "/v1/auth/signout", auth_h_signout, refresh_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/auth/sessions", auth_h_sessions, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "DELETE", "/v1/auth/sessions/:id", auth_h_session_revoke, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/auth/otp/request", auth_h_otp_request, otp_request_in, VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/otp/verify", auth_h_otp_verify, otp_verify_in, VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/auth/password/forgot", auth_h_forgot, otp_request_in, VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/password/reset", auth_h_reset, reset_in, VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/auth/oauth/:provider", auth_h_oauth, oauth_in, VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/auth/totp/setup", auth_h_totp_setup, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/totp/enable", auth_h_totp_enable, totp_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { 0 } };
+
+static int hook_authenticate(const char *token, int64_t *uid, int *role, int64_t *sid) {
+  return auth_verify_access_sid(token, uid, role, sid);
+}
+
+/* VZ_AUDIT routes: one audit row per successful call, naming the route and its :params. */
+static void hook_audit(vz_req *req) {
+  json_t *d = json_pack("{s:s, s:s}", "method", req->method, "path", req->path);
+  int64_t target = 0;
+  const char *type = NULL;
+  for (int i = 0; i < req->nparams; i++)
+    if (vz_parse_id(req->param_values[i], &target) == 0) {
+      type = req->param_names[i];
+      break;
+    }
+  char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+  if (audit_record_ip(req->db, req->user_id, req->route->path, type, target, detail, req->ip) < 0)
+    vz_log_warn("audit record failed", "path", req->path);
+  free(detail);
+  json_decref(d);
+}
+
+int auth_init(void) {
+  char err[256], path[512], secret[80];
+  const char *s = vz_cfg.jwt_secret;
+  if (!s[0]) { /* no secret configured: a random one, so tokens die with the process */
+    unsigned char r[32];
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(secret, sizeof secret, r, sizeof r);
+    s = secret;
+    vz_log_warn("no jwt secret configured: tokens will not survive a restart");
+  }
+  auth_config cfg = { .secret = s };
+  cfg.google_client_ids = getenv("VIDZO_GOOGLE_CLIENT_IDS");
+  cfg.google_jwks = getenv("VIDZO_GOOGLE_JWKS");
+  cfg.apple_client_ids = getenv("VIDZO_APPLE_CLIENT_IDS");
+  cfg.apple_jwks = getenv("VIDZO_APPLE_JWKS");
+  cfg.jwt_keys = getenv("VIDZO_JWT_KEYS");
+  cfg.jwt_alg = getenv("VIDZO_JWT_ALG");
+  if (getenv("VIDZO_PASSWORD_COST_FAST")) cfg.pw_ops = 1, cfg.pw_mem = 8192;
+  if (vz_cfg.dev) {
+    snprintf(path, sizeof path, "%s/outbox", vz_cfg.data_dir);
+    mkdir(path, 0750);
+    snprintf(path, sizeof path, "%s/outbox/otp.jsonl", vz_cfg.data_dir);
+    cfg.otp_log_path = path;
+  }
+  if (auth_setup(&cfg, err, sizeof err) != 0) {
+    vz_log_error("auth setup failed", "error", err);
+    return -1;
+  }
+  auth_totp_required = getenv("VIDZO_TOTP_OPTIONAL") == NULL;
+  vz_hook.authenticate = hook_authenticate;
+  vz_hook.audit = hook_audit;
+  return vz_routes_add(routes);
+}

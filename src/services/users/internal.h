@@ -1,0 +1,10 @@
+/* Shared by the .c files of services/users only; not part of the module interface. */
+#ifndef VZ_USERS_INTERNAL_H
+#define VZ_USERS_INTERNAL_H
+#include "services/users/users.h"
+
+void users_fail(users_err *e, int status, const char *code, const char *field, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
+#define USERS_DBERR(e) (users_fail((e), 503, "unavailable", NULL, "database unavailable"), USERS_EDB)
+#define USERS_PAGE_MAX 100
+#endif

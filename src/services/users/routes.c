@@ -1,0 +1,243 @@
+/* users/routes.c: /v1/me, /v1/users, /v1/sellers and /v1/admin/sellers. Profiles of
+ * someone who blocked the viewer (or whom the viewer blocked) answer 404, as if absent. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/http.h"
+#include "db/db.h"
+#include "services/audit/audit.h"
+#include "services/auth/auth.h"
+#include "services/users/internal.h"
+
+#define PROFILE_COLS "id, handle, display_name, bio, avatar_key, links, followers_count," \
+  " following_count, created_at, role, email, email_verified, totp_enabled"
+
+static json_t *profile_json(vz_stmt *st, int self) {
+  json_error_t je;
+  json_t *links = json_loads(db_col_is_null(st, 5) ? "[]" : db_col_text(st, 5), 0, &je);
+  json_t *o = json_pack("{s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:o}",
+      "id", vz_json_id(db_col_int(st, 0)),
+      "handle", db_col_is_null(st, 1) ? json_null() : json_string(db_col_text(st, 1)),
+      "display_name", db_col_text(st, 2), "bio", db_col_text(st, 3),
+      "avatar_url", db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4)),
+      "links", links ? links : json_array(),
+      "followers_count", (json_int_t)db_col_int(st, 6), "following_count", (json_int_t)db_col_int(st, 7),
+      "created_at", vz_json_time(db_col_int(st, 8)));
+  if (self) {
+    json_object_set_new(o, "role", json_string(db_col_text(st, 9)));
+    json_object_set_new(o, "email", db_col_is_null(st, 10) ? json_null() : json_string(db_col_text(st, 10)));
+    json_object_set_new(o, "email_verified", json_boolean(db_col_int(st, 11)));
+    json_object_set_new(o, "totp_enabled", json_boolean(db_col_int(st, 12)));
+  }
+  return o;
+}
+
+int users_blocked_either(vz_db *db, int64_t a, int64_t b) {
+  vz_stmt *st = NULL;
+  if (!a || !b) return 0;
+  int rc = db_run(db, &st, "SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2)"
+                  " OR (blocker_id = $2 AND blocked_id = $1)", "ii", a, b);
+  if (st) db_finalize(st);
+  return rc == DB_ROW;
+}
+
+static int show(vz_req *req, int64_t id, int self) {
+  vz_stmt *st = NULL;
+  if (!self && users_blocked_either(req->db, id, req->user_id))
+    return vz_fail(req, 404, "not_found", "id", "no such user");
+  int rc = db_run(req->db, &st, "SELECT " PROFILE_COLS " FROM users WHERE id = $1 AND deleted_at IS NULL", "i", id);
+  json_t *item = rc == DB_ROW ? profile_json(st, self) : NULL;
+  if (st) db_finalize(st);
+  if (rc < 0) return vz_fail_db(req, rc);
+  if (!item) return vz_fail(req, 404, "not_found", "id", "no such user");
+  return vz_reply_item(req, 200, item);
+}
+
+static int h_me(vz_req *req) { return show(req, req->user_id, 1); }
+
+static int h_user(vz_req *req) {
+  int64_t id;
+  if (vz_req_param_id(req, "id", &id)) return 404;
+  return show(req, id, id == req->user_id);
+}
+
+static int h_me_update(vz_req *req) {
+  users_err e = {0};
+  json_t *in = req->json;
+  const char *handle = json_string_value(json_object_get(in, "handle"));
+  json_t *links = json_object_get(in, "links");
+  char hl[USERS_HANDLE_MAX + 1] = "";
+  if (handle) {
+    if (users_handle_check(handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
+    for (size_t i = 0; handle[i]; i++) hl[i] = (char)(handle[i] >= 'A' && handle[i] <= 'Z' ? handle[i] + 32 : handle[i]);
+  }
+  if (links) {
+    size_t i;
+    json_t *l;
+    if (json_array_size(links) > 10) return vz_fail(req, 400, "invalid_argument", "links", "at most 10 links");
+    json_array_foreach(links, i, l) {
+      const char *u = json_string_value(json_object_get(l, "url"));
+      if (!json_is_object(l) || !u || (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) || strlen(u) > 300)
+        return vz_fail(req, 400, "invalid_argument", "links", "each link is {\"label\", \"url\"} with an http(s) url");
+    }
+  }
+  char *lj = links ? json_dumps(links, JSON_COMPACT) : NULL;
+  if (lj) vz_arena_defer(req->arena, free, lj);
+  int rc = db_run(req->db, NULL,
+      "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
+      " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
+      " updated_at = $6 WHERE id = $7",
+      "sssssii", handle, handle ? hl : NULL, json_string_value(json_object_get(in, "display_name")),
+      json_string_value(json_object_get(in, "bio")), lj, db_now_ms(), req->user_id);
+  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken");
+  if (rc < 0) return vz_fail_db(req, rc);
+  return show(req, req->user_id, 1);
+}
+
+static int h_me_delete(vz_req *req) {
+  users_err e = {0};
+  if (users_delete(req->db, req->user_id, req->user_id, &e) != USERS_OK)
+    return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
+  return vz_reply_empty(req, 204);
+}
+
+static int target_or_fail(vz_req *req, int64_t *id) {
+  vz_stmt *st = NULL;
+  if (vz_req_param_id(req, "id", id)) return -1;
+  if (*id == req->user_id) { vz_fail(req, 400, "invalid_argument", "id", "that is you"); return -1; }
+  int rc = db_run(req->db, &st, "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", "i", *id);
+  if (st) db_finalize(st);
+  if (rc < 0) { vz_fail_db(req, rc); return -1; }
+  if (rc != DB_ROW) { vz_fail(req, 404, "not_found", "id", "no such user"); return -1; }
+  return 0;
+}
+
+static int h_follow(vz_req *req) {
+  int64_t id;
+  vz_stmt *st = NULL;
+  if (target_or_fail(req, &id)) return req->status;
+  if (users_blocked_either(req->db, req->user_id, id)) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
+  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  int rc = db_run(req->db, &st, "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc >= 0 && changed == 1 &&
+      (db_run(req->db, NULL, "UPDATE users SET following_count = following_count + 1 WHERE id = $1", "i", req->user_id) < 0 ||
+       db_run(req->db, NULL, "UPDATE users SET followers_count = followers_count + 1 WHERE id = $1", "i", id) < 0))
+    rc = DB_ERROR;
+  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  return vz_reply_empty(req, 204);
+}
+
+static int unfollow_pair(vz_db *db, int64_t follower, int64_t followee) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", "ii", follower, followee);
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc >= 0 && changed == 1 &&
+      (db_run(db, NULL, "UPDATE users SET following_count = following_count - 1 WHERE id = $1", "i", follower) < 0 ||
+       db_run(db, NULL, "UPDATE users SET followers_count = followers_count - 1 WHERE id = $1", "i", followee) < 0))
+    rc = DB_ERROR;
+  return rc < 0 ? rc : 0;
+}
+
+static int h_unfollow(vz_req *req) {
+  int64_t id;
+  if (target_or_fail(req, &id)) return req->status;
+  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  int rc = unfollow_pair(req->db, req->user_id, id);
+  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  return vz_reply_empty(req, 204);
+}
+
+static int h_block(vz_req *req) {
+  int64_t id;
+  if (target_or_fail(req, &id)) return req->status;
+  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  /* A block ends the follow in both directions. */
+  int rc = db_run(req->db, NULL, "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
+  if (rc >= 0) rc = unfollow_pair(req->db, req->user_id, id);
+  if (rc >= 0) rc = unfollow_pair(req->db, id, req->user_id);
+  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  return vz_reply_empty(req, 204);
+}
+
+static int h_unblock(vz_req *req) {
+  int64_t id;
+  if (vz_req_param_id(req, "id", &id)) return 404;
+  int rc = db_run(req->db, NULL, "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2", "ii", req->user_id, id);
+  if (rc < 0) return vz_fail_db(req, rc);
+  return vz_reply_empty(req, 204);
+}
+
+/* followers / following, newest first; cursor "created_at:id". */
+static int follow_list(vz_req *req, int followers) {
+  int64_t id, after_t = INT64_MAX, after_id = INT64_MAX;
+  const char *cursor = vz_req_query(req, "cursor");
+  int limit = vz_req_limit(req);
+  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (users_blocked_either(req->db, id, req->user_id)) return vz_fail(req, 404, "not_found", "id", "no such user");
+  if (cursor) {
+    const char *plain = vz_cursor_decode(req, cursor);
+    long long t, i;
+    if (!plain) return 400;
+    if (sscanf(plain, "%lld:%lld", &t, &i) != 2)
+      return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
+    after_t = t, after_id = i;
+  }
+  const char *sql = followers
+      ? "SELECT u.id, u.handle, u.display_name, u.avatar_key, f.created_at FROM follows f JOIN users u ON u.id = f.follower_id"
+        " WHERE f.followee_id = $1 AND (f.created_at < $2 OR (f.created_at = $2 AND u.id < $3))"
+        " ORDER BY f.created_at DESC, u.id DESC LIMIT $4"
+      : "SELECT u.id, u.handle, u.display_name, u.avatar_key, f.created_at FROM follows f JOIN users u ON u.id = f.followee_id"
+        " WHERE f.follower_id = $1 AND (f.created_at < $2 OR (f.created_at = $2 AND u.id < $3))"
+        " ORDER BY f.created_at DESC, u.id DESC LIMIT $4";
+  vz_stmt *st = NULL;
+  int rc = db_run(req->db, &st, sql, "iiii", id, after_t, after_id, (int64_t)limit + 1);
+  json_t *items = json_array();
+  int n = 0, more = 0;
+  int64_t lt = 0, lid = 0;
+  while (rc == DB_ROW) {
+    if (n == limit) { more = 1; break; }
+    lid = db_col_int(st, 0), lt = db_col_int(st, 4);
+    json_array_append_new(items, json_pack("{s:o, s:o, s:s, s:o, s:o}", "id", vz_json_id(lid),
+        "handle", db_col_is_null(st, 1) ? json_null() : json_string(db_col_text(st, 1)),
+        "display_name", db_col_text(st, 2),
+        "avatar_url", db_col_is_null(st, 3) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 3)),
+        "followed_at", vz_json_time(lt)));
+    n++;
+    rc = db_step(st);
+  }
+  if (st) db_finalize(st);
+  if (rc < 0) { json_decref(items); return vz_fail_db(req, rc); }
+  char *next = more ? vz_cursor_encode(req->arena, vz_arena_printf(req->arena, "%lld:%lld", (long long)lt, (long long)lid)) : NULL;
+  return vz_reply_list(req, items, next);
+}
+static int h_followers(vz_req *req) { return follow_list(req, 1); }
+static int h_following(vz_req *req) { return follow_list(req, 0); }
+
+static const vz_field me_in[] = {
+  { "display_name", VZ_STR, 0, 1, 60, 0 },
+  { "handle", VZ_STR, 0, 3, 30, 0 },
+  { "bio", VZ_STR, 0, 0, 500, 0 },
+  { "links", VZ_ARR, 0, 0, 0, 0 },
+  { 0 } };
+
+static vz_route routes[] = {
+  { "GET", "/v1/me", h_me, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "PATCH", "/v1/me", h_me_update, me_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "DELETE", "/v1/me", h_me_delete, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/users/:id", h_user, NULL, VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/users/:id/follow", h_follow, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 60, 0 },
+  { "DELETE", "/v1/users/:id/follow", h_unfollow, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/users/:id/followers", h_followers, NULL, VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/users/:id/following", h_following, NULL, VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/users/:id/block", h_block, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "DELETE", "/v1/users/:id/block", h_unblock, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { 0 } };
+
+int users_init(void) { return vz_routes_add(routes); }

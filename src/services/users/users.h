@@ -1,0 +1,69 @@
+/* users: accounts, profiles, the follow/block graph, push devices and seller
+ * applications. Functions here are HTTP-free: they take a vz_db and return 0 or a
+ * negative code and fill a users_err that routes turn into the error envelope, so the
+ * same logic serves routes, the CLI and unit tests. */
+#ifndef VZ_USERS_H
+#define VZ_USERS_H
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vz_db vz_db;
+
+enum { USERS_OK = 0, USERS_EINVALID = -1, USERS_ECONFLICT = -2, USERS_ENOTFOUND = -3,
+       USERS_EFORBIDDEN = -4, USERS_EDB = -5 };
+
+/* What went wrong, ready for {"error":{"code","message","field"}} with status. */
+typedef struct users_err {
+  int status;
+  const char *code;   /* "invalid_argument", "conflict", "not_found", ... */
+  const char *field;  /* NULL when no single field is at fault */
+  char message[192];
+} users_err;
+
+#define USERS_EMAIL_MAX 254
+#define USERS_HANDLE_MIN 3
+#define USERS_HANDLE_MAX 30
+
+/* CLI: `vidzo admin create --email E --password P [--if-missing]`. Creates a verified
+ * admin; with if_missing an existing account with that email is left as is (0). */
+/* Registers the /v1/me and /v1/users routes. */
+int users_init(void);
+
+int users_admin_create(vz_db *db, const char *email, const char *password, int if_missing,
+                       char *err, size_t errlen);
+
+/* Lower-cases and checks an email (RFC 5321 4.5.3.1 lengths); 0 or -1 with e filled. */
+int users_email_normalize(const char *in, char out[USERS_EMAIL_MAX + 1], users_err *e);
+/* Handles: 3-30 of [A-Za-z0-9_.], starting with a letter or digit; unique ignoring case. */
+int users_handle_check(const char *h, users_err *e);
+
+/* Account rows needed by sign-in. */
+typedef struct users_account {
+  int64_t id;
+  int role, email_verified, totp_enabled, deleted;
+  int64_t totp_last_step;
+  char email[USERS_EMAIL_MAX + 1];
+  char password_hash[128];
+  char totp_secret[64];
+} users_account;
+/* By lower-cased email or by id; USERS_ENOTFOUND if absent (deleted accounts included). */
+int users_account_by_email(vz_db *db, const char *email_lower, users_account *out);
+int users_account_by_id(vz_db *db, int64_t id, users_account *out);
+
+/* Creates an account (role user). password_hash may be NULL (OAuth-only accounts).
+ * USERS_ECONFLICT when the email or handle is taken. */
+int users_create(vz_db *db, const char *email, int email_verified, const char *password_hash,
+                 const char *handle, const char *display_name, int64_t *id_out, users_err *e);
+
+/* 1 if either user blocked the other (follows, profiles and later messages check it). */
+int users_blocked_either(vz_db *db, int64_t a, int64_t b);
+
+/* Deletion: personal data removed or anonymised, sessions revoked, graph edges removed;
+ * the row stays (orders reference it) with deleted_at set. */
+int users_delete(vz_db *db, int64_t uid, int64_t actor, users_err *e);
+
+/* JSON ids are strings: 63-bit ids do not fit a JavaScript number. */
+json_t *users_json_id(int64_t id);
+int users_parse_id(const char *s, int64_t *out);
+#endif

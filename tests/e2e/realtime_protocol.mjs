@@ -1,0 +1,217 @@
+// realtime_protocol.mjs: Engine.IO v4 / Socket.IO v5 at the wire, for what a client
+// library never sends: the handshake fields exactly, polling edge cases (duplicate
+// and cancelled polls, upgrade), binary over polling, and bad input (unmasked frames,
+// invalid UTF-8, malformed packets, bad ack ids, oversized payloads, frames after
+// close). Each bad input must close that connection cleanly and nothing else.
+import net from 'node:net';
+import crypto from 'node:crypto';
+import { story, assert, URL_BASE, sleep } from './lib.mjs';
+
+const EIO = '/socket.io/?EIO=4';
+const u = new URL(URL_BASE);
+
+async function get(q, init) { const r = await fetch(URL_BASE + EIO + q, init); return { status: r.status, text: await r.text() }; }
+async function post(q, body) { return get(q, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }); }
+async function open() {
+  const r = await get('&transport=polling');
+  assert.equal(r.status, 200);
+  assert.equal(r.text[0], '0');
+  return JSON.parse(r.text.slice(1));
+}
+async function healthy() { assert.equal((await fetch(URL_BASE + '/v1/health')).status, 200); }
+
+// A raw WebSocket client over TCP: frames are masked unless told otherwise.
+function frame(op, payload, { mask = true, fin = true, rsv = 0 } = {}) {
+  const p = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+  const len = p.length;
+  const head = len < 126 ? Buffer.from([0, len]) : len < 65536 ? Buffer.from([0, 126, len >> 8, len & 255]) : (() => { const b = Buffer.alloc(10); b[1] = 127; b.writeBigUInt64BE(BigInt(len), 2); return b; })();
+  head[0] = (fin ? 0x80 : 0) | rsv | op;
+  if (!mask) return Buffer.concat([head, p]);
+  head[1] |= 0x80;
+  const key = crypto.randomBytes(4);
+  const body = Buffer.from(p.map((b, i) => b ^ key[i & 3]));
+  return Buffer.concat([head, key, body]);
+}
+function rawWs(query) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    const key = crypto.randomBytes(16).toString('base64');
+    let buf = Buffer.alloc(0), upgraded = false;
+    const frames = [], waiters = [];
+    const ws = {
+      frames, closed: false, status: 0,
+      send: (op, p, o) => s.write(frame(op, p, o)),
+      text: (t) => s.write(frame(1, t)),
+      raw: (b) => s.write(b),
+      end: () => s.destroy(),
+      next: (ms = 3000) => new Promise((res, rej) => {
+        if (frames.length) return res(frames.shift());
+        if (ws.closed) return res(null);
+        const t = setTimeout(() => rej(new Error('no frame')), ms);
+        waiters.push((f) => { clearTimeout(t); res(f); });
+      }),
+      closedP: new Promise((res) => s.on('close', () => { ws.closed = true; res(); while (waiters.length) waiters.shift()(null); })),
+    };
+    s.on('error', () => {});
+    s.on('connect', () => s.write(`GET ${EIO}${query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const i = buf.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        const head = buf.subarray(0, i).toString();
+        ws.status = Number(head.split(' ')[1]);
+        buf = buf.subarray(i + 4);
+        upgraded = true;
+        if (ws.status !== 101) return resolve(ws);
+        const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+        if (!head.includes(want)) return reject(new Error('bad Sec-WebSocket-Accept'));
+        resolve(ws);
+      }
+      for (;;) {
+        if (buf.length < 2) return;
+        let len = buf[1] & 127, off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf.length < off + len) return;
+        const f = { op: buf[0] & 15, data: buf.subarray(off, off + len) };
+        f.text = f.data.toString();
+        buf = buf.subarray(off + len);
+        if (waiters.length) waiters.shift()(f); else frames.push(f);
+      }
+    });
+  });
+}
+async function wsSession(nsp = '/test') {
+  const ws = await rawWs('&transport=websocket');
+  assert.equal(ws.status, 101);
+  const openF = await ws.next();
+  assert.equal(openF.text[0], '0');
+  ws.text(nsp === '/' ? '40{"token":"t"}' : `40${nsp},{"token":"t"}`);
+  const ok = await ws.next();
+  assert.match(ok.text, /^40(\/test,)?\{"sid":"[^"]+"\}$/);
+  return ws;
+}
+// Expects the server to close: a close frame with `code` (if given), then TCP close.
+async function expectClosed(ws, code) {
+  let f;
+  while ((f = await ws.next(3000))) {
+    if (f.op === 8) { if (code) assert.equal(f.data.readUInt16BE(0), code); break; }
+  }
+  await Promise.race([ws.closedP, sleep(3000).then(() => { throw new Error('TCP not closed'); })]);
+}
+
+story('Engine.IO handshake has exactly sid, upgrades, pingInterval, pingTimeout, maxPayload', async () => {
+  const hs = await open();
+  assert.deepEqual(Object.keys(hs).sort(), ['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades']);
+  assert.deepEqual(hs.upgrades, ['websocket']);
+  assert.ok(Number.isInteger(hs.pingInterval) && Number.isInteger(hs.pingTimeout) && Number.isInteger(hs.maxPayload));
+  const ws = await rawWs('&transport=websocket');
+  const o = JSON.parse((await ws.next()).text.slice(1));
+  assert.deepEqual(o.upgrades, []);
+  ws.end();
+});
+
+story('bad EIO, transport, sid or method get a 400', async () => {
+  assert.equal((await fetch(URL_BASE + '/socket.io/?transport=polling')).status, 400);
+  assert.equal((await fetch(URL_BASE + '/socket.io/?EIO=abc&transport=polling')).status, 400);
+  assert.equal((await get('')).status, 400);
+  assert.equal((await get('&transport=carrier-pigeon')).status, 400);
+  assert.equal((await get('&transport=polling&sid=nope')).status, 400);
+  assert.equal((await get('&transport=polling', { method: 'PUT' })).status, 400);
+  assert.equal((await post('&transport=polling', '40')).status, 400); // a handshake is a GET
+});
+
+story('polling: a message posted comes back, a duplicate poll closes the session', async () => {
+  const { sid } = await open();
+  const q = `&transport=polling&sid=${sid}`;
+  assert.deepEqual(await post(q, '40/test,{"token":"p"}'), { status: 200, text: 'ok' });
+  assert.match((await get(q)).text, /^40\/test,\{"sid":/);
+  const [a, b] = await Promise.all([get(q), sleep(50).then(() => get(q))]);
+  assert.deepEqual(a, { status: 200, text: '1' });
+  assert.equal(b.status, 400);
+  assert.equal((await get(q)).status, 400); // the session is gone
+});
+
+story('polling: a cancelled pending poll closes the session', async () => {
+  const { sid } = await open();
+  const q = `&transport=polling&sid=${sid}`;
+  const ctl = new AbortController();
+  const pending = fetch(URL_BASE + EIO + q, { signal: ctl.signal }).catch(() => null);
+  await sleep(50);
+  ctl.abort();
+  await pending;
+  await sleep(100);
+  assert.equal((await post(q, '40')).status, 400);
+});
+
+story('polling: binary goes out as b+base64 and comes in the same way', async () => {
+  const { sid } = await open();
+  const q = `&transport=polling&sid=${sid}`;
+  await post(q, '40/test,{"token":"p"}');
+  await get(q);
+  const body = '451-/test,["echo",{"_placeholder":true,"num":0}]\x1ebAQID/w==';
+  assert.equal((await post(q, body)).status, 200);
+  const r = await get(q);
+  assert.equal(r.text, '451-/test,["echo",{"_placeholder":true,"num":0}]\x1ebAQID/w==');
+});
+
+story('upgrade: probe, noop to the pending poll, upgrade; polling and a second WebSocket are then refused', async () => {
+  const { sid } = await open();
+  const q = `&transport=polling&sid=${sid}`;
+  await post(q, '40/test,{"token":"p"}');
+  await get(q);
+  const pending = get(q);
+  await sleep(30);
+  const ws = await rawWs(`&transport=websocket&sid=${sid}`);
+  assert.equal(ws.status, 101);
+  ws.text('2probe');
+  assert.equal((await ws.next()).text, '3probe');
+  assert.deepEqual(await pending, { status: 200, text: '6' });
+  ws.text('5');
+  ws.text('42/test,7["whoami"]');
+  assert.match((await ws.next()).text, /^43\/test,7\[\{"user":"p"/);
+  assert.equal((await get(q)).status, 400);
+  const second = await rawWs(`&transport=websocket&sid=${sid}`);
+  assert.equal(second.status, 101);
+  await expectClosed(second);
+  ws.end();
+});
+
+story('bad WebSocket input closes that connection with the right code, the server lives on', async () => {
+  const cases = [
+    ['unmasked client frame', (ws) => ws.send(1, '42["echo"]', { mask: false }), 1002],
+    ['reserved bits', (ws) => ws.send(1, '42["echo"]', { rsv: 0x40 }), 1002],
+    ['invalid UTF-8', (ws) => ws.send(1, Buffer.from([0x34, 0x32, 0xc3, 0x28])), 1007],
+    ['malformed Socket.IO packet', (ws) => ws.text('42/test,["echo"'), 1008],
+    ['unknown Engine.IO type', (ws) => ws.text('9'), 1008],
+    ['ack id overflow', (ws) => ws.text('43/test,99999999999999999999[]'), 1008],
+    ['event for a namespace not joined', (ws) => ws.text('42/other,["x"]'), 1008],
+    ['oversized message', (ws) => ws.text('4' + 'x'.repeat(1000001)), 1009],
+    ['attachment nobody announced', (ws) => ws.send(2, Buffer.from([1, 2])), 1008],
+  ];
+  for (const [name, act, code] of cases) {
+    const ws = await wsSession();
+    act(ws);
+    await expectClosed(ws, code).catch((e) => { throw new Error(`${name}: ${e.message}`); });
+  }
+  // frames after close: the server answers the close and ignores the rest
+  const ws = await wsSession();
+  ws.raw(Buffer.concat([frame(8, Buffer.from([3, 232])), frame(1, '42["echo"]')]));
+  await expectClosed(ws, 1000);
+  await healthy();
+});
+
+story('an oversized polling POST is refused', async () => {
+  const { sid } = await open();
+  // over maxPayload (1e6) but under the route's limit: Engine.IO's own 413
+  const r = await post(`&transport=polling&sid=${sid}`, '4' + 'x'.repeat(1050000));
+  assert.equal(r.status, 413);
+  assert.equal((await get(`&transport=polling&sid=${sid}`)).status, 400); // session closed
+  // over the route's limit: the core answers 413 before reading the body (the
+  // client may see the connection close first)
+  const { sid: sid2 } = await open();
+  const r2 = await post(`&transport=polling&sid=${sid2}`, '4' + 'x'.repeat(1200000)).catch(() => ({ status: 413 }));
+  assert.equal(r2.status, 413);
+  await healthy();
+});
