@@ -209,6 +209,18 @@ story('a JSON body over 1 KB is gzipped only for clients that accept gzip', asyn
   assert.equal(small.res.headers['content-encoding'], undefined, 'small bodies stay plain');
 });
 
+story('cached list reads keep Content-Encoding true to the body', async () => {
+  // Small bodies are not gzipped even for gzip clients; a cache hit must not say otherwise.
+  for (let i = 0; i < 3; i++) {
+    const r = await one('GET /v1/categories?limit=1&fields=id HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n' +
+      'Connection: close\r\n\r\n');
+    assert.equal(r.res.status, 200);
+    if (r.res.headers['content-encoding'] === 'gzip') zlib.gunzipSync(r.res.body);
+    else assert.ok(JSON.parse(r.res.text).data, `request ${i}: ${r.text.slice(0, 300)}`);
+    if (r.res.body.length < 1024) assert.equal(r.res.headers['content-encoding'], undefined, `request ${i} (${r.res.headers['x-cache']})`);
+  }
+});
+
 story('slowloris: a trickled head gets 408 and a close within --header-timeout', async () => {
   const srv = await startServer(['--header-timeout', '500', '--idle-timeout', '700']);
   try {
