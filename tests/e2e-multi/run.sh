@@ -66,7 +66,9 @@ if [ -n "$PG_PORT" ] && [ "$(VZ_PG_PORT=$PG_PORT tests/support/postgres.sh url 2
 fi
 
 # Admin tokens carry the admin role only with TOTP on, unless this is set (tests only).
-export VIDZO_TOTP_OPTIONAL=1
+export VIDZO_TOTP_OPTIONAL=1 VIDZO_PASSWORD_COST_FAST=1
+# --dev multiplies per-IP auth limits by 100; the rate-limit story wants production ones.
+export VIDZO_AUTH_IP_LIMIT_SCALE=1
 export VZ_MULTI_WORK=$WORK VZ_MULTI_BIN=$BIN VZ_MULTI_PG=$PG_URL VZ_MULTI_REDIS=$REDIS_URL
 export VZ_MULTI_PORT=$PORT VZ_MULTI_ROOT=$ROOT
 cd tests # so socket.io-client resolves from tests/node_modules
