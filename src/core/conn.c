@@ -25,6 +25,8 @@
 #define WRITE_HIGH_WATER (1 << 20)
 
 static http_parser_settings settings;
+void (*vz_conn_dispatch_hook)(vz_req *req);
+const http_parser_settings *vz_conn_settings(void) { return &settings; }
 
 static void conn_close(vz_conn *c);
 static void conn_feed(vz_conn *c, const char *data, size_t len);
@@ -36,10 +38,13 @@ static void on_timeout(uv_timer_t *t) {
   if (c->inflight) return; /* processing is not the client's fault */
   if (c->req) {
     c->loop->m.bad_requests++;
-    static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                              "Content-Length: 73\r\n\r\n"
-                              "{\"error\":{\"code\":\"timeout\",\"message\":\"request not received in time\"}}";
-    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+    /* Content-Length is computed, not written by hand: a wrong one left clients waiting. */
+    static const char body[] = "{\"error\":{\"code\":\"timeout\",\"message\":\"request not received in time\"}}";
+    char msg[256];
+    int n = snprintf(msg, sizeof msg,
+                     "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
+    uv_buf_t b = uv_buf_init(msg, (unsigned)n);
     uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   }
   conn_close(c);
@@ -57,14 +62,21 @@ static void unlink_conn(vz_conn *c) {
   c->prev = c->next = NULL;
 }
 
-static void on_timer_closed(uv_handle_t *h) {
+/* Both handles are closed together and the conn is freed when the last one is done.
+ * Closing the timer from the tcp close callback instead raced the drain deadline: the
+ * loop's final uv_walk closed the still-open timer first, then the callback closed it
+ * again (libuv asserts !uv__is_closing) and the conn leaked. */
+static void on_handle_closed(uv_handle_t *h) {
   vz_conn *c = h->data;
-  free(c);
+  if (--c->open_handles == 0) free(c);
 }
 
-static void on_tcp_closed(uv_handle_t *h) {
-  vz_conn *c = (vz_conn *)h;
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+static void close_handles(vz_conn *c) {
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
 static void drop_parse_state(vz_conn *c) {
@@ -98,7 +110,7 @@ static void conn_close(vz_conn *c) {
     }
   }
   uv_timer_stop(&c->timer);
-  uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+  close_handles(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -271,6 +283,7 @@ static const char *reason(int s) {
   case 500: return "Internal Server Error";
   case 502: return "Bad Gateway";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   default: return "Unknown";
   }
 }
@@ -362,7 +375,7 @@ static int acc_add(vz_conn *c, const char *at, size_t len) {
 
 static int fail_parse(vz_conn *c, int status) {
   c->err_status = status;
-  return 1; /* stops http-parser with HPE_CB_* */
+  return -1; /* any value but 0, 1, 2 stops http-parser (1 in headers-complete means "no body") */
 }
 
 static int on_message_begin(http_parser *p) {
@@ -403,7 +416,13 @@ static int commit_header(vz_conn *c) {
   vz_req *r = c->req;
   if (r->nheaders >= MAX_HEADERS) return fail_parse(c, 431);
   char *sep = memchr(c->acc, 0, c->acc_len); /* field\0value */
-  if (!sep) return fail_parse(c, 400);
+  if (!sep || sep == c->acc) return fail_parse(c, 400);
+  /* RFC 9112 5.1: "A server MUST reject, with a response status code of 400 (Bad Request),
+   * any received request message that contains whitespace between a header field name
+   * and colon." http-parser (non-strict) lets spaces into names; a name is a token. */
+  for (const char *p = c->acc; p < sep; p++)
+    if (!strchr("!#$%&'*+-.^_`|~", *p) && !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+      return fail_parse(c, 400);
   vz_header *h = &r->headers[r->nheaders++];
   h->name = vz_arena_strdup(r->arena, c->acc);
   h->value = vz_arena_strndup(r->arena, sep + 1, c->acc_len - (size_t)(sep + 1 - c->acc));
@@ -416,7 +435,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
   c->head_bytes += len;
   if (c->head_bytes > vz_cfg.max_header) return fail_parse(c, 431);
   if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
-  if (c->last_cb == 2 && commit_header(c)) return 1;
+  if (c->last_cb == 2 && commit_header(c)) return -1;
   c->last_cb = 1;
   return acc_add(c, at, len) ? fail_parse(c, 503) : 0;
 }
@@ -437,10 +456,12 @@ static int on_headers_complete(http_parser *p) {
   vz_conn *c = p->data;
   vz_req *r = c->req;
   if (c->last_cb == 0 && commit_url(c)) return fail_parse(c, 503);
-  if (c->last_cb == 2 && commit_header(c)) return 1;
+  if (c->last_cb == 2 && commit_header(c)) return fail_parse(c, c->err_status ? c->err_status : 400);
   free(c->acc);
   c->acc = NULL;
   c->acc_len = c->acc_cap = 0;
+  /* RFC 9110 15.6.6: 505 for a major version we do not speak (http-parser takes any digit). */
+  if (p->http_major != 1 || p->http_minor > 1) return fail_parse(c, 505);
   r->method = http_method_str((enum http_method)p->method);
   r->keep_alive = http_should_keep_alive(p) ? 1 : 0;
   r->parser_http10 = p->http_major == 1 && p->http_minor == 0;
@@ -496,7 +517,8 @@ static int on_message_complete(http_parser *p) {
     http_parser_pause(p, 1);
     return 0;
   }
-  vz_dispatch(r);
+  if (vz_conn_dispatch_hook) vz_conn_dispatch_hook(r);
+  else vz_dispatch(r);
   if (c->inflight || c->closing) http_parser_pause(p, 1);
   return 0;
 }
@@ -522,11 +544,13 @@ static void reply_parse_error(vz_conn *c, int status) {
   const char *msg = status == 413 ? "request body too large"
                     : status == 431 ? "request headers too large"
                     : status == 414 ? "request URL too long"
-                    : status == 503 ? "server busy" : "malformed HTTP request";
+                    : status == 503 ? "server busy"
+                    : status == 505 ? "only HTTP/1.0 and HTTP/1.1 are served" : "malformed HTTP request";
   const char *code = status == 413 ? "payload_too_large"
                      : status == 431 ? "headers_too_large"
                      : status == 414 ? "uri_too_long"
-                     : status == 503 ? "unavailable" : "bad_request";
+                     : status == 503 ? "unavailable"
+                     : status == 505 ? "http_version_not_supported" : "bad_request";
   vz_fail(r, status, code, NULL, "%s", msg);
   vz_req_log_and_count(r);
   vz_conn_reply_done(r);
@@ -575,6 +599,9 @@ static void conn_feed(vz_conn *c, const char *data, size_t len) {
     if (c->parser.upgrade) break; /* upgrade without a complete message: ignore rest */
   }
   c->in_feed = 0;
+  /* A reply written on the loop inside this feed skipped resume(): between requests the
+   * idle timer must run again, or a keep-alive connection could idle forever. */
+  if (!c->closing && !c->inflight && !c->req && !c->detached) arm_timer(c, vz_cfg.idle_timeout_ms);
 }
 
 /* ---- detach for WebSocket ------------------------------------------------------------ */
@@ -600,15 +627,10 @@ uv_tcp_t *vz_conn_detach(vz_req *req, char **rest, size_t *rest_len) {
   return &c->tcp;
 }
 
-static void on_detached_closed(uv_handle_t *h) {
-  vz_conn *c = (vz_conn *)h;
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-}
-
 void vz_conn_close_detached(uv_tcp_t *h) {
   vz_conn *c = (vz_conn *)h;
-  c->timer.data = c;
-  uv_close((uv_handle_t *)h, on_detached_closed);
+  if (uv_is_closing((uv_handle_t *)h)) return;
+  close_handles(c);
 }
 
 __attribute__((constructor)) static void init_settings(void) {

@@ -23,12 +23,17 @@ typedef struct vz_conn {
   int last_cb;               /* 1 field, 2 value */
   int nreqs;
   unsigned closing : 1, close_after : 1, detached : 1, reading : 1, in_feed : 1;
+  int open_handles;          /* tcp + timer not yet closed; freed at 0 */
   char ip[46];
 } vz_conn;
 
 void vz_conn_accept(vz_loop *l, uv_stream_t *server);
 /* Drain: close idle connections; force=1 closes all. */
 void vz_conn_close_all(vz_loop *l, int force);
+/* Fuzzing and tests only (fuzz_entry.c): the parser callbacks the server uses, and a
+ * replacement for vz_dispatch at message-complete. NULL in the server. */
+const http_parser_settings *vz_conn_settings(void);
+extern void (*vz_conn_dispatch_hook)(vz_req *req);
 /* Routing and middleware, then the handler (dispatch.c). */
 void vz_dispatch(vz_req *req);
 /* Called by dispatch when the reply is set: writes it and resumes the connection. */

@@ -142,10 +142,23 @@ vz_db *vz_worker_db(void) {
   return tl_db;
 }
 
+/* The replica is an optimisation, never a dependency: when it cannot be opened or a
+ * request on it failed with 503 and a ping confirms it is gone, this thread reads from
+ * the primary for REPLICA_RETRY_NS before trying the replica again. */
+#define REPLICA_RETRY_NS 5000000000ull
+static _Thread_local uint64_t tl_replica_down_until;
+
 vz_db *vz_worker_db_read(void) {
-  if (!vz_cfg.replica_url[0]) return vz_worker_db();
+  if (!vz_cfg.replica_url[0] || vz_now_ns() < tl_replica_down_until) return vz_worker_db();
   if (!tl_db_read) tl_db_read = open_tracked(vz_cfg.replica_url);
+  if (!tl_db_read) tl_replica_down_until = vz_now_ns() + REPLICA_RETRY_NS;
   return tl_db_read ? tl_db_read : vz_worker_db();
+}
+
+static void replica_check(vz_req *req) {
+  if (req->status != 503 || !tl_db_read || req->db_read != tl_db_read || db_ping(tl_db_read) == 0) return;
+  tl_replica_down_until = vz_now_ns() + REPLICA_RETRY_NS;
+  vz_log_warn("read replica unreachable: reading from the primary for 5 s", "error", db_errmsg(tl_db_read));
 }
 
 void vz_worker_close_all(void) {
@@ -169,6 +182,7 @@ static void work_cb(uv_work_t *w) {
   int rc = req->route->handler(req);
   if (rc >= 200 && rc < 300 && req->status < 300 && (req->route->flags & VZ_AUDIT) && vz_hook.audit)
     vz_hook.audit(req);
+  replica_check(req);
   req->db = req->db_read = NULL;
   vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
 }

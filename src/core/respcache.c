@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/bus.h"
 #include "core/loop_internal.h"
@@ -21,7 +22,8 @@ typedef struct entry {
   struct entry *next;
   unsigned gen;
   uint64_t expires_ns;
-  int gzip;
+  int gzip;       /* variant: stored for a client that accepts gzip */
+  int encoded;    /* body is gzipped (only bodies over 1 KB are, see vz_gzip_reply) */
   char *key, *body;
   size_t len;
   const char *type;
@@ -96,7 +98,7 @@ int vz_respcache_lookup(vz_req *req) {
     if (e->gzip != req->accepts_gzip || strcmp(e->key, key)) continue;
     if (e->gen != gen || vz_now_ns() > e->expires_ns) return 0;
     vz_reply_bytes(req, 200, e->type, e->body, e->len);
-    if (e->gzip) {
+    if (e->encoded) {
       vz_add_header(req, "Content-Encoding", "gzip");
       vz_add_header(req, "Vary", "Accept-Encoding");
     }
@@ -150,6 +152,8 @@ void vz_respcache_store(vz_req *req) {
   e->len = req->res_len;
   e->type = req->res_type;
   e->gzip = req->accepts_gzip;
+  for (int i = 0; i < req->nres_headers; i++)
+    if (!strcasecmp(req->res_headers[i].name, "Content-Encoding")) e->encoded = 1;
   /* The generation seen when the handler started would be safer against a write racing
    * the read; the handler runs after dispatch read gen, so use that one. */
   e->gen = req->cache_gen;

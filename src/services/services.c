@@ -10,6 +10,7 @@
 #include "services/bench/bench.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
+#include "services/media/media.h"
 #include "services/users/users.h"
 
 /* Socket.IO CONNECT: the handshake auth carries the same access token as HTTP
@@ -33,6 +34,7 @@ static int sio_jwt_check(const char *nsp, const json_t *auth, sio_identity *out,
 
 int services_init(void) {
   /* auth first: it installs vz_hook.authenticate and vz_hook.audit for every route */
+  if (media_init(vz_cfg.data_dir) < 0) return -1;
   if (auth_init() < 0 || users_init() < 0) return -1;
   if (categories_init() < 0) return -1;
   if (vz_cfg.bench && bench_init() < 0) return -1;

@@ -17,7 +17,8 @@ function lastCode(email, purpose) {
 }
 async function newUser(url, handle) {
   const email = `${handle}@e2e.test`;
-  await call(url, 'POST', '/v1/auth/signup', { email, password: 'Sunny-day-2026', handle });
+  const s = await call(url, 'POST', '/v1/auth/signup', { email, password: 'Sunny-day-2026', handle });
+  assert.equal(s.status, 202, JSON.stringify(s.body));
   const r = await call(url, 'POST', '/v1/auth/verify-email', { email, code: lastCode(email, 'verify_email') });
   assert.equal(r.status, 200);
   return { id: r.body.data.user.id, access: r.body.data.access_token, handle };

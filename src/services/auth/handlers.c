@@ -19,10 +19,10 @@
 #include "services/users/users.h"
 
 int auth_totp_required = 1;
+int auth_fail_per_ip = AUTH_FAIL_PER_IP;
 
 #define WINDOW_MS (15LL * 60 * 1000)
 #define FAIL_PER_KEY 10
-#define FAIL_PER_IP 50
 #define GENERIC_SIGNIN "invalid email or password"
 
 static const char *jstr(vz_req *req, const char *k) {
@@ -51,7 +51,7 @@ static int64_t count_failures(vz_db *db, const char *kind, const char *col, cons
 static int failures_ok_or_fail(vz_req *req, const char *kind, const char *key) {
   int64_t since = db_now_ms() - WINDOW_MS;
   if (count_failures(req->db, kind, "key", key, since) >= FAIL_PER_KEY ||
-      count_failures(req->db, kind, "ip", req->ip, since) >= FAIL_PER_IP) {
+      count_failures(req->db, kind, "ip", req->ip, since) >= auth_fail_per_ip) {
     vz_add_header(req, "Retry-After", "900");
     vz_fail(req, 429, "rate_limited", NULL, "too many failed attempts; try again later");
     return -1;
@@ -125,8 +125,14 @@ static int otp_fail(vz_req *req, int rc) {
  * and per-destination limits are silent for the same reason; only the per-IP cap is
  * reported, since it says nothing about any account. */
 static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists) {
-  int rc = exists ? otp_issue(req->db, purpose, "email", email, req->ip, db_now_ms()) : OTP_OK;
+  /* the per-IP cap first, for every request: its answer must not depend on `exists` */
+  int rc = otp_ip_check(req->db, req->ip, db_now_ms());
+  if (rc == OTP_OK && exists) rc = otp_issue(req->db, purpose, "email", email, req->ip, db_now_ms());
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc == OTP_EIPRATE) {
+    vz_add_header(req, "Retry-After", "3600");
+    return vz_fail(req, 429, "rate_limited", NULL, "%s", otp_strerror(rc));
+  }
   return vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent_if_account_exists",
                                            "resend_after_s", OTP_RESEND_MS / 1000));
 }

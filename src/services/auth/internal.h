@@ -7,6 +7,16 @@
  * (VIDZO_TOTP_OPTIONAL=1 turns this off for development). */
 extern int auth_totp_required;
 
+/* Per-IP limits are sized for many honest people behind one NAT address (an office, a
+ * campus, a mobile carrier): they stop spraying, not guessing. Guessing one account's
+ * secret is stopped by the per-account limits (10 sign-in failures per email, 5 guesses
+ * per OTP, 5 codes per destination and hour), which are never scaled.
+ * VIDZO_AUTH_IP_LIMIT_SCALE=N (1..1000) multiplies every per-IP limit; with --dev it
+ * defaults to 100, because a development or test server sees every client as 127.0.0.1
+ * (and --dev already writes sign-in codes to disk, so it is never a production mode). */
+#define AUTH_FAIL_PER_IP 100 /* failed sign-ins per IP per 15 minutes */
+extern int auth_fail_per_ip;
+
 int auth_h_signup(vz_req *req);
 int auth_h_verify_email(vz_req *req);
 int auth_h_signin(vz_req *req);
@@ -21,4 +31,6 @@ int auth_h_reset(vz_req *req);
 int auth_h_oauth(vz_req *req);
 int auth_h_totp_setup(vz_req *req);
 int auth_h_totp_enable(vz_req *req);
+int auth_h_phone_request(vz_req *req);
+int auth_h_phone_verify(vz_req *req);
 #endif

@@ -66,6 +66,7 @@ const char *otp_strerror(int err) {
     case OTP_ENONE: return "no code is pending; ask for a new one";
     case OTP_ECOOLDOWN: return "a code was sent moments ago; wait a minute before asking again";
     case OTP_ERATE: return "too many codes requested; try again later";
+    case OTP_EIPRATE: return "too many codes requested from this network; try again later";
     default: return "temporarily unavailable";
   }
 }
@@ -78,7 +79,7 @@ int otp_send(const char *channel, const char *dest, const char *purpose, const c
 /* ---- log sender: development and tests ---------------------------------------------- */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char log_path[1024];
+static char log_path[1024], sms_path[1100];
 
 static int log_send(void *ctx, const char *channel, const char *dest, const char *purpose,
                     const char *code) {
@@ -92,7 +93,8 @@ static int log_send(void *ctx, const char *channel, const char *dest, const char
   json_decref(j);
   if (!line) return -1;
   pthread_mutex_lock(&log_mu);
-  FILE *f = fopen(log_path, "a");
+  /* SMS goes to its own file beside the email one, as a phone and a mailbox differ */
+  FILE *f = fopen(strcmp(channel, "sms") == 0 ? sms_path : log_path, "a");
   if (f) {
     rc = fprintf(f, "%s\n", line) > 0 ? 0 : -1;
     if (fclose(f) != 0) rc = -1;
@@ -105,6 +107,8 @@ static int log_send(void *ctx, const char *channel, const char *dest, const char
 int otp_log_sender_init(const char *path) {
   if (!path || strlen(path) >= sizeof log_path) return -1;
   snprintf(log_path, sizeof log_path, "%s", path);
+  const char *slash = strrchr(path, '/');
+  snprintf(sms_path, sizeof sms_path, "%.*ssms.jsonl", slash ? (int)(slash - path + 1) : 0, path);
   otp_sender s = {log_send, NULL};
   otp_set_sender(&s);
   return 0;

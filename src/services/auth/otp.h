@@ -15,7 +15,10 @@ typedef struct vz_db vz_db;
 #define OTP_MAX_ATTEMPTS 5
 #define OTP_RESEND_MS (60 * 1000)
 #define OTP_PER_DEST_HOUR 5
-#define OTP_PER_IP_HOUR 20
+/* Per client IP and hour. Sized for a NAT'd office or a carrier-grade NAT, where many
+ * honest people share one address; brute force on one account is stopped by the
+ * per-destination limits above, which are never scaled. See otp_set_ip_limit. */
+#define OTP_PER_IP_HOUR 100
 #define OTP_HASH_HEX 65
 
 enum {
@@ -27,8 +30,11 @@ enum {
   OTP_ECOOLDOWN = -5, /* asked again within OTP_RESEND_MS */
   OTP_ERATE = -6,     /* per destination or per IP hourly cap reached */
   OTP_EDB = -7,
+  OTP_EIPRATE = -8,   /* the per-IP hourly cap reached (says nothing about any account) */
 };
 
+/* Per-IP hourly cap (default OTP_PER_IP_HOUR); set once at start-up (auth_init). */
+void otp_set_ip_limit(int per_hour);
 /* Server-wide key for code hashes (32 bytes); set once at start-up. */
 void otp_set_key(const unsigned char key[32]);
 /* A uniformly random code "000000".."999999" (randombytes_uniform: no modulo bias). */
@@ -54,12 +60,16 @@ typedef struct otp_sender {
 void otp_set_sender(const otp_sender *s);
 /* Hands one code to the configured sender (otp_store.c calls it after storing). */
 int otp_send(const char *channel, const char *dest, const char *purpose, const char *code);
-/* Development sender: one JSON line per code appended to path (e.g. <data>/otp.log),
- * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; the e2e tests read it. */
+/* Development sender: one JSON line per code appended to path (e.g. <data>/outbox/otp.jsonl),
+ * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; SMS codes go to sms.jsonl in the
+ * same directory. The e2e tests read them. */
 int otp_log_sender_init(const char *path);
 
 /* Database side (otp_store.c). otp_issue applies cool-down and rate limits, stores the
  * hash and sends the code; otp_verify consumes a code or counts a failed attempt. */
+/* The per-IP cap alone: callers check it before knowing whether the account exists, so
+ * its answer cannot reveal that. OTP_OK, OTP_EIPRATE or OTP_EDB. */
+int otp_ip_check(vz_db *db, const char *ip, int64_t now_ms);
 int otp_issue(vz_db *db, const char *purpose, const char *channel, const char *dest,
               const char *ip, int64_t now_ms);
 int otp_verify(vz_db *db, const char *purpose, const char *dest, const char *code,

@@ -10,6 +10,9 @@
 
 #define HOUR_MS (3600LL * 1000)
 
+static int ip_limit = OTP_PER_IP_HOUR;
+void otp_set_ip_limit(int per_hour) { ip_limit = per_hour > 0 ? per_hour : OTP_PER_IP_HOUR; }
+
 static int64_t scalar(vz_db *db, const char *sql, const char *fmt, const char *a, const char *b,
                       int64_t t, int *err) {
   vz_stmt *st = NULL;
@@ -19,6 +22,15 @@ static int64_t scalar(vz_db *db, const char *sql, const char *fmt, const char *a
   if (st) db_finalize(st);
   if (rc < 0) *err = 1;
   return v;
+}
+
+int otp_ip_check(vz_db *db, const char *ip, int64_t now_ms) {
+  int err = 0;
+  if (!ip) return OTP_OK;
+  int64_t n = scalar(db, "SELECT count(*) FROM otp_codes WHERE ip = $1 AND created_at > $2", "si", ip,
+                     NULL, now_ms - HOUR_MS, &err);
+  if (err) return OTP_EDB;
+  return n >= ip_limit ? OTP_EIPRATE : OTP_OK;
 }
 
 int otp_issue(vz_db *db, const char *purpose, const char *channel, const char *dest,
@@ -31,7 +43,7 @@ int otp_issue(vz_db *db, const char *purpose, const char *channel, const char *d
   if (ip) {
     n = scalar(db, "SELECT count(*) FROM otp_codes WHERE ip = $1 AND created_at > $2", "si", ip,
                NULL, now_ms - HOUR_MS, &err);
-    if (!err && n >= OTP_PER_IP_HOUR) return OTP_ERATE;
+    if (!err && n >= ip_limit) return OTP_EIPRATE;
   }
   int64_t last = scalar(db,
                         "SELECT max(created_at) FROM otp_codes WHERE destination = $1"

@@ -13,6 +13,7 @@
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
 #include "services/auth/internal.h"
+#include "services/auth/otp.h"
 
 static const vz_field signup_in[] = {
   { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
@@ -52,26 +53,51 @@ static const vz_field oauth_in[] = {
   { "nonce", VZ_STR, 0, 1, 200, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
+static const vz_field phone_in[] = {
+  { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
+  { 0 } };
+static const vz_field phone_verify_in[] = {
+  { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { 0 } };
 static const vz_field totp_in[] = {
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
   { 0 } };
 
+/* rate_per_min: per client IP, production values (see internal.h); auth_init scales them. */
 static vz_route routes[] = {
-  { "POST", "/v1/auth/signup", auth_h_signup, signup_in, VZ_WORKER, NULL, 0, 10, 0 },
-  { "POST", "/v1/auth/verify-email", auth_h_verify_email, verify_email_in, VZ_WORKER, NULL, 0, 30, 0 },
-  { "POST", "/v1/auth/signin", auth_h_signin, signin_in, VZ_WORKER, NULL, 0, 30, 0 },
-  { "POST", "/v1/auth/refresh", auth_h_refresh, refresh_in, VZ_WORKER, NULL, 0, 60, 0 },
+  { "POST", "/v1/auth/signup", auth_h_signup, signup_in, VZ_WORKER, NULL, 0, 20, 0 },
+  { "POST", "/v1/auth/verify-email", auth_h_verify_email, verify_email_in, VZ_WORKER, NULL, 0, 60, 0 },
+  { "POST", "/v1/auth/signin", auth_h_signin, signin_in, VZ_WORKER, NULL, 0, 60, 0 },
+  { "POST", "/v1/auth/refresh", auth_h_refresh, refresh_in, VZ_WORKER, NULL, 0, 120, 0 },
   { "POST", "/v1/auth/signout", auth_h_signout, refresh_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "GET", "/v1/auth/sessions", auth_h_sessions, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "DELETE", "/v1/auth/sessions/:id", auth_h_session_revoke, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/auth/otp/request", auth_h_otp_request, otp_request_in, VZ_WORKER, NULL, 0, 10, 0 },
-  { "POST", "/v1/auth/otp/verify", auth_h_otp_verify, otp_verify_in, VZ_WORKER, NULL, 0, 30, 0 },
-  { "POST", "/v1/auth/password/forgot", auth_h_forgot, otp_request_in, VZ_WORKER, NULL, 0, 10, 0 },
-  { "POST", "/v1/auth/password/reset", auth_h_reset, reset_in, VZ_WORKER, NULL, 0, 30, 0 },
-  { "POST", "/v1/auth/oauth/:provider", auth_h_oauth, oauth_in, VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/auth/otp/request", auth_h_otp_request, otp_request_in, VZ_WORKER, NULL, 0, 20, 0 },
+  { "POST", "/v1/auth/otp/verify", auth_h_otp_verify, otp_verify_in, VZ_WORKER, NULL, 0, 60, 0 },
+  { "POST", "/v1/auth/password/forgot", auth_h_forgot, otp_request_in, VZ_WORKER, NULL, 0, 20, 0 },
+  { "POST", "/v1/auth/password/reset", auth_h_reset, reset_in, VZ_WORKER, NULL, 0, 60, 0 },
+  { "POST", "/v1/auth/oauth/:provider", auth_h_oauth, oauth_in, VZ_WORKER, NULL, 0, 60, 0 },
   { "POST", "/v1/auth/totp/setup", auth_h_totp_setup, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
   { "POST", "/v1/auth/totp/enable", auth_h_totp_enable, totp_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/me/phone", auth_h_phone_request, phone_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/me/phone/verify", auth_h_phone_verify, phone_verify_in, VZ_AUTH | VZ_WORKER, NULL, 0, 30, 0 },
   { 0 } };
+
+/* The per-IP multiplier: VIDZO_AUTH_IP_LIMIT_SCALE, else 100 with --dev, else 1. */
+static int ip_limit_scale(void) {
+  const char *e = getenv("VIDZO_AUTH_IP_LIMIT_SCALE");
+  if (e && *e) {
+    char *end = NULL;
+    long v = strtol(e, &end, 10);
+    if (*end || v < 1 || v > 1000) {
+      vz_log_warn("VIDZO_AUTH_IP_LIMIT_SCALE must be 1..1000; using 1", "value", e);
+      return 1;
+    }
+    return (int)v;
+  }
+  return vz_cfg.dev ? 100 : 1;
+}
 
 static int hook_authenticate(const char *token, int64_t *uid, int *role, int64_t *sid) {
   return auth_verify_access_sid(token, uid, role, sid);
@@ -123,6 +149,10 @@ int auth_init(void) {
     return -1;
   }
   auth_totp_required = getenv("VIDZO_TOTP_OPTIONAL") == NULL;
+  int scale = ip_limit_scale();
+  for (vz_route *r = routes; r->method; r++) r->rate_per_min *= scale;
+  auth_fail_per_ip = AUTH_FAIL_PER_IP * scale;
+  otp_set_ip_limit(OTP_PER_IP_HOUR * scale);
   vz_hook.authenticate = hook_authenticate;
   vz_hook.audit = hook_audit;
   return vz_routes_add(routes);

@@ -192,7 +192,7 @@ int category_create(vz_req *req) {
   if (parent && (rc = check_parent(req, parent, id))) goto fail;
   rc = db_run(req->db, NULL,
               "INSERT INTO categories (id, parent_id, slug, name, kind, description, position, created_at, updated_at)"
-              " VALUES ($1, NULLIF($2, 0), $3, $4, $5, $6, $7, $8, $8)",
+              " VALUES ($1, NULLIF(CAST($2 AS BIGINT), 0), $3, $4, $5, $6, $7, $8, $8)",
               "iissssii", id, parent, slug, name, str_or(in, "kind", "both"),
               str_or(in, "description", ""), (int64_t)(pos ? json_integer_value(pos) : 0), now);
   if (rc == DB_ECONSTRAINT) { rc = vz_fail(req, 409, "conflict", "slug", "slug %s is taken", slug); goto fail; }
@@ -228,7 +228,7 @@ int category_update(vz_req *req) {
   rc = db_run(req->db, NULL,
               "UPDATE categories SET name = COALESCE($2, name), slug = COALESCE($3, slug), kind = COALESCE($4, kind),"
               " description = COALESCE($5, description), position = CASE WHEN $6 < 0 THEN position ELSE $6 END,"
-              " parent_id = CASE WHEN $7 = 1 THEN NULLIF($8, 0) ELSE parent_id END, updated_at = $9 WHERE id = $1",
+              " parent_id = CASE WHEN $7 = 1 THEN NULLIF(CAST($8 AS BIGINT), 0) ELSE parent_id END, updated_at = $9 WHERE id = $1",
               "issssiiii", id, str_or(in, "name", NULL), slug, str_or(in, "kind", NULL),
               str_or(in, "description", NULL), (int64_t)(pos ? json_integer_value(pos) : -1), (int64_t)(pv != NULL),
               parent, db_now_ms());

@@ -7,4 +7,17 @@ void users_fail(users_err *e, int status, const char *code, const char *field, c
                 ...) __attribute__((format(printf, 5, 6)));
 #define USERS_DBERR(e) (users_fail((e), 503, "unavailable", NULL, "database unavailable"), USERS_EDB)
 #define USERS_PAGE_MAX 100
+#define USERS_AVATAR_MAX (2u << 20) /* bytes of image */
+
+#include "core/http.h"
+int users_h_search(vz_req *req);
+int users_h_device_add(vz_req *req);
+int users_h_device_list(vz_req *req);
+int users_h_device_delete(vz_req *req);
+int users_h_seller_apply(vz_req *req);
+int users_h_seller_mine(vz_req *req);
+int users_h_seller_list(vz_req *req);
+int users_h_seller_approve(vz_req *req);
+int users_h_seller_reject(vz_req *req);
+int users_h_avatar_put(vz_req *req);
 #endif

@@ -9,10 +9,12 @@
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
+#include "core/config.h"
+#include "services/media/media.h"
 #include "services/users/internal.h"
 
 #define PROFILE_COLS "id, handle, display_name, bio, avatar_key, links, followers_count," \
-  " following_count, created_at, role, email, email_verified, totp_enabled"
+  " following_count, created_at, role, email, email_verified, totp_enabled, phone, phone_verified"
 
 static json_t *profile_json(vz_stmt *st, int self) {
   json_error_t je;
@@ -30,6 +32,8 @@ static json_t *profile_json(vz_stmt *st, int self) {
     json_object_set_new(o, "email", db_col_is_null(st, 10) ? json_null() : json_string(db_col_text(st, 10)));
     json_object_set_new(o, "email_verified", json_boolean(db_col_int(st, 11)));
     json_object_set_new(o, "totp_enabled", json_boolean(db_col_int(st, 12)));
+    json_object_set_new(o, "phone", db_col_is_null(st, 13) ? json_null() : json_string(db_col_text(st, 13)));
+    json_object_set_new(o, "phone_verified", json_boolean(db_col_int(st, 14)));
   }
   return o;
 }
@@ -98,8 +102,15 @@ static int h_me_update(vz_req *req) {
 
 static int h_me_delete(vz_req *req) {
   users_err e = {0};
+  vz_stmt *st = NULL;
+  char avatar[128] = "";
+  if (db_run(req->db, &st, "SELECT avatar_key FROM users WHERE id = $1", "i", req->user_id) == DB_ROW &&
+      !db_col_is_null(st, 0))
+    snprintf(avatar, sizeof avatar, "%s", db_col_text(st, 0));
+  if (st) db_finalize(st);
   if (users_delete(req->db, req->user_id, req->user_id, &e) != USERS_OK)
     return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
+  if (avatar[0]) media_delete(avatar); /* the photo is personal data too */
   return vz_reply_empty(req, 204);
 }
 
@@ -227,6 +238,30 @@ static const vz_field me_in[] = {
   { "links", VZ_ARR, 0, 0, 0, 0 },
   { 0 } };
 
+static const vz_field search_query[] = {
+  { "q", VZ_STR, VZ_REQUIRED, 1, 80, 0 },
+  { 0 } };
+static const vz_field device_in[] = {
+  { "platform", VZ_ENUM, VZ_REQUIRED, 0, 0, "ios|android|web" },
+  { "token", VZ_STR, VZ_REQUIRED, 16, 4096, 0 },
+  { 0 } };
+static const vz_field seller_in[] = {
+  { "business_name", VZ_STR, VZ_REQUIRED, 2, 120, 0 },
+  { "legal_name", VZ_STR, VZ_REQUIRED, 2, 160, 0 },
+  { "business_type", VZ_ENUM, 0, 0, 0, "individual|company" },
+  { "country", VZ_STR, VZ_REQUIRED, 2, 2, 0 },
+  { "tax_id", VZ_STR, VZ_REQUIRED, 3, 40, 0 },
+  { "address", VZ_STR, VZ_REQUIRED, 5, 300, 0 },
+  { "description", VZ_STR, 0, 0, 2000, 0 },
+  { "website", VZ_URL, 0, 0, 300, 0 },
+  { 0 } };
+static const vz_field seller_list_query[] = {
+  { "status", VZ_ENUM, 0, 0, 0, "pending|approved|rejected" },
+  { 0 } };
+static const vz_field reject_in[] = {
+  { "reason", VZ_STR, VZ_REQUIRED, 1, 500, 0 },
+  { 0 } };
+
 static vz_route routes[] = {
   { "GET", "/v1/me", h_me, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "PATCH", "/v1/me", h_me_update, me_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
@@ -238,6 +273,23 @@ static vz_route routes[] = {
   { "GET", "/v1/users/:id/following", h_following, NULL, VZ_WORKER, NULL, 0, 0, 0 },
   { "POST", "/v1/users/:id/block", h_block, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "DELETE", "/v1/users/:id/block", h_unblock, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/users", users_h_search, NULL, VZ_WORKER, search_query, 0, 0, 0 },
+  { "POST", "/v1/me/devices", users_h_device_add, device_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/me/devices", users_h_device_list, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "DELETE", "/v1/me/devices/:id", users_h_device_delete, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
+  { "PUT", "/v1/me/avatar", users_h_avatar_put, NULL, VZ_AUTH | VZ_WORKER | VZ_RAW_BODY, NULL,
+    USERS_AVATAR_MAX + 16384, 0, 0 },
+  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/sellers/applications/me", users_h_seller_mine, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "GET", "/v1/admin/sellers/applications", users_h_seller_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, seller_list_query, 0, 0, 0 },
+  { "POST", "/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, NULL,
+    VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },
+  { "POST", "/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, reject_in,
+    VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },
   { 0 } };
 
-int users_init(void) { return vz_routes_add(routes); }
+/* media is started here because avatars are its first user (services.c may move it). */
+int users_init(void) {
+  return vz_routes_add(routes);
+}

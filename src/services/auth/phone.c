@@ -1,0 +1,65 @@
+/* phone.c: a verified phone number by SMS code. POST /v1/me/phone sends a code to the
+ * number (channel "sms", purpose verify_phone) through the same otp_sender as email, with
+ * the same limits; POST /v1/me/phone/verify checks it and sets users.phone. A number held
+ * verified by another account answers 409 at verify time (UNIQUE on users.phone), never
+ * at request time, so asking for a code reveals nothing. */
+#include <string.h>
+
+#include "core/http.h"
+#include "db/db.h"
+#include "services/auth/internal.h"
+#include "services/auth/otp.h"
+
+/* E.164: '+' and 8 to 15 digits, first digit not 0 (ITU-T E.164 section 6.1). */
+static int phone_ok(const char *p) {
+  size_t n = p ? strlen(p) : 0;
+  if (n < 9 || n > 16 || p[0] != '+' || p[1] == '0') return 0;
+  for (size_t i = 1; i < n; i++)
+    if (p[i] < '0' || p[i] > '9') return 0;
+  return 1;
+}
+
+static const char *phone_or_fail(vz_req *req) {
+  const char *p = json_string_value(json_object_get(req->json, "phone"));
+  if (!phone_ok(p)) {
+    vz_fail(req, 400, "invalid_argument", "phone", "phone must be in E.164 form, such as +4915112345678");
+    return NULL;
+  }
+  return p;
+}
+
+/* The purpose names the account, so a code proves "this account holds this number": it
+ * cannot be spent by another account, and each account has its own resend cool-down,
+ * while the per-number hourly cap (counted by destination) still covers all of them. */
+static const char *purpose_of(vz_req *req) {
+  return vz_arena_printf(req->arena, "verify_phone:%lld", (long long)req->user_id);
+}
+
+int auth_h_phone_request(vz_req *req) {
+  const char *phone = phone_or_fail(req);
+  if (!phone) return req->status;
+  int64_t now = db_now_ms();
+  int rc = otp_ip_check(req->db, req->ip, now);
+  if (rc == OTP_OK) rc = otp_issue(req->db, purpose_of(req), "sms", phone, req->ip, now);
+  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc == OTP_EIPRATE || rc == OTP_ERATE) {
+    vz_add_header(req, "Retry-After", "3600");
+    return vz_fail(req, 429, "rate_limited", "phone", "%s", otp_strerror(rc));
+  }
+  /* a cool-down is silent: the earlier code is still live */
+  return vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent", "resend_after_s", OTP_RESEND_MS / 1000));
+}
+
+int auth_h_phone_verify(vz_req *req) {
+  const char *phone = phone_or_fail(req);
+  if (!phone) return req->status;
+  int rc = otp_verify(req->db, purpose_of(req), phone, json_string_value(json_object_get(req->json, "code")), db_now_ms());
+  if (rc == OTP_ELOCKED) return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
+  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc != OTP_OK) return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+  rc = db_run(req->db, NULL, "UPDATE users SET phone = $1, phone_verified = 1, updated_at = $2 WHERE id = $3",
+              "sii", phone, db_now_ms(), req->user_id);
+  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "phone", "this number belongs to another account");
+  if (rc < 0) return vz_fail_db(req, rc);
+  return vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", phone, "phone_verified", 1));
+}

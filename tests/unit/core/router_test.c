@@ -1,0 +1,171 @@
+/* router: a path matches exactly one route with its :params; a known path with another
+ * method is 405, an unknown one 404; traversal, NUL, bad escapes and invalid UTF-8 are
+ * 400 before any route is tried; declared query and body input is checked field by field. */
+#include <stdlib.h>
+#include "core/http.h"
+#include "core/conn.h"
+#include "../test.h"
+
+int vz_utf8_valid(const char *s, size_t n);
+int vz_validate_query(vz_req *req);
+int vz_validate_body(vz_req *req);
+char *vz_route_allow(vz_req *req);
+
+static int h_ok(vz_req *r) { (void)r; return 200; }
+static const vz_field q_in[] = { { "kind", VZ_ENUM, 0, 0, 0, "a|b" }, { "n", VZ_INT, 0, 1, 10, 0 }, { 0 } };
+static const vz_field b_in[] = {
+  { "name", VZ_STR, VZ_REQUIRED, 1, 5, 0 }, { "n", VZ_INT, 0, 0, 100, 0 }, { "id", VZ_ID, VZ_NULLABLE, 0, 0, 0 },
+  { "ok", VZ_BOOL, 0, 0, 0, 0 }, { "mail", VZ_EMAIL, 0, 0, 0, 0 }, { 0 } };
+static vz_route table[] = {
+  { "GET", "/t/things", h_ok, NULL, 0, q_in, 0, 0, 0 },
+  { "POST", "/t/things", h_ok, b_in, 0, NULL, 0, 0, 0 },
+  { "GET", "/t/things/:id", h_ok, NULL, 0, NULL, 0, 0, 0 },
+  { "GET", "/t/things/:id/parts/:part", h_ok, NULL, 0, NULL, 0, 0, 0 },
+  { "*", "/t/static/", h_ok, NULL, VZ_PREFIX, NULL, 0, 0, 0 },
+  { 0 } };
+
+static void setup(void) {
+  static int done;
+  if (!done) { vz_routes_add(table); done = 1; }
+}
+
+static vz_req *mk(const char *method, const char *target) {
+  setup();
+  vz_arena *a = vz_arena_new(0);
+  vz_req *r = vz_arena_calloc(a, sizeof *r);
+  r->arena = a;
+  r->method = method;
+  r->path = vz_arena_strdup(a, target);
+  r->query = "";
+  vz_route_match(r, NULL);
+  return r;
+}
+
+static void done(vz_req *r) { vz_req_free(r); }
+
+TEST(router_matches_params_and_methods) {
+  vz_req *r = mk("GET", "/t/things/42/parts/wheel?x=1");
+  CHECK(r->route && r->route == &table[3]);
+  CHECK_EQ_STR(vz_req_param(r, "id"), "42");
+  CHECK_EQ_STR(vz_req_param(r, "part"), "wheel");
+  CHECK_EQ_STR(r->query, "x=1");
+  done(r);
+  r = mk("HEAD", "/t/things/7");
+  CHECK(r->route == &table[2]);
+  done(r);
+  r = mk("DELETE", "/t/things");
+  CHECK(!r->route);
+  CHECK_EQ_INT(r->status, 405);
+  CHECK_EQ_STR(vz_route_allow(r), "GET, POST");
+  done(r);
+  r = mk("GET", "/t/thing");
+  CHECK(!r->route);
+  CHECK_EQ_INT(r->status, 404);
+  done(r);
+  r = mk("GET", "/t/things/");  /* an empty :id is not a match */
+  CHECK(!r->route);
+  done(r);
+  r = mk("GET", "/t/static/css/a.css");
+  CHECK(r->route == &table[4]);
+  done(r);
+  r = mk("GET", "/t/things/%41%42");  /* decoded path */
+  CHECK_EQ_STR(vz_req_param(r, "id"), "AB");
+  done(r);
+}
+
+TEST(router_refuses_unsafe_targets) {
+  const char *bad[] = { "/t/../etc/passwd", "/t/%2e%2e/x", "/t/static/..", "/t/static/%2E%2e/%2e%2e/etc",
+    "/t/./things", "/t/things%00", "/t/%ff", "/t/%c0%af", "/t/%ed%a0%80", "/t/%", "/t/%4", "/t/%zz",
+    "/t/a\\b", "/t/%5c", "*", "http://x/t/things", "", "t/things", NULL };
+  for (int i = 0; bad[i]; i++) {
+    vz_req *r = mk("GET", bad[i]);
+    if (r->route || r->status != 400) fprintf(stderr, "  target %s\n", bad[i]);
+    CHECK(!r->route);
+    CHECK_EQ_INT(r->status, 400);
+    done(r);
+  }
+  vz_req *r = mk("GET", "/t/static/a..b/..c/.d"); /* dots inside names are fine */
+  CHECK(r->route == &table[4]);
+  done(r);
+}
+
+TEST(router_utf8) {
+  CHECK(vz_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+  CHECK(!vz_utf8_valid("\xc0\x80", 2));       /* overlong NUL */
+  CHECK(!vz_utf8_valid("\xe0\x80\xaf", 3));   /* overlong / */
+  CHECK(!vz_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+  CHECK(!vz_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+  CHECK(!vz_utf8_valid("\xe2\x82", 2));       /* truncated */
+  CHECK(!vz_utf8_valid("\xff", 1));
+  CHECK(!vz_utf8_valid("\x80", 1));
+}
+
+static int query_status(const char *target) {
+  vz_req *r = mk("GET", target);
+  int rc = r->route ? vz_validate_query(r) : -1;
+  int st = rc ? r->status : 0;
+  done(r);
+  return st;
+}
+
+TEST(router_validates_query) {
+  CHECK_EQ_INT(query_status("/t/things?kind=a&n=3&limit=5&fields=id&cursor=abc"), 0);
+  CHECK_EQ_INT(query_status("/t/things?"), 0);
+  CHECK_EQ_INT(query_status("/t/things?kind=c"), 400);
+  CHECK_EQ_INT(query_status("/t/things?n=11"), 400);
+  CHECK_EQ_INT(query_status("/t/things?n=1x"), 400);
+  CHECK_EQ_INT(query_status("/t/things?n=99999999999999999999999"), 400);
+  CHECK_EQ_INT(query_status("/t/things?n="), 400);
+  CHECK_EQ_INT(query_status("/t/things?zzz=1"), 400);
+  CHECK_EQ_INT(query_status("/t/things?kind=%ff"), 400);
+  CHECK_EQ_INT(query_status("/t/things?kind=%00"), 400);
+  CHECK_EQ_INT(query_status("/t/things?limit=0"), 400);
+  CHECK_EQ_INT(query_status("/t/things?limit=101"), 400);
+}
+
+static int body_status(const char *json) {
+  vz_req *r = mk("POST", "/t/things");
+  r->body = json;
+  r->body_len = strlen(json);
+  int rc = vz_validate_body(r);
+  int st = rc ? r->status : 0;
+  done(r);
+  return st;
+}
+
+TEST(router_validates_body) {
+  CHECK_EQ_INT(body_status("{\"name\":\"abc\",\"n\":5,\"id\":\"12\",\"ok\":true,\"mail\":\"a@b.co\"}"), 0);
+  CHECK_EQ_INT(body_status("{\"name\":\"h\xc3\xa9llo\"}"), 0); /* 5 characters, 6 bytes */
+  CHECK_EQ_INT(body_status("{\"name\":\"abc\",\"id\":null}"), 0);
+  CHECK_EQ_INT(body_status("{}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"\"}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"toolong\"}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":1}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"n\":101}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"n\":1.5}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"n\":123456789012345678901234567890}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"id\":\"0\"}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"id\":-4}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"ok\":1}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"mail\":\"nope\"}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"extra\":1}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\",\"name\":\"b\"}"), 400);
+  CHECK_EQ_INT(body_status("[1]"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"\xff\"}"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\"} trailing"), 400);
+  CHECK_EQ_INT(body_status("{\"name\":\"a\\u0000b\"}"), 400);
+}
+
+TEST(router_parse_id) {
+  int64_t id = 0;
+  CHECK_EQ_INT(vz_parse_id("42", &id), 0);
+  CHECK_EQ_INT(id, 42);
+  CHECK_EQ_INT(vz_parse_id("9223372036854775807", &id), 0);
+  CHECK(vz_parse_id("9223372036854775808", &id) < 0);
+  CHECK(vz_parse_id("0", &id) < 0);
+  CHECK(vz_parse_id("-1", &id) < 0);
+  CHECK(vz_parse_id("+1", &id) < 0);
+  CHECK(vz_parse_id(" 1", &id) < 0);
+  CHECK(vz_parse_id("", &id) < 0);
+  CHECK(vz_parse_id(NULL, &id) < 0);
+}
