@@ -10,7 +10,7 @@ SECS=${1:-10}
 RUNS=${2:-3}
 B=${BENCH_DIR:-$ROOT/../shared/bench}
 C=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vidzo-bench}
-W=$(mktemp -d /tmp/vidzo-bench.XXXXXX)
+W=$(mktemp -d /tmp/vidzo-bench.XXXXXX); chmod 755 "$W"  # nginx workers read the file as www-data
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null || apt-get install -y -qq nginx >/dev/null; }
 make -s -j2 FLAVOR=release all

@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/eio.h"
+#include "core/metrics.h"
 #include "core/bus.h"
 #include "core/http.h"
 #include "core/respcache.h"
@@ -117,9 +120,36 @@ static int ratelimit_check(const char *key, int per_min, int *retry_after_s) {
   return ok;
 }
 
+/* Each connection is a descriptor: take the hard limit, so 20,000 sockets are not refused
+ * by a soft limit of 1024 that nobody meant to keep. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+/* Realtime figures for /metrics, summed over the io loops. */
+static void realtime_metrics(char **b, size_t *l, size_t *c) {
+  eio_stats st;
+  eio_stats_sum(&st);
+  vz_metrics_printf(b, l, c,
+                    "# TYPE vidzo_realtime_connections_open gauge\n"
+                    "vidzo_realtime_connections_open{transport=\"websocket\"} %ld\n"
+                    "vidzo_realtime_connections_open{transport=\"polling\"} %ld\n"
+                    "# TYPE vidzo_realtime_upgrades_total counter\nvidzo_realtime_upgrades_total %ld\n"
+                    "# TYPE vidzo_realtime_slow_consumers_dropped_total counter\n"
+                    "vidzo_realtime_slow_consumers_dropped_total %ld\n"
+                    "# TYPE vidzo_realtime_bad_input_total counter\nvidzo_realtime_bad_input_total %ld\n",
+                    st.ws, st.polling, st.upgrades, st.slow_dropped, st.bad_input);
+}
+
 static int cmd_serve(int argc, char **argv) {
   int rc = load_config(argc, argv);
   if (rc) return rc;
+  raise_fd_limit();
+  vz_metrics_register(realtime_metrics);
   /* The libuv pool is global and sized once, before any loop starts (threadpool.rst). */
   char n[16];
   snprintf(n, sizeof n, "%d", vz_cfg.workers);
