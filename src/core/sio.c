@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "cache/cache.h"
+#include "core/bus.h"
 #include "core/config.h"
 #include "core/eio.h"
 #include "core/log.h"
@@ -329,6 +331,50 @@ static int bcast_send(sio_bcast *bc, const sio_socket *except) {
   return 0;
 }
 
+/* Across instances. With Redis, a room emit is also published on the bus ("sio:room"):
+ * 8-byte origin instance id, 2-byte room-key length, the room key, then the encoded
+ * Engine.IO packet. Every other instance delivers it to its own members of the room; the
+ * origin drops its own echo (it delivered locally already). Without Redis nothing is
+ * published: one instance, in-process fan-out only. Order: Redis keeps the order of one
+ * publishing connection, and each io loop publishes on its own, so one socket's (or one
+ * thread's) emits arrive in order everywhere. */
+static uint64_t instance_id;
+
+static void bus_publish_bcast(const sio_bcast *bc) {
+  if (cache_backend() != CACHE_REDIS || bc->nb != 1) return;
+  const ws_buf *b = bc->b[0];
+  size_t n = 10 + bc->key_len + b->len;
+  uint8_t *m = malloc(n);
+  if (!m) return;
+  memcpy(m, &instance_id, 8);
+  m[8] = (uint8_t)(bc->key_len >> 8);
+  m[9] = (uint8_t)bc->key_len;
+  memcpy(m + 10, bc->key, bc->key_len);
+  memcpy(m + 10 + bc->key_len, b->data, b->len);
+  if (vz_bus_publish("sio:room", m, n) < 0) vz_log_warn("room emit not published: Redis unreachable");
+  free(m);
+}
+
+/* On the bus subscriber thread: hand the packet to every loop (bcast_send posts). */
+static void on_bus_room(const char *topic, const void *data, size_t len) {
+  const uint8_t *p = data;
+  uint64_t origin;
+  (void)topic;
+  if (len < 10) return;
+  memcpy(&origin, p, 8);
+  if (origin == instance_id) return;
+  size_t klen = (size_t)p[8] << 8 | p[9];
+  if (klen >= sizeof ((sio_bcast *)0)->key || 10 + klen > len) return;
+  sio_bcast *bc = calloc(1, sizeof *bc);
+  if (!bc) return;
+  bc->b[0] = ws_buf_from(WS_OP_TEXT, p + 10 + klen, len - 10 - klen);
+  if (!bc->b[0]) { free(bc); return; }
+  bc->nb = 1;
+  memcpy(bc->key, p + 10, klen);
+  bc->key_len = klen;
+  bcast_send(bc, NULL);
+}
+
 static int emit_key(const char *nsp, const char *room, const char *event, json_t *args, const sio_socket *except) {
   if (!nsp || strlen(nsp) > SIO_MAX_NSP || !event || (room && strlen(room) > ROOM_MAX)) {
     json_decref(args);
@@ -343,6 +389,7 @@ static int emit_key(const char *nsp, const char *room, const char *event, json_t
   if (!bc->b[0]) { free(bc); return -1; }
   bc->nb = 1;
   bc->key_len = room_key(bc->key, nsp, room ? room : "");
+  bus_publish_bcast(bc); /* before bcast_send, which may free bc */
   return bcast_send(bc, except);
 }
 
@@ -596,6 +643,8 @@ void sio_session_closed(eio_session *e, const char *reason) {
 }
 
 int sio_init(void) {
+  randombytes_buf(&instance_id, sizeof instance_id);
+  if (vz_bus_subscribe("sio:", on_bus_room) < 0) return -1;
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
   if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
   if (vz_cfg.conformance) {
