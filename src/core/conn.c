@@ -415,6 +415,7 @@ static int commit_url(vz_conn *c) {
 static int commit_header(vz_conn *c) {
   vz_req *r = c->req;
   if (r->nheaders >= MAX_HEADERS) return fail_parse(c, 431);
+  if (!c->acc) return fail_parse(c, 400); /* a header line with neither name nor value */
   char *sep = memchr(c->acc, 0, c->acc_len); /* field\0value */
   if (!sep || sep == c->acc) return fail_parse(c, 400);
   /* RFC 9112 5.1: "A server MUST reject, with a response status code of 400 (Bad Request),
