@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/http.h"
@@ -132,16 +134,37 @@ static void hook_audit(vz_req *req) {
   json_decref(d);
 }
 
+/* No --jwt-secret: one instance on a laptop keeps a random secret in DATA_DIR/jwt.secret
+ * (mode 0600) so sessions survive a restart; several instances must share a configured
+ * one. If the file cannot be kept, the secret lives only as long as the process. */
+static const char *local_secret(char *secret, size_t cap) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/jwt.secret", vz_cfg.data_dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    size_t n = fread(secret, 1, cap - 1, f);
+    fclose(f);
+    secret[n] = 0;
+    secret[strcspn(secret, "\r\n")] = 0;
+    if (strlen(secret) >= 32) return secret;
+  }
+  unsigned char r[32];
+  randombytes_buf(r, sizeof r);
+  sodium_bin2hex(secret, cap, r, sizeof r);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) && close(fd) == 0) {
+    vz_log_info("no jwt secret configured: generated one", "file", path);
+  } else {
+    if (fd >= 0) close(fd);
+    vz_log_warn("no jwt secret configured and none could be saved: tokens will not survive a restart");
+  }
+  return secret;
+}
+
 int auth_init(void) {
   char err[256], path[512], secret[80];
   const char *s = vz_cfg.jwt_secret;
-  if (!s[0]) { /* no secret configured: a random one, so tokens die with the process */
-    unsigned char r[32];
-    randombytes_buf(r, sizeof r);
-    sodium_bin2hex(secret, sizeof secret, r, sizeof r);
-    s = secret;
-    vz_log_warn("no jwt secret configured: tokens will not survive a restart");
-  }
+  if (!s[0]) s = local_secret(secret, sizeof secret);
   auth_config cfg = { .secret = s };
   cfg.google_client_ids = getenv("VIDZO_GOOGLE_CLIENT_IDS");
   cfg.google_jwks = getenv("VIDZO_GOOGLE_JWKS");
