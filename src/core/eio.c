@@ -335,6 +335,12 @@ static void on_hb_timer(uv_timer_t *t) {
     send_text(s, "2", 1);
     s->hb = HB_PONG_WAIT;
     uv_timer_start(&s->timer, on_hb_timer, (uint64_t)eio_opt.ping_timeout_ms, 0);
+    /* Timers run before the poll phase and on_check after it: left to on_check, the
+     * ping would wait for the loop's next I/O (up to pingTimeout on an idle loop, and
+     * the session would time out on its own ping). Write it now. (The dirty-list
+     * entry stays; on_check then finds nothing to do.) */
+    if (s->ws) ws_flush(s->ws);
+    else poll_flush(s);
   } else {
     eio_close(s, "ping timeout");
   }
@@ -868,7 +874,16 @@ static int post_packet(void *ud, const eio_packet *pk) {
   switch (pk->type) {
   case EIO_MESSAGE: return deliver_msg(s, pk->data, pk->len, pk->binary) < 0 ? -1 : 0;
   case EIO_PONG: on_pong(s); return 0;
-  case EIO_CLOSE: eio_close(s, "transport close"); return 1;
+  case EIO_CLOSE:
+    /* As the reference server's polling transport (onClose): a pending GET is
+     * released with a noop, not a close packet; the client asked for the close. */
+    if (s->poll) {
+      eio_poll *t = s->poll;
+      s->poll = NULL;
+      ticket_reply_str(t, 200, "6");
+    }
+    eio_close(s, "transport close");
+    return 1;
   case EIO_NOOP: return 0;
   }
   return -1;
