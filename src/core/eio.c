@@ -805,7 +805,7 @@ static void ws_move_in(void *arg) {
 /* ---- HTTP entry point ---------------------------------------------------------------- */
 
 static int reply_err(vz_req *req, int code) {
-  return vz_reply_bytes(req, 400, "application/json", eio_errors[code], strlen(eio_errors[code]));
+  return vz_reply_bytes(req, code == 4 ? 403 : 400, "application/json", eio_errors[code], strlen(eio_errors[code]));
 }
 
 static int header_has(vz_req *req, const char *name, const char *token) {
@@ -998,7 +998,32 @@ static int polling(vz_req *req, const char *sid, int echo) {
   return VZ_PENDING;
 }
 
+/* CORS for browser clients. The core answers preflights itself except on "*" prefix
+ * routes like this one, and adds Access-Control-Allow-Origin to every reply when the
+ * Origin is in --cors-origins (req->cors_ok). Here: a browser request (it has an Origin)
+ * from an origin that is neither allowed nor our own is refused before it can open or
+ * touch a session (a simple POST needs no preflight, so missing headers alone would
+ * not stop it), and an allowed origin's preflight gets its answer. Native clients send
+ * no Origin and are not concerned. */
+static int origin_refused(const vz_req *req) {
+  if (!req->origin || req->cors_ok) return 0;
+  const char *host = vz_req_header((vz_req *)req, "Host");
+  const char *o = strstr(req->origin, "://");
+  return !(host && o && strcasecmp(o + 3, host) == 0); /* same origin */
+}
+
+static int preflight(vz_req *req) {
+  const char *h = vz_req_header(req, "Access-Control-Request-Headers");
+  vz_add_header(req, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  if (h && strlen(h) < 512) vz_add_header(req, "Access-Control-Allow-Headers", h);
+  vz_add_header(req, "Access-Control-Max-Age", "600");
+  return vz_reply_empty(req, 204);
+}
+
 static int eio_handler(vz_req *req) {
+  if (origin_refused(req)) return reply_err(req, 4);
+  if (strcmp(req->method, "OPTIONS") == 0 && req->cors_ok && vz_req_header(req, "Access-Control-Request-Method"))
+    return preflight(req);
   const char *v = vz_req_query(req, "EIO");
   const char *tr = vz_req_query(req, "transport");
   const char *sid = vz_req_query(req, "sid");
