@@ -85,7 +85,10 @@ story('a service emits to one user (room user:<id>) from another thread', async 
     await Promise.all([connected(home), connected(test)]);
     const got = once(home, 'direct');
     assert.deepEqual(await ack(test, 'emit-user', { id: user.id, msg: { hi: 1 } }), { ok: true });
-    assert.deepEqual(await got, { hi: 1 });
+    // "/" has connection state recovery: the last argument is the packet's offset
+    const [msg, offset] = await got;
+    assert.deepEqual(msg, { hi: 1 });
+    assert.match(offset, /^[0-9]+$/);
   } finally { home.close(); test.close(); manager._close?.(); }
 });
 
@@ -202,6 +205,60 @@ story('CORS: an allowed origin polls /socket.io/, another origin is refused', as
   const poll = await fetch(`${URL_BASE}${path}&sid=${sid}`, { headers: { origin: 'http://allowed.example' } });
   assert.equal(poll.status, 200);
   assert.match(await poll.text(), /^40\/test,\{"sid"/);
+});
+
+story('recovery: a client drops for 2 s in a busy chat and gets every message once, in order', async () => {
+  // "/test-recovery" is "/test" with recovery on; outside "/test" an access token is needed
+  const nsp = '/test-recovery', room = unique('busy'), token = (await theUser()).token;
+  const sender = await connected(connect(nsp, { auth: { token }, transports: ['websocket'] }));
+  // the listener reconnects by itself 2 s after its transport goes away
+  const listener = io(URL_BASE + nsp, { forceNew: true, auth: { token }, transports: ['websocket'],
+    reconnectionDelay: 2000, reconnectionDelayMax: 2000, randomizationFactor: 0 });
+  try {
+    await connected(listener);
+    assert.equal(listener.recovered, false);
+    const firstId = listener.id;
+    await ack(sender, 'join', { room });
+    await ack(listener, 'join', { room });
+    const got = [];
+    listener.on('said', (m, offset) => { got.push(m.msg); assert.match(offset, /^[0-9]+$/); });
+    const N = 300;
+    let dropped = false, i = 0;
+    const sent = (async () => {
+      for (; i < N; i++) {
+        sender.emit('say', { room, msg: i });
+        if (i === 60) { listener.io.engine.close(); dropped = true; } // the network goes away
+        await sleep(10);
+      }
+    })();
+    const back = once(listener, 'connect', 10000);
+    await back;
+    assert.ok(dropped);
+    assert.equal(listener.recovered, true, 'the session was recovered');
+    assert.equal(listener.id, firstId, 'same socket id');
+    await sent;
+    await ack(sender, 'whoami'); // the last says have been handled
+    for (let k = 0; k < 50 && got.length < N; k++) await sleep(50);
+    const missing = [], seen = new Set();
+    for (let k = 0; k < N; k++) if (!got.includes(k)) missing.push(k);
+    const dups = got.filter((m) => seen.has(m) || !seen.add(m));
+    assert.deepEqual({ missing, dups }, { missing: [], dups: [] });
+    assert.deepEqual(got, [...Array(N).keys()], 'in order');
+    // still in the room after recovery, without joining again
+    const more = once(listener, 'said');
+    sender.emit('say', { room, msg: 'after' });
+    assert.equal([await more].flat()[0].msg, 'after');
+  } finally { sender.close(); listener.close(); }
+}, { timeout: 20000 });
+
+story('recovery: an unknown or stale session starts fresh', async () => {
+  // what socket.io-client sends when it had a session the server no longer knows
+  const s = await connected(connect('/test-recovery', { transports: ['websocket'],
+    auth: { token: (await theUser()).token, pid: 'AAAAAAAAAAAAAAAAAAAA', offset: '1' } }));
+  try {
+    assert.equal(s.recovered, false);
+    assert.equal((await ack(s, 'whoami')).id, s.id);
+  } finally { s.close(); }
 });
 
 story('a service emits to a room from another thread', async () => {
