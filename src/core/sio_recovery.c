@@ -18,6 +18,7 @@
 #include "core/sio_recovery.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,8 +152,7 @@ void sio_rec_store(const char *key, size_t klen, uint64_t seq, ws_buf *b, const 
   e->at_ms = now;
   e->b = b;
   ws_buf_ref(b);
-  memcpy(e->except, except_sid ? except_sid : "", sizeof e->except);
-  e->except[20] = 0;
+  snprintf(e->except, sizeof e->except, "%s", except_sid ? except_sid : "");
   h->n++;
   h->bytes += sz;
   total_bytes += sz;
