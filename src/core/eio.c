@@ -335,6 +335,12 @@ static void on_hb_timer(uv_timer_t *t) {
     send_text(s, "2", 1);
     s->hb = HB_PONG_WAIT;
     uv_timer_start(&s->timer, on_hb_timer, (uint64_t)eio_opt.ping_timeout_ms, 0);
+    /* Timers run before the poll phase and on_check after it: left to on_check, the
+     * ping would wait for the loop's next I/O (up to pingTimeout on an idle loop, and
+     * the session would time out on its own ping). Write it now. (The dirty-list
+     * entry stays; on_check then finds nothing to do.) */
+    if (s->ws) ws_flush(s->ws);
+    else poll_flush(s);
   } else {
     eio_close(s, "ping timeout");
   }
@@ -799,7 +805,7 @@ static void ws_move_in(void *arg) {
 /* ---- HTTP entry point ---------------------------------------------------------------- */
 
 static int reply_err(vz_req *req, int code) {
-  return vz_reply_bytes(req, 400, "application/json", eio_errors[code], strlen(eio_errors[code]));
+  return vz_reply_bytes(req, code == 4 ? 403 : 400, "application/json", eio_errors[code], strlen(eio_errors[code]));
 }
 
 static int header_has(vz_req *req, const char *name, const char *token) {
@@ -868,7 +874,16 @@ static int post_packet(void *ud, const eio_packet *pk) {
   switch (pk->type) {
   case EIO_MESSAGE: return deliver_msg(s, pk->data, pk->len, pk->binary) < 0 ? -1 : 0;
   case EIO_PONG: on_pong(s); return 0;
-  case EIO_CLOSE: eio_close(s, "transport close"); return 1;
+  case EIO_CLOSE:
+    /* As the reference server's polling transport (onClose): a pending GET is
+     * released with a noop, not a close packet; the client asked for the close. */
+    if (s->poll) {
+      eio_poll *t = s->poll;
+      s->poll = NULL;
+      ticket_reply_str(t, 200, "6");
+    }
+    eio_close(s, "transport close");
+    return 1;
   case EIO_NOOP: return 0;
   }
   return -1;
@@ -983,7 +998,32 @@ static int polling(vz_req *req, const char *sid, int echo) {
   return VZ_PENDING;
 }
 
+/* CORS for browser clients. The core answers preflights itself except on "*" prefix
+ * routes like this one, and adds Access-Control-Allow-Origin to every reply when the
+ * Origin is in --cors-origins (req->cors_ok). Here: a browser request (it has an Origin)
+ * from an origin that is neither allowed nor our own is refused before it can open or
+ * touch a session (a simple POST needs no preflight, so missing headers alone would
+ * not stop it), and an allowed origin's preflight gets its answer. Native clients send
+ * no Origin and are not concerned. */
+static int origin_refused(const vz_req *req) {
+  if (!req->origin || req->cors_ok) return 0;
+  const char *host = vz_req_header((vz_req *)req, "Host");
+  const char *o = strstr(req->origin, "://");
+  return !(host && o && strcasecmp(o + 3, host) == 0); /* same origin */
+}
+
+static int preflight(vz_req *req) {
+  const char *h = vz_req_header(req, "Access-Control-Request-Headers");
+  vz_add_header(req, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  if (h && strlen(h) < 512) vz_add_header(req, "Access-Control-Allow-Headers", h);
+  vz_add_header(req, "Access-Control-Max-Age", "600");
+  return vz_reply_empty(req, 204);
+}
+
 static int eio_handler(vz_req *req) {
+  if (origin_refused(req)) return reply_err(req, 4);
+  if (strcmp(req->method, "OPTIONS") == 0 && req->cors_ok && vz_req_header(req, "Access-Control-Request-Method"))
+    return preflight(req);
   const char *v = vz_req_query(req, "EIO");
   const char *tr = vz_req_query(req, "transport");
   const char *sid = vz_req_query(req, "sid");

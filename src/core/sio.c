@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/sio_codec.h"
+#include "core/sio_recovery.h"
 #include "core/sio_rooms.h"
 
 #define MAX_NSPS 16
@@ -38,6 +39,7 @@ typedef struct sio_ns {
   sio_conn_fn on_connect, on_disconnect;
   sio_handler h[MAX_HANDLERS];
   int nh;
+  uint8_t no_recovery; /* sio_namespace_recovery(nsp, 0) */
 } sio_ns;
 
 static sio_ns nsps[MAX_NSPS];
@@ -59,7 +61,9 @@ struct sio_socket {
   sio_pending_ack *acks;
   const json_t *auth;  /* the CONNECT payload, during on_connect only */
   int64_t next_ack;
+  uint64_t min_seq;    /* recovered: room packets up to this offset were replayed */
   char id[21];
+  char pid[21];        /* private session id (connection state recovery), "" when off */
   sio_identity who;
 };
 
@@ -76,7 +80,10 @@ struct sio_conn {
   sio_partial *partial;
 };
 
-typedef struct sio_loopst { sio_rooms rooms; } sio_loopst;
+typedef struct sio_loopst {
+  sio_rooms rooms;
+  uint64_t last_seq;  /* newest room packet offset this loop has delivered (recovery) */
+} sio_loopst;
 
 static sio_loopst *sio_loops[64]; /* outlive the loops: freed at exit */
 
@@ -126,6 +133,22 @@ int sio_on(const char *nsp, const char *event, sio_event_fn fn) {
   n->h[n->nh].event = event;
   n->h[n->nh].fn = fn;
   n->nh++;
+  return 0;
+}
+
+int sio_namespace_recovery(const char *nsp, int on) {
+  if (sio_namespace_add(nsp, NULL, NULL) < 0) return -1;
+  ns_find(nsp)->no_recovery = (uint8_t)!on;
+  return 0;
+}
+
+/* Room packets of this namespace carry offsets and are kept (key: "<nsp>\x1f<room>"). */
+static int key_recovers(const char *key, size_t klen) {
+  if (!sio_rec_enabled()) return 0;
+  const char *sep = memchr(key, KEY_SEP, klen);
+  for (int i = 0; sep && i < nnsps; i++)
+    if (strlen(nsps[i].name) == (size_t)(sep - key) && memcmp(nsps[i].name, key, (size_t)(sep - key)) == 0)
+      return !nsps[i].no_recovery;
   return 0;
 }
 
@@ -279,6 +302,9 @@ int sio_in_room(const sio_socket *s, const char *room) {
 typedef struct sio_bcast {
   atomic_int refs;
   int nb;
+  uint64_t seq;                /* offset (recovery on), else 0 */
+  const sio_socket *except;    /* compared with except_id too: the pointer may be reused */
+  char except_id[21];
   ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
   size_t key_len;
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
@@ -293,15 +319,17 @@ static void bcast_unref(sio_bcast *bc) {
 
 /* On one loop: to its members of the room. Slow consumers are only marked here (eio
  * closes them after the loop turn), so the member array does not change under us. */
-static void bcast_deliver(vz_loop *l, sio_bcast *bc, const sio_socket *except) {
+static void bcast_deliver(vz_loop *l, sio_bcast *bc) {
   sio_loopst *st = loopst(l);
+  if (bc->seq > st->last_seq) st->last_seq = bc->seq;
   sio_room *r = sio_rooms_get(&st->rooms, bc->key, bc->key_len, 0);
   if (!r) return;
   r->busy++;
   for (uint32_t i = r->n; i-- > 0;) {
     if (i >= r->n) continue;
     sio_socket *m = r->m[i];
-    if (m == except) continue;
+    if (m == bc->except && memcmp(m->id, bc->except_id, sizeof m->id) == 0) continue;
+    if (bc->seq && bc->seq <= m->min_seq) continue; /* replayed to it on recovery */
     for (int k = 0; k < bc->nb; k++)
       if (eio_send(m->c->e, bc->b[k]) < 0) break;
   }
@@ -311,14 +339,57 @@ static void bcast_deliver(vz_loop *l, sio_bcast *bc, const sio_socket *except) {
 
 static void bcast_posted(void *arg) {
   sio_bcast *bc = arg;
-  bcast_deliver(vz_loop_current(), bc, NULL);
+  bcast_deliver(vz_loop_current(), bc);
   bcast_unref(bc);
+}
+
+/* "42/nsp,[...]" -> "42/nsp,[...,"<offset>"]": the offset is the event's last argument
+ * (SessionAwareAdapter.broadcast: "the offset is stored at the end of the data array"). */
+static ws_buf *with_offset(const ws_buf *b, uint64_t seq) {
+  char off[32];
+  int k = snprintf(off, sizeof off, ",\"%llu\"]", (unsigned long long)seq);
+  if (b->len < 2 || b->data[b->len - 1] != ']') return NULL;
+  ws_buf *o = ws_buf_new(WS_OP_TEXT, b->len - 1 + (size_t)k);
+  if (!o) return NULL;
+  memcpy(o->data, b->data, b->len - 1);
+  memcpy(o->data + b->len - 1, off, (size_t)k);
+  return o;
+}
+
+/* Recovery on: the packet gets the next offset, is kept in its room's history and is
+ * posted to every loop, this one included, all under the history lock. So every loop
+ * receives room packets in offset order (FIFO post queues), and a client's last offset
+ * means exactly "everything up to here, nothing after". */
+static int bcast_send_rec(sio_bcast *bc) {
+  int n = vz_loop_count();
+  atomic_init(&bc->refs, 1);
+  sio_rec_lock();
+  uint64_t seq = sio_rec_next_seq();
+  ws_buf *o = with_offset(bc->b[0], seq);
+  if (o) {
+    ws_buf_unref(bc->b[0]);
+    bc->b[0] = o;
+    bc->seq = seq;
+    sio_rec_store(bc->key, bc->key_len, seq, o, bc->except ? bc->except_id : NULL);
+  }
+  for (int i = 0; i < n; i++) {
+    atomic_fetch_add(&bc->refs, 1);
+    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
+  }
+  sio_rec_unlock();
+  bcast_unref(bc);
+  return 0;
 }
 
 /* Delivers on the current loop (if any) now and posts to the others. */
 static int bcast_send(sio_bcast *bc, const sio_socket *except) {
   vz_loop *cur = vz_loop_current();
   int n = vz_loop_count();
+  if (except) {
+    bc->except = except;
+    memcpy(bc->except_id, except->id, sizeof bc->except_id);
+  }
+  if (bc->nb == 1 && key_recovers(bc->key, bc->key_len)) return bcast_send_rec(bc);
   atomic_init(&bc->refs, 1);
   for (int i = 0; i < n; i++) {
     vz_loop *l = vz_loop_get(i);
@@ -326,7 +397,7 @@ static int bcast_send(sio_bcast *bc, const sio_socket *except) {
     atomic_fetch_add(&bc->refs, 1);
     if (vz_loop_post(l, bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
   }
-  if (cur) bcast_deliver(cur, bc, except);
+  if (cur) bcast_deliver(cur, bc);
   bcast_unref(bc);
   return 0;
 }
@@ -421,9 +492,23 @@ const char *sio_socket_nsp(const sio_socket *s) { return s->ns->name; }
 const sio_identity *sio_socket_identity(const sio_socket *s) { return &s->who; }
 const json_t *sio_socket_auth(const sio_socket *s) { return s->auth; }
 
+/* Recovery on: a direct emit carries an offset too, or the client would take its last
+ * string argument for one. Not kept in a history (the reference would replay it); its
+ * offset is the newest room packet this socket can have had, so a recovery from it
+ * neither repeats nor skips room packets. */
+static void add_offset(sio_socket *s, json_t *d) {
+  if (!d || !s->pid[0]) return;
+  uint64_t seq = loopst(eio_session_loop(s->c->e))->last_seq;
+  if (s->min_seq > seq) seq = s->min_seq;
+  char off[24];
+  snprintf(off, sizeof off, "%llu", (unsigned long long)seq);
+  json_array_append_new(d, json_string(off));
+}
+
 int sio_emit_bin(sio_socket *s, const char *event, json_t *args, const sio_bin *bins, int nbins) {
   if (s->gone) { json_decref(args); return -1; }
   json_t *d = event_data(event, args);
+  add_offset(s, d);
   ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
   int nb = d ? encode_all(SIO_EVENT, s->ns->name, -1, d, bins, nbins, b) : -1;
   json_decref(d);
@@ -473,8 +558,38 @@ int sio_ack_bin(sio_socket *s, int64_t ack_id, json_t *args, const sio_bin *bins
 
 int sio_ack(sio_socket *s, int64_t ack_id, json_t *args) { return sio_ack_bin(s, ack_id, args, NULL, 0); }
 
+/* The reference's RECOVERABLE_DISCONNECT_REASONS, less "server shutting down" (the
+ * store is in this process) and the "forced" ones we never produce. */
+static int recoverable(const char *reason) {
+  return reason && (strcmp(reason, "transport close") == 0 || strcmp(reason, "transport error") == 0 ||
+                    strcmp(reason, "ping timeout") == 0);
+}
+
+/* A socket that dropped: its id, pid and rooms wait for the client to come back. */
+static void persist(sio_socket *s) {
+  sio_rec_session *r = calloc(1, sizeof *r);
+  if (!r) return;
+  r->keys = calloc(s->nmem ? s->nmem : 1, sizeof *r->keys);
+  if (!r->keys) { free(r); return; }
+  memcpy(r->pid, s->pid, sizeof r->pid);
+  memcpy(r->sid, s->id, sizeof r->sid);
+  r->user_id = s->who.user_id;
+  for (int i = 0; i < s->nmem; i++) {
+    const sio_room *room = s->mem[i].r;
+    char *k = malloc(room->key_len + 1);
+    if (!k) { sio_rec_session_free(r); return; }
+    memcpy(k, room->key, room->key_len);
+    k[room->key_len] = 0;
+    r->keys[r->nkeys++] = k;
+  }
+  sio_rec_lock();
+  sio_rec_persist(r);
+  sio_rec_unlock();
+}
+
 static void socket_free(sio_socket *s, const char *reason) {
   s->gone = 1;
+  if (s->pid[0] && recoverable(reason)) persist(s);
   if (s->ns->on_disconnect) s->ns->on_disconnect(s, reason);
   while (s->nmem) leave_at(s, s->nmem - 1);
   free(s->mem);
@@ -509,6 +624,40 @@ static int connect_error(sio_conn *c, const char *nsp, const char *message) {
   return rc < 0 ? -1 : 0;
 }
 
+/* CONNECT {pid, offset, ...auth} from a client that had a session (socket.io-client
+ * sends them by itself when the server gave it a pid). On success s takes its old id,
+ * pid and rooms, *missed holds the packets to replay in order, and the count is
+ * returned; -1 means a fresh session (unknown or expired pid, another namespace or user,
+ * or an offset the history no longer covers), as the reference's restoreSession. The
+ * auth check has run already: recovery never skips it. */
+static int recover(sio_socket *s, const json_t *auth, ws_buf ***missed) {
+  const json_t *jp = json_object_get(auth, "pid"), *jo = json_object_get(auth, "offset");
+  if (!json_is_string(jp) || !json_is_string(jo)) return -1;
+  const char *os = json_string_value(jo);
+  char *end;
+  if (!*os || *os < '0' || *os > '9') return -1;
+  unsigned long long offset = strtoull(os, &end, 10);
+  if (*end) return -1;
+  size_t nl = strlen(s->ns->name);
+  int n = -1;
+  sio_rec_lock();
+  sio_rec_session *r = sio_rec_take(json_string_value(jp));
+  int ok = r && r->user_id == s->who.user_id;
+  for (int i = 0; ok && i < r->nkeys; i++) /* every key is "<nsp>\x1f<room>" of this namespace */
+    ok = strncmp(r->keys[i], s->ns->name, nl) == 0 && r->keys[i][nl] == KEY_SEP;
+  uint64_t last = 0;
+  if (ok) n = sio_rec_missed(r, offset, missed, &last);
+  if (n >= 0) {
+    memcpy(s->id, r->sid, sizeof s->id);
+    memcpy(s->pid, r->pid, sizeof s->pid);
+    s->min_seq = last; /* posts up to here still queued to this loop are in *missed */
+    for (int i = 0; i < r->nkeys; i++) join_key(s, r->keys[i], strlen(r->keys[i]));
+  }
+  sio_rec_unlock();
+  sio_rec_session_free(r);
+  return n;
+}
+
 static int on_connect(sio_conn *c, sio_packet *p) {
   /* Spec "Connection to a namespace": unknown namespace → CONNECT_ERROR
    * {"message":"Invalid namespace"}; the Engine.IO connection stays open. */
@@ -524,12 +673,19 @@ static int on_connect(sio_conn *c, sio_packet *p) {
   s->c = c;
   s->ns = ns;
   s->who = who;
-  uint8_t rnd[20];
-  randombytes_buf(rnd, sizeof rnd);
-  static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  for (int i = 0; i < 20; i++) s->id[i] = al[rnd[i] & 63];
   s->next = c->sockets;
   c->sockets = s;
+  ws_buf **missed = NULL;
+  int rec = sio_rec_enabled() && !ns->no_recovery;
+  int nmissed = rec ? recover(s, p->data, &missed) : -1;
+  if (nmissed < 0) {
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t rnd[40];
+    randombytes_buf(rnd, sizeof rnd);
+    for (int i = 0; i < 20; i++) s->id[i] = al[rnd[i] & 63];
+    if (rec)
+      for (int i = 0; i < 20; i++) s->pid[i] = al[rnd[20 + i] & 63];
+  }
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
   join_key(s, key, room_key(key, ns->name, ""));
   if (who.user_id > 0 && strcmp(ns->name, "/") == 0) {
@@ -537,9 +693,15 @@ static int on_connect(sio_conn *c, sio_packet *p) {
     snprintf(room, sizeof room, "user:%lld", (long long)who.user_id);
     sio_join(s, room);
   }
-  json_t *d = json_pack("{s:s}", "sid", s->id);
+  json_t *d = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid) : json_pack("{s:s}", "sid", s->id);
   int rc = send_packet(c, SIO_CONNECT, ns->name, d);
   json_decref(d);
+  /* what it missed, after the CONNECT (the client would buffer them before it too) */
+  for (int i = 0; i < nmissed; i++) {
+    if (rc == 0) rc = eio_send(c->e, missed[i]);
+    ws_buf_unref(missed[i]);
+  }
+  free(missed);
   s->auth = p->data;
   if (ns->on_connect) ns->on_connect(s, NULL);
   s->auth = NULL;
@@ -655,6 +817,10 @@ int sio_init(void) {
     eio_opt.max_payload = 1000000;
     if (sio_conformance_init() < 0) return -1;
   }
+  /* Connection state recovery: on, except for the conformance suites (their server
+   * runs without it). */
+  sio_rec_enable(!vz_cfg.conformance);
+  atexit(sio_rec_free);
   atexit(sio_loops_free);
   return eio_init(vz_cfg.conformance);
 }

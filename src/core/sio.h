@@ -41,6 +41,9 @@ typedef void (*sio_ack_fn)(sio_socket *s, const json_t *args, void *ud);
 
 int sio_namespace_add(const char *nsp, sio_conn_fn on_connect, sio_conn_fn on_disconnect);
 int sio_on(const char *nsp, const char *event, sio_event_fn fn);
+/* Connection state recovery is on for every namespace (outside --conformance); a
+ * namespace may opt out (its packets then carry no offsets, its CONNECT no pid). */
+int sio_namespace_recovery(const char *nsp, int on);
 
 /* Per socket, on its loop. args are stolen (may be NULL: no arguments). */
 const char *sio_socket_id(const sio_socket *s);

@@ -200,15 +200,21 @@ int sio_bench_init(int peer_events, int test_nsp) {
     rc |= sio_on("/", "chat", on_chat);
   }
   if (!test_nsp) return rc ? -1 : 0;
-  rc |= sio_on("/test", "join", on_join);
-  rc |= sio_on("/test", "leave", on_leave);
-  rc |= sio_on("/test", "chat", on_chat);
-  rc |= sio_on("/test", "echo", t_echo);
-  rc |= sio_on("/test", "ask", t_ask);
-  rc |= sio_on("/test", "whoami", t_whoami);
-  rc |= sio_on("/test", "say", t_say);
-  rc |= sio_on("/test", "server-emit", t_server_emit);
-  rc |= sio_on("/test", "kick", t_kick);
-  rc |= sio_on("/test", "emit-user", t_emit_user);
+  /* "/test" pins the wire format its stories check byte for byte (no recovery
+   * offsets); "/test-recovery" is the same application with recovery on. */
+  rc |= sio_namespace_recovery("/test", 0);
+  for (int i = 0; i < 2; i++) {
+    const char *nsp = i ? "/test-recovery" : "/test";
+    rc |= sio_on(nsp, "join", on_join);
+    rc |= sio_on(nsp, "leave", on_leave);
+    rc |= sio_on(nsp, "chat", on_chat);
+    rc |= sio_on(nsp, "echo", t_echo);
+    rc |= sio_on(nsp, "ask", t_ask);
+    rc |= sio_on(nsp, "whoami", t_whoami);
+    rc |= sio_on(nsp, "say", t_say);
+    rc |= sio_on(nsp, "server-emit", t_server_emit);
+    rc |= sio_on(nsp, "kick", t_kick);
+    rc |= sio_on(nsp, "emit-user", t_emit_user);
+  }
   return rc ? -1 : 0;
 }

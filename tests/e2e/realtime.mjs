@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
-import { story, assert, URL_BASE, sleep, unique, newUser } from './lib.mjs';
+import { story, assert, URL_BASE, sleep, unique, newUser, metric } from './lib.mjs';
 
 const opts = (extra = {}) => ({ forceNew: true, reconnection: false, auth: { token: 'alice' }, ...extra });
 const connect = (nsp = '/test', extra = {}) => io(URL_BASE + nsp, opts(extra));
@@ -85,7 +85,10 @@ story('a service emits to one user (room user:<id>) from another thread', async 
     await Promise.all([connected(home), connected(test)]);
     const got = once(home, 'direct');
     assert.deepEqual(await ack(test, 'emit-user', { id: user.id, msg: { hi: 1 } }), { ok: true });
-    assert.deepEqual(await got, { hi: 1 });
+    // "/" has connection state recovery: the last argument is the packet's offset
+    const [msg, offset] = await got;
+    assert.deepEqual(msg, { hi: 1 });
+    assert.match(offset, /^[0-9]+$/);
   } finally { home.close(); test.close(); manager._close?.(); }
 });
 
@@ -134,6 +137,128 @@ story('binary attachments round-trip over WebSocket and over polling', async () 
       assert.ok(Buffer.from(got[2].nested[0]).equals(bytes));
     } finally { s.close(); }
   }
+});
+
+story('maxPayload: an oversized packet closes that session, memory stays flat', async () => {
+  const open = async () => (await metric('vidzo_realtime_connections_open')) ?? 0;
+  const rss = async () => (await metric('process_resident_memory_bytes')) ?? 0;
+  const base = await open();
+  // over WebSocket (2 MB > maxPayload 1e6): the server closes with 1009, the client
+  // sees its transport close; the frame is refused from its header, never buffered
+  const before = await rss();
+  for (let i = 0; i < 20; i++) {
+    const s = await connected(connect('/test', { transports: ['websocket'] }));
+    const gone = once(s, 'disconnect');
+    s.emit('echo', 'x'.repeat(2e6));
+    assert.equal([await gone].flat()[0], 'transport close');
+    s.close();
+  }
+  // over long-polling (1.05 MB: under the route's body cap, over maxPayload): 413 and
+  // the session is closed; the client reports a transport error
+  const p = await connected(connect('/test', { transports: ['polling'] }));
+  const pgone = once(p, 'disconnect');
+  p.emit('echo', 'x'.repeat(1.05e6));
+  assert.match([await pgone].flat()[0], /transport (error|close)/);
+  p.close();
+  // a normal client on the same server is unaffected
+  const ok = await connected(connect('/test', { transports: ['websocket'] }));
+  assert.equal((await ack(ok, 'whoami')).id, ok.id);
+  ok.close();
+  for (let i = 0; i < 50 && (await open()) > base; i++) await sleep(100);
+  assert.ok((await open()) <= base, 'every oversized session is gone');
+  const grew = (await rss()) - before;
+  assert.ok(grew < 16 << 20, `RSS grew by ${grew} bytes over 20 oversized packets`);
+});
+
+story('CORS: an allowed origin polls /socket.io/, another origin is refused', async () => {
+  const path = '/socket.io/?EIO=4&transport=polling';
+  // preflight, as a browser sends before a POST with custom headers
+  const pre = await fetch(URL_BASE + path, { method: 'OPTIONS', headers: { origin: 'http://allowed.example',
+    'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), 'http://allowed.example');
+  assert.match(pre.headers.get('access-control-allow-methods'), /POST/);
+  assert.equal(pre.headers.get('access-control-allow-headers'), 'content-type');
+  // the handshake and a POST carry the allow-origin header
+  const hs = await fetch(URL_BASE + path, { headers: { origin: 'http://allowed.example' } });
+  assert.equal(hs.status, 200);
+  assert.equal(hs.headers.get('access-control-allow-origin'), 'http://allowed.example');
+  assert.equal(hs.headers.get('access-control-allow-credentials'), 'true');
+  const sid = JSON.parse((await hs.text()).slice(1)).sid;
+  const post = await fetch(`${URL_BASE}${path}&sid=${sid}`, { method: 'POST', body: '40/test,{"token":"c"}',
+    headers: { origin: 'http://allowed.example', 'content-type': 'text/plain;charset=UTF-8' } });
+  assert.equal(post.status, 200);
+  assert.equal(post.headers.get('access-control-allow-origin'), 'http://allowed.example');
+  // another site: no session, no preflight, no POST into an existing session
+  const evil = { origin: 'http://evil.example' };
+  const bad = await fetch(URL_BASE + path, { headers: evil });
+  assert.equal(bad.status, 403);
+  assert.equal(bad.headers.get('access-control-allow-origin'), null);
+  assert.deepEqual(await bad.json(), { code: 4, message: 'Forbidden' });
+  const badPre = await fetch(URL_BASE + path, { method: 'OPTIONS', headers: { ...evil, 'access-control-request-method': 'POST' } });
+  assert.equal(badPre.status, 403);
+  assert.equal((await fetch(`${URL_BASE}${path}&sid=${sid}`, { method: 'POST', body: '1', headers: evil })).status, 403);
+  // the page's own origin (same host) needs no allowlist entry
+  const self = await fetch(URL_BASE + path, { headers: { origin: URL_BASE } });
+  assert.equal(self.status, 200);
+  // the allowed session is still alive: its poll gets the CONNECT answer
+  const poll = await fetch(`${URL_BASE}${path}&sid=${sid}`, { headers: { origin: 'http://allowed.example' } });
+  assert.equal(poll.status, 200);
+  assert.match(await poll.text(), /^40\/test,\{"sid"/);
+});
+
+story('recovery: a client drops for 2 s in a busy chat and gets every message once, in order', async () => {
+  // "/test-recovery" is "/test" with recovery on; outside "/test" an access token is needed
+  const nsp = '/test-recovery', room = unique('busy'), token = (await theUser()).token;
+  const sender = await connected(connect(nsp, { auth: { token }, transports: ['websocket'] }));
+  // the listener reconnects by itself 2 s after its transport goes away
+  const listener = io(URL_BASE + nsp, { forceNew: true, auth: { token }, transports: ['websocket'],
+    reconnectionDelay: 2000, reconnectionDelayMax: 2000, randomizationFactor: 0 });
+  try {
+    await connected(listener);
+    assert.equal(listener.recovered, false);
+    const firstId = listener.id;
+    await ack(sender, 'join', { room });
+    await ack(listener, 'join', { room });
+    const got = [];
+    listener.on('said', (m, offset) => { got.push(m.msg); assert.match(offset, /^[0-9]+$/); });
+    const N = 300;
+    let dropped = false, i = 0;
+    const sent = (async () => {
+      for (; i < N; i++) {
+        sender.emit('say', { room, msg: i });
+        if (i === 60) { listener.io.engine.close(); dropped = true; } // the network goes away
+        await sleep(10);
+      }
+    })();
+    const back = once(listener, 'connect', 10000);
+    await back;
+    assert.ok(dropped);
+    assert.equal(listener.recovered, true, 'the session was recovered');
+    assert.equal(listener.id, firstId, 'same socket id');
+    await sent;
+    await ack(sender, 'whoami'); // the last says have been handled
+    for (let k = 0; k < 50 && got.length < N; k++) await sleep(50);
+    const missing = [], seen = new Set();
+    for (let k = 0; k < N; k++) if (!got.includes(k)) missing.push(k);
+    const dups = got.filter((m) => seen.has(m) || !seen.add(m));
+    assert.deepEqual({ missing, dups }, { missing: [], dups: [] });
+    assert.deepEqual(got, [...Array(N).keys()], 'in order');
+    // still in the room after recovery, without joining again
+    const more = once(listener, 'said');
+    sender.emit('say', { room, msg: 'after' });
+    assert.equal([await more].flat()[0].msg, 'after');
+  } finally { sender.close(); listener.close(); }
+}, { timeout: 20000 });
+
+story('recovery: an unknown or stale session starts fresh', async () => {
+  // what socket.io-client sends when it had a session the server no longer knows
+  const s = await connected(connect('/test-recovery', { transports: ['websocket'],
+    auth: { token: (await theUser()).token, pid: 'AAAAAAAAAAAAAAAAAAAA', offset: '1' } }));
+  try {
+    assert.equal(s.recovered, false);
+    assert.equal((await ack(s, 'whoami')).id, s.id);
+  } finally { s.close(); }
 });
 
 story('a service emits to a room from another thread', async () => {
@@ -218,7 +343,7 @@ story('a client reconnects by itself after the server restarts', async () => {
     const gone = new Promise((res) => s.once('disconnect', (r) => res(r)));
     const exited = new Promise((res) => srv.once('exit', res));
     srv.kill('SIGTERM');
-    assert.equal(await gone, 'transport close');
+    assert.equal([await gone].flat()[0], 'transport close');
     await exited;
     const back = once(s, 'connect', 15000); // listen before the server is back
     srv = startOwn(port, dataDir);
