@@ -266,6 +266,7 @@ void vz_dispatch(vz_req *req) {
       char ra[16];
       snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
       vz_add_header(req, "Retry-After", ra);
+      req->loop->m.ratelimited++;
       vz_fail(req, 429, "rate_limited", NULL, "too many requests, retry in %s s", ra);
       goto done;
     }

@@ -132,7 +132,7 @@ char *vz_metrics_render(size_t *len) {
   }
   uint64_t h[VZ_HIST_BUCKETS + 1] = { 0 }, count = 0;
   double hsum = 0;
-  long open = 0, bad = 0;
+  long open = 0, bad = 0, limited = 0;
   unsigned long long total = 0;
   for (int i = 0; i < nl; i++) {
     vz_metrics *m = &vz_loop_get(i)->m;
@@ -142,6 +142,7 @@ char *vz_metrics_render(size_t *len) {
     open += m->conns_open;
     total += m->conns_total;
     bad += (long)m->bad_requests;
+    limited += (long)m->ratelimited;
   }
   vz_metrics_printf(&b, &l, &c, "# HELP vidzo_http_request_duration_seconds Time from request start to reply.\n"
                                 "# TYPE vidzo_http_request_duration_seconds histogram\n");
@@ -156,11 +157,12 @@ char *vz_metrics_render(size_t *len) {
                     "# TYPE vidzo_http_connections_open gauge\nvidzo_http_connections_open %ld\n"
                     "# TYPE vidzo_http_connections_total counter\nvidzo_http_connections_total %llu\n"
                     "# TYPE vidzo_http_bad_requests_total counter\nvidzo_http_bad_requests_total %ld\n"
+                    "# TYPE vidzo_ratelimit_rejected_total counter\nvidzo_ratelimit_rejected_total %ld\n"
                     "# TYPE vidzo_worker_queue_depth gauge\nvidzo_worker_queue_depth %ld\n"
                     "# TYPE vidzo_build_info gauge\nvidzo_build_info{version=\"%s\"} 1\n"
                     "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
                     "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n",
-                    open, total, bad, atomic_load(&queue_depth), VZ_VERSION, rss_bytes(), cpu_seconds());
+                    open, total, bad, limited, atomic_load(&queue_depth), VZ_VERSION, rss_bytes(), cpu_seconds());
   for (int i = 0; i < nwriters; i++) writers[i](&b, &l, &c);
   *len = l;
   return b;

@@ -20,6 +20,7 @@ typedef struct vz_metrics {
   long conns_open;
   uint64_t conns_total;
   uint64_t bad_requests;                           /* parse errors, timeouts */
+  uint64_t ratelimited;                            /* requests answered 429 by a route limit */
 } vz_metrics;
 
 int vz_metrics_status_index(int status);
