@@ -7,7 +7,7 @@ CC     ?= cc
 PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev \
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
            pkg-config curl ca-certificates
-TESTPKGS := postgresql redis-server clang libclang-rt-14-dev haproxy procps
+TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isrc -I$(B)/gen -MMD -MP
@@ -70,6 +70,7 @@ test-deps: deps
 	@missing=""; for p in $(TESTPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@command -v node >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@cd tests && [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 
 run: deps

@@ -118,6 +118,18 @@ for extra in tests/e2e-multi/run.sh; do
   fi
 done
 
+# Fuzz targets: replay the regression inputs, then a short run on the corpus each.
+if [ "${VZ_FUZZ_SECONDS:-10}" -gt 0 ] && command -v clang >/dev/null; then
+  for t in tests/fuzz/*.c; do
+    t=$(basename "$t" .c)
+    if bash tests/fuzz/build.sh --run "${VZ_FUZZ_SECONDS:-10}" "$t" >"$WORK/fuzz-$t.log" 2>&1; then
+      echo "ok   fuzz $t: $(grep -o 'number_of_executed_units: [0-9]*' "$WORK/fuzz-$t.log" | tail -1)"; TOTAL_PASS=$((TOTAL_PASS + 1))
+    else
+      echo "FAIL fuzz $t (build/fuzz/$t.log)"; tail -20 "$WORK/fuzz-$t.log"; TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    fi
+  done
+fi
+
 echo "logs: $WORK"
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" -eq 0 ]

@@ -30,7 +30,7 @@ static const opt opts[] = {
   O("redis", "VIDZO_REDIS", T_STR, redis_url, 0, 0, "Redis URL for multi-instance mode (none)"),
   O("data-dir", "VIDZO_DATA_DIR", T_STR, data_dir, 0, 0, "data and media directory (./data)"),
   O("log-level", "VIDZO_LOG_LEVEL", T_LEVEL, log_level, 0, 3, "debug|info|warn|error (info)"),
-  O("jwt-secret", "VIDZO_JWT_SECRET", T_STR, jwt_secret, 0, 0, "access-token signing secret (random per start)"),
+  O("jwt-secret", "VIDZO_JWT_SECRET", T_STR, jwt_secret, 0, 0, "access-token signing secret (random, kept in DATA_DIR/jwt.secret)"),
   O("shutdown-timeout", "VIDZO_SHUTDOWN_TIMEOUT", T_INT, shutdown_timeout, 0, 3600, "seconds to drain on SIGTERM (20)"),
   O("cors-origins", "VIDZO_CORS_ORIGINS", T_STR, cors_origins, 0, 0, "allowed browser origins, comma list or * (none)"),
   O("max-body", "VIDZO_MAX_BODY", T_SIZE, max_body, 1024, 1LL << 30, "largest request body in bytes (1048576)"),

@@ -415,6 +415,7 @@ static int commit_url(vz_conn *c) {
 static int commit_header(vz_conn *c) {
   vz_req *r = c->req;
   if (r->nheaders >= MAX_HEADERS) return fail_parse(c, 431);
+  if (!c->acc) return fail_parse(c, 400); /* a header line with neither name nor value */
   char *sep = memchr(c->acc, 0, c->acc_len); /* field\0value */
   if (!sep || sep == c->acc) return fail_parse(c, 400);
   /* RFC 9112 5.1: "A server MUST reject, with a response status code of 400 (Bad Request),
@@ -466,9 +467,7 @@ static int on_headers_complete(http_parser *p) {
   r->keep_alive = http_should_keep_alive(p) ? 1 : 0;
   r->parser_http10 = p->http_major == 1 && p->http_minor == 0;
   r->head_only = p->method == HTTP_HEAD;
-  int allowed = 0;
-  int rc = vz_route_match(r, &allowed);
-  if (rc == -400) return fail_parse(c, 400);
+  vz_route_match(r);
   size_t max = vz_cfg.max_body;
   if (r->route && r->route->max_body) max = r->route->max_body;
   c->body_cap = max;

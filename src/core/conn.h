@@ -39,7 +39,7 @@ void vz_dispatch(vz_req *req);
 /* Called by dispatch when the reply is set: writes it and resumes the connection. */
 void vz_conn_reply_done(vz_req *req);
 /* Parse-time routing (dispatch.c): finds the route at headers-complete. */
-int vz_route_match(vz_req *req, int *allowed_mask);
+void vz_route_match(vz_req *req);
 void vz_req_free(vz_req *req);
 /* Access log line + metrics for a finished request (dispatch.c). */
 void vz_req_log_and_count(vz_req *req);

@@ -136,6 +136,7 @@ int vz_req_limit(vz_req *req);
 /* JSON helpers: ids as strings (63-bit ids do not fit a JS number), times as ISO 8601. */
 json_t *vz_json_id(int64_t id);
 json_t *vz_json_time(int64_t ms);
+void vz_format_time(char out[32], int64_t ms);                      /* 2025-01-01T12:00:00.000Z */
 json_t *vz_arena_json(vz_req *req, json_t *v);                    /* decref with the arena */
 int vz_parse_id(const char *s, int64_t *out);                       /* 0 on a valid positive id */
 

@@ -181,13 +181,17 @@ json_t *vz_json_id(int64_t id) {
   return json_string(buf);
 }
 
-json_t *vz_json_time(int64_t ms) {
+void vz_format_time(char out[32], int64_t ms) {
   time_t secs = (time_t)(ms / 1000);
   struct tm tm;
   gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
+  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+json_t *vz_json_time(int64_t ms) {
+  char buf[32];
+  vz_format_time(buf, ms);
   return json_string(buf);
 }
 

@@ -132,14 +132,13 @@ static int match_path(vz_req *req, const vz_route *r, int capture) {
   return 1;
 }
 
-/* Called at headers-complete. Sets req->route, or req->status 404/405 for dispatch. */
-int vz_route_match(vz_req *req, int *allowed_mask) {
-  (void)allowed_mask;
+/* Called at headers-complete. Sets req->route, or req->status 400/404/405 for dispatch. */
+void vz_route_match(vz_req *req) {
   if (split_target(req) < 0) {
     req->path = "";
     req->query = "";
     req->status = 400;
-    return 0;
+    return;
   }
   int path_hit = 0;
   for (int i = 0; i < nroutes; i++) {
@@ -150,11 +149,10 @@ int vz_route_match(vz_req *req, int *allowed_mask) {
         (strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
       match_path(req, r, 1);
       req->route = r;
-      return 0;
+      return;
     }
   }
   req->status = path_hit ? 405 : 404;
-  return 0;
 }
 
 /* "GET, POST" for a path that matched with another method. */

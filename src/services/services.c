@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/sio.h"
 #include "services/bench/bench.h"
+#include "services/audit/audit.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
 #include "services/media/media.h"
@@ -36,7 +37,7 @@ int services_init(void) {
   /* auth first: it installs vz_hook.authenticate and vz_hook.audit for every route */
   if (media_init(vz_cfg.data_dir) < 0) return -1;
   if (auth_init() < 0 || users_init() < 0) return -1;
-  if (categories_init() < 0) return -1;
+  if (audit_init() < 0 || categories_init() < 0) return -1;
   if (vz_cfg.bench && bench_init() < 0) return -1;
   if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
   if (!vz_cfg.conformance) sio_set_auth_check(sio_jwt_check);

@@ -1,10 +1,9 @@
 // Auth stories against a running server started with --dev (codes in DATA_DIR/outbox/otp.jsonl).
 // Env: VZ_TEST_URL (server), VZ_DATA_DIR (its data dir). Run: node tests/e2e/auth.mjs
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { lastCode } from './lib.mjs';
 import { createHmac } from 'node:crypto';
 
-const dataDir = process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data';
 const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
 async function call(url, method, path, body, token) {
@@ -16,12 +15,6 @@ async function call(url, method, path, body, token) {
 }
 const post = (url, p, b, t) => call(url, 'POST', p, b, t);
 const get = (url, p, t) => call(url, 'GET', p, null, t);
-
-function lastCode(email, purpose) {
-  const lines = readFileSync(`${dataDir}/outbox/otp.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const m = lines.filter((l) => l.to === email.toLowerCase() && l.purpose === purpose);
-  return m.length ? m[m.length - 1].code : null;
-}
 
 async function newUser(url, handle) {
   const email = `${handle}@e2e.test`;

@@ -80,11 +80,12 @@ export { assert };
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-export function lastCode(email, purpose) {
-  const file = `${process.env.VZ_TEST_DATA_DIR || './data'}/outbox/otp.jsonl`;
-  if (!existsSync(file)) return null;
-  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const m = lines.filter((l) => l.to === email.toLowerCase() && (!purpose || l.purpose === purpose));
+// The newest code sent to `to` for `purpose` (email codes in otp.jsonl, SMS in sms.jsonl).
+export function lastCode(to, purpose, file = 'otp.jsonl') {
+  const path = `${process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data'}/outbox/${file}`;
+  if (!existsSync(path)) return null;
+  const lines = readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const m = lines.filter((l) => l.to === to.toLowerCase() && (!purpose || l.purpose === purpose));
   return m.length ? m[m.length - 1].code : null;
 }
 

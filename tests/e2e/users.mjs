@@ -1,8 +1,7 @@
 // Users stories: profiles, handles, follows with counts, blocks. Same environment as auth.mjs.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { lastCode } from './lib.mjs';
 
-const dataDir = process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data';
 const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 async function call(url, method, path, body, token) {
   const headers = { 'content-type': 'application/json' };
@@ -10,10 +9,6 @@ async function call(url, method, path, body, token) {
   const r = await fetch(url + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-function lastCode(email, purpose) {
-  const lines = readFileSync(`${dataDir}/outbox/otp.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  return lines.filter((l) => l.to === email.toLowerCase() && l.purpose === purpose).pop()?.code;
 }
 async function newUser(url, handle) {
   const email = `${handle}@e2e.test`;

@@ -2,18 +2,12 @@
 // Same environment as auth.mjs: a --dev server whose codes land in DATA_DIR/outbox.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { api } from './lib.mjs';
+import { api, lastCode } from './lib.mjs';
 
 export const dataDir = process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data';
 export const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
-export function lastCode(to, purpose, file = 'otp.jsonl') {
-  const path = `${dataDir}/outbox/${file}`;
-  if (!existsSync(path)) return null;
-  const lines = readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return lines.filter((l) => l.to === to.toLowerCase() && l.purpose === purpose).pop()?.code ?? null;
-}
+export { lastCode };
 
 // A verified account with a session: { id, email, password, handle, access, refresh }.
 export async function newUser(handle = `u${uniq()}`, extra = {}) {

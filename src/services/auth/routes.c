@@ -4,7 +4,10 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/http.h"
@@ -103,33 +106,65 @@ static int hook_authenticate(const char *token, int64_t *uid, int *role, int64_t
   return auth_verify_access_sid(token, uid, role, sid);
 }
 
-/* VZ_AUDIT routes: one audit row per successful call, naming the route and its :params. */
+/* VZ_AUDIT routes: one audit row per successful call: "METHOD /route/:pattern" as the
+ * action, the resource (first path segment after /v1, or after /v1/admin) as the target
+ * type, the id from the path, or from the reply's data.id for a create. */
 static void hook_audit(vz_req *req) {
-  json_t *d = json_pack("{s:s, s:s}", "method", req->method, "path", req->path);
+  json_t *d = json_pack("{s:s, s:s, s:i}", "method", req->method, "path", req->path, "status", req->status);
   int64_t target = 0;
-  const char *type = NULL;
-  for (int i = 0; i < req->nparams; i++)
-    if (vz_parse_id(req->param_values[i], &target) == 0) {
-      type = req->param_names[i];
-      break;
-    }
+  for (int i = 0; i < req->nparams && !target; i++) vz_parse_id(req->param_values[i], &target);
+  if (!target && req->res_body && req->res_len) {
+    json_t *res = json_loadb(req->res_body, req->res_len, 0, NULL);
+    json_t *id = json_object_get(json_object_get(res, "data"), "id");
+    if (json_is_string(id)) vz_parse_id(json_string_value(id), &target);
+    json_decref(res);
+  }
+  char type[48] = "";
+  const char *p = req->route->path;
+  if (!strncmp(p, "/v1/", 4)) p += 4;
+  if (!strncmp(p, "admin/", 6)) p += 6;
+  size_t n = strcspn(p, "/");
+  if (n < sizeof type) { memcpy(type, p, n); type[n] = 0; }
+  char action[160];
+  snprintf(action, sizeof action, "%s %s", req->method, req->route->path);
   char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-  if (audit_record_ip(req->db, req->user_id, req->route->path, type, target, detail, req->ip) < 0)
+  if (audit_record_ip(req->db, req->user_id, action, type[0] ? type : NULL, target, detail, req->ip) < 0)
     vz_log_warn("audit record failed", "path", req->path);
   free(detail);
   json_decref(d);
 }
 
+/* No --jwt-secret: one instance on a laptop keeps a random secret in DATA_DIR/jwt.secret
+ * (mode 0600) so sessions survive a restart; several instances must share a configured
+ * one. If the file cannot be kept, the secret lives only as long as the process. */
+static const char *local_secret(char *secret, size_t cap) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/jwt.secret", vz_cfg.data_dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    size_t n = fread(secret, 1, cap - 1, f);
+    fclose(f);
+    secret[n] = 0;
+    secret[strcspn(secret, "\r\n")] = 0;
+    if (strlen(secret) >= 32) return secret;
+  }
+  unsigned char r[32];
+  randombytes_buf(r, sizeof r);
+  sodium_bin2hex(secret, cap, r, sizeof r);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) && close(fd) == 0) {
+    vz_log_info("no jwt secret configured: generated one", "file", path);
+  } else {
+    if (fd >= 0) close(fd);
+    vz_log_warn("no jwt secret configured and none could be saved: tokens will not survive a restart");
+  }
+  return secret;
+}
+
 int auth_init(void) {
   char err[256], path[512], secret[80];
   const char *s = vz_cfg.jwt_secret;
-  if (!s[0]) { /* no secret configured: a random one, so tokens die with the process */
-    unsigned char r[32];
-    randombytes_buf(r, sizeof r);
-    sodium_bin2hex(secret, sizeof secret, r, sizeof r);
-    s = secret;
-    vz_log_warn("no jwt secret configured: tokens will not survive a restart");
-  }
+  if (!s[0]) s = local_secret(secret, sizeof secret);
   auth_config cfg = { .secret = s };
   cfg.google_client_ids = getenv("VIDZO_GOOGLE_CLIENT_IDS");
   cfg.google_jwks = getenv("VIDZO_GOOGLE_JWKS");

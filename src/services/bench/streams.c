@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/http.h"
 #include "services/bench/bench.h"
@@ -46,12 +45,8 @@ static void generate(void) {
     const char *topic = topics[(int)(rnd() * 8)];
     it->viewers = (int)(rnd() * 50000);
     int64_t started = base - (int64_t)(rnd() * 6 * 3600 * 1000);
-    time_t secs = (time_t)(started / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char when[40];
-    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(when + n, sizeof when - n, ".%03dZ", (int)(started % 1000));
+    char when[32];
+    vz_format_time(when, started);
     char buf[512];
     int len = snprintf(buf, sizeof buf,
                        "{\"id\":\"str_%06d\",\"title\":\"%c%s %s #%d\",\"host\":{\"id\":\"usr_%06d\",\"name\":\"Creator %d\"},"

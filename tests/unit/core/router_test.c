@@ -37,7 +37,7 @@ static vz_req *mk(const char *method, const char *target) {
   r->method = method;
   r->path = vz_arena_strdup(a, target);
   r->query = "";
-  vz_route_match(r, NULL);
+  vz_route_match(r);
   return r;
 }
 
