@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/eio.h"
 #include "core/metrics.h"
+#include "core/sio.h"
 #include "core/bus.h"
 #include "core/http.h"
 #include "core/respcache.h"
@@ -134,6 +135,9 @@ static void raise_fd_limit(void) {
 static void realtime_metrics(char **b, size_t *l, size_t *c) {
   eio_stats st;
   eio_stats_sum(&st);
+  uint64_t delivered;
+  long rooms;
+  sio_stats_sum(&delivered, &rooms);
   vz_metrics_printf(b, l, c,
                     "# TYPE vidzo_realtime_connections_open gauge\n"
                     "vidzo_realtime_connections_open{transport=\"websocket\"} %ld\n"
@@ -141,8 +145,12 @@ static void realtime_metrics(char **b, size_t *l, size_t *c) {
                     "# TYPE vidzo_realtime_upgrades_total counter\nvidzo_realtime_upgrades_total %ld\n"
                     "# TYPE vidzo_realtime_slow_consumers_dropped_total counter\n"
                     "vidzo_realtime_slow_consumers_dropped_total %ld\n"
-                    "# TYPE vidzo_realtime_bad_input_total counter\nvidzo_realtime_bad_input_total %ld\n",
-                    st.ws, st.polling, st.upgrades, st.slow_dropped, st.bad_input);
+                    "# TYPE vidzo_realtime_bad_input_total counter\nvidzo_realtime_bad_input_total %ld\n"
+                    "# TYPE vidzo_realtime_messages_delivered_total counter\n"
+                    "vidzo_realtime_messages_delivered_total %llu\n"
+                    "# TYPE vidzo_realtime_rooms gauge\nvidzo_realtime_rooms %ld\n",
+                    st.ws, st.polling, st.upgrades, st.slow_dropped, st.bad_input,
+                    (unsigned long long)delivered, rooms);
 }
 
 static int cmd_serve(int argc, char **argv) {

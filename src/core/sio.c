@@ -83,6 +83,7 @@ struct sio_conn {
 typedef struct sio_loopst {
   sio_rooms rooms;
   uint64_t last_seq;  /* newest room packet offset this loop has delivered (recovery) */
+  uint64_t delivered; /* room packets handed to sockets, for /metrics */
 } sio_loopst;
 
 static sio_loopst *sio_loops[64]; /* outlive the loops: freed at exit */
@@ -95,6 +96,17 @@ static sio_loopst *loopst(vz_loop *l) {
     if (vz_loop_index(l) < 64) sio_loops[vz_loop_index(l)] = *slot;
   }
   return *slot;
+}
+
+/* Sums over the loops for /metrics; other loops' counters may be a moment stale. */
+void sio_stats_sum(uint64_t *delivered, long *rooms) {
+  *delivered = 0;
+  *rooms = 0;
+  for (int i = 0; i < 64; i++)
+    if (sio_loops[i]) {
+      *delivered += sio_loops[i]->delivered;
+      *rooms += (long)sio_loops[i]->rooms.count;
+    }
 }
 
 static void sio_loops_free(void) {
@@ -332,6 +344,7 @@ static void bcast_deliver(vz_loop *l, sio_bcast *bc) {
     if (bc->seq && bc->seq <= m->min_seq) continue; /* replayed to it on recovery */
     for (int k = 0; k < bc->nb; k++)
       if (eio_send(m->c->e, bc->b[k]) < 0) break;
+    st->delivered++;
   }
   r->busy--;
   sio_rooms_release(&st->rooms, r);

@@ -73,6 +73,9 @@ int sio_emit_all(const char *nsp, const char *event, json_t *args);
 /* Registers the Engine.IO route and "/"; with --bench the peer's benchmark events
  * (join/chat/leave on "/"), with --bench or --dev the e2e namespace "/test". */
 int sio_init(void);
+/* Room packets delivered and rooms held (per-loop tables summed; a room spread over
+ * several loops counts once per loop). */
+void sio_stats_sum(uint64_t *delivered, long *rooms);
 /* Internal: the bench/test events (sio_bench.c). */
 int sio_bench_init(int peer_events, int test_nsp);
 /* Internal: the Socket.IO conformance suite's application (--conformance). */

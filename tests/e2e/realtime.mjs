@@ -109,8 +109,11 @@ story('rooms: a member says something, the others hear it, the sender does not',
     a.on('said', () => aHeard++);
     c.on('said', () => cHeard++);
     const heard = once(b, 'said');
+    const delivered0 = await metric('vidzo_realtime_messages_delivered_total');
+    assert.ok((await metric('vidzo_realtime_rooms')) >= 1, 'the room shows in /metrics');
     await ack(a, 'say', { room, msg: 'hi' });
     assert.deepEqual(await heard, { msg: 'hi', from: 'u1' });
+    assert.ok((await metric('vidzo_realtime_messages_delivered_total')) >= delivered0 + 1, 'the delivery is counted');
     await ack(b, 'leave', { room });
     await ack(a, 'say', { room, msg: 'again' });
     await sleep(200);
