@@ -41,6 +41,7 @@ static const opt opts[] = {
   O("trust-proxy", "VIDZO_TRUST_PROXY", T_BOOL, trust_proxy, 0, 1, "take the client address from X-Forwarded-For"),
   O("bench", "VIDZO_BENCH", T_BOOL, bench, 0, 1, "serve the benchmark peer's fixtures and events"),
   O("conformance", "VIDZO_CONFORMANCE", T_BOOL, conformance, 0, 1, "run the Socket.IO conformance-suite application"),
+  O("sio-recovery", "VIDZO_SIO_RECOVERY", T_BOOL, sio_recovery, 0, 1, "Socket.IO connection state recovery (true)"),
   O("dev", "VIDZO_DEV", T_BOOL, dev, 0, 1, "development helpers (codes written to DATA_DIR/outbox)"),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -58,6 +59,7 @@ void vz_config_defaults(vz_config *c) {
   c->max_header = 16384;
   c->header_timeout_ms = 10000;
   c->idle_timeout_ms = 60000;
+  c->sio_recovery = 1;
 }
 
 static int set_opt(vz_config *c, const opt *o, const char *val, const char *src, char *err, size_t errlen) {

@@ -832,7 +832,7 @@ int sio_init(void) {
   }
   /* Connection state recovery: on, except for the conformance suites (their server
    * runs without it). */
-  sio_rec_enable(!vz_cfg.conformance);
+  sio_rec_enable(vz_cfg.sio_recovery && !vz_cfg.conformance);
   atexit(sio_rec_free);
   atexit(sio_loops_free);
   return eio_init(vz_cfg.conformance);
