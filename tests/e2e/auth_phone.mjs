@@ -40,4 +40,26 @@ export default [
     expectError(await api('POST', '/v1/me/phone', { body: { phone: '+4915112345678' } }), 401);
     expectError(await api('POST', '/v1/me/phone/verify', { body: { phone: '+4915112345678', code: '123456' } }), 401);
   } },
+  { name: 'sign-in by SMS code: a verified number gets a session; unknown numbers look the same; codes are single-use', fn: async () => {
+    const a = await newUser();
+    const phone = phoneNo();
+    expectStatus(await api('POST', '/v1/me/phone', { token: a.access, body: { phone } }), 202);
+    expectStatus(await api('POST', '/v1/me/phone/verify', { token: a.access, body: { phone, code: lastCode(phone, 'verify_phone', 'sms.jsonl', a) } }), 200);
+    const sent = expectStatus(await api('POST', '/v1/auth/sms/request', { body: { phone } }), 202);
+    const code = lastAny(phone, 'signin', 'sms.jsonl');
+    assert.match(code, /^\d{6}$/);
+    // a number with no account gets the same answer and no code
+    const stranger = phoneNo();
+    const none = expectStatus(await api('POST', '/v1/auth/sms/request', { body: { phone: stranger } }), 202);
+    assert.deepEqual(none.json, sent.json);
+    assert.equal(lastAny(stranger, 'signin', 'sms.jsonl'), null);
+    expectError(await api('POST', '/v1/auth/sms/verify', { body: { phone, code: code === '000000' ? '111111' : '000000' } }), 400, 'invalid_code', 'code');
+    const s = expectStatus(await api('POST', '/v1/auth/sms/verify', { body: { phone, code } }), 200);
+    assert.equal(s.json.data.user.id, a.id);
+    const me = expectStatus(await api('GET', '/v1/me', { token: s.json.data.access_token }), 200);
+    assert.equal(me.json.data.id, a.id);
+    expectError(await api('POST', '/v1/auth/sms/verify', { body: { phone, code } }), 400, 'invalid_code'); // spent
+    expectError(await api('POST', '/v1/auth/sms/request', { body: { phone: '12345' } }), 400, 'invalid_argument', 'phone');
+    expectError(await api('POST', '/v1/auth/sms/verify', { body: { phone } }), 400, 'invalid_argument', 'code');
+  } },
 ];

@@ -86,7 +86,7 @@ static json_t *token_body(int64_t uid, int role, int setup, const char *access, 
 }
 
 /* Starts a session for account a and replies 200/201 with both tokens. */
-static int reply_session(vz_req *req, const users_account *a, int status) {
+int auth_reply_session(vz_req *req, const users_account *a, int status) {
   session_tokens s;
   char *access = NULL;
   int64_t ttl = 0;
@@ -175,7 +175,7 @@ int auth_h_verify_email(vz_req *req) {
              "ii", db_now_ms(), a.id) < 0)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   a.email_verified = 1;
-  return reply_session(req, &a, 200);
+  return auth_reply_session(req, &a, 200);
 }
 
 int auth_h_signin(vz_req *req) {
@@ -212,7 +212,7 @@ int auth_h_signin(vz_req *req) {
     if (password_hash(pw, hash) == 0)
       db_run(req->db, NULL, "UPDATE users SET password_hash = $1 WHERE id = $2", "si", hash, a.id);
   }
-  return reply_session(req, &a, 200);
+  return auth_reply_session(req, &a, 200);
 }
 
 int auth_h_refresh(vz_req *req) {
@@ -289,7 +289,7 @@ int auth_h_otp_verify(vz_req *req) {
   if (!verified_account(req, email, &a)) return otp_fail(req, OTP_ENONE);
   if (a.totp_enabled && auth_totp_required)
     return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
-  return reply_session(req, &a, 200);
+  return auth_reply_session(req, &a, 200);
 }
 
 int auth_h_forgot(vz_req *req) {
@@ -359,7 +359,7 @@ int auth_h_oauth(vz_req *req) {
     return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
   if (a.totp_enabled && auth_totp_required)
     return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
-  return reply_session(req, &a, 200);
+  return auth_reply_session(req, &a, 200);
 }
 
 int auth_h_totp_setup(vz_req *req) {

@@ -33,4 +33,9 @@ int auth_h_totp_setup(vz_req *req);
 int auth_h_totp_enable(vz_req *req);
 int auth_h_phone_request(vz_req *req);
 int auth_h_phone_verify(vz_req *req);
+int auth_h_sms_signin_request(vz_req *req);
+int auth_h_sms_signin_verify(vz_req *req);
+/* Starts a session for the account and replies with both tokens (handlers.c). */
+struct users_account;
+int auth_reply_session(vz_req *req, const struct users_account *a, int status);
 #endif

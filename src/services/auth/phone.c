@@ -9,6 +9,7 @@
 #include "db/db.h"
 #include "services/auth/internal.h"
 #include "services/auth/otp.h"
+#include "services/users/users.h"
 
 /* E.164: '+' and 8 to 15 digits, first digit not 0 (ITU-T E.164 section 6.1). */
 static int phone_ok(const char *p) {
@@ -62,4 +63,51 @@ int auth_h_phone_verify(vz_req *req) {
   if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "phone", "this number belongs to another account");
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", phone, "phone_verified", 1));
+}
+
+/* Sign-in by SMS code. Only a verified number of a live account gets a code, and the reply
+ * is the same either way, so the endpoint does not tell which numbers have accounts. The
+ * per-IP cap is checked first for the same reason. */
+static int64_t account_by_phone(vz_req *req, const char *phone) {
+  vz_stmt *st = NULL;
+  int64_t id = 0;
+  int rc = db_run(req->db, &st, "SELECT id FROM users WHERE phone = $1 AND phone_verified = 1 AND deleted_at IS NULL",
+                  "s", phone);
+  if (rc == DB_ROW) id = db_col_int(st, 0);
+  if (st) db_finalize(st);
+  return rc < 0 ? rc : id;
+}
+
+int auth_h_sms_signin_request(vz_req *req) {
+  const char *phone = phone_or_fail(req);
+  if (!phone) return req->status;
+  int64_t now = db_now_ms();
+  int rc = otp_ip_check(req->db, req->ip, now);
+  int64_t uid = rc == OTP_OK ? account_by_phone(req, phone) : 0;
+  if (uid < 0) return vz_fail_db(req, (int)uid);
+  if (rc == OTP_OK && uid > 0) rc = otp_issue(req->db, "signin", "sms", phone, req->ip, now);
+  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc == OTP_EIPRATE) {
+    vz_add_header(req, "Retry-After", "3600");
+    return vz_fail(req, 429, "rate_limited", NULL, "%s", otp_strerror(rc));
+  }
+  return vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent_if_account_exists", "resend_after_s",
+                                           OTP_RESEND_MS / 1000));
+}
+
+int auth_h_sms_signin_verify(vz_req *req) {
+  const char *phone = phone_or_fail(req);
+  if (!phone) return req->status;
+  int rc = otp_verify(req->db, "signin", phone, json_string_value(json_object_get(req->json, "code")), db_now_ms());
+  if (rc == OTP_ELOCKED) return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
+  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc != OTP_OK) return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+  int64_t uid = account_by_phone(req, phone);
+  users_account a;
+  if (uid < 0) return vz_fail_db(req, (int)uid);
+  if (!uid || users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
+    return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+  if (a.totp_enabled && auth_totp_required)
+    return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
+  return auth_reply_session(req, &a, 200);
 }

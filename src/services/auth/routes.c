@@ -46,6 +46,11 @@ static const vz_field otp_verify_in[] = {
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
+static const vz_field sms_verify_in[] = {
+  { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
+  { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "device", VZ_STR, 0, 1, 100, 0 },
+  { 0 } };
 static const vz_field reset_in[] = {
   { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
@@ -83,6 +88,8 @@ static vz_route routes[] = {
   { "POST", "/v1/auth/oauth/:provider", auth_h_oauth, oauth_in, VZ_WORKER, NULL, 0, 60, 0 },
   { "POST", "/v1/auth/totp/setup", auth_h_totp_setup, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
   { "POST", "/v1/auth/totp/enable", auth_h_totp_enable, totp_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/sms/request", auth_h_sms_signin_request, phone_in, VZ_WORKER, NULL, 0, 20, 0 },
+  { "POST", "/v1/auth/sms/verify", auth_h_sms_signin_verify, sms_verify_in, VZ_WORKER, NULL, 0, 60, 0 },
   { "POST", "/v1/me/phone", auth_h_phone_request, phone_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
   { "POST", "/v1/me/phone/verify", auth_h_phone_verify, phone_verify_in, VZ_AUTH | VZ_WORKER, NULL, 0, 30, 0 },
   { 0 } };
