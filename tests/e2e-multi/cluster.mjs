@@ -48,6 +48,24 @@ export const running = (i) => !!procs[i];
 export const pid = (i) => procs[i] && procs[i].pid;
 
 // One GET straight to a port, no keep-alive; resolves { status, body } or { error }.
+// One JSON request on a fresh connection; network errors come back as status 0.
+export function call(port, method, path, body, token) {
+  return new Promise((resolve) => {
+    const data = body ? JSON.stringify(body) : '';
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers, timeout: 10000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => { let json; try { json = JSON.parse(text); } catch { json = undefined; } resolve({ status: res.statusCode, json, text }); });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, error: e.code || e.message }));
+    req.end(data);
+  });
+}
+
 export function get(port, path, { headers = {}, timeout = 3000 } = {}) {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false, timeout }, (res) => {

@@ -4,25 +4,7 @@
 // a reset: HAProxy does not re-send non-idempotent requests, see haproxy.cfg.in) but it
 // was never acknowledged, so nothing acknowledged is lost.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import * as c from './cluster.mjs';
-
-function call(port, method, path, body, token) {
-  return new Promise((resolve) => {
-    const data = body ? JSON.stringify(body) : '';
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers, timeout: 10000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => { let json; try { json = JSON.parse(text); } catch { json = undefined; } resolve({ status: res.statusCode, json, text }); });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, error: e.code || e.message }));
-    req.end(data);
-  });
-}
 
 export default [{
   name: 'every 201 from POSTs during a kill -9 is readable afterwards',
@@ -30,7 +12,7 @@ export default [{
   async fn(t) {
     const email = process.env.VZ_MULTI_ADMIN_EMAIL, password = process.env.VZ_MULTI_ADMIN_PASSWORD;
     if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
-    const s = await call(c.LB_PORT, 'POST', '/v1/auth/signin', { email, password });
+    const s = await c.call(c.LB_PORT, 'POST', '/v1/auth/signin', { email, password });
     if (s.status === 404) t.skip('POST /v1/auth/signin does not exist on this build');
     assert.equal(s.status, 200, `admin sign-in: ${s.text}`);
     const token = s.json.data.access_token;
@@ -40,7 +22,7 @@ export default [{
     const writer = async (w) => {
       while (!stop) {
         const name = `multi ${tag} ${w}-${n++}`;
-        const r = await call(c.LB_PORT, 'POST', '/v1/categories', { name, kind: 'both' }, token);
+        const r = await c.call(c.LB_PORT, 'POST', '/v1/categories', { name, kind: 'both' }, token);
         outcomes[r.status] = (outcomes[r.status] || 0) + 1;
         if (r.status === 201) accepted.push(r.json.data.id);
       }
@@ -55,7 +37,7 @@ export default [{
     await c.waitReady(2);
     let missing = 0;
     for (const [k, id] of accepted.entries()) {
-      const r = await call(c.PORTS[k % 3], 'GET', `/v1/categories/${id}`);
+      const r = await c.call(c.PORTS[k % 3], 'GET', `/v1/categories/${id}`);
       if (r.status !== 200) missing++;
     }
     t.log(`POST /v1/categories during kill -9: outcomes ${JSON.stringify(outcomes)}; ${accepted.length} accepted, ${missing} missing afterwards`);

@@ -6,7 +6,6 @@
 // those for GETs), reads succeed from the primary.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import http from 'node:http';
 import { join } from 'node:path';
 import * as c from './cluster.mjs';
 
@@ -19,23 +18,6 @@ const onReplica = (sql) => {
   const u = new URL(process.env.VZ_MULTI_REPLICA_URL);
   return sh('psql', ['-X', '-q', '-tA', '-h', u.hostname, '-p', u.port, '-U', 'postgres', '-d', u.pathname.slice(1), '-c', sql]);
 };
-
-function call(port, method, path, body, token) {
-  return new Promise((resolve) => {
-    const data = body ? JSON.stringify(body) : '';
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers, timeout: 10000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => { let json; try { json = JSON.parse(text); } catch { json = undefined; } resolve({ status: res.statusCode, json, text }); });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, error: e.code || e.message }));
-    req.end(data);
-  });
-}
 
 export default [{
   name: 'reads go to the replica (--replica) and fall back to the primary when it stops',
@@ -50,11 +32,11 @@ export default [{
     c.start(R, { extra: ['--replica', replica] });
     try {
       await c.waitReady(R);
-      const s = await call(c.PORTS[R], 'POST', '/v1/auth/signin', { email, password });
+      const s = await c.call(c.PORTS[R], 'POST', '/v1/auth/signin', { email, password });
       assert.equal(s.status, 200, s.text);
       const token = s.json.data.access_token;
       const create = async (name) => {
-        const r = await call(c.PORTS[R], 'POST', '/v1/categories', { name, kind: 'both' }, token);
+        const r = await c.call(c.PORTS[R], 'POST', '/v1/categories', { name, kind: 'both' }, token);
         assert.equal(r.status, 201, r.text); // writes and the read-your-write go to the primary
         return r.json.data.id;
       };
@@ -63,7 +45,7 @@ export default [{
       for (let k = 0; k < 5; k++) {
         const id = await create(`replica lag ${Date.now()} ${k}`);
         const t0 = process.hrtime.bigint();
-        while ((await call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status !== 200) {
+        while ((await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status !== 200) {
           if (Number(process.hrtime.bigint() - t0) > 5e9) throw new Error('replica never caught up');
         }
         lags.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -73,11 +55,11 @@ export default [{
       let hidden, onPrimary;
       try {
         const id = await create(`replica paused ${Date.now()}`);
-        hidden = (await call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status;
-        onPrimary = (await call(c.PORTS[P], 'GET', `/v1/categories/${id}`)).status;
+        hidden = (await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status;
+        onPrimary = (await c.call(c.PORTS[P], 'GET', `/v1/categories/${id}`)).status;
         await onReplica('SELECT pg_wal_replay_resume()');
         await replicaSh('wait');
-        assert.equal((await call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status, 200, 'visible after replay resumes');
+        assert.equal((await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status, 200, 'visible after replay resumes');
       } finally { await onReplica('SELECT pg_wal_replay_resume()').catch(() => {}); }
       assert.equal(hidden, 404, 'the read went to the paused replica');
       assert.equal(onPrimary, 200, 'the primary has it');
@@ -86,7 +68,7 @@ export default [{
       await replicaSh('wait');
       await replicaSh('stop');
       const seq = [];
-      for (let k = 0; k < 40; k++) seq.push((await call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status);
+      for (let k = 0; k < 40; k++) seq.push((await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status);
       const fails = seq.filter((x) => x !== 200).length;
       t.log(`replica: read-after-write lag ${lags.map((x) => x.toFixed(1)).join(', ')} ms; paused replay: replica-backed read ${hidden}, primary ${onPrimary}; replica stopped: ${fails} of 40 reads failed ${JSON.stringify(seq.filter((x) => x !== 200))} before falling back`);
       assert.ok(seq.slice(-20).every((x) => x === 200), `reads fall back to the primary: ${seq.join(',')}`);
