@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "core/sio_codec.h"
 #include "core/sio_recovery.h"
+#include "core/sio_presence.h"
 #include "core/sio_rooms.h"
 
 #define MAX_NSPS 16
@@ -110,6 +111,7 @@ void sio_stats_sum(uint64_t *delivered, long *rooms) {
 }
 
 static void sio_loops_free(void) {
+  sio_presence_free();
   for (int i = 0; i < 64; i++) {
     if (!sio_loops[i]) continue;
     sio_rooms_free(&sio_loops[i]->rooms);
@@ -443,8 +445,7 @@ static void bus_publish_bcast(const sio_bcast *bc) {
 static void on_bus_room(const char *topic, const void *data, size_t len) {
   const uint8_t *p = data;
   uint64_t origin;
-  (void)topic;
-  if (len < 10) return;
+  if (strcmp(topic, "sio:room") != 0 || len < 10) return; /* "sio:pres" is sio_presence.c's */
   memcpy(&origin, p, 8);
   if (origin == instance_id) return;
   size_t klen = (size_t)p[8] << 8 | p[9];
@@ -817,9 +818,19 @@ void sio_session_closed(eio_session *e, const char *reason) {
   free(c);
 }
 
+static sio_rooms *loop_rooms(vz_loop *l) { return &loopst(l)->rooms; }
+
+long sio_room_presence(const char *nsp, const char *room) {
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  if (!nsp || !room || strlen(nsp) > SIO_MAX_NSP || strlen(room) > ROOM_MAX) return 0;
+  size_t n = room_key(key, nsp, room);
+  return sio_presence_count(key, n);
+}
+
 int sio_init(void) {
   randombytes_buf(&instance_id, sizeof instance_id);
-  if (vz_bus_subscribe("sio:", on_bus_room) < 0) return -1;
+  if (vz_bus_subscribe("sio:room", on_bus_room) < 0) return -1;
+  if (sio_presence_init(instance_id, loop_rooms) < 0) return -1;
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
   if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
   if (vz_cfg.conformance) {

@@ -73,6 +73,8 @@ int sio_emit_all(const char *nsp, const char *event, json_t *args);
 /* Registers the Engine.IO route and "/"; with --bench the peer's benchmark events
  * (join/chat/leave on "/"), with --bench or --dev the e2e namespace "/test". */
 int sio_init(void);
+/* Sockets in the room on every loop and, with Redis, every instance; up to ~1 s old. */
+long sio_room_presence(const char *nsp, const char *room);
 /* Room packets delivered and rooms held (per-loop tables summed; a room spread over
  * several loops counts once per loop). */
 void sio_stats_sum(uint64_t *delivered, long *rooms);

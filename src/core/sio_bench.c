@@ -92,6 +92,12 @@ static void t_whoami(sio_socket *s, const json_t *args, int64_t ack_id, const si
   ack(s, ack_id, json_pack("{s:s,s:s}", "user", sio_socket_identity(s)->user, "id", sio_socket_id(s)));
 }
 
+/* presence {room}: ack {count}: members on every loop and instance (sio_room_presence). */
+static void t_presence(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
+  const char *room = room_of(json_array_get(args, 0));
+  ack(s, ack_id, json_pack("{s:I}", "count", (json_int_t)(room ? sio_room_presence(sio_socket_nsp(s), room) : 0)));
+}
+
 /* say {room, msg}: "said" {msg, from} to the room, except the sender. */
 static void t_say(sio_socket *s, const json_t *args, int64_t ack_id, const sio_bin *b, int nb) {
   const json_t *m = json_array_get(args, 0);
@@ -211,6 +217,7 @@ int sio_bench_init(int peer_events, int test_nsp) {
     rc |= sio_on(nsp, "echo", t_echo);
     rc |= sio_on(nsp, "ask", t_ask);
     rc |= sio_on(nsp, "whoami", t_whoami);
+    rc |= sio_on(nsp, "presence", t_presence);
     rc |= sio_on(nsp, "say", t_say);
     rc |= sio_on(nsp, "server-emit", t_server_emit);
     rc |= sio_on(nsp, "kick", t_kick);

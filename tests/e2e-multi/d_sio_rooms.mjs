@@ -64,6 +64,16 @@ export default [{
     ];
     try {
       for (const s of socks) { await connected(s); await join(s, room); }
+      // presence: every instance counts the 5 members, wherever they are connected
+      for (const s of [socks[0], socks[2], socks[3]]) {
+        const t0 = Date.now();
+        let n;
+        while ((n = (await s.timeout(5000).emitWithAck('presence', { room })).count) !== socks.length) {
+          if (Date.now() - t0 > 6000) throw new Error(`presence ${n} on ${s.auth.token}, want ${socks.length}`);
+          await c.sleep(200);
+        }
+      }
+      console.log(`      presence: ${socks.length} members on 3 instances, seen from each`);
       await c.sleep(300); // subscriptions settle
       const N = 100;
       for (let k = 0; k < N; k++) socks[0].emit('say', { room, msg: k });

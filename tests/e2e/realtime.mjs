@@ -359,3 +359,24 @@ story('a client reconnects by itself after the server restarts', async () => {
     srv.kill('SIGTERM');
   }
 }, { timeout: 30000 });
+
+story('presence: a room counts its members on every io loop, and forgets those who leave', async () => {
+  const room = unique('pres');
+  const socks = await Promise.all([1, 2, 3].map((i) => connected(connect('/test', { auth: { token: `p${i}` }, transports: ['websocket'] }))));
+  try {
+    for (const s of socks) await ack(s, 'join', { room });
+    const count = async () => (await ack(socks[0], 'presence', { room })).count;
+    const until = async (want) => {
+      const t0 = Date.now();
+      let n;
+      while ((n = await count()) !== want) {
+        if (Date.now() - t0 > 5000) throw new Error(`presence ${n}, want ${want}`);
+        await sleep(200);
+      }
+    };
+    await until(3);
+    await ack(socks[2], 'leave', { room });
+    await until(2);
+    assert.equal((await ack(socks[0], 'presence', { room: unique('empty') })).count, 0);
+  } finally { socks.forEach((s) => s.close()); }
+});
