@@ -272,7 +272,6 @@ void vz_dispatch(vz_req *req) {
     }
   }
   if (r->cache_ms) {
-    unsigned vz_respcache_gen(const vz_route *r);
     req->cache_gen = vz_respcache_gen(r);
     if (vz_respcache_lookup(req)) goto done;
   }

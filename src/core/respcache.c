@@ -154,8 +154,8 @@ void vz_respcache_store(vz_req *req) {
   e->gzip = req->accepts_gzip;
   for (int i = 0; i < req->nres_headers; i++)
     if (!strcasecmp(req->res_headers[i].name, "Content-Encoding")) e->encoded = 1;
-  /* The generation seen when the handler started would be safer against a write racing
-   * the read; the handler runs after dispatch read gen, so use that one. */
+  /* The generation read at dispatch, before the handler ran: if a write bumped it while
+   * the handler read the database, this copy is stale at once and never served. */
   e->gen = req->cache_gen;
   e->expires_ns = vz_now_ns() + (uint64_t)req->route->cache_ms * 1000000ull;
   e->next = c->b[h];

@@ -10,5 +10,7 @@ void vz_cache_bump(const char *group);
 int vz_respcache_init(void);                /* subscribes to invalidations on the bus */
 int vz_respcache_lookup(vz_req *req);       /* 1: replied from cache */
 void vz_respcache_store(vz_req *req);
+/* The route group's generation now; dispatch records it before the handler runs. */
+unsigned vz_respcache_gen(const vz_route *r);
 void vz_respcache_free(vz_loop *l);
 #endif
