@@ -1,10 +1,10 @@
 // Auth stories against a running server started with --dev (codes in DATA_DIR/outbox/otp.jsonl).
 // Env: VZ_TEST_URL (server), VZ_DATA_DIR (its data dir). Run: node tests/e2e/auth.mjs
 import assert from 'node:assert/strict';
-import { lastCode } from './lib.mjs';
+import { lastCode, unique } from './lib.mjs';
 import { createHmac } from 'node:crypto';
 
-const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+const uniq = () => unique('');
 
 async function call(url, method, path, body, token) {
   const headers = { 'content-type': 'application/json' };

@@ -1,8 +1,8 @@
 // Users stories: profiles, handles, follows with counts, blocks. Same environment as auth.mjs.
 import assert from 'node:assert/strict';
-import { lastCode } from './lib.mjs';
+import { lastCode, unique } from './lib.mjs';
 
-const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+const uniq = () => unique('');
 async function call(url, method, path, body, token) {
   const headers = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;

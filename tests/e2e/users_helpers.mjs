@@ -2,10 +2,10 @@
 // Same environment as auth.mjs: a --dev server whose codes land in DATA_DIR/outbox.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { api, lastCode } from './lib.mjs';
+import { api, lastCode, unique } from './lib.mjs';
 
 export const dataDir = process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data';
-export const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+export const uniq = () => unique('');
 
 export { lastCode };
 
