@@ -17,13 +17,7 @@ DBNAME=${VZ_PG_DB:-vidzo_test}
 BASE=${TMPDIR:-/tmp}/vidzo-pg-replica
 DATA=$BASE/data
 LOG=$BASE/server.log
-BIN=${VZ_PG_BIN:-}
-if [ -z "$BIN" ]; then
-  for v in 15 16 17 14; do
-    if [ -x /usr/lib/postgresql/$v/bin/pg_ctl ]; then BIN=/usr/lib/postgresql/$v/bin; break; fi
-  done
-fi
-[ -n "$BIN" ] && [ -x "$BIN/pg_ctl" ] || { echo "postgres-replica.sh: PostgreSQL not installed" >&2; exit 1; }
+PG_CALLER=postgres-replica.sh . "$(dirname "$0")/pg-bin.sh"
 URL="postgres://postgres@127.0.0.1:$PORT/$DBNAME"
 
 as_pg() { # as in postgres.sh: the server refuses to run as root

@@ -13,13 +13,7 @@ DBNAME=${VZ_PG_DB:-vidzo_test}
 BASE=${TMPDIR:-/tmp}/vidzo-pg
 DATA=$BASE/data
 LOG=$BASE/server.log
-BIN=${VZ_PG_BIN:-}
-if [ -z "$BIN" ]; then
-  for v in 15 16 17 14; do
-    if [ -x /usr/lib/postgresql/$v/bin/pg_ctl ]; then BIN=/usr/lib/postgresql/$v/bin; break; fi
-  done
-fi
-[ -n "$BIN" ] && [ -x "$BIN/pg_ctl" ] || { echo "postgres.sh: PostgreSQL not installed (apt-get install postgresql)" >&2; exit 1; }
+PG_CALLER=postgres.sh . "$(dirname "$0")/pg-bin.sh"
 URL="postgres://postgres@127.0.0.1:$PORT/$DBNAME"
 
 # as_pg CMD...: run as the postgres OS user when we are root, else as ourselves.
