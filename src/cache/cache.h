@@ -42,6 +42,9 @@ int cache_ratelimit(const char *key, double rate_per_sec, int burst, int cost,
 int cache_get(const char *key, char **out, size_t *len);
 int cache_set(const char *key, const void *value, size_t len, int64_t ttl_ms);
 int cache_del(const char *key);
+/* Get and delete in one step (GETDEL): of several callers racing for one key, one
+ * gets it. Same returns as cache_get. */
+int cache_take(const char *key, char **out, size_t *len);
 /* Adds delta to an integer counter (missing = 0) and, when ttl_ms > 0, (re)arms its
  * expiry; *out gets the new value. For presence counts, views, per-window tallies. */
 int cache_incrby(const char *key, int64_t delta, int64_t ttl_ms, int64_t *out);
@@ -61,4 +64,34 @@ int cache_pubsub_ready(void);
 unsigned cache_pubsub_generation(void);
 /* Returns the number of subscribers that got it (Redis) or 0/1 (local), or <0. */
 int cache_publish(const char *channel, const void *data, size_t len);
+
+/* Streams: an ordered log every instance shares (Redis Streams). Redis backend only: the
+ * local backend answers CACHE_EUNAVAILABLE (one process keeps its own history). An entry
+ * is up to 4 binary fields; its id is Redis's "<ms>-<seq>" packed into one number,
+ * ms << 22 | seq, so ids compare as integers. Entries are valid during the callback only.
+ * Like everything here, a stream may lose its tail when Redis restarts without
+ * persistence: it is for replay within minutes, not for records. */
+#define CACHE_STREAM_MAX_FIELDS 4
+#define CACHE_STREAM_ID_LEN 48
+typedef struct cache_entry {
+  uint64_t id;
+  int n;
+  const char *v[CACHE_STREAM_MAX_FIELDS];
+  size_t len[CACHE_STREAM_MAX_FIELDS];
+} cache_entry;
+/* Returns nonzero to stop a range early (ignored by the follower). */
+typedef int (*cache_entry_fn)(const cache_entry *e, void *arg);
+/* Appends n fields, trimming the stream to about maxlen entries; *id gets the entry id. */
+int cache_stream_add(const char *stream, size_t maxlen, int n, const char *const *v,
+                     const size_t *len, uint64_t *id);
+/* Calls fn for the entries after id `after`, oldest first. CACHE_MISS when `after` itself
+ * is no longer in the stream (trimmed, or never there): what followed it may be gone.
+ * CACHE_ERROR when more than max entries follow. */
+int cache_stream_range(const char *stream, uint64_t after, size_t max, cache_entry_fn fn, void *arg);
+/* One follower per process: a thread that calls fn for every entry appended after this
+ * call, in stream order, across reconnects (it resumes from the last id it delivered). */
+int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg);
+void cache_stream_unfollow(void);
+int cache_stream_id_parse(const char *s, uint64_t *id);
+void cache_stream_id_format(uint64_t id, char out[CACHE_STREAM_ID_LEN]);
 #endif

@@ -36,7 +36,8 @@ void cache_redis_thread_close(void);
 void cache_script_hash(cache_script *s);
 
 /* Local backend (local.c). */
-int cache_local_get(const char *key, char **out, size_t *len);
+/* take: remove the entry too (cache_take) */
+int cache_local_get(const char *key, char **out, size_t *len, int take);
 int cache_local_set(const char *key, const void *v, size_t len, int64_t ttl_ms);
 int cache_local_del(const char *key);
 int cache_local_incrby(const char *key, int64_t delta, int64_t ttl_ms, int64_t *out);

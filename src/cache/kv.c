@@ -38,6 +38,7 @@ int cache_init(const char *redis_url, char *err, size_t errlen) {
 }
 
 void cache_shutdown(void) {
+  cache_stream_unfollow();
   cache_pubsub_stop();
   cache_redis_thread_close();
   cache_local_clear();
@@ -54,13 +55,14 @@ static int reply_done(redisReply *r, int ok_type) {
   return rc;
 }
 
-int cache_get(const char *key, char **out, size_t *len) {
-  const char *argv[2] = { "GET", key };
+/* GET or GETDEL */
+static int get_or_take(const char *cmd, const char *key, char **out, size_t *len) {
+  const char *argv[2] = { cmd, key };
   redisReply *r;
   *out = NULL;
   if (len) *len = 0;
   if (!key) return CACHE_ERROR;
-  if (!cache_kv_target.on) return cache_local_get(key, out, len);
+  if (!cache_kv_target.on) return cache_local_get(key, out, len, cmd[3] != 0);
   if (!(r = cache_redis_argv(&cache_kv_target, 2, argv, NULL))) return CACHE_EUNAVAILABLE;
   int rc = CACHE_ERROR;
   if (r->type == REDIS_REPLY_NIL) {
@@ -74,6 +76,9 @@ int cache_get(const char *key, char **out, size_t *len) {
   freeReplyObject(r);
   return rc;
 }
+
+int cache_get(const char *key, char **out, size_t *len) { return get_or_take("GET", key, out, len); }
+int cache_take(const char *key, char **out, size_t *len) { return get_or_take("GETDEL", key, out, len); }
 
 int cache_set(const char *key, const void *value, size_t len, int64_t ttl_ms) {
   char ttl[24];

@@ -115,7 +115,7 @@ static int put(const char *key, unsigned h, const void *v, size_t len, int64_t e
   return CACHE_OK;
 }
 
-int cache_local_get(const char *key, char **out, size_t *len) {
+int cache_local_get(const char *key, char **out, size_t *len, int take) {
   int64_t now = cache_mono_us();
   int rc = CACHE_MISS;
   pthread_mutex_lock(&mu);
@@ -127,6 +127,11 @@ int cache_local_get(const char *key, char **out, size_t *len) {
       memcpy(*out, e->val, e->len + 1);
       if (len) *len = e->len;
       rc = CACHE_OK;
+      if (take) {
+        *pp = e->next;
+        entry_free(e);
+        count--;
+      }
     } else {
       rc = CACHE_ERROR;
     }

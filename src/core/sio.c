@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "core/sio_codec.h"
 #include "core/sio_recovery.h"
+#include "core/sio_recovery_shared.h"
 #include "core/sio_presence.h"
 #include "core/sio_rooms.h"
 
@@ -317,7 +318,8 @@ typedef struct sio_bcast {
   atomic_int refs;
   int nb;
   uint64_t seq;                /* offset (recovery on), else 0 */
-  const sio_socket *except;    /* compared with except_id too: the pointer may be reused */
+  const sio_socket *except;    /* compared with except_id too: the pointer may be reused;
+                                  NULL with except_id set: match by id (another instance's) */
   char except_id[21];
   ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
   size_t key_len;
@@ -342,7 +344,8 @@ static void bcast_deliver(vz_loop *l, sio_bcast *bc) {
   for (uint32_t i = r->n; i-- > 0;) {
     if (i >= r->n) continue;
     sio_socket *m = r->m[i];
-    if (m == bc->except && memcmp(m->id, bc->except_id, sizeof m->id) == 0) continue;
+    if (bc->except_id[0] && (m == bc->except || !bc->except) && memcmp(m->id, bc->except_id, sizeof m->id) == 0)
+      continue;
     if (bc->seq && bc->seq <= m->min_seq) continue; /* replayed to it on recovery */
     for (int k = 0; k < bc->nb; k++)
       if (eio_send(m->c->e, bc->b[k]) < 0) break;
@@ -358,19 +361,6 @@ static void bcast_posted(void *arg) {
   bcast_unref(bc);
 }
 
-/* "42/nsp,[...]" -> "42/nsp,[...,"<offset>"]": the offset is the event's last argument
- * (SessionAwareAdapter.broadcast: "the offset is stored at the end of the data array"). */
-static ws_buf *with_offset(const ws_buf *b, uint64_t seq) {
-  char off[32];
-  int k = snprintf(off, sizeof off, ",\"%llu\"]", (unsigned long long)seq);
-  if (b->len < 2 || b->data[b->len - 1] != ']') return NULL;
-  ws_buf *o = ws_buf_new(WS_OP_TEXT, b->len - 1 + (size_t)k);
-  if (!o) return NULL;
-  memcpy(o->data, b->data, b->len - 1);
-  memcpy(o->data + b->len - 1, off, (size_t)k);
-  return o;
-}
-
 /* Recovery on: the packet gets the next offset, is kept in its room's history and is
  * posted to every loop, this one included, all under the history lock. So every loop
  * receives room packets in offset order (FIFO post queues), and a client's last offset
@@ -380,7 +370,7 @@ static int bcast_send_rec(sio_bcast *bc) {
   atomic_init(&bc->refs, 1);
   sio_rec_lock();
   uint64_t seq = sio_rec_next_seq();
-  ws_buf *o = with_offset(bc->b[0], seq);
+  ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, seq);
   if (o) {
     ws_buf_unref(bc->b[0]);
     bc->b[0] = o;
@@ -396,6 +386,46 @@ static int bcast_send_rec(sio_bcast *bc) {
   return 0;
 }
 
+/* Recovery on, with Redis: the packet goes into the shared stream, and comes back to
+ * every instance, this one included, through on_shared_packet with its offset. When
+ * Redis cannot take it, the local members still get it (with the newest offset seen, so
+ * the client does not take its last argument for one); it cannot be recovered. */
+static int bcast_send_shared(sio_bcast *bc) {
+  if (sio_rec_shared_append(bc->key, bc->key_len, bc->except ? bc->except_id : NULL, bc->b[0]) == 0) {
+    unref_all(bc->b, bc->nb);
+    free(bc);
+    return 0;
+  }
+  vz_log_warn("room emit not stored for recovery: Redis unreachable, delivered on this instance only");
+  ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, sio_rec_shared_last());
+  if (o) {
+    ws_buf_unref(bc->b[0]);
+    bc->b[0] = o;
+  }
+  return -1;
+}
+
+/* On the stream follower thread, in stream order: to every loop, in that order. */
+static void on_shared_packet(uint64_t id, const char *key, size_t klen, const char *except,
+                             const void *packet, size_t plen) {
+  if (klen >= sizeof ((sio_bcast *)0)->key) return;
+  sio_bcast *bc = calloc(1, sizeof *bc);
+  if (!bc) return;
+  if (!(bc->b[0] = sio_rec_with_offset(packet, plen, id))) { free(bc); return; }
+  bc->nb = 1;
+  bc->seq = id;
+  memcpy(bc->key, key, klen);
+  bc->key_len = klen;
+  snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
+  int n = vz_loop_count();
+  atomic_init(&bc->refs, 1);
+  for (int i = 0; i < n; i++) {
+    atomic_fetch_add(&bc->refs, 1);
+    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
+  }
+  bcast_unref(bc);
+}
+
 /* Delivers on the current loop (if any) now and posts to the others. */
 static int bcast_send(sio_bcast *bc, const sio_socket *except) {
   vz_loop *cur = vz_loop_current();
@@ -404,7 +434,10 @@ static int bcast_send(sio_bcast *bc, const sio_socket *except) {
     bc->except = except;
     memcpy(bc->except_id, except->id, sizeof bc->except_id);
   }
-  if (bc->nb == 1 && key_recovers(bc->key, bc->key_len)) return bcast_send_rec(bc);
+  if (bc->nb == 1 && key_recovers(bc->key, bc->key_len)) {
+    if (!sio_rec_shared_enabled()) return bcast_send_rec(bc);
+    if (bcast_send_shared(bc) == 0) return 0;
+  }
   atomic_init(&bc->refs, 1);
   for (int i = 0; i < n; i++) {
     vz_loop *l = vz_loop_get(i);
@@ -428,6 +461,7 @@ static uint64_t instance_id;
 
 static void bus_publish_bcast(const sio_bcast *bc) {
   if (cache_backend() != CACHE_REDIS || bc->nb != 1) return;
+  if (sio_rec_shared_enabled() && key_recovers(bc->key, bc->key_len)) return; /* the stream carries it */
   const ws_buf *b = bc->b[0];
   size_t n = 10 + bc->key_len + b->len;
   uint8_t *m = malloc(n);
@@ -572,11 +606,13 @@ int sio_ack_bin(sio_socket *s, int64_t ack_id, json_t *args, const sio_bin *bins
 
 int sio_ack(sio_socket *s, int64_t ack_id, json_t *args) { return sio_ack_bin(s, ack_id, args, NULL, 0); }
 
-/* The reference's RECOVERABLE_DISCONNECT_REASONS, less "server shutting down" (the
- * store is in this process) and the "forced" ones we never produce. */
+/* The reference's RECOVERABLE_DISCONNECT_REASONS, less the "forced" ones we never
+ * produce, and "server shutting down" only when the store outlives this process (Redis):
+ * then a rolling restart costs a client nothing. */
 static int recoverable(const char *reason) {
   return reason && (strcmp(reason, "transport close") == 0 || strcmp(reason, "transport error") == 0 ||
-                    strcmp(reason, "ping timeout") == 0);
+                    strcmp(reason, "ping timeout") == 0 ||
+                    (sio_rec_shared_enabled() && strcmp(reason, "server shutting down") == 0));
 }
 
 /* A socket that dropped: its id, pid and rooms wait for the client to come back. */
@@ -596,7 +632,11 @@ static void persist(sio_socket *s) {
     k[room->key_len] = 0;
     r->keys[r->nkeys++] = k;
   }
-  sio_rec_lock();
+  if (sio_rec_shared_enabled() && sio_rec_shared_persist(r) == 0) {
+    sio_rec_session_free(r);
+    return;
+  }
+  sio_rec_lock(); /* one instance, or Redis unreachable: kept here */
   sio_rec_persist(r);
   sio_rec_unlock();
 }
@@ -653,21 +693,30 @@ static int recover(sio_socket *s, const json_t *auth, ws_buf ***missed) {
   unsigned long long offset = strtoull(os, &end, 10);
   if (*end) return -1;
   size_t nl = strlen(s->ns->name);
-  int n = -1;
+  const char *pid = json_string_value(jp);
+  int n = -1, shared = sio_rec_shared_enabled();
   sio_rec_lock();
-  sio_rec_session *r = sio_rec_take(json_string_value(jp));
+  sio_rec_session *r = sio_rec_take(pid);
+  sio_rec_unlock();
+  if (!r && shared) r = sio_rec_shared_take(pid); /* stored by whichever instance it left */
   int ok = r && r->user_id == s->who.user_id;
   for (int i = 0; ok && i < r->nkeys; i++) /* every key is "<nsp>\x1f<room>" of this namespace */
     ok = strncmp(r->keys[i], s->ns->name, nl) == 0 && r->keys[i][nl] == KEY_SEP;
   uint64_t last = 0;
-  if (ok) n = sio_rec_missed(r, offset, missed, &last);
+  /* Local: under the lock the emit path posts under, so nothing slips between the
+   * history read and the join below (which runs before this loop's next post). */
+  if (ok && shared) n = sio_rec_shared_missed(r, offset, missed, &last);
+  if (ok && !shared) {
+    sio_rec_lock();
+    n = sio_rec_missed(r, offset, missed, &last);
+    sio_rec_unlock();
+  }
   if (n >= 0) {
     memcpy(s->id, r->sid, sizeof s->id);
     memcpy(s->pid, r->pid, sizeof s->pid);
     s->min_seq = last; /* posts up to here still queued to this loop are in *missed */
     for (int i = 0; i < r->nkeys; i++) join_key(s, r->keys[i], strlen(r->keys[i]));
   }
-  sio_rec_unlock();
   sio_rec_session_free(r);
   return n;
 }
@@ -827,6 +876,13 @@ long sio_room_presence(const char *nsp, const char *room) {
   return sio_presence_count(key, n);
 }
 
+static void shared_follow_start(vz_loop *l) {
+  if (vz_loop_index(l) == 0 && sio_rec_shared_follow() < 0) vz_log_warn("recovery stream follower did not start");
+}
+static void shared_follow_stop(vz_loop *l) {
+  if (vz_loop_index(l) == 0) sio_rec_shared_stop();
+}
+
 int sio_init(void) {
   randombytes_buf(&instance_id, sizeof instance_id);
   if (vz_bus_subscribe("sio:room", on_bus_room) < 0) return -1;
@@ -844,6 +900,13 @@ int sio_init(void) {
   /* Connection state recovery: on, except for the conformance suites (their server
    * runs without it). */
   sio_rec_enable(vz_cfg.sio_recovery && !vz_cfg.conformance);
+  /* With Redis the history and the sessions are shared by every instance. The follower
+   * starts with loop 0, once every loop can take posts, and stops when draining. */
+  if (sio_rec_enabled() && cache_backend() == CACHE_REDIS) {
+    sio_rec_shared_enable(on_shared_packet);
+    vz_on_loop_start(shared_follow_start);
+    vz_on_drain(shared_follow_stop);
+  }
   atexit(sio_rec_free);
   atexit(sio_loops_free);
   return eio_init(vz_cfg.conformance);

@@ -239,6 +239,19 @@ fail:
   return -1;
 }
 
+/* SessionAwareAdapter.broadcast: "the offset is stored at the end of the data array". */
+ws_buf *sio_rec_with_offset(const void *packet, size_t len, uint64_t seq) {
+  const uint8_t *p = packet;
+  char off[32];
+  int k = snprintf(off, sizeof off, ",\"%llu\"]", (unsigned long long)seq);
+  if (len < 2 || p[len - 1] != ']') return NULL;
+  ws_buf *o = ws_buf_new(WS_OP_TEXT, len - 1 + (size_t)k);
+  if (!o) return NULL;
+  memcpy(o->data, p, len - 1);
+  memcpy(o->data + len - 1, off, (size_t)k);
+  return o;
+}
+
 void sio_rec_free(void) {
   for (int i = 0; i < HBUCKETS; i++)
     while (htab[i]) {

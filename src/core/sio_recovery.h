@@ -48,5 +48,9 @@ void sio_rec_session_free(sio_rec_session *s);
  * when some room no longer has everything after offset (then nothing is recovered). */
 int sio_rec_missed(const sio_rec_session *s, uint64_t offset, ws_buf ***out, uint64_t *last_seq);
 
+/* "42/nsp,[...]" -> "42/nsp,[...,"<seq>"]": a copy of the packet with its offset as the
+ * last argument (NULL when it is not an event array). */
+ws_buf *sio_rec_with_offset(const void *packet, size_t len, uint64_t seq);
+
 void sio_rec_free(void); /* at exit */
 #endif

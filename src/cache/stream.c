@@ -1,0 +1,241 @@
+/* stream.c: an ordered log shared by every instance, on Redis Streams (see cache.h).
+ *
+ * Appends go through the calling thread's command connection (XADD with approximate
+ * MAXLEN trimming: Redis drops whole macro-nodes, which is cheap). Ranges are read in
+ * pages with XRANGE. The follower is one thread with its own blocking connection that
+ * loops on XREAD BLOCK from the last id it handed over, so a dropped connection or a
+ * Redis restart loses nothing that Redis still holds: it reconnects with backoff and goes
+ * on from where it was (pub/sub, by contrast, forgets what was sent meanwhile). */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cache/cache_int.h"
+#include "core/log.h"
+
+#define PAGE 512
+#define FOLLOW_BLOCK_MS "2000"
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define SEQ_BITS 22
+
+static const char *const field_names[CACHE_STREAM_MAX_FIELDS] = { "0", "1", "2", "3" };
+
+/* "<ms>-<seq>" <-> ms << 22 | seq. 42 bits of milliseconds last until 2109; 4 million
+ * entries within one millisecond are beyond what one Redis appends. */
+int cache_stream_id_parse(const char *s, uint64_t *id) {
+  unsigned long long ms, seq;
+  char tail;
+  if (!s || sscanf(s, "%llu-%llu%c", &ms, &seq, &tail) != 2) return -1;
+  if (ms >> (64 - SEQ_BITS) || seq >> SEQ_BITS) return -1;
+  *id = (uint64_t)ms << SEQ_BITS | seq;
+  return 0;
+}
+
+void cache_stream_id_format(uint64_t id, char out[CACHE_STREAM_ID_LEN]) {
+  snprintf(out, CACHE_STREAM_ID_LEN, "%" PRIu64 "-%" PRIu64, id >> SEQ_BITS,
+           id & (((uint64_t)1 << SEQ_BITS) - 1));
+}
+
+int cache_stream_add(const char *stream, size_t maxlen, int n, const char *const *v,
+                     const size_t *len, uint64_t *id) {
+  const char *argv[6 + 2 * CACHE_STREAM_MAX_FIELDS];
+  size_t lens[6 + 2 * CACHE_STREAM_MAX_FIELDS];
+  char max[24];
+  int argc = 0;
+  if (!stream || n < 1 || n > CACHE_STREAM_MAX_FIELDS) return CACHE_ERROR;
+  if (!cache_kv_target.on) return CACHE_EUNAVAILABLE;
+  snprintf(max, sizeof max, "%zu", maxlen);
+  const char *head[] = { "XADD", stream, "MAXLEN", "~", max, "*" };
+  for (int i = 0; i < 6; i++) {
+    argv[argc] = head[i];
+    lens[argc++] = strlen(head[i]);
+  }
+  for (int i = 0; i < n; i++) {
+    argv[argc] = field_names[i];
+    lens[argc++] = 1;
+    argv[argc] = v[i] ? v[i] : "";
+    lens[argc++] = len[i];
+  }
+  redisReply *r = cache_redis_argv(&cache_kv_target, argc, argv, lens);
+  if (!r) return CACHE_EUNAVAILABLE;
+  int rc = r->type == REDIS_REPLY_STRING && cache_stream_id_parse(r->str, id) == 0 ? CACHE_OK : CACHE_ERROR;
+  freeReplyObject(r);
+  return rc;
+}
+
+/* One [id, [name, value, ...]] element of an XRANGE / XREAD reply. */
+static int entry_from(const redisReply *e, cache_entry *out) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) return -1;
+  const redisReply *f = e->element[1];
+  if (cache_stream_id_parse(e->element[0]->str, &out->id) < 0 || f->type != REDIS_REPLY_ARRAY) return -1;
+  memset(out->v, 0, sizeof out->v);
+  memset(out->len, 0, sizeof out->len);
+  out->n = 0;
+  for (size_t i = 0; i + 1 < f->elements; i += 2) {
+    const redisReply *k = f->element[i], *val = f->element[i + 1];
+    if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING || k->len != 1) continue;
+    int at = k->str[0] - '0';
+    if (at < 0 || at >= CACHE_STREAM_MAX_FIELDS) continue;
+    out->v[at] = val->str;
+    out->len[at] = val->len;
+    if (at + 1 > out->n) out->n = at + 1;
+  }
+  return 0;
+}
+
+int cache_stream_range(const char *stream, uint64_t after, size_t max, cache_entry_fn fn, void *arg) {
+  char start[CACHE_STREAM_ID_LEN + 1], count[16];
+  int first_page = 1;
+  size_t seen = 0;
+  if (!stream || !fn) return CACHE_ERROR;
+  if (!cache_kv_target.on) return CACHE_EUNAVAILABLE;
+  snprintf(count, sizeof count, "%d", PAGE);
+  cache_stream_id_format(after, start); /* inclusive: the first entry proves `after` is kept */
+  for (;;) {
+    const char *argv[] = { "XRANGE", stream, start, "+", "COUNT", count };
+    redisReply *r = cache_redis_argv(&cache_kv_target, 6, argv, NULL);
+    if (!r) return CACHE_EUNAVAILABLE;
+    if (r->type != REDIS_REPLY_ARRAY) { freeReplyObject(r); return CACHE_ERROR; }
+    size_t i = 0;
+    int rc = CACHE_OK, stop = 0;
+    cache_entry e;
+    if (first_page) {
+      if (r->elements == 0 || entry_from(r->element[0], &e) < 0 || e.id != after) rc = CACHE_MISS;
+      i = 1;
+      first_page = 0;
+    }
+    for (; rc == CACHE_OK && !stop && i < r->elements; i++) {
+      if (entry_from(r->element[i], &e) < 0) continue;
+      if (++seen > max) { rc = CACHE_ERROR; break; }
+      stop = fn(&e, arg) != 0;
+      cache_stream_id_format(e.id, start + 1);
+      start[0] = '('; /* exclusive from here on (Redis 6.2+) */
+    }
+    size_t got = r->elements;
+    freeReplyObject(r);
+    if (rc != CACHE_OK || stop || got < PAGE) return rc;
+  }
+}
+
+/* ---- the follower ---------------------------------------------------------------------- */
+
+static pthread_mutex_t fmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fcv = PTHREAD_COND_INITIALIZER;
+static pthread_t fthread;
+static int frunning, fstop;
+static redisContext *fctx; /* the follower's, for unfollow to shut down */
+static char fstream[128];
+static cache_entry_fn ffn;
+static void *farg;
+static uint64_t flast;
+static int fhave_last;
+static atomic_llong log_follow;
+
+static int fwait_or_stop(int ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (long)(ms % 1000) * 1000000;
+  if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+  pthread_mutex_lock(&fmu);
+  while (!fstop && pthread_cond_timedwait(&fcv, &fmu, &ts) == 0) {}
+  int stop = fstop;
+  pthread_mutex_unlock(&fmu);
+  return stop;
+}
+
+/* The newest id in the stream (0 when empty): where a new follower starts. */
+static int newest_id(redisContext *c, uint64_t *id) {
+  redisReply *r = c ? redisCommand(c, "XREVRANGE %s + - COUNT 1", fstream)
+                    : cache_redis_argv(&cache_kv_target, 6,
+                                       (const char *[]){ "XREVRANGE", fstream, "+", "-", "COUNT", "1" }, NULL);
+  cache_entry e;
+  int rc = -1;
+  if (r && r->type == REDIS_REPLY_ARRAY) {
+    *id = 0;
+    rc = r->elements == 0 || entry_from(r->element[0], &e) == 0 ? 0 : -1;
+    if (r->elements && rc == 0) *id = e.id;
+  }
+  if (r) freeReplyObject(r);
+  return rc;
+}
+
+static void *follow_main(void *unused) {
+  int backoff = BACKOFF_MIN_MS;
+  char err[256], from[CACHE_STREAM_ID_LEN];
+  (void)unused;
+  for (;;) {
+    redisContext *c = cache_redis_connect(&cache_kv_target, 0, err, sizeof err);
+    pthread_mutex_lock(&fmu);
+    if (fstop) {
+      pthread_mutex_unlock(&fmu);
+      if (c) redisFree(c);
+      break;
+    }
+    fctx = c;
+    pthread_mutex_unlock(&fmu);
+    if (c && !fhave_last && newest_id(c, &flast) == 0) fhave_last = 1;
+    while (c && fhave_last) {
+      cache_stream_id_format(flast, from);
+      redisReply *r = redisCommand(c, "XREAD COUNT %d BLOCK %s STREAMS %s %s", PAGE, FOLLOW_BLOCK_MS, fstream, from);
+      if (!r) break;
+      backoff = BACKOFF_MIN_MS;
+      /* [[stream, [entry, ...]]], or nil when BLOCK ran out */
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+          r->element[0]->elements == 2) {
+        const redisReply *list = r->element[0]->element[1];
+        for (size_t i = 0; list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+          cache_entry e;
+          if (entry_from(list->element[i], &e) < 0 || e.id <= flast) continue;
+          flast = e.id;
+          ffn(&e, farg);
+        }
+      }
+      freeReplyObject(r);
+      if (fwait_or_stop(0)) break;
+    }
+    if (c) snprintf(err, sizeof err, "%s", c->errstr);
+    pthread_mutex_lock(&fmu);
+    fctx = NULL;
+    pthread_mutex_unlock(&fmu);
+    if (c) redisFree(c);
+    if (fwait_or_stop(0)) break;
+    cache_log(&log_follow, VZ_LOG_WARN, "stream follower lost redis, reconnecting", err);
+    if (fwait_or_stop(backoff)) break;
+    backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+  }
+  return NULL;
+}
+
+int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg) {
+  if (!stream || !fn || strlen(stream) >= sizeof fstream) return CACHE_ERROR;
+  if (!cache_kv_target.on) return CACHE_EUNAVAILABLE;
+  cache_stream_unfollow();
+  snprintf(fstream, sizeof fstream, "%s", stream);
+  ffn = fn;
+  farg = arg;
+  fstop = 0;
+  /* Known now, so appends made after this call are delivered; when Redis is down, the
+   * thread takes the end it finds once it gets through. */
+  fhave_last = newest_id(NULL, &flast) == 0;
+  if (pthread_create(&fthread, NULL, follow_main, NULL) != 0) return CACHE_ERROR;
+  frunning = 1;
+  return 0;
+}
+
+void cache_stream_unfollow(void) {
+  pthread_mutex_lock(&fmu);
+  fstop = 1;
+  if (fctx) shutdown(fctx->fd, SHUT_RDWR); /* wakes the blocking XREAD */
+  pthread_cond_broadcast(&fcv);
+  pthread_mutex_unlock(&fmu);
+  if (frunning) {
+    pthread_join(fthread, NULL);
+    frunning = 0;
+  }
+}

@@ -1,0 +1,163 @@
+/* sio_recovery_shared: the cross-instance store behind connection state recovery.
+ *
+ * Why one stream for all rooms: its ids give every packet of every instance one order,
+ * and each instance's follower hands them to its loops in that order (FIFO post
+ * queues), so "everything after my last offset" means the same on every instance. A
+ * reconnecting client's missed packets are the entries after its offset that belong to
+ * its rooms and did not skip its socket. The race with packets in flight is closed by
+ * the reading order: the range is read after the follower saw everything it has posted,
+ * so packets the loop has yet to run are either in the range (skipped live: min_seq) or
+ * newer than all of it (delivered live).
+ *
+ * Entry fields: 0 the room key ("nsp\x1froom"), 1 the socket id the emit skipped, 2 the
+ * encoded Engine.IO packet without its offset. Sessions: "vz:sio:sess:<pid>" holding
+ * {"sid", "uid", "keys"} with the window as TTL, taken with GETDEL so two instances
+ * cannot both restore one session. */
+#include "core/sio_recovery_shared.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "core/log.h"
+
+static sio_rec_shared_fn deliver_fn;
+static atomic_ullong last_id;
+static atomic_int following;
+
+void sio_rec_shared_enable(sio_rec_shared_fn deliver) { deliver_fn = deliver; }
+int sio_rec_shared_enabled(void) { return deliver_fn != NULL; }
+uint64_t sio_rec_shared_last(void) { return atomic_load(&last_id); }
+
+static int on_entry(const cache_entry *e, void *unused) {
+  (void)unused;
+  if (!e->v[0] || !e->v[2]) return 0;
+  char except[21] = "";
+  if (e->v[1] && e->len[1] < sizeof except) memcpy(except, e->v[1], e->len[1]);
+  atomic_store(&last_id, e->id);
+  deliver_fn(e->id, e->v[0], e->len[0], except, e->v[2], e->len[2]);
+  return 0;
+}
+
+int sio_rec_shared_follow(void) {
+  if (!deliver_fn || atomic_exchange(&following, 1)) return 0;
+  if (cache_stream_follow(SIO_REC_SHARED_STREAM, on_entry, NULL) < 0) {
+    atomic_store(&following, 0);
+    return -1;
+  }
+  return 0;
+}
+
+void sio_rec_shared_stop(void) {
+  if (atomic_exchange(&following, 0)) cache_stream_unfollow();
+}
+
+int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, const ws_buf *b) {
+  const char *v[3] = { key, except_sid ? except_sid : "", (const char *)b->data };
+  size_t len[3] = { klen, strlen(v[1]), b->len };
+  uint64_t id;
+  return cache_stream_add(SIO_REC_SHARED_STREAM, SIO_REC_SHARED_MAXLEN, 3, v, len, &id) == CACHE_OK ? 0 : -1;
+}
+
+static void sess_key(char *out, size_t n, const char *pid) { snprintf(out, n, "vz:sio:sess:%s", pid); }
+
+int sio_rec_shared_persist(const sio_rec_session *s) {
+  json_t *keys = json_array();
+  for (int i = 0; i < s->nkeys; i++) json_array_append_new(keys, json_string(s->keys[i]));
+  json_t *o = json_pack("{s:s,s:I,s:o}", "sid", s->sid, "uid", (json_int_t)s->user_id, "keys", keys);
+  char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (!txt) return -1;
+  char k[64];
+  sess_key(k, sizeof k, s->pid);
+  int rc = cache_set(k, txt, strlen(txt), SIO_REC_WINDOW_MS) == CACHE_OK ? 0 : -1;
+  free(txt);
+  return rc;
+}
+
+sio_rec_session *sio_rec_shared_take(const char *pid) {
+  char k[64], *txt = NULL;
+  size_t n;
+  if (strlen(pid) >= sizeof ((sio_rec_session *)0)->pid) return NULL;
+  sess_key(k, sizeof k, pid);
+  if (cache_take(k, &txt, &n) != CACHE_OK) return NULL;
+  json_t *o = json_loadb(txt, n, 0, NULL);
+  free(txt);
+  const char *sid = json_string_value(json_object_get(o, "sid"));
+  json_t *keys = json_object_get(o, "keys");
+  sio_rec_session *s = NULL;
+  if (!sid || strlen(sid) >= sizeof s->sid || !json_is_array(keys)) goto done;
+  if (!(s = calloc(1, sizeof *s)) || !(s->keys = calloc(json_array_size(keys) + 1, sizeof *s->keys))) {
+    free(s);
+    s = NULL;
+    goto done;
+  }
+  snprintf(s->pid, sizeof s->pid, "%s", pid);
+  snprintf(s->sid, sizeof s->sid, "%s", sid);
+  s->user_id = json_integer_value(json_object_get(o, "uid"));
+  size_t i;
+  json_t *jk;
+  json_array_foreach(keys, i, jk) {
+    const char *key = json_string_value(jk);
+    if (!key || !(s->keys[s->nkeys] = strdup(key))) {
+      sio_rec_session_free(s);
+      s = NULL;
+      goto done;
+    }
+    s->nkeys++;
+  }
+done:
+  json_decref(o);
+  return s;
+}
+
+typedef struct replay {
+  const sio_rec_session *s;
+  ws_buf **v;
+  size_t n, cap, bytes;
+  uint64_t last;
+  int failed;
+} replay;
+
+static int in_rooms(const sio_rec_session *s, const char *key, size_t klen) {
+  for (int i = 0; i < s->nkeys; i++)
+    if (strlen(s->keys[i]) == klen && memcmp(s->keys[i], key, klen) == 0) return 1;
+  return 0;
+}
+
+static int collect(const cache_entry *e, void *arg) {
+  replay *r = arg;
+  r->last = e->id;
+  if (!e->v[0] || !e->v[2] || !in_rooms(r->s, e->v[0], e->len[0])) return 0;
+  if (e->v[1] && e->len[1] == strlen(r->s->sid) && memcmp(e->v[1], r->s->sid, e->len[1]) == 0) return 0;
+  r->bytes += e->len[2];
+  if (r->bytes > SIO_REC_SHARED_MAX_REPLAY) { r->failed = 1; return 1; }
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    ws_buf **nv = realloc(r->v, cap * sizeof *nv);
+    if (!nv) { r->failed = 1; return 1; }
+    r->v = nv;
+    r->cap = cap;
+  }
+  ws_buf *b = sio_rec_with_offset(e->v[2], e->len[2], e->id);
+  if (!b) { r->failed = 1; return 1; }
+  r->v[r->n++] = b;
+  return 0;
+}
+
+int sio_rec_shared_missed(const sio_rec_session *s, uint64_t offset, ws_buf ***out, uint64_t *last_seq) {
+  replay r = { .s = s, .last = offset };
+  *out = NULL;
+  int rc = cache_stream_range(SIO_REC_SHARED_STREAM, offset, SIO_REC_SHARED_MAXLEN * 2, collect, &r);
+  if (rc != CACHE_OK || r.failed) {
+    for (size_t i = 0; i < r.n; i++) ws_buf_unref(r.v[i]);
+    free(r.v);
+    return -1;
+  }
+  *out = r.v;
+  *last_seq = r.last;
+  return (int)r.n;
+}

@@ -1,0 +1,42 @@
+/* sio_recovery_shared: connection state recovery across instances, once Redis is
+ * configured (the role of the Socket.IO Redis Streams adapter). Room packets of the
+ * recovering namespaces go into one Redis stream instead of straight to the loops; the
+ * stream id is the packet's offset, and every instance, the sender's included, delivers
+ * from its follower thread in stream order. Sessions of sockets that dropped are kept in
+ * Redis for the recovery window, so the client may come back to any instance. Internal
+ * to sio.c. See docs/internals/realtime.md, "Connection state recovery". */
+#ifndef VZ_SIO_RECOVERY_SHARED_H
+#define VZ_SIO_RECOVERY_SHARED_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/sio_recovery.h"
+#include "core/ws.h"
+
+#define SIO_REC_SHARED_STREAM "vz:sio:log"
+#define SIO_REC_SHARED_MAXLEN 100000          /* entries kept, all rooms together (approx.) */
+#define SIO_REC_SHARED_MAX_REPLAY (16u << 20) /* bytes one recovery may replay */
+
+/* A packet read back from the stream, on the follower thread, in stream order. `except`
+ * is the socket id the emit skipped ("" none); packet has no offset yet. */
+typedef void (*sio_rec_shared_fn)(uint64_t id, const char *key, size_t klen, const char *except,
+                                  const void *packet, size_t plen);
+
+/* Records the callback; the follower thread starts with sio_rec_shared_follow. */
+void sio_rec_shared_enable(sio_rec_shared_fn deliver);
+int sio_rec_shared_enabled(void);
+/* Starts/stops the follower (loop 0's start and drain hooks call these). */
+int sio_rec_shared_follow(void);
+void sio_rec_shared_stop(void);
+/* The newest id the follower delivered (the offset of a packet that is not in the stream). */
+uint64_t sio_rec_shared_last(void);
+
+/* Appends one room packet; <0 when Redis is unreachable (the caller delivers locally). */
+int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, const ws_buf *b);
+/* Keeps s (not taken over) for the window; <0 when Redis is unreachable. */
+int sio_rec_shared_persist(const sio_rec_session *s);
+/* Finds and removes pid's session, from whichever instance stored it (NULL: none). */
+sio_rec_session *sio_rec_shared_take(const char *pid);
+/* As sio_rec_missed, from the stream: -1 when offset is no longer in it. */
+int sio_rec_shared_missed(const sio_rec_session *s, uint64_t offset, ws_buf ***out, uint64_t *last_seq);
+#endif
