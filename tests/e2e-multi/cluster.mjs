@@ -116,6 +116,38 @@ export async function serverState(i, backend = 'api') {
   });
 }
 
+// Resolves once a Socket.IO client is connected (8 s at most).
+export const connected = (s) => new Promise((resolve, reject) => {
+  if (s.connected) return resolve();
+  const t = setTimeout(() => reject(new Error('connect timeout')), 8000);
+  s.once('connect', () => { clearTimeout(t); resolve(); });
+});
+
+export async function waitFor(pred, ms, what) {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+// Current sessions HAProxy counts on server v<i+1> of a backend (csv field 4: scur): which
+// instance the balancer put a group of Socket.IO clients on.
+export async function sessions(i, backend = 'sio') {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.connect(join(WORK, 'haproxy.sock'));
+    let out = '';
+    s.on('data', (d) => { out += d; });
+    s.on('error', () => resolve(0));
+    s.on('end', () => {
+      const line = out.split('\n').find((l) => l.startsWith(`${backend},v${i + 1},`));
+      resolve(line ? Number(line.split(',')[4]) : 0);
+    });
+    s.write('show stat\n');
+  });
+}
+
 // SIGTERM (drain) or SIGKILL; resolves the exit { code, signal }.
 export async function stop(i, signal = 'SIGTERM', ms = 20000) {
   const p = procs[i];

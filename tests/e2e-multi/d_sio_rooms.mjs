@@ -31,22 +31,11 @@ function client(url, opts, name) {
   s.on('said', (m) => s.got.push(m.msg));
   return s;
 }
-const connected = (s) => new Promise((resolve, reject) => {
-  if (s.connected) return resolve();
-  const t = setTimeout(() => reject(new Error('connect timeout')), 8000);
-  s.once('connect', () => { clearTimeout(t); resolve(); });
-});
+const { connected, waitFor } = c;
 const join = async (s, room) => {
   const a = await s.timeout(5000).emitWithAck('join', { room });
   assert.equal(a.ok, true, `join: ${JSON.stringify(a)}`);
 };
-async function waitFor(pred, ms, what) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await c.sleep(25);
-  }
-}
 
 export default [{
   name: 'socket.io clients on three instances in one room all get every message once, in order',
@@ -105,7 +94,7 @@ export default [{
     await c.sleep(300);
     // Which instance holds them: the one whose sio backend has current sessions.
     let victim = -1;
-    for (let i = 0; i < 3 && victim < 0; i++) if ((await sessions(i)) > 0) victim = i;
+    for (let i = 0; i < 3 && victim < 0; i++) if ((await c.sessions(i)) > 0) victim = i;
     assert.ok(victim >= 0, 'found the instance holding the balancer clients');
     // The sender comes through the balancer too, so it shares their instance before and
     // after the failover (sticky by source): this story tests reconnection, not fan-out.
@@ -135,20 +124,3 @@ export default [{
     }
   },
 }];
-
-// Current sessions HAProxy counts on server v<i+1> of the sio backend (csv field 4: scur).
-async function sessions(i) {
-  const net = await import('node:net');
-  const { join } = await import('node:path');
-  return new Promise((resolve) => {
-    const s = net.connect(join(c.WORK, 'haproxy.sock'));
-    let out = '';
-    s.on('data', (d) => { out += d; });
-    s.on('error', () => resolve(0));
-    s.on('end', () => {
-      const line = out.split('\n').find((l) => l.startsWith(`sio,v${i + 1},`));
-      resolve(line ? Number(line.split(',')[4]) : 0);
-    });
-    s.write('show stat\n');
-  });
-}

@@ -1,0 +1,120 @@
+// h_sio_recovery: Socket.IO connection state recovery across instances. A listener in a
+// busy chat room loses its connection and comes back on another instance: it must get
+// its old socket id, stay in the room without joining again, and receive every message
+// of the chat exactly once, in order. Room packets and dropped sessions live in Redis
+// (one stream, keys with a TTL), so the instance it returns to can replay what it
+// missed. Twice: the client itself moves to another instance while its network is down
+// for 2 s; and the instance it sits on is restarted (SIGTERM) under it, as in a rolling
+// deploy, and HAProxy sends it elsewhere.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as c from './cluster.mjs';
+
+const require = createRequire(`${process.env.VZ_MULTI_ROOT || process.cwd()}/tests/package.json`);
+let io;
+try { ({ io } = require('socket.io-client')); } catch { io = null; }
+
+const NSP = '/test-recovery'; // vidzo --dev: the e2e application with recovery on
+const N = 300;
+
+async function adminToken(t) {
+  if (!io) t.skip('socket.io-client is not installed under tests/node_modules (make test-deps)');
+  const email = process.env.VZ_MULTI_ADMIN_EMAIL, password = process.env.VZ_MULTI_ADMIN_PASSWORD;
+  if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
+  const s = await c.call(c.LB_PORT, 'POST', '/v1/auth/signin', { email, password });
+  assert.equal(s.status, 200, `sign-in: ${s.text}`);
+  return s.json.data.access_token;
+}
+
+function client(url, token, opts = {}) {
+  const s = io(url + NSP, { forceNew: true, auth: { token }, transports: ['websocket'], timeout: 5000, ...opts });
+  s.got = [];
+  s.on('said', (m, offset) => { s.got.push(m.msg); s.offsets = (s.offsets || 0) + (/^[0-9]+$/.test(offset) ? 1 : 0); });
+  return s;
+}
+
+const join = async (s, room) => assert.equal((await s.timeout(5000).emitWithAck('join', { room })).ok, true);
+
+// The sender says 0..N-1 every 10 ms; `drop` runs after message 60.
+async function chat(sender, room, drop) {
+  for (let i = 0; i < N; i++) {
+    sender.emit('say', { room, msg: i });
+    if (i === 60) await drop();
+    await c.sleep(10);
+  }
+  await sender.timeout(5000).emitWithAck('join', { room }); // the last says were handled
+}
+
+async function checkAllOnce(listener, sender, room, firstId) {
+  assert.equal(listener.recovered, true, 'the session was recovered');
+  assert.equal(listener.id, firstId, 'same socket id');
+  await c.waitFor(() => listener.got.length >= N, 8000, `all ${N} messages (got ${listener.got.length})`).catch(() => {});
+  await c.sleep(200); // a duplicate would arrive now
+  const seen = new Set();
+  const missing = [...Array(N).keys()].filter((k) => !listener.got.includes(k));
+  const dups = listener.got.filter((m) => seen.has(m) || !seen.add(m));
+  assert.deepEqual({ missing, dups }, { missing: [], dups: [] });
+  assert.deepEqual(listener.got, [...Array(N).keys()], 'in order');
+  assert.equal(listener.offsets, N, 'every packet carried an offset');
+  // still in the room, without joining again
+  sender.emit('say', { room, msg: 'after' });
+  await c.waitFor(() => listener.got.includes('after'), 5000, 'a message after recovery');
+}
+
+export default [{
+  name: 'recovery: a client drops for 2 s and comes back on another instance with every message once, in order',
+  timeout: 40000,
+  async fn(t) {
+    const token = await adminToken(t);
+    const room = `busy-${Date.now()}`;
+    const listener = client(`http://127.0.0.1:${c.PORTS[0]}`, token,
+      { reconnectionDelay: 2000, reconnectionDelayMax: 2000, randomizationFactor: 0 });
+    const sender = client(`http://127.0.0.1:${c.PORTS[1]}`, token);
+    try {
+      await c.connected(listener);
+      await c.connected(sender);
+      assert.equal(listener.recovered, false);
+      const firstId = listener.id;
+      await join(listener, room);
+      await join(sender, room);
+      const back = new Promise((resolve) => listener.io.once('reconnect', resolve));
+      await chat(sender, room, async () => {
+        listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`; // where the next connection goes
+        listener.io.engine.close(); // the network goes away
+      });
+      await back;
+      assert.equal(String(listener.io.engine.port), String(c.PORTS[2]), 'reconnected to instance 3');
+      await checkAllOnce(listener, sender, room, firstId);
+      t.log(`dropped on instance 1, recovered on instance 3: ${N} messages from instance 2, all once, in order`);
+    } finally { listener.close(); sender.close(); }
+  },
+}, {
+  name: 'recovery: a rolling restart (SIGTERM) of the client\'s instance costs it nothing',
+  timeout: 60000,
+  async fn(t) {
+    const token = await adminToken(t);
+    const room = `deploy-${Date.now()}`;
+    const listener = client(c.LB, token, { reconnectionDelay: 200, reconnectionDelayMax: 500 });
+    try {
+      await c.connected(listener);
+      const firstId = listener.id;
+      await c.sleep(300); // HAProxy's counters catch up
+      let victim = -1;
+      for (let i = 0; i < 3 && victim < 0; i++) if ((await c.sessions(i)) > 0) victim = i;
+      assert.ok(victim >= 0, 'found the instance holding the listener');
+      const sender = client(`http://127.0.0.1:${c.PORTS[(victim + 1) % 3]}`, token);
+      try {
+        await c.connected(sender);
+        await join(listener, room);
+        await join(sender, room);
+        const back = new Promise((resolve) => listener.io.once('reconnect', resolve));
+        let exit;
+        await chat(sender, room, async () => { exit = c.stop(victim, 'SIGTERM'); });
+        assert.deepEqual(await exit, { code: 0, signal: null }, 'the instance drained and exited 0');
+        await back;
+        await checkAllOnce(listener, sender, room, firstId);
+        t.log(`instance ${victim + 1} restarted under the listener: recovered elsewhere, ${N} messages all once, in order`);
+      } finally { sender.close(); }
+    } finally { listener.close(); }
+  },
+}];
