@@ -1,5 +1,5 @@
 /* Invariant: get returns exactly the bytes set (NULs included) until the TTL passes or
- * the key is deleted; incrby adds atomically from 0 and re-arms its TTL; a value that is
+ * the key is deleted or taken (take: once); incrby adds atomically from 0 and re-arms its TTL; a value that is
  * not an integer is refused, not reinterpreted. Same behaviour on the local backend and,
  * when VZ_TEST_REDIS_URL is set, on Redis, including after Redis drops our connection. */
 #include <hiredis/hiredis.h>
@@ -37,6 +37,15 @@ static void kv_body(int *vz_failed) {
   CHECK_EQ_INT(cache_del(k), CACHE_OK);
   CHECK_EQ_INT(cache_get(k, &v, &len), CACHE_MISS);
   CHECK_EQ_INT(cache_del(k), CACHE_OK); /* deleting a missing key is fine */
+
+  /* take: the value once, then gone */
+  CHECK_EQ_INT(cache_set(k, "once", 4, 0), CACHE_OK);
+  CHECK_EQ_INT(cache_take(k, &v, &len), CACHE_OK);
+  CHECK_EQ_INT(len, 4);
+  CHECK_EQ_STR(v, "once");
+  free(v);
+  CHECK_EQ_INT(cache_take(k, &v, &len), CACHE_MISS);
+  CHECK_EQ_INT(cache_get(k, &v, &len), CACHE_MISS);
 
   CHECK_EQ_INT(cache_set(k, "x", 1, 50), CACHE_OK);
   CHECK_EQ_INT(cache_get(k, &v, &len), CACHE_OK);
