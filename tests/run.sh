@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it: for each build flavor (debug, then
 # asan = ASan+UBSan), the C unit tests, then the end-to-end stories against a started
-# server on SQLite and again on PostgreSQL (with Redis). Ends with "N passed, N failed".
+# server on SQLite and again on PostgreSQL (with Redis); then, per flavor, the
+# multi-instance stories (tests/e2e-multi: 3 instances + HAProxy); then a short libFuzzer
+# run of each target. Ends with "N passed, N failed".
 # Env: VZ_FLAVORS="debug asan", VZ_DBS="sqlite postgres", VZ_TEST_FILTER=substring.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -110,11 +112,13 @@ for flavor in $FLAVORS; do
   done
 done
 
-for extra in tests/e2e-multi/run.sh; do
-  if [ -x "$extra" ] && [ -n "$PG_URL" ] && [[ " $FLAVORS " == *" debug "* ]]; then
-    "$extra" "$ROOT/build/debug/vidzo" "$PG_URL" "$REDIS_URL" >"$WORK/multi.log" 2>&1
-    grep -E '^FAIL' -A3 "$WORK/multi.log" | head -40
-    count "$WORK/multi.log" "multi-instance"
+# The multi-instance stories, in each flavor (under ASan the instances' logs are checked).
+for flavor in $FLAVORS; do
+  if [ -n "$PG_URL" ] && [ -x "build/$flavor/vidzo" ]; then
+    tests/support/postgres.sh reset >/dev/null; tests/support/redis.sh flush >/dev/null 2>&1 || true
+    tests/e2e-multi/run.sh "$ROOT/build/$flavor/vidzo" "$PG_URL" "$REDIS_URL" >"$WORK/multi-$flavor.log" 2>&1
+    grep -E '^FAIL' -A3 "$WORK/multi-$flavor.log" | head -40
+    count "$WORK/multi-$flavor.log" "multi-instance ($flavor)"
   fi
 done
 

@@ -29,10 +29,7 @@ int64_t cache_mono_us(void) {
 
 /* Rate-limited per call site: a Redis outage must not flood the log. */
 void cache_log(atomic_llong *last, int level, const char *msg, const char *detail) {
-  long long now = cache_mono_us() / 1000, prev = atomic_load(last);
-  if (level < vz_log_level) return;
-  if (prev && now - prev < 10000) return;
-  if (!atomic_compare_exchange_strong(last, &prev, now)) return;
+  if (level < vz_log_level || !vz_log_allow(last, 10000)) return;
   if (detail) vz_log(level, msg, "module", "cache", "detail", detail, (char *)0);
   else vz_log(level, msg, "module", "cache", (char *)0);
 }

@@ -2,6 +2,7 @@
  * from different threads never interleave. */
 #include "core/log.h"
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,15 @@
 
 int vz_log_level = VZ_LOG_INFO;
 static const char *names[] = { "debug", "info", "warn", "error" };
+
+int vz_log_allow(_Atomic long long *last, long long ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1; /* never 0 */
+  long long prev = atomic_load(last);
+  if (prev && now - prev < ms) return 0;
+  return atomic_compare_exchange_strong(last, &prev, now);
+}
 
 int vz_log_parse_level(const char *s) {
   for (int i = 0; i < 4; i++)

@@ -396,7 +396,9 @@ static int bcast_send_shared(sio_bcast *bc) {
     free(bc);
     return 0;
   }
-  vz_log_warn("room emit not stored for recovery: Redis unreachable, delivered on this instance only");
+  static atomic_llong warned;
+  if (vz_log_allow(&warned, 10000))
+    vz_log_warn("room emits not stored for recovery: Redis unreachable, delivered on this instance only");
   ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, sio_rec_shared_last());
   if (o) {
     ws_buf_unref(bc->b[0]);
@@ -471,7 +473,9 @@ static void bus_publish_bcast(const sio_bcast *bc) {
   m[9] = (uint8_t)bc->key_len;
   memcpy(m + 10, bc->key, bc->key_len);
   memcpy(m + 10 + bc->key_len, b->data, b->len);
-  if (vz_bus_publish("sio:room", m, n) < 0) vz_log_warn("room emit not published: Redis unreachable");
+  static atomic_llong warned;
+  if (vz_bus_publish("sio:room", m, n) < 0 && vz_log_allow(&warned, 10000))
+    vz_log_warn("room emits not published: Redis unreachable");
   free(m);
 }
 

@@ -2,7 +2,7 @@
 // three vidzo instances behind HAProxy. run.sh starts HAProxy and calls this from tests/.
 // A story may call t.skip(reason) when what it needs is not on main yet: it prints
 // "skip" and counts neither way. Ends with "N passed, N failed".
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as cluster from './cluster.mjs';
@@ -46,6 +46,11 @@ const exits = await cluster.stopAll();
 const bad = exits.filter((x) => x && x.code !== 0);
 if (bad.length) { failed++; console.log(`FAIL final drain: ${JSON.stringify(exits)}`); }
 else { passed++; console.log('ok   final drain: all instances exit 0 on SIGTERM'); }
+// Under ASan/UBSan a report in any instance's log fails the run (a plain build has none).
+const reports = readdirSync(cluster.WORK).filter((f) => /^vidzo-\d\.log$/.test(f))
+  .filter((f) => /ERROR: (Address|Leak)Sanitizer|runtime error:/.test(readFileSync(join(cluster.WORK, f), 'utf8')));
+if (reports.length) { failed++; console.log(`FAIL sanitizer report in ${reports.join(', ')} (keep them with VZ_KEEP=1)`); }
+else { passed++; console.log('ok   no sanitizer report in the instances\' logs'); }
 if (skipped) console.log(`(${skipped} skipped)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
