@@ -3,6 +3,7 @@
 #ifndef VZ_CACHE_INT_H
 #define VZ_CACHE_INT_H
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,25 @@ redisReply *cache_redis_script(cache_target *t, cache_script *s, int nkeys, int 
 void cache_redis_thread_close(void);
 /* Fills s->sha (SHA-1 of the body, as Redis names scripts). */
 void cache_script_hash(cache_script *s);
+
+/* A background thread on its own blocking connection (the pub/sub subscriber, the
+ * stream follower): its sleeps end early on stop, and stop shuts the socket down under
+ * a blocking read so the thread returns at once. mu also guards what its owner keeps
+ * beside it (callbacks). */
+typedef struct cache_bg {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  int running, stop;
+  redisContext *ctx;
+} cache_bg;
+#define CACHE_BG_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER }
+int cache_bg_start(cache_bg *b, void *(*fn)(void *));
+/* Sleeps ms (0: just looks) unless stopped meanwhile; 1 when stopping. */
+int cache_bg_wait(cache_bg *b, int ms);
+/* Makes c (or NULL) the connection stop shuts down; 1 when stopping (c is then not kept). */
+int cache_bg_attach(cache_bg *b, redisContext *c);
+void cache_bg_stop(cache_bg *b);
 
 /* Local backend (local.c). */
 /* take: remove the entry too (cache_take) */

@@ -8,8 +8,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "cache/cache_int.h"
 #include "core/log.h"
@@ -18,11 +16,8 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
-static pthread_mutex_t ps_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ps_cv = PTHREAD_COND_INITIALIZER;
-static pthread_t ps_thread;
-static int ps_running, ps_stop, ps_local;
-static redisContext *ps_ctx; /* the subscriber's, for stop to shut down */
+static cache_bg ps = CACHE_BG_INIT; /* the subscriber thread; ps.mu guards ps_cb/_arg/_local */
+static int ps_local;
 static cache_msg_cb ps_cb;
 static void *ps_arg;
 static atomic_int ps_ready;
@@ -31,24 +26,6 @@ static atomic_llong log_sub, log_lost, log_pub, log_back;
 
 int cache_pubsub_ready(void) { return atomic_load(&ps_ready); }
 unsigned cache_pubsub_generation(void) { return atomic_load(&ps_gen); }
-
-/* Sleeps ms unless stopped meanwhile; returns 1 when stopping. */
-static int wait_or_stop(int ms) {
-  struct timespec ts;
-  int stop;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (long)(ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
-  pthread_mutex_lock(&ps_mu);
-  while (!ps_stop && pthread_cond_timedwait(&ps_cv, &ps_mu, &ts) == 0) {}
-  stop = ps_stop;
-  pthread_mutex_unlock(&ps_mu);
-  return stop;
-}
 
 /* ["pmessage", pattern, channel, payload] */
 static void deliver(redisReply *r) {
@@ -66,14 +43,10 @@ static void *ps_main(void *unused) {
   for (;;) {
     redisContext *c = cache_redis_connect(&cache_ps_target, 0, err, sizeof err);
     redisReply *r = NULL;
-    pthread_mutex_lock(&ps_mu);
-    if (ps_stop) {
-      pthread_mutex_unlock(&ps_mu);
+    if (cache_bg_attach(&ps, c)) {
       if (c) redisFree(c);
       break;
     }
-    ps_ctx = c;
-    pthread_mutex_unlock(&ps_mu);
 
     if (c) r = redisCommand(c, "PSUBSCRIBE %s", PATTERN);
     if (r && r->type == REDIS_REPLY_ARRAY) {
@@ -90,7 +63,7 @@ static void *ps_main(void *unused) {
       }
       atomic_store(&ps_ready, 0);
       snprintf(err, sizeof err, "%s", c->errstr);
-      if (!wait_or_stop(0)) cache_log(&log_lost, VZ_LOG_WARN, "pubsub connection lost, resubscribing", err);
+      if (!cache_bg_wait(&ps, 0)) cache_log(&log_lost, VZ_LOG_WARN, "pubsub connection lost, resubscribing", err);
     } else if (c) {
       snprintf(err, sizeof err, "psubscribe: %s", r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
       cache_log(&log_sub, VZ_LOG_WARN, "pubsub subscribe failed", err);
@@ -98,11 +71,9 @@ static void *ps_main(void *unused) {
       cache_log(&log_sub, VZ_LOG_WARN, "pubsub cannot reach redis", err);
     }
     if (r) freeReplyObject(r);
-    pthread_mutex_lock(&ps_mu);
-    ps_ctx = NULL;
-    pthread_mutex_unlock(&ps_mu);
+    cache_bg_attach(&ps, NULL);
     if (c) redisFree(c);
-    if (wait_or_stop(backoff)) break;
+    if (cache_bg_wait(&ps, backoff)) break;
     backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
   }
   return NULL;
@@ -125,36 +96,25 @@ int cache_pubsub_start(const char *redis_url, cache_msg_cb on_message, void *arg
   cache_ps_target.db = t.db;
   cache_ps_target.on = t.on;
   atomic_fetch_add(&cache_ps_target.gen, 1);
-  pthread_mutex_lock(&ps_mu);
+  pthread_mutex_lock(&ps.mu);
   ps_cb = on_message;
   ps_arg = arg;
-  ps_stop = 0;
   ps_local = !t.on;
-  pthread_mutex_unlock(&ps_mu);
+  pthread_mutex_unlock(&ps.mu);
   if (ps_local) {
     atomic_store(&ps_ready, 1);
     atomic_fetch_add(&ps_gen, 1);
     return 0;
   }
-  if (pthread_create(&ps_thread, NULL, ps_main, NULL) != 0) return CACHE_ERROR;
-  ps_running = 1;
-  return 0;
+  return cache_bg_start(&ps, ps_main);
 }
 
 void cache_pubsub_stop(void) {
-  pthread_mutex_lock(&ps_mu);
-  ps_stop = 1;
-  if (ps_ctx) shutdown(ps_ctx->fd, SHUT_RDWR); /* wakes the blocking read */
-  pthread_cond_broadcast(&ps_cv);
-  pthread_mutex_unlock(&ps_mu);
-  if (ps_running) {
-    pthread_join(ps_thread, NULL);
-    ps_running = 0;
-  }
-  pthread_mutex_lock(&ps_mu);
+  cache_bg_stop(&ps);
+  pthread_mutex_lock(&ps.mu);
   ps_cb = NULL;
   ps_local = 0;
-  pthread_mutex_unlock(&ps_mu);
+  pthread_mutex_unlock(&ps.mu);
   atomic_store(&ps_ready, 0);
   cache_ps_target.on = 0;
 }
@@ -167,10 +127,10 @@ int cache_publish(const char *channel, const void *data, size_t len) {
   if (!cache_ps_target.on) {
     cache_msg_cb cb;
     void *arg;
-    pthread_mutex_lock(&ps_mu);
+    pthread_mutex_lock(&ps.mu);
     cb = ps_local ? ps_cb : NULL;
     arg = ps_arg;
-    pthread_mutex_unlock(&ps_mu);
+    pthread_mutex_unlock(&ps.mu);
     if (!cb || strncmp(channel, "vz:", 3) != 0) return 0;
     cb(channel, data ? data : "", len, arg);
     return 1;

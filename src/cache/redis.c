@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "cache/cache_int.h"
@@ -246,4 +247,51 @@ redisReply *cache_redis_script(cache_target *t, cache_script *s, int nkeys, int 
     r = cache_redis_argv(t, 3 + nargs, argv, alen);
   }
   return r;
+}
+
+/* ---- background threads ---------------------------------------------------------------- */
+
+int cache_bg_start(cache_bg *b, void *(*fn)(void *)) {
+  pthread_mutex_lock(&b->mu);
+  b->stop = 0;
+  pthread_mutex_unlock(&b->mu);
+  if (pthread_create(&b->thread, NULL, fn, NULL) != 0) return CACHE_ERROR;
+  b->running = 1;
+  return 0;
+}
+
+int cache_bg_wait(cache_bg *b, int ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (long)(ms % 1000) * 1000000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  pthread_mutex_lock(&b->mu);
+  while (!b->stop && pthread_cond_timedwait(&b->cv, &b->mu, &ts) == 0) {}
+  int stop = b->stop;
+  pthread_mutex_unlock(&b->mu);
+  return stop;
+}
+
+int cache_bg_attach(cache_bg *b, redisContext *c) {
+  pthread_mutex_lock(&b->mu);
+  int stop = b->stop;
+  b->ctx = stop ? NULL : c;
+  pthread_mutex_unlock(&b->mu);
+  return stop;
+}
+
+void cache_bg_stop(cache_bg *b) {
+  pthread_mutex_lock(&b->mu);
+  b->stop = 1;
+  if (b->ctx) shutdown(b->ctx->fd, SHUT_RDWR); /* wakes the blocking read */
+  pthread_cond_broadcast(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+  if (b->running) {
+    pthread_join(b->thread, NULL);
+    b->running = 0;
+  }
 }

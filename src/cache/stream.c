@@ -7,12 +7,9 @@
  * Redis restart loses nothing that Redis still holds: it reconnects with backoff and goes
  * on from where it was (pub/sub, by contrast, forgets what was sent meanwhile). */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "cache/cache_int.h"
 #include "core/log.h"
@@ -124,30 +121,13 @@ int cache_stream_range(const char *stream, uint64_t after, size_t max, cache_ent
 
 /* ---- the follower ---------------------------------------------------------------------- */
 
-static pthread_mutex_t fmu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fcv = PTHREAD_COND_INITIALIZER;
-static pthread_t fthread;
-static int frunning, fstop;
-static redisContext *fctx; /* the follower's, for unfollow to shut down */
+static cache_bg fol = CACHE_BG_INIT;
 static char fstream[128];
 static cache_entry_fn ffn;
 static void *farg;
 static uint64_t flast;
 static int fhave_last;
 static atomic_llong log_follow;
-
-static int fwait_or_stop(int ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (long)(ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
-  pthread_mutex_lock(&fmu);
-  while (!fstop && pthread_cond_timedwait(&fcv, &fmu, &ts) == 0) {}
-  int stop = fstop;
-  pthread_mutex_unlock(&fmu);
-  return stop;
-}
 
 /* The newest id in the stream (0 when empty): where a new follower starts. */
 static int newest_id(redisContext *c, uint64_t *id) {
@@ -171,14 +151,10 @@ static void *follow_main(void *unused) {
   (void)unused;
   for (;;) {
     redisContext *c = cache_redis_connect(&cache_kv_target, 0, err, sizeof err);
-    pthread_mutex_lock(&fmu);
-    if (fstop) {
-      pthread_mutex_unlock(&fmu);
+    if (cache_bg_attach(&fol, c)) {
       if (c) redisFree(c);
       break;
     }
-    fctx = c;
-    pthread_mutex_unlock(&fmu);
     if (c && !fhave_last && newest_id(c, &flast) == 0) fhave_last = 1;
     while (c && fhave_last) {
       cache_stream_id_format(flast, from);
@@ -197,16 +173,14 @@ static void *follow_main(void *unused) {
         }
       }
       freeReplyObject(r);
-      if (fwait_or_stop(0)) break;
+      if (cache_bg_wait(&fol, 0)) break;
     }
     if (c) snprintf(err, sizeof err, "%s", c->errstr);
-    pthread_mutex_lock(&fmu);
-    fctx = NULL;
-    pthread_mutex_unlock(&fmu);
+    cache_bg_attach(&fol, NULL);
     if (c) redisFree(c);
-    if (fwait_or_stop(0)) break;
+    if (cache_bg_wait(&fol, 0)) break;
     cache_log(&log_follow, VZ_LOG_WARN, "stream follower lost redis, reconnecting", err);
-    if (fwait_or_stop(backoff)) break;
+    if (cache_bg_wait(&fol, backoff)) break;
     backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
   }
   return NULL;
@@ -219,23 +193,10 @@ int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg) {
   snprintf(fstream, sizeof fstream, "%s", stream);
   ffn = fn;
   farg = arg;
-  fstop = 0;
   /* Known now, so appends made after this call are delivered; when Redis is down, the
    * thread takes the end it finds once it gets through. */
   fhave_last = newest_id(NULL, &flast) == 0;
-  if (pthread_create(&fthread, NULL, follow_main, NULL) != 0) return CACHE_ERROR;
-  frunning = 1;
-  return 0;
+  return cache_bg_start(&fol, follow_main);
 }
 
-void cache_stream_unfollow(void) {
-  pthread_mutex_lock(&fmu);
-  fstop = 1;
-  if (fctx) shutdown(fctx->fd, SHUT_RDWR); /* wakes the blocking XREAD */
-  pthread_cond_broadcast(&fcv);
-  pthread_mutex_unlock(&fmu);
-  if (frunning) {
-    pthread_join(fthread, NULL);
-    frunning = 0;
-  }
-}
+void cache_stream_unfollow(void) { cache_bg_stop(&fol); }

@@ -100,21 +100,29 @@ export async function waitBalancerUp(i, ms = 5000) {
   throw new Error(`balancer never marked instance ${i + 1} UP`);
 }
 
-// HAProxy's view of server v<i+1> in backend api, through its stats socket.
-export async function serverState(i, backend = 'api') {
+// HAProxy's csv line for server v<i+1> of a backend, split, through its stats socket
+// (null when HAProxy does not answer or lacks it).
+async function stat(i, backend) {
   const net = await import('node:net');
   return new Promise((resolve) => {
     const s = net.connect(join(WORK, 'haproxy.sock'));
     let out = '';
     s.on('data', (d) => { out += d; });
-    s.on('error', () => resolve('?'));
+    s.on('error', () => resolve(null));
     s.on('end', () => {
       const line = out.split('\n').find((l) => l.startsWith(`${backend},v${i + 1},`));
-      resolve(line ? line.split(',')[17] : '?'); // csv field 17: status
+      resolve(line ? line.split(',') : null);
     });
     s.write('show stat\n');
   });
 }
+
+// The balancer's status of instance i ("UP", "DOWN", ...; csv field 17).
+export const serverState = async (i, backend = 'api') => (await stat(i, backend))?.[17] ?? '?';
+
+// Current sessions on instance i (csv field 4, scur): where the balancer put a group of
+// Socket.IO clients.
+export const sessions = async (i, backend = 'sio') => Number((await stat(i, backend))?.[4] ?? 0);
 
 // Resolves once a Socket.IO client is connected (8 s at most).
 export const connected = (s) => new Promise((resolve, reject) => {
@@ -129,23 +137,6 @@ export async function waitFor(pred, ms, what) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
-}
-
-// Current sessions HAProxy counts on server v<i+1> of a backend (csv field 4: scur): which
-// instance the balancer put a group of Socket.IO clients on.
-export async function sessions(i, backend = 'sio') {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.connect(join(WORK, 'haproxy.sock'));
-    let out = '';
-    s.on('data', (d) => { out += d; });
-    s.on('error', () => resolve(0));
-    s.on('end', () => {
-      const line = out.split('\n').find((l) => l.startsWith(`${backend},v${i + 1},`));
-      resolve(line ? Number(line.split(',')[4]) : 0);
-    });
-    s.write('show stat\n');
-  });
 }
 
 // SIGTERM (drain) or SIGKILL; resolves the exit { code, signal }.
