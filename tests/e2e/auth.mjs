@@ -67,6 +67,9 @@ export default [
     assert.equal(reuse.body.error.code, 'token_reused');
     const after = await post(url, '/v1/auth/refresh', { refresh_token: r2.body.data.refresh_token });
     assert.equal(after.status, 401); // the live descendant died with the family
+    // and so did the family's access tokens, before their expiry
+    assert.equal((await get(url, '/v1/me', r2.body.data.access_token)).status, 401);
+    assert.equal((await get(url, '/v1/me', u.access)).status, 401);
     assert.equal((await post(url, '/v1/auth/refresh', {})).status, 400);
   } },
   { name: 'sessions are listed and can be revoked, but not someone else\'s', fn: async ({ url }) => {
@@ -81,6 +84,24 @@ export default [
     assert.equal((await post(url, '/v1/auth/refresh', { refresh_token: a.refresh })).status, 401);
     assert.equal((await post(url, '/v1/auth/signout', { refresh_token: b.refresh }, b.access)).status, 204);
     assert.equal((await post(url, '/v1/auth/refresh', { refresh_token: b.refresh })).status, 401);
+  } },
+  { name: 'sign-out and session revocation end that session\'s access token at once, and only that one', fn: async ({ url }) => {
+    const u = await newUser(url, `z${uniq()}`);
+    const s2 = (await post(url, '/v1/auth/signin', { email: u.email, password: u.password })).body.data;
+    assert.equal((await get(url, '/v1/me', s2.access_token)).status, 200);
+    assert.equal((await post(url, '/v1/auth/signout', { refresh_token: s2.refresh_token }, s2.access_token)).status, 204);
+    const gone = await get(url, '/v1/me', s2.access_token);
+    assert.equal(gone.status, 401);
+    assert.equal(gone.body.error.code, 'unauthenticated');
+    assert.equal((await get(url, '/v1/me', u.access)).status, 200, 'the other session is untouched');
+    // a third device, revoked from the first
+    const s3 = (await post(url, '/v1/auth/signin', { email: u.email, password: u.password })).body.data;
+    const mine = (await get(url, '/v1/auth/sessions', u.access)).body.data;
+    const other = mine.find((x) => !x.current);
+    assert.ok(other, 'the third session is listed');
+    assert.equal((await call(url, 'DELETE', `/v1/auth/sessions/${other.id}`, null, u.access)).status, 204);
+    assert.equal((await get(url, '/v1/me', s3.access_token)).status, 401);
+    assert.equal((await get(url, '/v1/me', u.access)).status, 200);
   } },
   { name: 'OTP brute force is stopped after 5 attempts', fn: async ({ url }) => {
     const u = await newUser(url, `o${uniq()}`);
@@ -105,9 +126,13 @@ export default [
     await post(url, '/v1/auth/password/forgot', { email: u.email });
     const code = lastCode(u.email, 'reset_password');
     assert.equal((await post(url, '/v1/auth/password/reset', { email: u.email, code, password: 'short' })).status, 400);
+    assert.equal((await get(url, '/v1/me', u.access)).status, 200);
     assert.equal((await post(url, '/v1/auth/password/reset', { email: u.email, code, password: 'Brand-new-2026' })).status, 204);
     assert.equal((await post(url, '/v1/auth/refresh', { refresh_token: u.refresh })).status, 401);
-    assert.equal((await post(url, '/v1/auth/signin', { email: u.email, password: 'Brand-new-2026' })).status, 200);
+    assert.equal((await get(url, '/v1/me', u.access)).status, 401, 'access tokens from before the reset end with it');
+    const fresh = await post(url, '/v1/auth/signin', { email: u.email, password: 'Brand-new-2026' });
+    assert.equal(fresh.status, 200);
+    assert.equal((await get(url, '/v1/me', fresh.body.data.access_token)).status, 200, 'a sign-in right after works');
   } },
   { name: 'expired, tampered, alg none and HS/RS-confused JWTs are rejected', fn: async ({ url }) => {
     const u = await newUser(url, `j${uniq()}`);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "services/auth/denylist.h"
 #include "services/auth/jwt.h"
 #include "services/auth/oauth.h"
 #include "services/auth/otp.h"
@@ -17,6 +18,7 @@
 static jwt_ring *ring;
 static char issuer[128] = "vidzo";
 static int access_ttl = 900;
+#define ACCESS_LEEWAY_S 30 /* clock skew allowed on exp/iat */
 
 static const char *const role_names[] = {"none", "user", "seller", "moderator", "admin"};
 
@@ -115,6 +117,7 @@ fail:
 }
 
 void auth_shutdown(void) {
+  denylist_free();
   jwt_ring_free(ring);
   ring = NULL;
   oauth_shutdown();
@@ -147,9 +150,12 @@ static int parse_id(const char *s, int64_t *out) {
   return 0;
 }
 
+int64_t auth_access_ttl_s(void) { return access_ttl + ACCESS_LEEWAY_S; }
+
 int auth_verify_access_sid(const char *token, int64_t *uid, int *role, int64_t *sid) {
   const char *iss[] = {issuer, NULL};
-  jwt_expect ex = {.iss = iss, .leeway = 30};
+  jwt_expect ex = {.iss = iss, .leeway = ACCESS_LEEWAY_S};
+  int64_t session = 0;
   json_t *c = NULL;
   int rc = -1;
   *uid = 0, *role = AUTH_ROLE_NONE;
@@ -160,8 +166,14 @@ int auth_verify_access_sid(const char *token, int64_t *uid, int *role, int64_t *
   /* typ separates access tokens from any other token we might sign with the same ring */
   if (typ && strcmp(typ, "access") == 0 && r != AUTH_ROLE_NONE &&
       parse_id(json_string_value(json_object_get(c, "sub")), uid) == 0) {
+    parse_id(json_string_value(json_object_get(c, "sid")), &session);
+    if (denylist_rejects(session)) { /* signed out, revoked or reset since */
+      *uid = 0;
+      json_decref(c);
+      return -1;
+    }
     *role = r;
-    if (sid) parse_id(json_string_value(json_object_get(c, "sid")), sid);
+    if (sid) *sid = session;
     rc = 0;
   } else {
     *uid = 0;

@@ -44,11 +44,14 @@ int auth_init(void);
 /* Access tokens. sid is the session (refresh family) id, 0 if none. *out malloc'ed. */
 int auth_issue_access(int64_t uid, int role, int64_t sid, char **out, int64_t *expires_in);
 /* Verifies "Authorization: Bearer <jwt>" material (the jwt alone). 0 and the subject and
- * role on success; <0 for any invalid, expired or forged token. Thread-safe, no I/O:
- * suitable on the event loop (HTTP auth hook, Socket.IO CONNECT). */
+ * role on success; <0 for any invalid, expired or forged token, and for one whose
+ * session was signed out or revoked since (denylist.h). Thread-safe, no I/O: suitable on
+ * the event loop (HTTP auth hook, Socket.IO CONNECT). */
 int auth_verify_access(const char *jwt, int64_t *uid, int *role);
 /* Same, also returning the session id (0 when absent). */
 int auth_verify_access_sid(const char *jwt, int64_t *uid, int *role, int64_t *sid);
+/* How long an access token can be accepted after it was issued (lifetime + leeway). */
+int64_t auth_access_ttl_s(void);
 
 const char *auth_role_name(int role);
 int auth_role_from_name(const char *name); /* AUTH_ROLE_NONE if unknown */

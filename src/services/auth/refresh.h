@@ -52,6 +52,9 @@ int session_signout(vz_db *db, const char *token, int64_t user_id, int64_t now_m
 /* Revokes one family of user_id (SESSION_ENOTFOUND if it is not theirs), or all. */
 int session_revoke(vz_db *db, int64_t user_id, int64_t family_id, int64_t now_ms);
 int session_revoke_all(vz_db *db, int64_t user_id, int64_t now_ms);
+/* Ends the access tokens of the sessions of user_id revoked at revoked_at_ms (after a
+ * revoke-all committed in the caller's transaction, as account deletion does). */
+void session_deny_revoked(vz_db *db, int64_t user_id, int64_t revoked_at_ms);
 /* Live sessions of user_id: [{id, device, user_agent, ip, created_at, last_used_at}]. */
 int session_list(vz_db *db, int64_t user_id, int64_t now_ms, json_t **out);
 #endif

@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
+#include "services/auth/denylist.h"
 #include "services/auth/internal.h"
 #include "services/auth/otp.h"
 
@@ -190,6 +191,12 @@ int auth_init(void) {
     vz_log_error("auth setup failed", "error", err);
     return -1;
   }
+  /* sessions revoked within a token lifetime stay refused after a restart */
+  vz_db *db = NULL;
+  if (db_open(vz_cfg.db_url, &db, err, sizeof err) < 0) db = NULL;
+  int rc = denylist_init(db, auth_access_ttl_s());
+  if (db) db_close(db);
+  if (rc < 0) return -1;
   auth_totp_required = getenv("VIDZO_TOTP_OPTIONAL") == NULL;
   int scale = ip_limit_scale();
   for (vz_route *r = routes; r->method; r++) r->rate_per_min *= scale;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "services/auth/denylist.h"
 #include "services/auth/refresh.h"
 
 #define RETRIES 3
@@ -92,6 +93,7 @@ static int refresh_once(vz_db *db, const char *token, const char *ua, const char
     case REFRESH_REUSE:
       if ((rc = revoke_family(db, row.family_id, now)) < 0) goto fail;
       if ((rc = db_commit(db)) < 0) return rc;
+      denylist_session(row.family_id); /* a stolen token's access tokens die with it */
       return SESSION_EREUSE;
     default:
       db_rollback(db);
@@ -117,6 +119,7 @@ static int refresh_once(vz_db *db, const char *token, const char *ua, const char
   if (changed != 1) { /* a concurrent refresh won with the same token: that is reuse */
     if ((rc = revoke_family(db, row.family_id, now)) < 0) goto fail;
     if ((rc = db_commit(db)) < 0) return rc;
+    denylist_session(row.family_id);
     return SESSION_EREUSE;
   }
   if ((rc = db_commit(db)) < 0) return rc;
@@ -154,7 +157,9 @@ int session_signout(vz_db *db, const char *token, int64_t user_id, int64_t now_m
   st = NULL;
   if (rc < 0) return SESSION_EDB;
   if (!family || (user_id > 0 && uid != user_id)) return SESSION_EINVALID;
-  return revoke_family(db, family, now_ms) < 0 ? SESSION_EDB : SESSION_OK;
+  if (revoke_family(db, family, now_ms) < 0) return SESSION_EDB;
+  denylist_session(family);
+  return SESSION_OK;
 }
 
 int session_revoke(vz_db *db, int64_t user_id, int64_t family_id, int64_t now_ms) {
@@ -167,6 +172,7 @@ int session_revoke(vz_db *db, int64_t user_id, int64_t family_id, int64_t now_ms
   if (st) db_finalize(st);
   st = NULL;
   if (rc < 0) return SESSION_EDB;
+  if (changed > 0) denylist_session(family_id);
   return changed > 0 ? SESSION_OK : SESSION_ENOTFOUND;
 }
 
@@ -174,7 +180,18 @@ int session_revoke_all(vz_db *db, int64_t user_id, int64_t now_ms) {
   int rc = db_run(db, NULL,
                   "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
                   "ii", now_ms, user_id);
-  return rc < 0 ? SESSION_EDB : SESSION_OK;
+  if (rc < 0) return SESSION_EDB;
+  session_deny_revoked(db, user_id, now_ms);
+  return SESSION_OK;
+}
+
+void session_deny_revoked(vz_db *db, int64_t user_id, int64_t revoked_at_ms) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st,
+                  "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at = $2",
+                  "ii", user_id, revoked_at_ms);
+  for (; rc == DB_ROW; rc = db_step(st)) denylist_session(db_col_int(st, 0));
+  if (st) db_finalize(st);
 }
 
 static json_t *text_or_null(vz_stmt *st, int col) {

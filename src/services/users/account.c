@@ -251,6 +251,7 @@ int users_delete(vz_db *db, int64_t uid, int64_t actor, users_err *e) {
       audit_record(db, actor, "user.delete", "user", uid, NULL) < 0)
     goto rollback;
   if (db_commit(db) < 0) goto rollback;
+  session_deny_revoked(db, uid, now); /* its access tokens stop now, not at their expiry */
   return USERS_OK;
 rollback:
   db_rollback(db);
