@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "core/config.h"
@@ -21,6 +22,7 @@
 #include "core/version.h"
 #include "cache/cache.h"
 #include "db/db.h"
+#include "jobs/runner.h"
 #include "services/services.h"
 
 void vz_worker_close_all(void);
@@ -176,7 +178,16 @@ static int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "vidzo: could not start services\n");
     return 1;
   }
+  /* Job runners: the queues the services registered, on their own connections. */
+  char instance[40], host[24] = "vidzo";
+  gethostname(host, sizeof host - 1);
+  snprintf(instance, sizeof instance, "%s:%d", host, (int)getpid());
+  if (jobs_runner_start(vz_cfg.db_url, vz_cfg.job_workers, instance) < 0) {
+    fprintf(stderr, "vidzo: could not start the job workers\n");
+    return 1;
+  }
   rc = vz_server_run();
+  jobs_runner_stop(); /* the jobs in hand finish; the rest wait in the queue */
   services_shutdown();
   vz_bus_stop();
   cache_shutdown();

@@ -25,6 +25,7 @@ static const opt opts[] = {
   O("bind", "VIDZO_BIND", T_STR, bind, 0, 0, "address to listen on (0.0.0.0)"),
   O("threads", "VIDZO_THREADS", T_INT, threads, 1, 256, "io loops (number of cores)"),
   O("workers", "VIDZO_WORKERS", T_INT, workers, 1, 128, "database worker threads (4 x io loops)"),
+  O("job-workers", "VIDZO_JOB_WORKERS", T_INT, job_workers, 0, 64, "job queue threads (2; 0: this instance runs no jobs)"),
   O("db", "VIDZO_DB", T_STR, db_url, 0, 0, "database URL: sqlite:PATH or postgres://... (sqlite:DATA_DIR/vidzo.db)"),
   O("replica", "VIDZO_REPLICA", T_STR, replica_url, 0, 0, "read-replica URL for feeds and search (none)"),
   O("redis", "VIDZO_REDIS", T_STR, redis_url, 0, 0, "Redis URL for multi-instance mode (none)"),
@@ -60,6 +61,7 @@ void vz_config_defaults(vz_config *c) {
   c->header_timeout_ms = 10000;
   c->idle_timeout_ms = 60000;
   c->sio_recovery = 1;
+  c->job_workers = 2;
 }
 
 static int set_opt(vz_config *c, const opt *o, const char *val, const char *src, char *err, size_t errlen) {

@@ -10,6 +10,7 @@ typedef struct vz_config {
   char bind[64];
   int threads;            /* io loops */
   int workers;            /* libuv pool threads for database work */
+  int job_workers;        /* threads working the durable job queue */
   char db_url[512];
   char replica_url[512];  /* optional read replica for feeds and search */
   char redis_url[256];    /* empty: single instance, in-process cache and rooms */

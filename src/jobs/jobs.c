@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jobs/jobs.h"
+#include "jobs/runner.h"
 
 #define CLAIM_SET \
   "UPDATE jobs SET attempts = attempts + 1, locked_by = $2, locked_until = $3 " \
@@ -42,6 +43,7 @@ int jobs_enqueue_max(vz_db *db, const char *queue, const char *payload_json, int
   if (db_changes(st) == 1) {
     if (id) *id = new_id;
     rc = 0;
+    jobs_runner_wake();
     goto done;
   }
   db_finalize(st);
