@@ -20,6 +20,7 @@
  *
  * Spec: Engine.IO v4 protocol (socketio/engine.io-protocol, README "Protocol"). */
 #include "core/eio.h"
+#include "core/eio_int.h"
 
 #include <sodium.h>
 #include <stdatomic.h>
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "core/eio_codec.h"
@@ -37,83 +37,15 @@
 
 eio_options eio_opt = { 25000, 20000, 1000000, 4u << 20 };
 
-enum { T_POLLING = 1, T_WS = 2 };
-enum { HB_PING_WAIT = 0, HB_PONG_WAIT = 1 };
-#define SID_LEN 20
-#define MAX_WRITE_BUFS 512
-
-typedef struct eio_outq {
-  ws_buf **v;        /* inl, or malloc'd past 4 entries; NULL when empty */
-  ws_buf *inl[4];
-  uint32_t head, n, cap;
-  uint32_t inflight; /* items [head, head+inflight) belong to the uv_write in flight */
-  uint32_t off;      /* bytes of v[head] (hdr+data) already written by uv_try_write */
-  size_t bytes;
-} eio_outq;
-
-typedef struct eio_ws {
-  uv_tcp_t *tcp;
-  eio_session *s;    /* NULL until attached (probe before upgrade: s set, probe=1) */
-  ws_parser p;
-  eio_outq q;
-  uv_write_t *wreq;
-  uint8_t own_tcp;   /* handle allocated here (fd moved from another loop) */
-  uint8_t probe;     /* upgrading a polling session, not yet its transport */
-  uint8_t closing;   /* no more reads; close after the queue is written */
-  uint8_t closed;
-  uint8_t dirty;
-  uint8_t in_feed;   /* inside ws_parse: the struct must outlive the callbacks */
-  struct eio_ws *next_dirty;
-} eio_ws;
-
-typedef struct eio_poll eio_poll;
-
-struct eio_session {
-  char sid[SID_LEN + 1];
-  uint8_t transport;
-  uint8_t closing;
-  uint8_t upgrading;
-  uint8_t hb;
-  uint8_t dirty;     /* polling: output waiting for the pending GET */
-  uint8_t drop;      /* slow consumer: closed at the next flush, not inside a broadcast */
-  uint8_t echo;      /* /engine.io/ (--conformance): messages are echoed, no Socket.IO */
-  uv_timer_t timer;
-  vz_loop *loop;
-  eio_ws *ws;        /* the transport when T_WS */
-  eio_ws *probe;     /* a WebSocket upgrading this polling session */
-  eio_poll *poll;    /* pending GET (polling) */
-  eio_outq pq;       /* polling output */
-  void *data;        /* Socket.IO state */
-  struct eio_session *hnext;   /* sid hash chain */
-  struct eio_session *next_dirty;
-};
-
-/* Per-loop state. */
-typedef struct eio_loopst {
-  vz_loop *loop;
-  uv_check_t check;
-  uv_timer_t flush_timer;
-  uint64_t defer_until;   /* hrtime: under load, the next flush waits until then */
-  eio_session **tab;
-  size_t tab_cap, count;
-  eio_ws *dirty_ws;
-  eio_session *dirty_polls;
-  eio_stats st;
-} eio_loopst;
-
 static eio_loopst *all_loops[64];
 
-static eio_loopst *lst(vz_loop *l) { return *vz_loop_slot(l, VZ_SLOT_RT); }
+eio_loopst *eio_lst(vz_loop *l) { return *vz_loop_slot(l, VZ_SLOT_RT); }
 
-static void ws_close(eio_ws *w);
-static void ws_flush(eio_ws *w);
-static void ws_mark_dirty(eio_ws *w, struct eio_loopst *ls);
 static void poll_flush(eio_session *s);
-static void session_free_if_done(eio_session *s);
 
 /* ---- out queue ----------------------------------------------------------------- */
 
-static int q_push(eio_outq *q, ws_buf *b) {
+int eioq_push(eio_outq *q, ws_buf *b) {
   if (q->n == q->cap) {
     if (q->head > 0 && q->head >= q->n / 2 && q->inflight == 0 && q->off == 0) {
       memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof *q->v);
@@ -137,7 +69,7 @@ static int q_push(eio_outq *q, ws_buf *b) {
   return 0;
 }
 
-static void q_pop(eio_outq *q) {
+void eioq_pop(eio_outq *q) {
   ws_buf *b = q->v[q->head++];
   q->bytes -= b->len + b->hdr_len;
   ws_buf_unref(b);
@@ -148,24 +80,22 @@ static void q_pop(eio_outq *q) {
   }
 }
 
-static void q_clear(eio_outq *q) {
+void eioq_clear(eio_outq *q) {
   for (uint32_t i = q->head; i < q->n; i++) ws_buf_unref(q->v[i]);
   if (q->v != q->inl) free(q->v);
   memset(q, 0, sizeof *q);
 }
 
-static int q_empty(const eio_outq *q) { return q->head == q->n; }
-
 /* Drops what has not started to go out; keeps the items a write in flight uses and a
  * frame already partly written (cutting it would corrupt the stream). */
-static void q_trim(eio_outq *q) {
+void eioq_trim(eio_outq *q) {
   uint32_t keep = q->inflight ? q->inflight : (q->off ? 1 : 0);
   for (uint32_t i = q->head + keep; i < q->n; i++) {
     q->bytes -= q->v[i]->len + q->v[i]->hdr_len;
     ws_buf_unref(q->v[i]);
   }
   q->n = q->head + keep;
-  if (q_empty(q)) q_clear(q);
+  if (eioq_empty(q)) eioq_clear(q);
 }
 
 /* ---- sessions ---------------------------------------------------------------------- */
@@ -176,7 +106,7 @@ static uint64_t hash_sid(const char *s) {
   return h;
 }
 
-static eio_session *session_find(eio_loopst *ls, const char *sid) {
+eio_session *eio_session_find(eio_loopst *ls, const char *sid) {
   if (!ls->tab_cap || strlen(sid) != SID_LEN) return NULL;
   for (eio_session *s = ls->tab[hash_sid(sid) & (ls->tab_cap - 1)]; s; s = s->hnext)
     if (memcmp(s->sid, sid, SID_LEN) == 0) return s;
@@ -214,7 +144,7 @@ static void session_remove(eio_loopst *ls, eio_session *s) {
 
 static const char sid_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int sid_loop_index(const char *sid) {
+int eio_sid_loop_index(const char *sid) {
   if (!sid || strlen(sid) != SID_LEN) return -1;
   const char *p = strchr(sid_chars, sid[0]);
   if (!p || !*sid) return -1;
@@ -225,7 +155,7 @@ static int sid_loop_index(const char *sid) {
 static void on_hb_timer(uv_timer_t *t);
 
 /* A message for the upper layer: Socket.IO, or the conformance suite's echo. */
-static int deliver_msg(eio_session *s, const uint8_t *d, size_t n, int binary) {
+int eio_deliver_msg(eio_session *s, const uint8_t *d, size_t n, int binary) {
   if (!s->echo) return sio_session_message(s, d, n, binary);
   ws_buf *b = binary ? ws_buf_from(WS_OP_BINARY, d, n) : ws_buf_new(WS_OP_TEXT, n + 1);
   if (!b) return -1;
@@ -238,8 +168,8 @@ static int deliver_msg(eio_session *s, const uint8_t *d, size_t n, int binary) {
   return rc;
 }
 
-static eio_session *session_new(vz_loop *l, int transport) {
-  eio_loopst *ls = lst(l);
+eio_session *eio_session_new(vz_loop *l, int transport) {
+  eio_loopst *ls = eio_lst(l);
   eio_session *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   uint8_t rnd[SID_LEN];
@@ -261,7 +191,7 @@ static eio_session *session_new(vz_loop *l, int transport) {
 
 /* The open packet (spec "Handshake"): sid, upgrades, pingInterval, pingTimeout,
  * maxPayload, nothing else. */
-static ws_buf *open_packet(const eio_session *s, int from_polling) {
+ws_buf *eio_open_packet(const eio_session *s, int from_polling) {
   char tmp[256];
   int n = snprintf(tmp, sizeof tmp,
                    "0{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%d,\"pingTimeout\":%d,"
@@ -288,12 +218,12 @@ vz_loop *eio_session_loop(const eio_session *s) { return s->loop; }
 static void drop_slow(eio_session *s) {
   if (s->drop) return;
   s->drop = 1;
-  eio_loopst *ls = lst(s->loop);
+  eio_loopst *ls = eio_lst(s->loop);
   ls->st.slow_dropped++;
   vz_log_warn("realtime: slow consumer dropped", "sid", s->sid);
   if (s->ws) {
-    q_trim(&s->ws->q); /* its backlog is what we refuse to keep */
-    ws_mark_dirty(s->ws, ls);
+    eioq_trim(&s->ws->q); /* its backlog is what we refuse to keep */
+    eio_ws_mark_dirty(s->ws, ls);
   } else if (!s->dirty) {
     s->dirty = 1;
     s->next_dirty = ls->dirty_polls;
@@ -309,11 +239,11 @@ int eio_send(eio_session *s, ws_buf *b) {
     drop_slow(s);
     return -1;
   }
-  if (q_push(q, b) < 0) {
+  if (eioq_push(q, b) < 0) {
     drop_slow(s);
     return -1;
   }
-  eio_loopst *ls = lst(s->loop);
+  eio_loopst *ls = eio_lst(s->loop);
   if (w) {
     if (!w->dirty) { w->dirty = 1; w->next_dirty = ls->dirty_ws; ls->dirty_ws = w; }
   } else if (s->poll && !s->dirty) {
@@ -339,14 +269,14 @@ static void on_hb_timer(uv_timer_t *t) {
      * ping would wait for the loop's next I/O (up to pingTimeout on an idle loop, and
      * the session would time out on its own ping). Write it now. (The dirty-list
      * entry stays; on_check then finds nothing to do.) */
-    if (s->ws) ws_flush(s->ws);
+    if (s->ws) eio_ws_flush(s->ws);
     else poll_flush(s);
   } else {
     eio_close(s, "ping timeout");
   }
 }
 
-static void on_pong(eio_session *s) {
+void eio_on_pong(eio_session *s) {
   if (s->hb != HB_PONG_WAIT) return;
   s->hb = HB_PING_WAIT;
   uv_timer_start(&s->timer, on_hb_timer, (uint64_t)eio_opt.ping_interval_ms, 0);
@@ -412,7 +342,7 @@ static void ticket_reply(eio_poll *t, int status, const char *ctype, char *body,
   }
 }
 
-static void ticket_reply_str(eio_poll *t, int status, const char *s) {
+void eio_ticket_reply_str(eio_poll *t, int status, const char *s) {
   size_t n = strlen(s);
   char *b = malloc(n + 1);
   if (b) memcpy(b, s, n + 1);
@@ -439,7 +369,7 @@ static char *payload_build(eio_outq *q, size_t *len) {
   char *out = malloc(need + 1);
   if (!out) return NULL;
   size_t o = 0;
-  while (!q_empty(q)) {
+  while (!eioq_empty(q)) {
     ws_buf *b = q->v[q->head];
     if (o) out[o++] = EIO_SEPARATOR;
     if (b->opcode == WS_OP_BINARY) {
@@ -449,7 +379,7 @@ static char *payload_build(eio_outq *q, size_t *len) {
       memcpy(out + o, b->data, b->len);
       o += b->len;
     }
-    q_pop(q);
+    eioq_pop(q);
   }
   *len = o;
   return out;
@@ -458,7 +388,7 @@ static char *payload_build(eio_outq *q, size_t *len) {
 /* (dirty flags are cleared only by on_check, which unlinks: a flag cleared elsewhere
  * would let an item be linked twice) */
 static void poll_flush(eio_session *s) {
-  if (!s->poll || q_empty(&s->pq)) return;
+  if (!s->poll || eioq_empty(&s->pq)) return;
   eio_poll *t = s->poll;
   s->poll = NULL;
   size_t len = 0;
@@ -471,12 +401,12 @@ static void poll_flush(eio_session *s) {
 static void on_timer_closed(uv_handle_t *h) {
   eio_session *s = h->data;
   s->timer.data = NULL;
-  session_free_if_done(s);
+  eio_session_free_if_done(s);
 }
 
-static void session_free_if_done(eio_session *s) {
+void eio_session_free_if_done(eio_session *s) {
   if (s->timer.data || s->ws || s->probe) return;
-  q_clear(&s->pq);
+  eioq_clear(&s->pq);
   vz_loop_hold(s->loop, -1);
   free(s);
 }
@@ -484,7 +414,7 @@ static void session_free_if_done(eio_session *s) {
 void eio_close(eio_session *s, const char *reason) {
   if (s->closing) return;
   s->closing = 1;
-  eio_loopst *ls = lst(s->loop);
+  eio_loopst *ls = eio_lst(s->loop);
   session_remove(ls, s);
   ls->st.sessions--;
   if (s->transport == T_WS) ls->st.ws--; else ls->st.polling--;
@@ -493,394 +423,67 @@ void eio_close(eio_session *s, const char *reason) {
   if (s->poll) {
     eio_poll *t = s->poll;
     s->poll = NULL;
-    ticket_reply_str(t, 200, "1");
+    eio_ticket_reply_str(t, 200, "1");
   }
-  q_clear(&s->pq);
-  if (s->probe) ws_close(s->probe);
+  eioq_clear(&s->pq);
+  if (s->probe) eio_ws_close(s->probe);
   if (s->ws) {
     if (!s->ws->closing) {
       /* Server-initiated: a WebSocket close frame after what is queued (RFC 6455 §7.1.2). */
       ws_buf *b = ws_buf_from(WS_OP_CLOSE, "\x03\xe8", 2);
-      if (b) { q_push(&s->ws->q, b); ws_buf_unref(b); }
+      if (b) { eioq_push(&s->ws->q, b); ws_buf_unref(b); }
       s->ws->closing = 1;
     }
-    ws_flush(s->ws);
+    eio_ws_flush(s->ws);
   }
   uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->timer, on_timer_closed);
 }
 
-/* ---- WebSocket transport --------------------------------------------------------------- */
-
-static void on_ws_tcp_closed(uv_handle_t *h) {
-  free(h);
-}
-
-/* w is freed once closed and referenced by nothing: no write in flight, not on the
- * dirty list, not inside its own parse callbacks. */
-static void ws_free_if_done(eio_ws *w) {
-  if (!w->closed || w->wreq || w->dirty || w->in_feed) return;
-  q_clear(&w->q);
-  free(w);
-}
-
-/* Detaches w from its session and closes the TCP connection now. */
-static void ws_close(eio_ws *w) {
-  if (w->closed) return;
-  w->closed = 1;
-  eio_session *s = w->s;
-  if (s) {
-    if (s->ws == w) s->ws = NULL;
-    if (s->probe == w) s->probe = NULL;
-    w->s = NULL;
-    if (!s->closing) eio_close(s, "transport close");
-    else session_free_if_done(s);
-  }
-  q_trim(&w->q);
-  ws_parser_free(&w->p);
-  uv_read_stop((uv_stream_t *)w->tcp);
-  if (w->own_tcp) uv_close((uv_handle_t *)w->tcp, on_ws_tcp_closed);
-  else vz_conn_close_detached(w->tcp);
-  w->tcp = NULL;
-  ws_free_if_done(w);
-}
-
-static void ws_written(eio_ws *w, size_t n) {
-  eio_outq *q = &w->q;
-  while (n && !q_empty(q)) {
-    ws_buf *b = q->v[q->head];
-    size_t left = (size_t)b->hdr_len + b->len - q->off;
-    if (n < left) { q->off += (uint32_t)n; return; }
-    n -= left;
-    q->off = 0;
-    q_pop(q);
-  }
-}
-
-static void on_ws_write(uv_write_t *req, int status) {
-  eio_ws *w = req->data;
-  free(req);
-  w->wreq = NULL;
-  if (w->closed) { ws_free_if_done(w); return; }
-  uint32_t k = w->q.inflight;
-  w->q.inflight = 0;
-  w->q.off = 0;
-  if (status < 0) { ws_close(w); return; }
-  for (uint32_t i = 0; i < k; i++) q_pop(&w->q);
-  ws_flush(w);
-}
-
-static int fill_bufs(eio_outq *q, uv_buf_t *bufs, int max, uint32_t *items) {
-  int nb = 0;
-  uint32_t i = q->head, off = q->off;
-  for (; i < q->n && nb + 2 <= max; i++, off = 0) {
-    ws_buf *b = q->v[i];
-    if (off < b->hdr_len) bufs[nb++] = uv_buf_init((char *)b->hdr + off, b->hdr_len - off);
-    size_t doff = off > b->hdr_len ? off - b->hdr_len : 0;
-    if (b->len > doff) bufs[nb++] = uv_buf_init((char *)b->data + doff, (unsigned)(b->len - doff));
-  }
-  *items = i - q->head;
-  return nb;
-}
-
-/* Writes what is queued: vectored uv_try_write, the rest in one uv_write. */
-static void ws_flush(eio_ws *w) {
-  uv_buf_t bufs[MAX_WRITE_BUFS];
-  if (w->closed || w->wreq) return;
-  while (!q_empty(&w->q)) {
-    uint32_t items;
-    int nb = fill_bufs(&w->q, bufs, MAX_WRITE_BUFS, &items);
-    size_t total = 0;
-    for (int i = 0; i < nb; i++) total += bufs[i].len;
-    int r = uv_try_write((uv_stream_t *)w->tcp, bufs, (unsigned)nb);
-    if (r == UV_EAGAIN) r = 0;
-    if (r < 0) { ws_close(w); return; }
-    if ((size_t)r == total) { ws_written(w, total); continue; }
-    ws_written(w, (size_t)r);
-    nb = fill_bufs(&w->q, bufs, MAX_WRITE_BUFS, &items);
-    w->wreq = malloc(sizeof *w->wreq);
-    if (!w->wreq) { ws_close(w); return; }
-    w->wreq->data = w;
-    w->q.inflight = items;
-    if (uv_write(w->wreq, (uv_stream_t *)w->tcp, bufs, (unsigned)nb, on_ws_write) < 0) {
-      free(w->wreq);
-      w->wreq = NULL;
-      ws_close(w);
-    }
-    return;
-  }
-  if (w->closing) ws_close(w);
-}
-
-static void ws_mark_dirty(eio_ws *w, struct eio_loopst *ls) {
-  if (!w->dirty && !w->closed) { w->dirty = 1; w->next_dirty = ls->dirty_ws; ls->dirty_ws = w; }
-}
-
-static int ws_send_raw(eio_ws *w, int op, const void *d, size_t n) {
-  ws_buf *b = ws_buf_from(op, d, n);
-  if (!b) return -1;
-  int rc = q_push(&w->q, b);
-  ws_buf_unref(b);
-  eio_loopst *ls = lst(vz_loop_current());
-  ws_mark_dirty(w, ls);
-  return rc;
-}
-
-static void ws_fail(eio_ws *w, int code) {
-  uint8_t body[2] = { (uint8_t)(code >> 8), (uint8_t)code };
-  if (w->s) lst(w->s->loop)->st.bad_input++;
-  q_trim(&w->q); /* nothing more for a peer that broke the protocol but the close */
-  ws_send_raw(w, WS_OP_CLOSE, body, 2);
-  w->closing = 1;
-  uv_read_stop((uv_stream_t *)w->tcp);
-}
-
-static void upgrade_complete(eio_session *s, eio_ws *w) {
-  /* Spec "Upgrade": after "5" the WebSocket is the transport; the polling one is
-   * discarded, a pending GET answered with a noop. */
-  s->probe = NULL;
-  w->probe = 0;
-  s->ws = w;
-  s->transport = T_WS;
-  s->upgrading = 0;
-  eio_loopst *ls = lst(s->loop);
-  ls->st.polling--;
-  ls->st.ws++;
-  ls->st.upgrades++;
-  if (s->poll) {
-    eio_poll *t = s->poll;
-    s->poll = NULL;
-    ticket_reply_str(t, 200, "6");
-  }
-  while (!q_empty(&s->pq)) { /* what polling had not delivered goes first */
-    q_push(&w->q, s->pq.v[s->pq.head]);
-    q_pop(&s->pq);
-  }
-  ws_mark_dirty(w, ls);
-}
-
-static int ws_on_msg(void *ud, int op, const uint8_t *d, size_t n) {
-  eio_ws *w = ud;
-  eio_session *s = w->s;
-  if (w->closing || w->closed) return 1;
-  switch (op) {
-  case WS_OP_PING: ws_send_raw(w, WS_OP_PONG, d, n); return 0;
-  case WS_OP_PONG: return 0;
-  case WS_OP_CLOSE:
-    /* §5.5.1: answer a close with a close (echoing the code), then close TCP. */
-    q_trim(&w->q);
-    ws_send_raw(w, WS_OP_CLOSE, d, n >= 2 ? 2 : 0);
-    w->closing = 1;
-    return 1;
-  case WS_OP_BINARY:
-    if (!s || w->probe || s->closing) return -WS_CLOSE_POLICY;
-    return deliver_msg(s, d, n, 1) < 0 ? -WS_CLOSE_POLICY : 0;
-  }
-  /* Text: one Engine.IO packet. */
-  eio_packet pk;
-  if (!s || eio_packet_decode(d, n, &pk) < 0) return -WS_CLOSE_POLICY;
-  if (w->probe) {
-    if (pk.type == EIO_PING && pk.len == 5 && memcmp(pk.data, "probe", 5) == 0) {
-      ws_send_raw(w, WS_OP_TEXT, "3probe", 6);
-      if (s->poll) { /* let the client's pending GET return so it can pause polling */
-        eio_poll *t = s->poll;
-        s->poll = NULL;
-        ticket_reply_str(t, 200, "6");
-      }
-      return 0;
-    }
-    if (pk.type == EIO_UPGRADE) { upgrade_complete(s, w); return 0; }
-    return -WS_CLOSE_POLICY;
-  }
-  switch (pk.type) {
-  case EIO_PONG: on_pong(s); return 0;
-  case EIO_MESSAGE: return deliver_msg(s, pk.data, pk.len, 0) < 0 ? -WS_CLOSE_POLICY : 0;
-  case EIO_CLOSE: eio_close(s, "transport close"); return 1;
-  case EIO_NOOP: return 0;
-  case EIO_PING: return 0; /* v4 clients do not ping; tolerated */
-  }
-  return -WS_CLOSE_POLICY;
-}
-
-static void ws_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  size_t len;
-  buf->base = vz_loop_read_buf(vz_loop_current(), &len);
-  buf->len = len;
-}
-
-static void ws_feed(eio_ws *w, uint8_t *d, size_t n) {
-  w->in_feed = 1;
-  int rc = ws_parse(&w->p, d, n, ws_on_msg, w);
-  w->in_feed = 0;
-  if (w->closed) { ws_free_if_done(w); return; }
-  if (rc < 0) ws_fail(w, -rc);
-  else if (rc > 0) uv_read_stop((uv_stream_t *)w->tcp);
-  if (w->closing) ws_flush(w);
-}
-
-static void ws_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
-  eio_ws *w = st->data;
-  if (n < 0) { ws_close(w); return; }
-  if (n == 0 || w->closing) return;
-  ws_feed(w, (uint8_t *)buf->base, (size_t)n);
-}
-
-/* Starts a WebSocket on this (owning) loop: writes the 101 (and the open packet for a
- * new session), then reads. sid NULL: new session. */
-static void ws_start(vz_loop *l, uv_tcp_t *tcp, int own, const char *sid, const char *accept,
-                     char *rest, size_t rest_len, int echo) {
-  eio_loopst *ls = lst(l);
-  eio_ws *w = calloc(1, sizeof *w);
-  if (!w) {
-    free(rest);
-    if (own) uv_close((uv_handle_t *)tcp, on_ws_tcp_closed); else vz_conn_close_detached(tcp);
-    return;
-  }
-  w->tcp = tcp;
-  w->own_tcp = (uint8_t)own;
-  tcp->data = w;
-  ws_parser_init(&w->p, eio_opt.max_payload);
-  char head[160];
-  int hn = snprintf(head, sizeof head,
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
-  ws_buf *hb = ws_buf_from(WS_OP_TEXT, head, (size_t)hn);
-  if (hb) { hb->hdr_len = 0; q_push(&w->q, hb); ws_buf_unref(hb); }
-  eio_session *s = NULL;
-  if (!sid) {
-    s = session_new(l, T_WS);
-    if (!s) { ws_close(w); free(rest); return; }
-    s->echo = (uint8_t)echo;
-    s->ws = w;
-    w->s = s;
-    ws_buf *op = open_packet(s, 0);
-    if (op) { q_push(&w->q, op); ws_buf_unref(op); }
-  } else {
-    s = session_find(ls, sid);
-    if (!s || s->closing || s->transport == T_WS || s->probe) {
-      /* Spec: a second WebSocket for an upgraded (or unknown) session is accepted and
-       * closed at once. */
-      ws_buf *cb = ws_buf_from(WS_OP_CLOSE, "\x03\xe8", 2);
-      if (cb) { q_push(&w->q, cb); ws_buf_unref(cb); }
-      w->closing = 1;
-      ws_mark_dirty(w, ls);
-      ws_flush(w);
-      free(rest);
-      return;
-    }
-    s->probe = w;
-    s->upgrading = 1;
-    w->s = s;
-    w->probe = 1;
-  }
-  ws_mark_dirty(w, ls);
-  uv_read_start((uv_stream_t *)tcp, ws_alloc, ws_read);
-  if (rest_len) ws_feed(w, (uint8_t *)rest, rest_len);
-  free(rest);
-}
-
-typedef struct ws_move {
-  int fd;
-  char sid[SID_LEN + 1];
-  char accept[29];
-  char *rest;
-  size_t rest_len;
-} ws_move;
-
-static void ws_move_in(void *arg) {
-  ws_move *m = arg;
-  vz_loop *l = vz_loop_current();
-  uv_tcp_t *tcp = malloc(sizeof *tcp);
-  if (!tcp || uv_tcp_init(vz_loop_uv(l), tcp) < 0 || uv_tcp_open(tcp, m->fd) < 0) {
-    free(tcp);
-    close(m->fd);
-    free(m->rest);
-    free(m);
-    return;
-  }
-  ws_start(l, tcp, 1, m->sid, m->accept, m->rest, m->rest_len, 0);
-  free(m);
-}
-
 /* ---- HTTP entry point ---------------------------------------------------------------- */
 
-static int reply_err(vz_req *req, int code) {
+int eio_reply_err(vz_req *req, int code) {
   return vz_reply_bytes(req, code == 4 ? 403 : 400, "application/json", eio_errors[code], strlen(eio_errors[code]));
 }
 
-static int header_has(vz_req *req, const char *name, const char *token) {
-  const char *v = vz_req_header(req, name);
-  if (!v) return 0;
-  size_t tl = strlen(token);
-  for (const char *p = v; *p;) {
-    while (*p == ' ' || *p == ',') p++;
-    const char *e = p;
-    while (*e && *e != ',') e++;
-    const char *t = e;
-    while (t > p && t[-1] == ' ') t--;
-    if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
-    p = e;
-  }
+/* A client that closes over polling may have its last GET still on the way: sent just
+ * before the POST "1" on another connection, which SO_REUSEPORT can hand to another
+ * loop, one hop behind. That GET is answered as if it had arrived first (a noop), not
+ * with "Session ID unknown"; the note is used once and lasts CLOSED_GRACE_MS. */
+#define CLOSED_GRACE_MS 200
+
+static void note_client_close(eio_session *s) {
+  eio_loopst *ls = eio_lst(s->loop);
+  unsigned i = ls->closed_next++ % (sizeof ls->closed / sizeof ls->closed[0]);
+  memcpy(ls->closed[i].sid, s->sid, sizeof ls->closed[i].sid);
+  ls->closed[i].until_ms = uv_now(vz_loop_uv(s->loop)) + CLOSED_GRACE_MS;
+}
+
+static int take_client_close(eio_loopst *ls, const char *sid) {
+  uint64_t now = uv_now(vz_loop_uv(ls->loop));
+  for (size_t i = 0; i < sizeof ls->closed / sizeof ls->closed[0]; i++)
+    if (ls->closed[i].until_ms > now && strcmp(ls->closed[i].sid, sid) == 0) {
+      ls->closed[i].until_ms = 0;
+      return 1;
+    }
   return 0;
 }
-
-static int ws_upgrade(vz_req *req, const char *sid, int echo) {
-  const char *key = vz_req_header(req, "Sec-WebSocket-Key");
-  const char *ver = vz_req_header(req, "Sec-WebSocket-Version");
-  char accept[29];
-  if (strcmp(req->method, "GET") != 0) return reply_err(req, 2);
-  if (!header_has(req, "Upgrade", "websocket") || !header_has(req, "Connection", "upgrade") || !key ||
-      !ver || strcmp(ver, "13") != 0 || ws_accept_key(key, strlen(key), accept) < 0)
-    return reply_err(req, 3);
-  int owner = sid ? sid_loop_index(sid) : vz_loop_index(req->loop);
-  if (owner < 0) return reply_err(req, 1);
-  char *rest = NULL;
-  size_t rest_len = 0;
-  uv_tcp_t *tcp = vz_conn_detach(req, &rest, &rest_len);
-  if (!tcp) return 400;
-  req->status = 101;
-  if (owner == vz_loop_index(req->loop)) {
-    ws_start(req->loop, tcp, 0, sid, accept, rest, rest_len, echo);
-    return 101;
-  }
-  /* The session lives on another loop: move the socket there (see the file comment). */
-  uv_os_fd_t fd;
-  ws_move *m = calloc(1, sizeof *m);
-  if (!m || uv_fileno((uv_handle_t *)tcp, &fd) < 0 || (m->fd = dup(fd)) < 0) {
-    free(m);
-    free(rest);
-    vz_conn_close_detached(tcp);
-    return 101;
-  }
-  uv_read_stop((uv_stream_t *)tcp);
-  vz_conn_close_detached(tcp); /* removes it from this loop's epoll, closes the original */
-  snprintf(m->sid, sizeof m->sid, "%s", sid);
-  memcpy(m->accept, accept, sizeof accept);
-  m->rest = rest;
-  m->rest_len = rest_len;
-  if (vz_loop_post(vz_loop_get(owner), ws_move_in, m) < 0) {
-    close(m->fd);
-    free(rest);
-    free(m);
-  }
-  return 101;
-}
-
-typedef int (*packet_fn)(void *ud, const eio_packet *pk);
 
 static int post_packet(void *ud, const eio_packet *pk) {
   eio_session *s = ud;
   if (s->closing) return 1;
   switch (pk->type) {
-  case EIO_MESSAGE: return deliver_msg(s, pk->data, pk->len, pk->binary) < 0 ? -1 : 0;
-  case EIO_PONG: on_pong(s); return 0;
+  case EIO_MESSAGE: return eio_deliver_msg(s, pk->data, pk->len, pk->binary) < 0 ? -1 : 0;
+  case EIO_PONG: eio_on_pong(s); return 0;
   case EIO_CLOSE:
     /* As the reference server's polling transport (onClose): a pending GET is
      * released with a noop, not a close packet; the client asked for the close. */
     if (s->poll) {
       eio_poll *t = s->poll;
       s->poll = NULL;
-      ticket_reply_str(t, 200, "6");
+      eio_ticket_reply_str(t, 200, "6");
+    } else {
+      note_client_close(s);
     }
     eio_close(s, "transport close");
     return 1;
@@ -891,43 +494,44 @@ static int post_packet(void *ud, const eio_packet *pk) {
 
 /* On the owning loop: a GET or POST for an existing session. */
 static void poll_on_owner(eio_poll *t) {
-  eio_loopst *ls = lst(t->owner);
-  eio_session *s = session_find(ls, t->sid);
-  if (!s || s->closing) { ticket_reply_str(t, 400, eio_errors[1]); return; }
-  if (s->transport != T_POLLING) { ticket_reply_str(t, 400, eio_errors[3]); return; }
+  eio_loopst *ls = eio_lst(t->owner);
+  eio_session *s = eio_session_find(ls, t->sid);
+  if (!s && t->get && take_client_close(ls, t->sid)) { eio_ticket_reply_str(t, 200, "6"); return; }
+  if (!s || s->closing) { eio_ticket_reply_str(t, 400, eio_errors[1]); return; }
+  if (s->transport != T_POLLING) { eio_ticket_reply_str(t, 400, eio_errors[3]); return; }
   if (t->get) {
     if (s->poll) {
       /* Spec: overlapping GETs are an error that closes the session; the first one
        * gets the close packet (from eio_close), this one a 400. */
-      ticket_reply_str(t, 400, eio_errors[3]);
+      eio_ticket_reply_str(t, 400, eio_errors[3]);
       eio_close(s, "transport error");
       return;
     }
-    if (s->upgrading && q_empty(&s->pq)) { ticket_reply_str(t, 200, "6"); return; }
+    if (s->upgrading && eioq_empty(&s->pq)) { eio_ticket_reply_str(t, 200, "6"); return; }
     s->poll = t;
-    if (!q_empty(&s->pq)) poll_flush(s);
+    if (!eioq_empty(&s->pq)) poll_flush(s);
     return;
   }
   if (t->body_len > eio_opt.max_payload) {
-    ticket_reply_str(t, 413, "{\"code\":3,\"message\":\"Bad request\"}");
+    eio_ticket_reply_str(t, 413, "{\"code\":3,\"message\":\"Bad request\"}");
     eio_close(s, "transport error");
     return;
   }
   int rc = t->body_len ? eio_payload_decode(t->body, t->body_len, post_packet, s) : -1;
   if (rc < 0) {
     ls->st.bad_input++;
-    ticket_reply_str(t, 400, eio_errors[3]);
+    eio_ticket_reply_str(t, 400, eio_errors[3]);
     eio_close(s, "parse error");
     return;
   }
-  ticket_reply_str(t, 200, "ok");
+  eio_ticket_reply_str(t, 200, "ok");
 }
 
 static void poll_on_owner_posted(void *arg) { poll_on_owner(arg); }
 
 static void poll_cancel_posted(void *arg) {
   eio_poll *t = arg;
-  eio_session *s = session_find(lst(t->owner), t->sid);
+  eio_session *s = eio_session_find(eio_lst(t->owner), t->sid);
   if (s && s->poll == t) {
     s->poll = NULL;
     ticket_unref(t); /* the owner's reference */
@@ -949,20 +553,20 @@ static void poll_aborted(vz_req *req) {
 
 static int polling(vz_req *req, const char *sid, int echo) {
   int get = strcmp(req->method, "GET") == 0;
-  if (!get && strcmp(req->method, "POST") != 0) return reply_err(req, 2);
+  if (!get && strcmp(req->method, "POST") != 0) return eio_reply_err(req, 2);
   if (!sid) {
-    if (!get) return reply_err(req, 2);
-    eio_session *s = session_new(req->loop, T_POLLING);
+    if (!get) return eio_reply_err(req, 2);
+    eio_session *s = eio_session_new(req->loop, T_POLLING);
     if (!s) return vz_reply_bytes(req, 503, "application/json", "{}", 2);
     s->echo = (uint8_t)echo;
-    ws_buf *op = open_packet(s, 1);
+    ws_buf *op = eio_open_packet(s, 1);
     int st = vz_reply_bytes(req, 200, "text/plain; charset=UTF-8", op ? (char *)op->data : "",
                             op ? op->len : 0);
     ws_buf_unref(op);
     return st;
   }
-  int owner = sid_loop_index(sid);
-  if (owner < 0) return reply_err(req, 1);
+  int owner = eio_sid_loop_index(sid);
+  if (owner < 0) return eio_reply_err(req, 1);
   eio_poll *t = calloc(1, sizeof *t);
   if (!t) return vz_reply_bytes(req, 503, "application/json", "{}", 2);
   atomic_init(&t->refs, 2); /* request side + owner side */
@@ -1021,18 +625,18 @@ static int preflight(vz_req *req) {
 }
 
 static int eio_handler(vz_req *req) {
-  if (origin_refused(req)) return reply_err(req, 4);
+  if (origin_refused(req)) return eio_reply_err(req, 4);
   if (strcmp(req->method, "OPTIONS") == 0 && req->cors_ok && vz_req_header(req, "Access-Control-Request-Method"))
     return preflight(req);
   const char *v = vz_req_query(req, "EIO");
   const char *tr = vz_req_query(req, "transport");
   const char *sid = vz_req_query(req, "sid");
-  if (!v || strcmp(v, "4") != 0) return reply_err(req, 5);
-  if (!tr) return reply_err(req, 0);
+  if (!v || strcmp(v, "4") != 0) return eio_reply_err(req, 5);
+  if (!tr) return eio_reply_err(req, 0);
   int echo = strncmp(req->path, "/engine.io/", 11) == 0;
-  if (strcmp(tr, "websocket") == 0) return ws_upgrade(req, sid, echo);
+  if (strcmp(tr, "websocket") == 0) return eio_ws_upgrade(req, sid, echo);
   if (strcmp(tr, "polling") == 0) return polling(req, sid, echo);
-  return reply_err(req, 0);
+  return eio_reply_err(req, 0);
 }
 
 /* ---- per-loop hooks ------------------------------------------------------------------ */
@@ -1045,10 +649,10 @@ static void flush_all(eio_loopst *ls) {
       eio_ws *nx = w->next_dirty;
       w->in_feed = 1; /* keeps w alive through the close/flush below */
       if (w->s && w->s->drop && !w->s->closing) eio_close(w->s, "transport error");
-      if (!w->closed) ws_flush(w);
+      if (!w->closed) eio_ws_flush(w);
       w->in_feed = 0;
       w->dirty = 0;
-      ws_free_if_done(w);
+      eio_ws_free_if_done(w);
       w = nx;
     }
     eio_session *s = ls->dirty_polls;
@@ -1111,7 +715,7 @@ static void on_loop_start(vz_loop *l) {
 
 /* Shutdown: every session is told and closed, so the loop's hold count reaches 0. */
 static void on_drain(vz_loop *l) {
-  eio_loopst *ls = lst(l);
+  eio_loopst *ls = eio_lst(l);
   if (!ls) return;
   for (size_t i = 0; i < ls->tab_cap; i++) {
     eio_session *s = ls->tab[i];

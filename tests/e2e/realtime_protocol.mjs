@@ -135,6 +135,28 @@ story('polling: a message posted comes back, a duplicate poll closes the session
   assert.equal((await get(q)).status, 400); // the session is gone
 });
 
+story('polling: a client close releases its pending poll with a noop, even one a hop behind the POST', async () => {
+  // the GET was sent first: it is answered "6" and the session is gone
+  let { sid } = await open();
+  let q = `&transport=polling&sid=${sid}`;
+  const [poll, closed] = await Promise.all([get(q), sleep(50).then(() => post(q, '1'))]);
+  assert.deepEqual([poll, closed], [{ status: 200, text: '6' }, { status: 200, text: 'ok' }]);
+  assert.equal((await get(q)).status, 400);
+  // the GET arrives just after the POST (another connection, another io loop): the same
+  // noop, once; later polls are refused
+  ({ sid } = await open());
+  q = `&transport=polling&sid=${sid}`;
+  assert.deepEqual(await post(q, '1'), { status: 200, text: 'ok' });
+  assert.deepEqual(await get(q), { status: 200, text: '6' });
+  assert.equal((await get(q)).status, 400);
+  await sleep(250);
+  ({ sid } = await open());
+  q = `&transport=polling&sid=${sid}`;
+  await post(q, '1');
+  await sleep(250); // past the grace: a poll that late is for a session long gone
+  assert.equal((await get(q)).status, 400);
+});
+
 story('polling: a cancelled pending poll closes the session', async () => {
   const { sid } = await open();
   const q = `&transport=polling&sid=${sid}`;
