@@ -667,6 +667,35 @@ void sio_disconnect(sio_socket *s) {
   socket_free(s, "server namespace disconnect");
 }
 
+/* On each loop: the sockets of a revoked session leave with a DISCONNECT, after which
+ * socket.io-client does not reconnect by itself. Every socket is in its namespace's ""
+ * room; the room is held (busy) while members leave, walked from the end because a
+ * leaving member is replaced by the last one. */
+static void drop_session_posted(void *arg) {
+  int64_t sid = *(int64_t *)arg;
+  free(arg);
+  sio_loopst *st = loopst(vz_loop_current());
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  for (int i = 0; i < nnsps; i++) {
+    sio_room *r = sio_rooms_get(&st->rooms, key, room_key(key, nsps[i].name, ""), 0);
+    if (!r) continue;
+    r->busy++;
+    for (uint32_t k = r->n; k-- > 0;)
+      if (k < r->n && r->m[k]->who.session_id == sid) sio_disconnect(r->m[k]);
+    r->busy--;
+    sio_rooms_release(&st->rooms, r);
+  }
+}
+
+void sio_disconnect_session(int64_t session_id) {
+  for (int i = 0, n = vz_loop_count(); session_id > 0 && i < n; i++) {
+    int64_t *arg = malloc(sizeof *arg);
+    if (!arg) return;
+    *arg = session_id;
+    if (vz_loop_post(vz_loop_get(i), drop_session_posted, arg) < 0) free(arg);
+  }
+}
+
 /* ---- incoming packets ------------------------------------------------------------------ */
 
 static sio_socket *find_socket(sio_conn *c, const char *nsp) {

@@ -22,6 +22,7 @@ typedef struct sio_bin { const uint8_t *data; size_t len; } sio_bin;
 typedef struct sio_identity {
   char user[65];      /* display name (the peer: the token, truncated to 64) */
   int64_t user_id;    /* >0: the socket joins room "user:<id>" of "/" */
+  int64_t session_id; /* the access token's session: sio_disconnect_session ends it */
   int role;
 } sio_identity;
 /* Returns 0 to accept, or <0 with *message set (sent as CONNECT_ERROR {"message"}).
@@ -64,6 +65,9 @@ int sio_in_room(const sio_socket *s, const char *room);
 /* To every member of room in s's namespace (all loops); except_self skips s. */
 int sio_to_room(sio_socket *s, const char *room, const char *event, json_t *args, int except_self);
 void sio_disconnect(sio_socket *s);
+/* From any thread: every socket (any namespace, any loop of this instance) that
+ * connected with a token of that session gets a DISCONNECT (signed out, revoked). */
+void sio_disconnect_session(int64_t session_id);
 
 /* Server API, any thread. args stolen. 0, or <0 (bad arguments, no memory). */
 int sio_emit_room(const char *nsp, const char *room, const char *event, json_t *args);

@@ -21,13 +21,14 @@ static int sio_jwt_check(const char *nsp, const json_t *auth, sio_identity *out,
   if (vz_cfg.bench || (vz_cfg.dev && strcmp(nsp, "/test") == 0))
     return sio_auth_token_nonempty(nsp, auth, out, message);
   const char *tok = json_string_value(json_object_get(auth, "token"));
-  int64_t uid = 0;
+  int64_t uid = 0, sid = 0;
   int role = 0;
-  if (!tok || auth_verify_access(tok, &uid, &role) != 0) {
+  if (!tok || auth_verify_access_sid(tok, &uid, &role, &sid) != 0) {
     *message = "unauthorized";
     return -1;
   }
   out->user_id = uid;
+  out->session_id = sid;
   out->role = role;
   snprintf(out->user, sizeof out->user, "%lld", (long long)uid);
   return 0;
@@ -41,6 +42,7 @@ int services_init(void) {
   if (vz_cfg.bench && bench_init() < 0) return -1;
   if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
   if (!vz_cfg.conformance) sio_set_auth_check(sio_jwt_check);
+  auth_on_session_revoked(sio_disconnect_session); /* signed out: its sockets end too */
   return 0;
 }
 

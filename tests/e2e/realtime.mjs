@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
-import { story, assert, URL_BASE, sleep, unique, newUser, metric } from './lib.mjs';
+import { story, assert, URL_BASE, sleep, unique, newUser, metric, api, expectStatus } from './lib.mjs';
 
 const opts = (extra = {}) => ({ forceNew: true, reconnection: false, auth: { token: 'alice' }, ...extra });
 const connect = (nsp = '/test', extra = {}) => io(URL_BASE + nsp, opts(extra));
@@ -262,6 +262,23 @@ story('recovery: an unknown or stale session starts fresh', async () => {
     assert.equal(s.recovered, false);
     assert.equal((await ack(s, 'whoami')).id, s.id);
   } finally { s.close(); }
+});
+
+story('signing out ends that session\'s sockets at once; the user\'s other session stays', async () => {
+  const u = await newUser('so');
+  const other = expectStatus(await api('POST', '/v1/auth/signin', { body: { email: u.email, password: u.password } }), 200).json.data;
+  const a = await connected(connect('/', { auth: { token: u.token }, transports: ['websocket'] }));
+  const b = await connected(connect('/', { auth: { token: other.access_token }, transports: ['websocket'] }));
+  try {
+    const reason = once(a, 'disconnect');
+    expectStatus(await api('POST', '/v1/auth/signout', { token: u.token, body: { refresh_token: u.refresh } }), 204);
+    assert.equal([await reason].flat()[0], 'io server disconnect');
+    await sleep(200);
+    assert.equal(b.connected, true, 'the other session keeps its socket');
+    const again = connect('/', { auth: { token: u.token }, transports: ['websocket'] });
+    assert.equal((await once(again, 'connect_error')).message, 'unauthorized', 'the token no longer connects');
+    again.close();
+  } finally { a.close(); b.close(); }
 });
 
 story('a service emits to a room from another thread', async () => {

@@ -150,6 +150,8 @@ static int parse_id(const char *s, int64_t *out) {
   return 0;
 }
 
+void auth_on_session_revoked(void (*fn)(int64_t sid)) { denylist_on_revoke(fn); }
+
 int64_t auth_access_ttl_s(void) { return access_ttl + ACCESS_LEEWAY_S; }
 
 int auth_verify_access_sid(const char *token, int64_t *uid, int *role, int64_t *sid) {

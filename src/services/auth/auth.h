@@ -50,6 +50,9 @@ int auth_issue_access(int64_t uid, int role, int64_t sid, char **out, int64_t *e
 int auth_verify_access(const char *jwt, int64_t *uid, int *role);
 /* Same, also returning the session id (0 when absent). */
 int auth_verify_access_sid(const char *jwt, int64_t *uid, int *role, int64_t *sid);
+/* fn(sid) runs for every session revoked from now on (here or on another instance), on
+ * any thread, without blocking: the real-time gateway ends that session's sockets. */
+void auth_on_session_revoked(void (*fn)(int64_t sid));
 /* How long an access token can be accepted after it was issued (lifetime + leeway). */
 int64_t auth_access_ttl_s(void);
 

@@ -64,11 +64,16 @@ static int put(table *t, int64_t id, int64_t until) {
   return 0;
 }
 
+static void (*on_revoke)(int64_t sid);
+
+void denylist_on_revoke(void (*fn)(int64_t sid)) { on_revoke = fn; }
+
 static void apply(int64_t sid) {
   if (sid <= 0) return;
   pthread_mutex_lock(&mu);
   put(&sessions, sid, now_s() + ttl);
   pthread_mutex_unlock(&mu);
+  if (on_revoke) on_revoke(sid);
 }
 
 /* Message: the session id in decimal. */
@@ -107,6 +112,7 @@ int denylist_init(vz_db *db, int64_t ttl_s) {
   vz_stmt *st = NULL;
   int n = 0, rc = db_run(db, &st, "SELECT DISTINCT family_id FROM refresh_tokens WHERE revoked_at > $1", "i",
                          (now_s() - ttl) * 1000);
+  /* before on_revoke is set and before any connection: nothing to end yet */
   for (; rc == DB_ROW; rc = db_step(st), n++) apply(db_col_int(st, 0));
   if (st) db_finalize(st);
   if (rc < 0) {

@@ -23,4 +23,7 @@ void denylist_session(int64_t sid);
 /* 1 when a token of session sid must be refused. */
 int denylist_rejects(int64_t sid);
 void denylist_free(void);
+/* Called (any thread, must not block) for each session denied from now on, here or on
+ * another instance: open connections authenticated by it are ended too. */
+void denylist_on_revoke(void (*fn)(int64_t sid));
 #endif
