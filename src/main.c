@@ -140,6 +140,8 @@ static void realtime_metrics(char **b, size_t *l, size_t *c) {
   uint64_t delivered;
   long rooms;
   sio_stats_sum(&delivered, &rooms);
+  uint64_t rec_mem, rec_stream, rec_fresh;
+  sio_recovery_stats(&rec_mem, &rec_stream, &rec_fresh);
   vz_metrics_printf(b, l, c,
                     "# TYPE vidzo_realtime_connections_open gauge\n"
                     "vidzo_realtime_connections_open{transport=\"websocket\"} %ld\n"
@@ -150,9 +152,14 @@ static void realtime_metrics(char **b, size_t *l, size_t *c) {
                     "# TYPE vidzo_realtime_bad_input_total counter\nvidzo_realtime_bad_input_total %ld\n"
                     "# TYPE vidzo_realtime_messages_delivered_total counter\n"
                     "vidzo_realtime_messages_delivered_total %llu\n"
-                    "# TYPE vidzo_realtime_rooms gauge\nvidzo_realtime_rooms %ld\n",
+                    "# TYPE vidzo_realtime_rooms gauge\nvidzo_realtime_rooms %ld\n"
+                    "# TYPE vidzo_realtime_recoveries_total counter\n"
+                    "vidzo_realtime_recoveries_total{from=\"memory\"} %llu\n"
+                    "vidzo_realtime_recoveries_total{from=\"stream\"} %llu\n"
+                    "vidzo_realtime_recoveries_total{from=\"none\"} %llu\n",
                     st.ws, st.polling, st.upgrades, st.slow_dropped, st.bad_input,
-                    (unsigned long long)delivered, rooms);
+                    (unsigned long long)delivered, rooms, (unsigned long long)rec_mem,
+                    (unsigned long long)rec_stream, (unsigned long long)rec_fresh);
 }
 
 static int cmd_serve(int argc, char **argv) {

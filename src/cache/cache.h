@@ -92,6 +92,9 @@ int cache_stream_range(const char *stream, uint64_t after, size_t max, cache_ent
  * call, in stream order, across reconnects (it resumes from the last id it delivered). */
 int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg);
 void cache_stream_unfollow(void);
+/* The follower has delivered (or will) every entry with an id above this one; UINT64_MAX
+ * while it does not know where it started (Redis unreachable so far). */
+uint64_t cache_stream_follow_since(void);
 int cache_stream_id_parse(const char *s, uint64_t *id);
 void cache_stream_id_format(uint64_t id, char out[CACHE_STREAM_ID_LEN]);
 #endif

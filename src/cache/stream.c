@@ -127,6 +127,7 @@ static cache_entry_fn ffn;
 static void *farg;
 static uint64_t flast;
 static int fhave_last;
+static atomic_ullong fsince = UINT64_MAX; /* every entry after this id is delivered */
 static atomic_llong log_follow;
 
 /* The newest id in the stream (0 when empty): where a new follower starts. */
@@ -155,7 +156,10 @@ static void *follow_main(void *unused) {
       if (c) redisFree(c);
       break;
     }
-    if (c && !fhave_last && newest_id(c, &flast) == 0) fhave_last = 1;
+    if (c && !fhave_last && newest_id(c, &flast) == 0) {
+      fhave_last = 1;
+      atomic_store(&fsince, flast);
+    }
     while (c && fhave_last) {
       cache_stream_id_format(flast, from);
       redisReply *r = redisCommand(c, "XREAD COUNT %d BLOCK %s STREAMS %s %s", PAGE, FOLLOW_BLOCK_MS, fstream, from);
@@ -195,8 +199,12 @@ int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg) {
   farg = arg;
   /* Known now, so appends made after this call are delivered; when Redis is down, the
    * thread takes the end it finds once it gets through. */
+  atomic_store(&fsince, UINT64_MAX);
   fhave_last = newest_id(NULL, &flast) == 0;
+  if (fhave_last) atomic_store(&fsince, flast);
   return cache_bg_start(&fol, follow_main);
 }
 
 void cache_stream_unfollow(void) { cache_bg_stop(&fol); }
+
+uint64_t cache_stream_follow_since(void) { return atomic_load(&fsince); }

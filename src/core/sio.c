@@ -100,6 +100,15 @@ static sio_loopst *loopst(vz_loop *l) {
   return *slot;
 }
 
+/* Recoveries by where the missed packets came from, and the tries that started fresh. */
+static atomic_ullong rec_memory, rec_stream, rec_fresh;
+
+void sio_recovery_stats(uint64_t *memory, uint64_t *stream, uint64_t *fresh) {
+  *memory = atomic_load(&rec_memory);
+  *stream = atomic_load(&rec_stream);
+  *fresh = atomic_load(&rec_fresh);
+}
+
 /* Sums over the loops for /metrics; other loops' counters may be a moment stale. */
 void sio_stats_sum(uint64_t *delivered, long *rooms) {
   *delivered = 0;
@@ -407,7 +416,9 @@ static int bcast_send_shared(sio_bcast *bc) {
   return -1;
 }
 
-/* On the stream follower thread, in stream order: to every loop, in that order. */
+/* On the stream follower thread, in stream order: kept in the local history and posted
+ * to every loop, under the history lock, exactly as bcast_send_rec does, so a recovery
+ * on this instance usually replays from memory (the stream is the fallback). */
 static void on_shared_packet(uint64_t id, const char *key, size_t klen, const char *except,
                              const void *packet, size_t plen) {
   if (klen >= sizeof ((sio_bcast *)0)->key) return;
@@ -421,10 +432,13 @@ static void on_shared_packet(uint64_t id, const char *key, size_t klen, const ch
   snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
   int n = vz_loop_count();
   atomic_init(&bc->refs, 1);
+  sio_rec_lock();
+  sio_rec_store(key, klen, id, bc->b[0], except[0] ? except : NULL);
   for (int i = 0; i < n; i++) {
     atomic_fetch_add(&bc->refs, 1);
     if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
   }
+  sio_rec_unlock();
   bcast_unref(bc);
 }
 
@@ -736,14 +750,19 @@ static int recover(sio_socket *s, const json_t *auth, ws_buf ***missed) {
   for (int i = 0; ok && i < r->nkeys; i++) /* every key is "<nsp>\x1f<room>" of this namespace */
     ok = strncmp(r->keys[i], s->ns->name, nl) == 0 && r->keys[i][nl] == KEY_SEP;
   uint64_t last = 0;
-  /* Local: under the lock the emit path posts under, so nothing slips between the
-   * history read and the join below (which runs before this loop's next post). */
-  if (ok && shared) n = sio_rec_shared_missed(r, offset, missed, &last);
-  if (ok && !shared) {
+  /* The local history, under the lock the emit path (or the stream follower) posts
+   * under, so nothing slips between the history read and the join below (which runs
+   * before this loop's next post). With Redis it holds what the follower saw since it
+   * started; an older offset, or one a local bound dropped, reads the stream instead. */
+  if (ok && (!shared || offset >= sio_rec_shared_since())) {
     sio_rec_lock();
     n = sio_rec_missed(r, offset, missed, &last);
     sio_rec_unlock();
   }
+  if (n >= 0) atomic_fetch_add(&rec_memory, 1);
+  if (ok && shared && n < 0 && (n = sio_rec_shared_missed(r, offset, missed, &last)) >= 0)
+    atomic_fetch_add(&rec_stream, 1);
+  if (n < 0) atomic_fetch_add(&rec_fresh, 1);
   if (n >= 0) {
     memcpy(s->id, r->sid, sizeof s->id);
     memcpy(s->pid, r->pid, sizeof s->pid);

@@ -82,6 +82,9 @@ long sio_room_presence(const char *nsp, const char *room);
 /* Room packets delivered and rooms held (per-loop tables summed; a room spread over
  * several loops counts once per loop). */
 void sio_stats_sum(uint64_t *delivered, long *rooms);
+/* Connection state recoveries: replayed from memory, from the Redis stream, or refused
+ * (the client got a fresh session). */
+void sio_recovery_stats(uint64_t *memory, uint64_t *stream, uint64_t *fresh);
 /* Internal: the bench/test events (sio_bench.c). */
 int sio_bench_init(int peer_events, int test_nsp);
 /* Internal: the Socket.IO conformance suite's application (--conformance). */

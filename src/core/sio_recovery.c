@@ -126,6 +126,7 @@ static void sweep(uint64_t now) {
 
 void sio_rec_store(const char *key, size_t klen, uint64_t seq, ws_buf *b, const char *except_sid) {
   uint64_t now = now_ms();
+  if (seq > seq_now) seq_now = seq; /* shared mode: offsets are stream ids */
   if (++stores_since_sweep >= SWEEP_EVERY) {
     stores_since_sweep = 0;
     sweep(now);

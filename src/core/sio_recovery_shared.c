@@ -31,6 +31,7 @@ static atomic_int following;
 void sio_rec_shared_enable(sio_rec_shared_fn deliver) { deliver_fn = deliver; }
 int sio_rec_shared_enabled(void) { return deliver_fn != NULL; }
 uint64_t sio_rec_shared_last(void) { return atomic_load(&last_id); }
+uint64_t sio_rec_shared_since(void) { return cache_stream_follow_since(); }
 
 static int on_entry(const cache_entry *e, void *unused) {
   (void)unused;

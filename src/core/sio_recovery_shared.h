@@ -30,6 +30,9 @@ int sio_rec_shared_follow(void);
 void sio_rec_shared_stop(void);
 /* The newest id the follower delivered (the offset of a packet that is not in the stream). */
 uint64_t sio_rec_shared_last(void);
+/* Offsets from this one on are covered by the local history the follower fills: a
+ * recovery from them needs no range read from Redis (unless a local bound dropped some). */
+uint64_t sio_rec_shared_since(void);
 
 /* Appends one room packet; <0 when Redis is unreachable (the caller delivers locally). */
 int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, const ws_buf *b);

@@ -5,7 +5,9 @@
 // (one stream, keys with a TTL), so the instance it returns to can replay what it
 // missed. Twice: the client itself moves to another instance while its network is down
 // for 2 s; and the instance it sits on is restarted (SIGTERM) under it, as in a rolling
-// deploy, and HAProxy sends it elsewhere.
+// deploy, and HAProxy sends it elsewhere. The instance it returns to replays from the
+// memory its stream follower filled; one started after the client's last message reads
+// the stream itself (the third story).
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as c from './cluster.mjs';
@@ -31,6 +33,13 @@ function client(url, token, opts = {}) {
   s.got = [];
   s.on('said', (m, offset) => { s.got.push(m.msg); s.offsets = (s.offsets || 0) + (/^[0-9]+$/.test(offset) ? 1 : 0); });
   return s;
+}
+
+// vidzo_realtime_recoveries_total{from="memory"|"stream"|"none"} of instance i.
+async function recoveries(i) {
+  const r = await c.get(c.PORTS[i], '/metrics');
+  const n = (from) => Number((r.body.match(new RegExp(`vidzo_realtime_recoveries_total\\{from="${from}"\\} (\\d+)`)) || [])[1] ?? NaN);
+  return { memory: n('memory'), stream: n('stream'), none: n('none') };
 }
 
 const join = async (s, room) => assert.equal((await s.timeout(5000).emitWithAck('join', { room })).ok, true);
@@ -77,7 +86,8 @@ export default [{
       const firstId = listener.id;
       await join(listener, room);
       await join(sender, room);
-      const back = new Promise((resolve) => listener.io.once('reconnect', resolve));
+      const back = new Promise((resolve) => listener.once('connect', resolve)); // the namespace is back
+      const before = await recoveries(2);
       await chat(sender, room, async () => {
         listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`; // where the next connection goes
         listener.io.engine.close(); // the network goes away
@@ -85,6 +95,8 @@ export default [{
       await back;
       assert.equal(String(listener.io.engine.port), String(c.PORTS[2]), 'reconnected to instance 3');
       await checkAllOnce(listener, sender, room, firstId);
+      const after = await recoveries(2);
+      assert.equal(after.memory - before.memory, 1, 'replayed from the memory instance 3\'s follower filled');
       t.log(`dropped on instance 1, recovered on instance 3: ${N} messages from instance 2, all once, in order`);
     } finally { listener.close(); sender.close(); }
   },
@@ -107,7 +119,7 @@ export default [{
         await c.connected(sender);
         await join(listener, room);
         await join(sender, room);
-        const back = new Promise((resolve) => listener.io.once('reconnect', resolve));
+        const back = new Promise((resolve) => listener.once('connect', resolve)); // the namespace is back
         let exit;
         await chat(sender, room, async () => { exit = c.stop(victim, 'SIGTERM'); });
         assert.deepEqual(await exit, { code: 0, signal: null }, 'the instance drained and exited 0');
@@ -116,5 +128,39 @@ export default [{
         t.log(`instance ${victim + 1} restarted under the listener: recovered elsewhere, ${N} messages all once, in order`);
       } finally { sender.close(); }
     } finally { listener.close(); }
+  },
+}, {
+  name: 'recovery: an instance started after the client\'s last message replays from the Redis stream',
+  timeout: 40000,
+  async fn(t) {
+    const token = await adminToken(t);
+    const room = `late-${Date.now()}`;
+    await c.stop(2, 'SIGTERM'); // instance 3 is down until after the drop
+    const listener = client(`http://127.0.0.1:${c.PORTS[0]}`, token,
+      { reconnectionDelay: 3000, reconnectionDelayMax: 3000, randomizationFactor: 0 });
+    const sender = client(`http://127.0.0.1:${c.PORTS[1]}`, token);
+    try {
+      await c.connected(listener);
+      await c.connected(sender);
+      const firstId = listener.id;
+      await join(listener, room);
+      await join(sender, room);
+      const back = new Promise((resolve) => listener.once('connect', resolve)); // the namespace is back
+      let ready;
+      await chat(sender, room, async () => {
+        listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`;
+        listener.io.engine.close();
+        await c.sleep(50);
+        c.start(2); // follows the stream from now: the listener's offset is older
+        ready = c.waitReady(2);
+      });
+      await ready;
+      await back;
+      assert.equal(String(listener.io.engine.port), String(c.PORTS[2]), 'reconnected to instance 3');
+      await checkAllOnce(listener, sender, room, firstId);
+      const r = await recoveries(2);
+      assert.deepEqual([r.stream, r.memory], [1, 0], 'the fresh instance read the stream');
+      t.log(`recovered on an instance started 50 ms after the drop: ${N} messages, all once, in order, from the stream`);
+    } finally { listener.close(); sender.close(); }
   },
 }];
