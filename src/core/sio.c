@@ -6,23 +6,21 @@
  * encoding": "the attachments are sent as separate binary messages").
  *
  * Emits are encoded once into a ws_buf ("4" + packet, with its WebSocket header) and
- * queued by reference on every recipient; eio writes them once per loop turn.
+ * queued by reference on every recipient; eio writes them once per loop turn. Room
+ * emits across loops and instances are sio_broadcast.c's.
  *
  * Spec: Socket.IO v5 protocol (socketio/socket.io-protocol, README). */
 #include "core/sio.h"
+#include "core/sio_int.h"
 
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
-#include "cache/cache.h"
-#include "core/bus.h"
 #include "core/config.h"
 #include "core/eio.h"
-#include "core/log.h"
 #include "core/loop.h"
 #include "core/sio_codec.h"
 #include "core/sio_recovery.h"
@@ -30,67 +28,13 @@
 #include "core/sio_presence.h"
 #include "core/sio_rooms.h"
 
-#define MAX_NSPS 16
-#define MAX_HANDLERS 32
-#define ROOM_MAX 128
-#define KEY_SEP '\x1f'
-
-typedef struct sio_handler { const char *event; sio_event_fn fn; } sio_handler;
-typedef struct sio_ns {
-  char name[SIO_MAX_NSP + 1];
-  sio_conn_fn on_connect, on_disconnect;
-  sio_handler h[MAX_HANDLERS];
-  int nh;
-  uint8_t no_recovery; /* sio_namespace_recovery(nsp, 0) */
-} sio_ns;
-
 static sio_ns nsps[MAX_NSPS];
 static int nnsps;
 static sio_auth_fn auth_check = sio_auth_token_nonempty;
 
-typedef struct sio_member { sio_room *r; uint32_t idx; } sio_member;
-typedef struct sio_pending_ack { int64_t id; sio_ack_fn cb; void *ud; } sio_pending_ack;
-
-typedef struct sio_conn sio_conn;
-struct sio_socket {
-  sio_conn *c;
-  const sio_ns *ns;
-  sio_socket *next;
-  sio_member *mem;
-  uint16_t nmem, capmem;
-  uint16_t nacks;
-  uint8_t gone;
-  sio_pending_ack *acks;
-  const json_t *auth;  /* the CONNECT payload, during on_connect only */
-  int64_t next_ack;
-  uint64_t min_seq;    /* recovered: room packets up to this offset were replayed */
-  char id[21];
-  char pid[21];        /* private session id (connection state recovery), "" when off */
-  sio_identity who;
-};
-
-/* A binary packet waiting for its attachments. */
-typedef struct sio_partial {
-  sio_packet p;
-  int nbins;
-  sio_bin bins[SIO_MAX_ATTACHMENTS];
-} sio_partial;
-
-struct sio_conn {
-  eio_session *e;
-  sio_socket *sockets;
-  sio_partial *partial;
-};
-
-typedef struct sio_loopst {
-  sio_rooms rooms;
-  uint64_t last_seq;  /* newest room packet offset this loop has delivered (recovery) */
-  uint64_t delivered; /* room packets handed to sockets, for /metrics */
-} sio_loopst;
-
 static sio_loopst *sio_loops[64]; /* outlive the loops: freed at exit */
 
-static sio_loopst *loopst(vz_loop *l) {
+sio_loopst *sio_loopst_of(vz_loop *l) {
   void **slot = vz_loop_slot(l, VZ_SLOT_RT2);
   if (!*slot) {
     *slot = calloc(1, sizeof(sio_loopst));
@@ -167,7 +111,7 @@ int sio_namespace_recovery(const char *nsp, int on) {
 }
 
 /* Room packets of this namespace carry offsets and are kept (key: "<nsp>\x1f<room>"). */
-static int key_recovers(const char *key, size_t klen) {
+int sio_key_recovers(const char *key, size_t klen) {
   if (!sio_rec_enabled()) return 0;
   const char *sep = memchr(key, KEY_SEP, klen);
   for (int i = 0; sep && i < nnsps; i++)
@@ -194,7 +138,7 @@ int sio_auth_token_nonempty(const char *nsp, const json_t *auth, sio_identity *o
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
-static ws_buf *encode(int type, const char *nsp, int64_t ack, int natt, const json_t *data) {
+ws_buf *sio_encode(int type, const char *nsp, int64_t ack, int natt, const json_t *data) {
   char *buf;
   long n = sio_packet_encode(type, nsp, ack, natt, data, 1, &buf);
   if (n < 0) return NULL;
@@ -205,7 +149,7 @@ static ws_buf *encode(int type, const char *nsp, int64_t ack, int natt, const js
 }
 
 /* [event, ...args]; args stolen. */
-static json_t *event_data(const char *event, json_t *args) {
+json_t *sio_event_data(const char *event, json_t *args) {
   json_t *d = json_array();
   if (!d) { json_decref(args); return NULL; }
   json_array_append_new(d, json_string(event));
@@ -220,7 +164,7 @@ static int encode_all(int type, const char *nsp, int64_t ack, json_t *data, cons
                       ws_buf **out) {
   if (nbins < 0 || nbins > SIO_MAX_ATTACHMENTS) return -1;
   if (nbins) type = type == SIO_EVENT ? SIO_BINARY_EVENT : SIO_BINARY_ACK;
-  out[0] = encode(type, nsp, ack, nbins, data);
+  out[0] = sio_encode(type, nsp, ack, nbins, data);
   if (!out[0]) return -1;
   for (int i = 0; i < nbins; i++) {
     out[1 + i] = ws_buf_from(WS_OP_BINARY, bins[i].data, bins[i].len);
@@ -238,12 +182,12 @@ static int send_bufs(sio_socket *s, ws_buf **b, int nb) {
   return rc;
 }
 
-static void unref_all(ws_buf **b, int nb) {
+void sio_unref_all(ws_buf **b, int nb) {
   for (int i = 0; i < nb; i++) ws_buf_unref(b[i]);
 }
 
 static int send_packet(sio_conn *c, int type, const char *nsp, const json_t *data) {
-  ws_buf *b = encode(type, nsp, -1, 0, data);
+  ws_buf *b = sio_encode(type, nsp, -1, 0, data);
   if (!b) return -1;
   int rc = eio_send(c->e, b);
   ws_buf_unref(b);
@@ -252,13 +196,13 @@ static int send_packet(sio_conn *c, int type, const char *nsp, const json_t *dat
 
 /* ---- rooms --------------------------------------------------------------------------- */
 
-static size_t room_key(char *key, const char *nsp, const char *room) {
+size_t sio_room_key(char *key, const char *nsp, const char *room) {
   int n = snprintf(key, SIO_MAX_NSP + ROOM_MAX + 2, "%s%c%s", nsp, KEY_SEP, room);
   return (size_t)n;
 }
 
 static int join_key(sio_socket *s, const char *key, size_t klen) {
-  sio_loopst *st = loopst(eio_session_loop(s->c->e));
+  sio_loopst *st = sio_loopst_of(eio_session_loop(s->c->e));
   for (int i = 0; i < s->nmem; i++)
     if (s->mem[i].r->key_len == klen && memcmp(s->mem[i].r->key, key, klen) == 0) return 0;
   if (s->nmem == s->capmem) {
@@ -280,7 +224,7 @@ static int join_key(sio_socket *s, const char *key, size_t klen) {
 }
 
 static void leave_at(sio_socket *s, int i) {
-  sio_loopst *st = loopst(eio_session_loop(s->c->e));
+  sio_loopst *st = sio_loopst_of(eio_session_loop(s->c->e));
   sio_room *r = s->mem[i].r;
   sio_socket *moved = sio_room_del(r, s->mem[i].idx);
   if (moved)
@@ -290,21 +234,21 @@ static void leave_at(sio_socket *s, int i) {
   sio_rooms_release(&st->rooms, r);
 }
 
-static int valid_room(const char *room) {
+int sio_valid_room(const char *room) {
   size_t n = room ? strlen(room) : 0;
   return n > 0 && n <= ROOM_MAX;
 }
 
 int sio_join(sio_socket *s, const char *room) {
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
-  if (!valid_room(room)) return -1;
-  return join_key(s, key, room_key(key, s->ns->name, room));
+  if (!sio_valid_room(room)) return -1;
+  return join_key(s, key, sio_room_key(key, s->ns->name, room));
 }
 
 int sio_leave(sio_socket *s, const char *room) {
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
-  if (!valid_room(room)) return -1;
-  size_t klen = room_key(key, s->ns->name, room);
+  if (!sio_valid_room(room)) return -1;
+  size_t klen = sio_room_key(key, s->ns->name, room);
   for (int i = 0; i < s->nmem; i++)
     if (s->mem[i].r->key_len == klen && memcmp(s->mem[i].r->key, key, klen) == 0) {
       leave_at(s, i);
@@ -315,240 +259,11 @@ int sio_leave(sio_socket *s, const char *room) {
 
 int sio_in_room(const sio_socket *s, const char *room) {
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
-  if (!valid_room(room)) return 0;
-  size_t klen = room_key(key, s->ns->name, room);
+  if (!sio_valid_room(room)) return 0;
+  size_t klen = sio_room_key(key, s->ns->name, room);
   for (int i = 0; i < s->nmem; i++)
     if (s->mem[i].r->key_len == klen && memcmp(s->mem[i].r->key, key, klen) == 0) return 1;
   return 0;
-}
-
-/* A broadcast: encoded once, shared by every loop it is posted to. */
-typedef struct sio_bcast {
-  atomic_int refs;
-  int nb;
-  uint64_t seq;                /* offset (recovery on), else 0 */
-  const sio_socket *except;    /* compared with except_id too: the pointer may be reused;
-                                  NULL with except_id set: match by id (another instance's) */
-  char except_id[21];
-  ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
-  size_t key_len;
-  char key[SIO_MAX_NSP + ROOM_MAX + 2];
-} sio_bcast;
-
-static void bcast_unref(sio_bcast *bc) {
-  if (atomic_fetch_sub(&bc->refs, 1) == 1) {
-    unref_all(bc->b, bc->nb);
-    free(bc);
-  }
-}
-
-/* On one loop: to its members of the room. Slow consumers are only marked here (eio
- * closes them after the loop turn), so the member array does not change under us. */
-static void bcast_deliver(vz_loop *l, sio_bcast *bc) {
-  sio_loopst *st = loopst(l);
-  if (bc->seq > st->last_seq) st->last_seq = bc->seq;
-  sio_room *r = sio_rooms_get(&st->rooms, bc->key, bc->key_len, 0);
-  if (!r) return;
-  r->busy++;
-  for (uint32_t i = r->n; i-- > 0;) {
-    if (i >= r->n) continue;
-    sio_socket *m = r->m[i];
-    if (bc->except_id[0] && (m == bc->except || !bc->except) && memcmp(m->id, bc->except_id, sizeof m->id) == 0)
-      continue;
-    if (bc->seq && bc->seq <= m->min_seq) continue; /* replayed to it on recovery */
-    for (int k = 0; k < bc->nb; k++)
-      if (eio_send(m->c->e, bc->b[k]) < 0) break;
-    st->delivered++;
-  }
-  r->busy--;
-  sio_rooms_release(&st->rooms, r);
-}
-
-static void bcast_posted(void *arg) {
-  sio_bcast *bc = arg;
-  bcast_deliver(vz_loop_current(), bc);
-  bcast_unref(bc);
-}
-
-/* Recovery on: the packet gets the next offset, is kept in its room's history and is
- * posted to every loop, this one included, all under the history lock. So every loop
- * receives room packets in offset order (FIFO post queues), and a client's last offset
- * means exactly "everything up to here, nothing after". */
-static int bcast_send_rec(sio_bcast *bc) {
-  int n = vz_loop_count();
-  atomic_init(&bc->refs, 1);
-  sio_rec_lock();
-  uint64_t seq = sio_rec_next_seq();
-  ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, seq);
-  if (o) {
-    ws_buf_unref(bc->b[0]);
-    bc->b[0] = o;
-    bc->seq = seq;
-    sio_rec_store(bc->key, bc->key_len, seq, o, bc->except ? bc->except_id : NULL);
-  }
-  for (int i = 0; i < n; i++) {
-    atomic_fetch_add(&bc->refs, 1);
-    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
-  }
-  sio_rec_unlock();
-  bcast_unref(bc);
-  return 0;
-}
-
-/* Recovery on, with Redis: the packet goes into the shared stream, and comes back to
- * every instance, this one included, through on_shared_packet with its offset. When
- * Redis cannot take it, the local members still get it (with the newest offset seen, so
- * the client does not take its last argument for one); it cannot be recovered. */
-static int bcast_send_shared(sio_bcast *bc) {
-  if (sio_rec_shared_append(bc->key, bc->key_len, bc->except ? bc->except_id : NULL, bc->b[0]) == 0) {
-    unref_all(bc->b, bc->nb);
-    free(bc);
-    return 0;
-  }
-  static atomic_llong warned;
-  if (vz_log_allow(&warned, 10000))
-    vz_log_warn("room emits not stored for recovery: Redis unreachable, delivered on this instance only");
-  ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, sio_rec_shared_last());
-  if (o) {
-    ws_buf_unref(bc->b[0]);
-    bc->b[0] = o;
-  }
-  return -1;
-}
-
-/* On the stream follower thread, in stream order: kept in the local history and posted
- * to every loop, under the history lock, exactly as bcast_send_rec does, so a recovery
- * on this instance usually replays from memory (the stream is the fallback). */
-static void on_shared_packet(uint64_t id, const char *key, size_t klen, const char *except,
-                             const void *packet, size_t plen) {
-  if (klen >= sizeof ((sio_bcast *)0)->key) return;
-  sio_bcast *bc = calloc(1, sizeof *bc);
-  if (!bc) return;
-  if (!(bc->b[0] = sio_rec_with_offset(packet, plen, id))) { free(bc); return; }
-  bc->nb = 1;
-  bc->seq = id;
-  memcpy(bc->key, key, klen);
-  bc->key_len = klen;
-  snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
-  int n = vz_loop_count();
-  atomic_init(&bc->refs, 1);
-  sio_rec_lock();
-  sio_rec_store(key, klen, id, bc->b[0], except[0] ? except : NULL);
-  for (int i = 0; i < n; i++) {
-    atomic_fetch_add(&bc->refs, 1);
-    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
-  }
-  sio_rec_unlock();
-  bcast_unref(bc);
-}
-
-/* Delivers on the current loop (if any) now and posts to the others. */
-static int bcast_send(sio_bcast *bc, const sio_socket *except) {
-  vz_loop *cur = vz_loop_current();
-  int n = vz_loop_count();
-  if (except) {
-    bc->except = except;
-    memcpy(bc->except_id, except->id, sizeof bc->except_id);
-  }
-  if (bc->nb == 1 && key_recovers(bc->key, bc->key_len)) {
-    if (!sio_rec_shared_enabled()) return bcast_send_rec(bc);
-    if (bcast_send_shared(bc) == 0) return 0;
-  }
-  atomic_init(&bc->refs, 1);
-  for (int i = 0; i < n; i++) {
-    vz_loop *l = vz_loop_get(i);
-    if (l == cur) continue;
-    atomic_fetch_add(&bc->refs, 1);
-    if (vz_loop_post(l, bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
-  }
-  if (cur) bcast_deliver(cur, bc);
-  bcast_unref(bc);
-  return 0;
-}
-
-/* Across instances. With Redis, a room emit is also published on the bus ("sio:room"):
- * 8-byte origin instance id, 2-byte room-key length, the room key, then the encoded
- * Engine.IO packet. Every other instance delivers it to its own members of the room; the
- * origin drops its own echo (it delivered locally already). Without Redis nothing is
- * published: one instance, in-process fan-out only. Order: Redis keeps the order of one
- * publishing connection, and each io loop publishes on its own, so one socket's (or one
- * thread's) emits arrive in order everywhere. */
-static uint64_t instance_id;
-
-static void bus_publish_bcast(const sio_bcast *bc) {
-  if (cache_backend() != CACHE_REDIS || bc->nb != 1) return;
-  if (sio_rec_shared_enabled() && key_recovers(bc->key, bc->key_len)) return; /* the stream carries it */
-  const ws_buf *b = bc->b[0];
-  size_t n = 10 + bc->key_len + b->len;
-  uint8_t *m = malloc(n);
-  if (!m) return;
-  memcpy(m, &instance_id, 8);
-  m[8] = (uint8_t)(bc->key_len >> 8);
-  m[9] = (uint8_t)bc->key_len;
-  memcpy(m + 10, bc->key, bc->key_len);
-  memcpy(m + 10 + bc->key_len, b->data, b->len);
-  static atomic_llong warned;
-  if (vz_bus_publish("sio:room", m, n) < 0 && vz_log_allow(&warned, 10000))
-    vz_log_warn("room emits not published: Redis unreachable");
-  free(m);
-}
-
-/* On the bus subscriber thread: hand the packet to every loop (bcast_send posts). */
-static void on_bus_room(const char *topic, const void *data, size_t len) {
-  const uint8_t *p = data;
-  uint64_t origin;
-  if (strcmp(topic, "sio:room") != 0 || len < 10) return; /* "sio:pres" is sio_presence.c's */
-  memcpy(&origin, p, 8);
-  if (origin == instance_id) return;
-  size_t klen = (size_t)p[8] << 8 | p[9];
-  if (klen >= sizeof ((sio_bcast *)0)->key || 10 + klen > len) return;
-  sio_bcast *bc = calloc(1, sizeof *bc);
-  if (!bc) return;
-  bc->b[0] = ws_buf_from(WS_OP_TEXT, p + 10 + klen, len - 10 - klen);
-  if (!bc->b[0]) { free(bc); return; }
-  bc->nb = 1;
-  memcpy(bc->key, p + 10, klen);
-  bc->key_len = klen;
-  bcast_send(bc, NULL);
-}
-
-static int emit_key(const char *nsp, const char *room, const char *event, json_t *args, const sio_socket *except) {
-  if (!nsp || strlen(nsp) > SIO_MAX_NSP || !event || (room && strlen(room) > ROOM_MAX)) {
-    json_decref(args);
-    return -1;
-  }
-  json_t *d = event_data(event, args);
-  if (!d) return -1;
-  sio_bcast *bc = calloc(1, sizeof *bc);
-  if (!bc) { json_decref(d); return -1; }
-  bc->b[0] = encode(SIO_EVENT, nsp, -1, 0, d);
-  json_decref(d);
-  if (!bc->b[0]) { free(bc); return -1; }
-  bc->nb = 1;
-  bc->key_len = room_key(bc->key, nsp, room ? room : "");
-  bus_publish_bcast(bc); /* before bcast_send, which may free bc */
-  return bcast_send(bc, except);
-}
-
-int sio_to_room(sio_socket *s, const char *room, const char *event, json_t *args, int except_self) {
-  if (!valid_room(room)) { json_decref(args); return -1; }
-  return emit_key(s->ns->name, room, event, args, except_self ? s : NULL);
-}
-
-int sio_emit_room(const char *nsp, const char *room, const char *event, json_t *args) {
-  if (!valid_room(room)) { json_decref(args); return -1; }
-  return emit_key(nsp, room, event, args, NULL);
-}
-
-int sio_emit_user(int64_t user_id, const char *event, json_t *args) {
-  char room[32];
-  snprintf(room, sizeof room, "user:%lld", (long long)user_id);
-  return emit_key("/", room, event, args, NULL);
-}
-
-/* Every socket of a namespace is in its "" room (an empty name no client can join). */
-int sio_emit_all(const char *nsp, const char *event, json_t *args) {
-  return emit_key(nsp, NULL, event, args, NULL);
 }
 
 /* ---- per socket ---------------------------------------------------------------------- */
@@ -564,7 +279,7 @@ const json_t *sio_socket_auth(const sio_socket *s) { return s->auth; }
  * neither repeats nor skips room packets. */
 static void add_offset(sio_socket *s, json_t *d) {
   if (!d || !s->pid[0]) return;
-  uint64_t seq = loopst(eio_session_loop(s->c->e))->last_seq;
+  uint64_t seq = sio_loopst_of(eio_session_loop(s->c->e))->last_seq;
   if (s->min_seq > seq) seq = s->min_seq;
   char off[24];
   snprintf(off, sizeof off, "%llu", (unsigned long long)seq);
@@ -573,14 +288,14 @@ static void add_offset(sio_socket *s, json_t *d) {
 
 int sio_emit_bin(sio_socket *s, const char *event, json_t *args, const sio_bin *bins, int nbins) {
   if (s->gone) { json_decref(args); return -1; }
-  json_t *d = event_data(event, args);
+  json_t *d = sio_event_data(event, args);
   add_offset(s, d);
   ws_buf *b[1 + SIO_MAX_ATTACHMENTS];
   int nb = d ? encode_all(SIO_EVENT, s->ns->name, -1, d, bins, nbins, b) : -1;
   json_decref(d);
   if (nb < 0) return -1;
   int rc = send_bufs(s, b, nb);
-  unref_all(b, nb);
+  sio_unref_all(b, nb);
   return rc;
 }
 
@@ -588,10 +303,10 @@ int sio_emit(sio_socket *s, const char *event, json_t *args) { return sio_emit_b
 
 int sio_emit_ack(sio_socket *s, const char *event, json_t *args, sio_ack_fn cb, void *ud) {
   if (s->gone || s->nacks >= 256) { json_decref(args); return -1; }
-  json_t *d = event_data(event, args);
+  json_t *d = sio_event_data(event, args);
   if (!d) return -1;
   int64_t id = s->next_ack++;
-  ws_buf *b = encode(SIO_EVENT, s->ns->name, id, 0, d);
+  ws_buf *b = sio_encode(SIO_EVENT, s->ns->name, id, 0, d);
   json_decref(d);
   if (!b) return -1;
   sio_pending_ack *a = realloc(s->acks, (s->nacks + 1u) * sizeof *a);
@@ -618,7 +333,7 @@ int sio_ack_bin(sio_socket *s, int64_t ack_id, json_t *args, const sio_bin *bins
   json_decref(args);
   if (nb < 0) return -1;
   int rc = send_bufs(s, b, nb);
-  unref_all(b, nb);
+  sio_unref_all(b, nb);
   return rc;
 }
 
@@ -688,10 +403,10 @@ void sio_disconnect(sio_socket *s) {
 static void drop_session_posted(void *arg) {
   int64_t sid = *(int64_t *)arg;
   free(arg);
-  sio_loopst *st = loopst(vz_loop_current());
+  sio_loopst *st = sio_loopst_of(vz_loop_current());
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
   for (int i = 0; i < nnsps; i++) {
-    sio_room *r = sio_rooms_get(&st->rooms, key, room_key(key, nsps[i].name, ""), 0);
+    sio_room *r = sio_rooms_get(&st->rooms, key, sio_room_key(key, nsps[i].name, ""), 0);
     if (!r) continue;
     r->busy++;
     for (uint32_t k = r->n; k-- > 0;)
@@ -802,7 +517,7 @@ static int on_connect(sio_conn *c, sio_packet *p) {
       for (int i = 0; i < 20; i++) s->pid[i] = al[rnd[20 + i] & 63];
   }
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
-  join_key(s, key, room_key(key, ns->name, ""));
+  join_key(s, key, sio_room_key(key, ns->name, ""));
   if (who.user_id > 0 && strcmp(ns->name, "/") == 0) {
     char room[32];
     snprintf(room, sizeof room, "user:%lld", (long long)who.user_id);
@@ -919,26 +634,16 @@ void sio_session_closed(eio_session *e, const char *reason) {
   free(c);
 }
 
-static sio_rooms *loop_rooms(vz_loop *l) { return &loopst(l)->rooms; }
+static sio_rooms *loop_rooms(vz_loop *l) { return &sio_loopst_of(l)->rooms; }
 
 long sio_room_presence(const char *nsp, const char *room) {
   char key[SIO_MAX_NSP + ROOM_MAX + 2];
   if (!nsp || !room || strlen(nsp) > SIO_MAX_NSP || strlen(room) > ROOM_MAX) return 0;
-  size_t n = room_key(key, nsp, room);
+  size_t n = sio_room_key(key, nsp, room);
   return sio_presence_count(key, n);
 }
 
-static void shared_follow_start(vz_loop *l) {
-  if (vz_loop_index(l) == 0 && sio_rec_shared_follow() < 0) vz_log_warn("recovery stream follower did not start");
-}
-static void shared_follow_stop(vz_loop *l) {
-  if (vz_loop_index(l) == 0) sio_rec_shared_stop();
-}
-
 int sio_init(void) {
-  randombytes_buf(&instance_id, sizeof instance_id);
-  if (vz_bus_subscribe("sio:room", on_bus_room) < 0) return -1;
-  if (sio_presence_init(instance_id, loop_rooms) < 0) return -1;
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
   if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
   if (vz_cfg.conformance) {
@@ -952,13 +657,9 @@ int sio_init(void) {
   /* Connection state recovery: on, except for the conformance suites (their server
    * runs without it). */
   sio_rec_enable(vz_cfg.sio_recovery && !vz_cfg.conformance);
-  /* With Redis the history and the sessions are shared by every instance. The follower
-   * starts with loop 0, once every loop can take posts, and stops when draining. */
-  if (sio_rec_enabled() && cache_backend() == CACHE_REDIS) {
-    sio_rec_shared_enable(on_shared_packet);
-    vz_on_loop_start(shared_follow_start);
-    vz_on_drain(shared_follow_stop);
-  }
+  uint64_t instance;
+  if (sio_broadcast_init(&instance) < 0) return -1;
+  if (sio_presence_init(instance, loop_rooms) < 0) return -1;
   atexit(sio_rec_free);
   atexit(sio_loops_free);
   return eio_init(vz_cfg.conformance);
