@@ -84,6 +84,9 @@ typedef int (*cache_entry_fn)(const cache_entry *e, void *arg);
 /* Appends n fields, trimming the stream to about maxlen entries; *id gets the entry id. */
 int cache_stream_add(const char *stream, size_t maxlen, int n, const char *const *v,
                      const size_t *len, uint64_t *id);
+/* Appends n entries (their v/len/n) in one round trip; ids[i] gets each id. Returns how
+ * many were appended, counted from the first (the rest may not have been), or <0. */
+int cache_stream_add_many(const char *stream, size_t maxlen, int n, const cache_entry *e, uint64_t *ids);
 /* Calls fn for the entries after id `after`, oldest first. CACHE_MISS when `after` itself
  * is no longer in the stream (trimmed, or never there): what followed it may be gone.
  * CACHE_ERROR when more than max entries follow. */

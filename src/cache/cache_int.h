@@ -28,6 +28,11 @@ redisContext *cache_redis_connect(const cache_target *t, int timeout_ms, char *e
 /* Runs one command on this thread's connection to t, connecting or reconnecting as
  * needed (one retry when a reused connection turns out dead). NULL: Redis unavailable. */
 redisReply *cache_redis_argv(cache_target *t, int argc, const char **argv, const size_t *lens);
+/* n commands in one round trip (pipelined) on this thread's connection. Returns how many
+ * replies came back (out[0..k), the rest NULL: those commands may not have run), or
+ * CACHE_EUNAVAILABLE. Free each reply. */
+int cache_redis_pipeline(cache_target *t, int n, const int *argc, const char *const *const *argv,
+                         const size_t *const *lens, redisReply **out);
 /* A Lua script run by EVALSHA, falling back to EVAL when the server lacks it. */
 typedef struct cache_script { const char *src; char sha[41]; } cache_script;
 redisReply *cache_redis_script(cache_target *t, cache_script *s, int nkeys, int nargs,

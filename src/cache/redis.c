@@ -165,44 +165,77 @@ void cache_redis_thread_close(void) {
 
 static atomic_llong log_down, log_lost;
 
-redisReply *cache_redis_argv(cache_target *t, int argc, const char **argv, const size_t *lens) {
+/* This thread's connection to t, opened if needed (NULL: unavailable, or within a second
+ * of a failed connect). */
+static rconn *live_conn(cache_target *t) {
   rconn *rc = conn_slot(t);
   unsigned gen = atomic_load(&t->gen);
   char err[256];
-
   if (!rc || !t->on) return NULL;
   if (rc->c && rc->gen != gen) { /* cache_init since: drop the old server's connection */
     redisFree(rc->c);
     rc->c = NULL;
     rc->retry_at_us = 0;
   }
-  for (int attempt = 0; attempt < 2; attempt++) {
-    int reused = rc->c != NULL;
+  if (!rc->c) {
+    if (rc->retry_at_us && cache_mono_us() < rc->retry_at_us) return NULL;
+    rc->c = cache_redis_connect(t, COMMAND_TIMEOUT_MS, err, sizeof err);
+    rc->gen = gen;
     if (!rc->c) {
-      if (rc->retry_at_us && cache_mono_us() < rc->retry_at_us) return NULL;
-      rc->c = cache_redis_connect(t, COMMAND_TIMEOUT_MS, err, sizeof err);
-      rc->gen = gen;
-      if (!rc->c) {
-        rc->retry_at_us = cache_mono_us() + RETRY_AFTER_FAIL_US;
-        cache_log(&log_down, VZ_LOG_WARN, "redis unavailable", err);
-        return NULL;
-      }
-      rc->retry_at_us = 0;
+      rc->retry_at_us = cache_mono_us() + RETRY_AFTER_FAIL_US;
+      cache_log(&log_down, VZ_LOG_WARN, "redis unavailable", err);
+      return NULL;
     }
+    rc->retry_at_us = 0;
+  }
+  return rc;
+}
+
+/* After an I/O error the context is unusable. A reused one most likely died while idle
+ * (server restart, timeout) before the command reached it: returns 1 to retry once. */
+static int drop_conn(rconn *rc, int reused) {
+  char err[256];
+  snprintf(err, sizeof err, "%s", rc->c->errstr);
+  redisFree(rc->c);
+  rc->c = NULL;
+  if (!reused) {
+    rc->retry_at_us = cache_mono_us() + RETRY_AFTER_FAIL_US;
+    return 0;
+  }
+  cache_log(&log_lost, VZ_LOG_WARN, "redis connection lost, reconnecting", err);
+  return 1;
+}
+
+redisReply *cache_redis_argv(cache_target *t, int argc, const char **argv, const size_t *lens) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    rconn *rc = conn_slot(t);
+    int reused = rc && rc->c != NULL;
+    if (!(rc = live_conn(t))) return NULL;
     redisReply *r = redisCommandArgv(rc->c, argc, argv, lens);
     if (r) return r;
-    /* I/O error: the context is unusable from here on. A reused one most likely died
-     * while idle (server restart, timeout), before this command reached it: retry once. */
-    snprintf(err, sizeof err, "%s", rc->c->errstr);
-    redisFree(rc->c);
-    rc->c = NULL;
-    if (!reused) {
-      rc->retry_at_us = cache_mono_us() + RETRY_AFTER_FAIL_US;
-      break;
-    }
-    cache_log(&log_lost, VZ_LOG_WARN, "redis connection lost, reconnecting", err);
+    if (!drop_conn(rc, reused)) break;
   }
   return NULL;
+}
+
+int cache_redis_pipeline(cache_target *t, int n, const int *argc, const char *const *const *argv,
+                         const size_t *const *lens, redisReply **out) {
+  for (int i = 0; i < n; i++) out[i] = NULL;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    rconn *rc = conn_slot(t);
+    int reused = rc && rc->c != NULL, got = 0;
+    if (!(rc = live_conn(t))) return CACHE_EUNAVAILABLE;
+    for (int i = 0; i < n; i++)
+      if (redisAppendCommandArgv(rc->c, argc[i], (const char **)argv[i], lens[i]) != REDIS_OK) {
+        drop_conn(rc, 0);
+        return CACHE_EUNAVAILABLE;
+      }
+    while (got < n && redisGetReply(rc->c, (void **)&out[got]) == REDIS_OK && out[got]) got++;
+    if (got == n) return n;
+    /* a reply came back, so commands ran: retrying could run them twice */
+    if (!drop_conn(rc, reused && got == 0) || got) return got;
+  }
+  return CACHE_EUNAVAILABLE;
 }
 
 void cache_script_hash(cache_script *s) {

@@ -38,16 +38,11 @@ void cache_stream_id_format(uint64_t id, char out[CACHE_STREAM_ID_LEN]) {
            id & (((uint64_t)1 << SEQ_BITS) - 1));
 }
 
-int cache_stream_add(const char *stream, size_t maxlen, int n, const char *const *v,
-                     const size_t *len, uint64_t *id) {
-  const char *argv[6 + 2 * CACHE_STREAM_MAX_FIELDS];
-  size_t lens[6 + 2 * CACHE_STREAM_MAX_FIELDS];
-  char max[24];
-  int argc = 0;
-  if (!stream || n < 1 || n > CACHE_STREAM_MAX_FIELDS) return CACHE_ERROR;
-  if (!cache_kv_target.on) return CACHE_EUNAVAILABLE;
-  snprintf(max, sizeof max, "%zu", maxlen);
+/* XADD stream MAXLEN ~ max * 0 v0 1 v1 ... into argv/lens (6 + 2n slots). */
+static int xadd_args(const char *stream, const char *max, int n, const char *const *v, const size_t *len,
+                     const char **argv, size_t *lens) {
   const char *head[] = { "XADD", stream, "MAXLEN", "~", max, "*" };
+  int argc = 0;
   for (int i = 0; i < 6; i++) {
     argv[argc] = head[i];
     lens[argc++] = strlen(head[i]);
@@ -58,10 +53,56 @@ int cache_stream_add(const char *stream, size_t maxlen, int n, const char *const
     argv[argc] = v[i] ? v[i] : "";
     lens[argc++] = len[i];
   }
-  redisReply *r = cache_redis_argv(&cache_kv_target, argc, argv, lens);
-  if (!r) return CACHE_EUNAVAILABLE;
-  int rc = r->type == REDIS_REPLY_STRING && cache_stream_id_parse(r->str, id) == 0 ? CACHE_OK : CACHE_ERROR;
-  freeReplyObject(r);
+  return argc;
+}
+
+int cache_stream_add(const char *stream, size_t maxlen, int n, const char *const *v,
+                     const size_t *len, uint64_t *id) {
+  cache_entry e = { .n = n };
+  if (n < 1 || n > CACHE_STREAM_MAX_FIELDS) return CACHE_ERROR;
+  for (int i = 0; i < n; i++) {
+    e.v[i] = v[i];
+    e.len[i] = len[i];
+  }
+  int rc = cache_stream_add_many(stream, maxlen, 1, &e, id);
+  return rc == 1 ? CACHE_OK : rc < 0 ? rc : CACHE_EUNAVAILABLE;
+}
+
+int cache_stream_add_many(const char *stream, size_t maxlen, int n, const cache_entry *e, uint64_t *ids) {
+  enum { ARGS = 6 + 2 * CACHE_STREAM_MAX_FIELDS };
+  char max[24];
+  if (!stream || n < 1) return CACHE_ERROR;
+  for (int i = 0; i < n; i++)
+    if (e[i].n < 1 || e[i].n > CACHE_STREAM_MAX_FIELDS) return CACHE_ERROR;
+  if (!cache_kv_target.on) return CACHE_EUNAVAILABLE;
+  snprintf(max, sizeof max, "%zu", maxlen);
+  const char **argv = malloc((size_t)n * ARGS * sizeof *argv);
+  size_t *lens = malloc((size_t)n * ARGS * sizeof *lens);
+  int *argc = malloc((size_t)n * sizeof *argc);
+  const char ***av = malloc((size_t)n * sizeof *av);
+  const size_t **lv = malloc((size_t)n * sizeof *lv);
+  redisReply **out = malloc((size_t)n * sizeof *out);
+  int rc = CACHE_ERROR;
+  if (!argv || !lens || !argc || !av || !lv || !out) goto done;
+  for (int i = 0; i < n; i++) {
+    av[i] = argv + i * ARGS;
+    lv[i] = lens + i * ARGS;
+    argc[i] = xadd_args(stream, max, e[i].n, e[i].v, e[i].len, argv + i * ARGS, lens + i * ARGS);
+  }
+  int got = cache_redis_pipeline(&cache_kv_target, n, argc, (const char *const *const *)av, lv, out);
+  if (got < 0) { rc = got; goto done; }
+  rc = 0; /* entries taken, in order: the first failure ends the count */
+  for (int i = 0; i < got; i++) {
+    if (rc == i && out[i]->type == REDIS_REPLY_STRING && cache_stream_id_parse(out[i]->str, &ids[i]) == 0) rc++;
+    freeReplyObject(out[i]);
+  }
+done:
+  free(argv);
+  free(lens);
+  free(argc);
+  free(av);
+  free(lv);
+  free(out);
   return rc;
 }
 

@@ -67,13 +67,22 @@ static void bcast_posted(void *arg) {
   bcast_unref(bc);
 }
 
+/* Posts bc to every loop (the caller's reference is dropped). */
+static void bcast_post_all(sio_bcast *bc) {
+  int n = vz_loop_count();
+  atomic_init(&bc->refs, 1);
+  for (int i = 0; i < n; i++) {
+    atomic_fetch_add(&bc->refs, 1);
+    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
+  }
+  bcast_unref(bc);
+}
+
 /* Recovery on: the packet gets the next offset, is kept in its room's history and is
  * posted to every loop, this one included, all under the history lock. So every loop
  * receives room packets in offset order (FIFO post queues), and a client's last offset
  * means exactly "everything up to here, nothing after". */
 static int bcast_send_rec(sio_bcast *bc) {
-  int n = vz_loop_count();
-  atomic_init(&bc->refs, 1);
   sio_rec_lock();
   uint64_t seq = sio_rec_next_seq();
   ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, seq);
@@ -83,28 +92,43 @@ static int bcast_send_rec(sio_bcast *bc) {
     bc->seq = seq;
     sio_rec_store(bc->key, bc->key_len, seq, o, bc->except ? bc->except_id : NULL);
   }
-  for (int i = 0; i < n; i++) {
-    atomic_fetch_add(&bc->refs, 1);
-    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
-  }
+  bcast_post_all(bc);
   sio_rec_unlock();
-  bcast_unref(bc);
   return 0;
 }
 
-/* Recovery on, with Redis: the packet goes into the shared stream, and comes back to
- * every instance, this one included, through on_shared_packet with its offset. When
- * Redis cannot take it, the local members still get it (with the newest offset seen, so
- * the client does not take its last argument for one); it cannot be recovered. */
+/* A packet that is not in the stream still reaches this instance's members, with the
+ * newest offset seen (or the client would take its last argument for one); it cannot
+ * be recovered, and other instances do not get it. */
+static void warn_lost(void) {
+  static atomic_llong warned;
+  if (vz_log_allow(&warned, 10000))
+    vz_log_warn("room emits not stored for recovery: Redis unreachable or behind, delivered on this instance only");
+}
+
+static void on_shared_lost(const char *key, size_t klen, const char *except, ws_buf *b) {
+  warn_lost();
+  if (klen >= sizeof ((sio_bcast *)0)->key) return;
+  sio_bcast *bc = calloc(1, sizeof *bc);
+  if (!bc) return;
+  if (!(bc->b[0] = sio_rec_with_offset(b->data, b->len, sio_rec_shared_last()))) { free(bc); return; }
+  bc->nb = 1;
+  memcpy(bc->key, key, klen);
+  bc->key_len = klen;
+  snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
+  bcast_post_all(bc);
+}
+
+/* Recovery on, with Redis: the packet is queued for the shared stream, and comes back to
+ * every instance, this one included, through on_shared_packet with its offset. Only a
+ * full queue refuses it here (then it is delivered locally right away). */
 static int bcast_send_shared(sio_bcast *bc) {
   if (sio_rec_shared_append(bc->key, bc->key_len, bc->except ? bc->except_id : NULL, bc->b[0]) == 0) {
     sio_unref_all(bc->b, bc->nb);
     free(bc);
     return 0;
   }
-  static atomic_llong warned;
-  if (vz_log_allow(&warned, 10000))
-    vz_log_warn("room emits not stored for recovery: Redis unreachable, delivered on this instance only");
+  warn_lost();
   ws_buf *o = sio_rec_with_offset(bc->b[0]->data, bc->b[0]->len, sio_rec_shared_last());
   if (o) {
     ws_buf_unref(bc->b[0]);
@@ -127,16 +151,10 @@ static void on_shared_packet(uint64_t id, const char *key, size_t klen, const ch
   memcpy(bc->key, key, klen);
   bc->key_len = klen;
   snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
-  int n = vz_loop_count();
-  atomic_init(&bc->refs, 1);
   sio_rec_lock();
   sio_rec_store(key, klen, id, bc->b[0], except[0] ? except : NULL);
-  for (int i = 0; i < n; i++) {
-    atomic_fetch_add(&bc->refs, 1);
-    if (vz_loop_post(vz_loop_get(i), bcast_posted, bc) < 0) atomic_fetch_sub(&bc->refs, 1);
-  }
+  bcast_post_all(bc);
   sio_rec_unlock();
-  bcast_unref(bc);
 }
 
 /* Delivers on the current loop (if any) now and posts to the others. */
@@ -264,7 +282,7 @@ int sio_broadcast_init(uint64_t *instance) {
   /* With Redis the history and the sessions are shared by every instance. The follower
    * starts with loop 0, once every loop can take posts, and stops when draining. */
   if (sio_rec_enabled() && cache_backend() == CACHE_REDIS) {
-    sio_rec_shared_enable(on_shared_packet);
+    sio_rec_shared_enable(on_shared_packet, on_shared_lost);
     vz_on_loop_start(shared_follow_start);
     vz_on_drain(shared_follow_stop);
   }

@@ -9,6 +9,12 @@
  * so packets the loop has yet to run are either in the range (skipped live: min_seq) or
  * newer than all of it (delivered live).
  *
+ * Appends. Emitters (io loops, workers) only queue; one appender thread takes whatever
+ * has queued up and sends it as one pipeline of XADDs (cache_stream_add_many). The queue
+ * is FIFO, so one emitter's packets keep their order in the stream; a loop never waits
+ * on Redis, and a burst costs one round trip instead of one each. Before the thread runs
+ * (or after it stopped), appends are synchronous on the caller's thread.
+ *
  * Entry fields: 0 the room key ("nsp\x1froom"), 1 the socket id the emit skipped, 2 the
  * encoded Engine.IO packet without its offset. Sessions: "vz:sio:sess:<pid>" holding
  * {"sid", "uid", "keys"} with the window as TTL, taken with GETDEL so two instances
@@ -16,6 +22,7 @@
 #include "core/sio_recovery_shared.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +31,32 @@
 #include "cache/cache.h"
 #include "core/log.h"
 
+#define APPEND_BATCH 256
+
 static sio_rec_shared_fn deliver_fn;
+static sio_rec_lost_fn lost_fn;
 static atomic_ullong last_id;
 static atomic_int following;
 
-void sio_rec_shared_enable(sio_rec_shared_fn deliver) { deliver_fn = deliver; }
+typedef struct pending {
+  struct pending *next;
+  ws_buf *b;
+  size_t klen;
+  char except[21];
+  char key[];
+} pending;
+
+static pthread_mutex_t amu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t acv = PTHREAD_COND_INITIALIZER;
+static pending *ahead, **atail = &ahead;
+static size_t aqueued;
+static int arunning, astop;
+static pthread_t athread;
+
+void sio_rec_shared_enable(sio_rec_shared_fn deliver, sio_rec_lost_fn lost) {
+  deliver_fn = deliver;
+  lost_fn = lost;
+}
 int sio_rec_shared_enabled(void) { return deliver_fn != NULL; }
 uint64_t sio_rec_shared_last(void) { return atomic_load(&last_id); }
 uint64_t sio_rec_shared_since(void) { return cache_stream_follow_since(); }
@@ -43,8 +71,54 @@ static int on_entry(const cache_entry *e, void *unused) {
   return 0;
 }
 
+/* Sends up to n queued packets in one pipeline; hands the ones Redis did not take to
+ * lost_fn. Frees the list. */
+static void append_batch(pending *list, int n) {
+  cache_entry e[APPEND_BATCH];
+  uint64_t ids[APPEND_BATCH];
+  pending *p = list;
+  for (int i = 0; i < n; i++, p = p->next) {
+    e[i] = (cache_entry){ .n = 3, .v = { p->key, p->except, (const char *)p->b->data },
+                          .len = { p->klen, strlen(p->except), p->b->len } };
+  }
+  int taken = cache_stream_add_many(SIO_REC_SHARED_STREAM, SIO_REC_SHARED_MAXLEN, n, e, ids);
+  for (int i = 0; list; i++) {
+    p = list;
+    list = p->next;
+    if (i >= taken && lost_fn) lost_fn(p->key, p->klen, p->except, p->b);
+    ws_buf_unref(p->b);
+    free(p);
+  }
+}
+
+static void *appender(void *unused) {
+  (void)unused;
+  for (;;) {
+    pthread_mutex_lock(&amu);
+    while (!ahead && !astop) pthread_cond_wait(&acv, &amu);
+    if (!ahead) { /* stopping, and everything is sent */
+      pthread_mutex_unlock(&amu);
+      break;
+    }
+    pending *list = ahead, *last = ahead;
+    int n = 1;
+    while (n < APPEND_BATCH && last->next) { last = last->next; n++; }
+    ahead = last->next;
+    if (!ahead) atail = &ahead;
+    last->next = NULL;
+    aqueued -= (size_t)n;
+    pthread_mutex_unlock(&amu);
+    append_batch(list, n);
+  }
+  return NULL;
+}
+
 int sio_rec_shared_follow(void) {
   if (!deliver_fn || atomic_exchange(&following, 1)) return 0;
+  pthread_mutex_lock(&amu);
+  astop = 0;
+  arunning = pthread_create(&athread, NULL, appender, NULL) == 0;
+  pthread_mutex_unlock(&amu);
   if (cache_stream_follow(SIO_REC_SHARED_STREAM, on_entry, NULL) < 0) {
     atomic_store(&following, 0);
     return -1;
@@ -53,14 +127,45 @@ int sio_rec_shared_follow(void) {
 }
 
 void sio_rec_shared_stop(void) {
-  if (atomic_exchange(&following, 0)) cache_stream_unfollow();
+  if (!atomic_exchange(&following, 0)) return;
+  pthread_mutex_lock(&amu);
+  astop = 1;
+  pthread_cond_signal(&acv);
+  int joined = arunning;
+  arunning = 0;
+  pthread_mutex_unlock(&amu);
+  if (joined) pthread_join(athread, NULL); /* it sends what is queued first */
+  cache_stream_unfollow();
 }
 
-int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, const ws_buf *b) {
-  const char *v[3] = { key, except_sid ? except_sid : "", (const char *)b->data };
-  size_t len[3] = { klen, strlen(v[1]), b->len };
-  uint64_t id;
-  return cache_stream_add(SIO_REC_SHARED_STREAM, SIO_REC_SHARED_MAXLEN, 3, v, len, &id) == CACHE_OK ? 0 : -1;
+int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, ws_buf *b) {
+  pending *p = malloc(sizeof *p + klen + 1);
+  if (!p) return -1;
+  p->next = NULL;
+  p->b = b;
+  p->klen = klen;
+  memcpy(p->key, key, klen);
+  p->key[klen] = 0;
+  snprintf(p->except, sizeof p->except, "%s", except_sid ? except_sid : "");
+  ws_buf_ref(b);
+  pthread_mutex_lock(&amu);
+  if (arunning && aqueued >= SIO_REC_SHARED_QUEUE_MAX) { /* Redis is not keeping up */
+    pthread_mutex_unlock(&amu);
+    ws_buf_unref(b);
+    free(p);
+    return -1;
+  }
+  if (arunning) {
+    *atail = p;
+    atail = &p->next;
+    aqueued++;
+    pthread_cond_signal(&acv);
+    pthread_mutex_unlock(&amu);
+    return 0;
+  }
+  pthread_mutex_unlock(&amu);
+  append_batch(p, 1); /* no appender (yet, or any more): on this thread */
+  return 0;
 }
 
 static void sess_key(char *out, size_t n, const char *pid) { snprintf(out, n, "vz:sio:sess:%s", pid); }

@@ -22,10 +22,15 @@
 typedef void (*sio_rec_shared_fn)(uint64_t id, const char *key, size_t klen, const char *except,
                                   const void *packet, size_t plen);
 
-/* Records the callback; the follower thread starts with sio_rec_shared_follow. */
-void sio_rec_shared_enable(sio_rec_shared_fn deliver);
+/* A packet Redis did not take (unreachable, or the append queue full): the caller's
+ * local members should still get it. On the appender thread or the emitter's. */
+typedef void (*sio_rec_lost_fn)(const char *key, size_t klen, const char *except, ws_buf *b);
+
+/* Records the callbacks; the threads start with sio_rec_shared_follow. */
+void sio_rec_shared_enable(sio_rec_shared_fn deliver, sio_rec_lost_fn lost);
 int sio_rec_shared_enabled(void);
-/* Starts/stops the follower (loop 0's start and drain hooks call these). */
+/* Starts/stops the follower and the appender (loop 0's start and drain hooks call
+ * these); stop first appends what is queued. */
 int sio_rec_shared_follow(void);
 void sio_rec_shared_stop(void);
 /* The newest id the follower delivered (the offset of a packet that is not in the stream). */
@@ -34,8 +39,12 @@ uint64_t sio_rec_shared_last(void);
  * recovery from them needs no range read from Redis (unless a local bound dropped some). */
 uint64_t sio_rec_shared_since(void);
 
-/* Appends one room packet; <0 when Redis is unreachable (the caller delivers locally). */
-int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, const ws_buf *b);
+/* Queues one room packet (b referenced) for the appender thread, which sends what has
+ * queued up in one pipelined round trip, so no io loop waits on Redis. Packets Redis
+ * does not take go to the lost callback. Returns <0 (nothing queued: the caller
+ * delivers locally) only when the queue is full. */
+#define SIO_REC_SHARED_QUEUE_MAX 65536
+int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, ws_buf *b);
 /* Keeps s (not taken over) for the window; <0 when Redis is unreachable. */
 int sio_rec_shared_persist(const sio_rec_session *s);
 /* Finds and removes pid's session, from whichever instance stored it (NULL: none). */
