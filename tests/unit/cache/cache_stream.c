@@ -1,8 +1,9 @@
 /* Invariant: stream ids pack "<ms>-<seq>" so that numeric order is stream order, and
  * format back to the same text. On Redis (VZ_TEST_REDIS_URL): appended entries come back
  * from a range with their exact bytes, after a given id only, and a range from an id
- * the stream no longer holds says so (CACHE_MISS) instead of returning a silent gap; the
- * follower gets every entry appended after it started, in order, exactly once, also
+ * the stream no longer holds says so (CACHE_MISS) instead of returning a silent gap; a
+ * pipelined batch lands in order; the follower gets every entry appended after it
+ * started, in order, exactly once, also
  * across Redis dropping its connection. Local backend: no stream (unavailable). */
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -105,6 +106,18 @@ TEST(cache_stream_redis) {
   CHECK_EQ_INT(cache_stream_range(stream, 1, 100, keep, &r), CACHE_MISS); /* never there */
   CHECK_EQ_INT(cache_stream_range(stream, ids[0], 1, keep, &r), CACHE_ERROR);     /* over max */
 
+  /* several in one round trip: ids in order, after the others */
+  cache_entry many[3];
+  uint64_t mids[3];
+  for (int i = 0; i < 3; i++) many[i] = (cache_entry){ .n = 1, .v = { "m" }, .len = { 1 } };
+  CHECK_EQ_INT(cache_stream_add_many(stream, 1000, 3, many, mids), 3);
+  CHECK(mids[0] > ids[2] && mids[1] > mids[0] && mids[2] > mids[1]);
+  memset(&r, 0, sizeof r);
+  CHECK_EQ_INT(cache_stream_range(stream, ids[2], 100, keep, &r), CACHE_OK);
+  CHECK_EQ_INT(r.n, 3);
+  CHECK(r.ids[2] == mids[2]);
+  CHECK(wait_followed(6));
+
   /* the follower survives Redis dropping its connection, and misses nothing meanwhile */
   cache_target t;
   CHECK_EQ_INT(cache_url_parse(url, &t, NULL, 0), 0);
@@ -114,8 +127,8 @@ TEST(cache_stream_redis) {
   CHECK(rr && rr->type == REDIS_REPLY_INTEGER && rr->integer >= 1);
   freeReplyObject(rr);
   CHECK_EQ_INT(add(stream, "e3", &ids[3]), CACHE_OK);
-  CHECK(wait_followed(4));
-  CHECK_EQ_STR(followed.first[3], "e3");
+  CHECK(wait_followed(7));
+  CHECK_EQ_STR(followed.first[6], "e3");
 
   /* trimmed away: an offset older than what is kept cannot be replayed */
   rr = redisCommand(admin, "XTRIM %s MAXLEN 1", stream);
@@ -125,5 +138,5 @@ TEST(cache_stream_redis) {
   freeReplyObject(rr);
   redisFree(admin);
   cache_shutdown();
-  CHECK_EQ_INT(followed_count(), 4); /* exactly once each */
+  CHECK_EQ_INT(followed_count(), 7); /* exactly once each */
 }
