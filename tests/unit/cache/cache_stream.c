@@ -3,8 +3,8 @@
  * from a range with their exact bytes, after a given id only, and a range from an id
  * the stream no longer holds says so (CACHE_MISS) instead of returning a silent gap; a
  * pipelined batch lands in order; the follower gets every entry appended after it
- * started, in order, exactly once, also
- * across Redis dropping its connection. Local backend: no stream (unavailable). */
+ * started, in order, exactly once, also across Redis dropping its connection. Local
+ * backend: no stream (unavailable). */
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdio.h>
