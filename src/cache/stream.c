@@ -205,6 +205,11 @@ static void *follow_main(void *unused) {
       cache_stream_id_format(flast, from);
       redisReply *r = redisCommand(c, "XREAD COUNT %d BLOCK %s STREAMS %s %s", PAGE, FOLLOW_BLOCK_MS, fstream, from);
       if (!r) break;
+      if (r->type == REDIS_REPLY_ERROR) { /* e.g. the key holds something else: back off */
+        snprintf(err, sizeof err, "%s", r->str);
+        freeReplyObject(r);
+        break;
+      }
       backoff = BACKOFF_MIN_MS;
       /* [[stream, [entry, ...]]], or nil when BLOCK ran out */
       if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -220,7 +225,7 @@ static void *follow_main(void *unused) {
       freeReplyObject(r);
       if (cache_bg_wait(&fol, 0)) break;
     }
-    if (c) snprintf(err, sizeof err, "%s", c->errstr);
+    if (c && c->err) snprintf(err, sizeof err, "%s", c->errstr);
     cache_bg_attach(&fol, NULL);
     if (c) redisFree(c);
     if (cache_bg_wait(&fol, 0)) break;

@@ -4,10 +4,11 @@
  * and each instance's follower hands them to its loops in that order (FIFO post
  * queues), so "everything after my last offset" means the same on every instance. A
  * reconnecting client's missed packets are the entries after its offset that belong to
- * its rooms and did not skip its socket. The race with packets in flight is closed by
- * the reading order: the range is read after the follower saw everything it has posted,
- * so packets the loop has yet to run are either in the range (skipped live: min_seq) or
- * newer than all of it (delivered live).
+ * its rooms and did not skip its socket. The follower also keeps every entry in the
+ * local history (sio.c), which serves most recoveries; the range read here is for the
+ * rest. The race with packets in flight is closed by the reading order: the range is
+ * read after the follower saw everything it has posted, so packets the loop has yet to
+ * run are either in the range (skipped live: min_seq) or newer than all of it.
  *
  * Appends. Emitters (io loops, workers) only queue; one appender thread takes whatever
  * has queued up and sends it as one pipeline of XADDs (cache_stream_add_many). The queue
@@ -113,6 +114,16 @@ static void *appender(void *unused) {
   return NULL;
 }
 
+static void appender_stop(void) {
+  pthread_mutex_lock(&amu);
+  astop = 1;
+  pthread_cond_signal(&acv);
+  int joined = arunning;
+  arunning = 0;
+  pthread_mutex_unlock(&amu);
+  if (joined) pthread_join(athread, NULL); /* it sends what is queued first */
+}
+
 int sio_rec_shared_follow(void) {
   if (!deliver_fn || atomic_exchange(&following, 1)) return 0;
   pthread_mutex_lock(&amu);
@@ -120,6 +131,7 @@ int sio_rec_shared_follow(void) {
   arunning = pthread_create(&athread, NULL, appender, NULL) == 0;
   pthread_mutex_unlock(&amu);
   if (cache_stream_follow(SIO_REC_SHARED_STREAM, on_entry, NULL) < 0) {
+    appender_stop();
     atomic_store(&following, 0);
     return -1;
   }
@@ -128,13 +140,7 @@ int sio_rec_shared_follow(void) {
 
 void sio_rec_shared_stop(void) {
   if (!atomic_exchange(&following, 0)) return;
-  pthread_mutex_lock(&amu);
-  astop = 1;
-  pthread_cond_signal(&acv);
-  int joined = arunning;
-  arunning = 0;
-  pthread_mutex_unlock(&amu);
-  if (joined) pthread_join(athread, NULL); /* it sends what is queued first */
+  appender_stop();
   cache_stream_unfollow();
 }
 
