@@ -1,6 +1,7 @@
-/* denylist: see denylist.h. A small open hash table (sid -> until) under one mutex; a
- * count checked first keeps the lock off the request path while nothing is denied,
- * which is almost always. Expired entries are dropped when the table would grow. */
+/* denylist: see denylist.h. A small open hash table (sid -> until) under one mutex. The
+ * latest expiry of all entries is kept apart: past it nothing is denied, so the request
+ * path takes no lock at all outside the minutes after a revocation. Expired entries
+ * are dropped when the table would grow. */
 #include "services/auth/denylist.h"
 
 #include <inttypes.h>
@@ -19,7 +20,7 @@ typedef struct table { ent *v; size_t cap, n; } table;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static table sessions;
-static atomic_long live; /* entries, expired ones included */
+static atomic_llong deny_until; /* the latest until_s of any entry */
 static int64_t ttl = 930;
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
@@ -46,7 +47,6 @@ static int regrow(table *t) {
   *t = (table){ .v = v, .cap = cap };
   for (size_t i = 0; i < old.cap; i++)
     if (old.v[i].id && old.v[i].until_s > now) put(t, old.v[i].id, old.v[i].until_s);
-  atomic_fetch_sub(&live, (long)old.n); /* the puts above counted the survivors again */
   free(old.v);
   return 0;
 }
@@ -54,10 +54,7 @@ static int regrow(table *t) {
 static int put(table *t, int64_t id, int64_t until) {
   if ((t->n + 1) * 2 > t->cap && regrow(t) < 0) return -1;
   size_t i = slot(t, id);
-  if (!t->v[i].id) {
-    t->n++;
-    atomic_fetch_add(&live, 1);
-  }
+  if (!t->v[i].id) t->n++;
   ent *e = &t->v[i];
   e->id = id;
   if (until > e->until_s) e->until_s = until;
@@ -70,8 +67,10 @@ void denylist_on_revoke(void (*fn)(int64_t sid)) { on_revoke = fn; }
 
 static void apply(int64_t sid) {
   if (sid <= 0) return;
+  int64_t until = now_s() + ttl;
   pthread_mutex_lock(&mu);
-  put(&sessions, sid, now_s() + ttl);
+  put(&sessions, sid, until);
+  if (until > atomic_load(&deny_until)) atomic_store(&deny_until, until); /* set under mu */
   pthread_mutex_unlock(&mu);
   if (on_revoke) on_revoke(sid);
 }
@@ -96,8 +95,8 @@ void denylist_session(int64_t sid) {
 }
 
 int denylist_rejects(int64_t sid) {
-  if (sid <= 0 || atomic_load_explicit(&live, memory_order_relaxed) == 0) return 0;
   int64_t now = now_s();
+  if (sid <= 0 || now >= atomic_load_explicit(&deny_until, memory_order_relaxed)) return 0;
   pthread_mutex_lock(&mu);
   const ent *e = sessions.cap ? &sessions.v[slot(&sessions, sid)] : NULL;
   int deny = e && e->id == sid && e->until_s > now;
@@ -131,6 +130,6 @@ void denylist_free(void) {
   pthread_mutex_lock(&mu);
   free(sessions.v);
   sessions = (table){ 0 };
-  atomic_store(&live, 0);
+  atomic_store(&deny_until, 0);
   pthread_mutex_unlock(&mu);
 }
