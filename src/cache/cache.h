@@ -76,6 +76,7 @@ int cache_publish(const char *channel, const void *data, size_t len);
 typedef struct cache_entry {
   uint64_t id;
   int n;
+  int replayed; /* follower: from the backfill (appended before following began) */
   const char *v[CACHE_STREAM_MAX_FIELDS];
   size_t len[CACHE_STREAM_MAX_FIELDS];
 } cache_entry;
@@ -92,11 +93,14 @@ int cache_stream_add_many(const char *stream, size_t maxlen, int n, const cache_
  * CACHE_ERROR when more than max entries follow. */
 int cache_stream_range(const char *stream, uint64_t after, size_t max, cache_entry_fn fn, void *arg);
 /* One follower per process: a thread that calls fn for every entry appended after this
- * call, in stream order, across reconnects (it resumes from the last id it delivered). */
-int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg);
+ * call, in stream order, across reconnects (it resumes from the last id it delivered).
+ * With backfill_ms > 0 it first hands over, marked replayed, what the stream holds from
+ * that long ago up to this call. */
+int cache_stream_follow(const char *stream, int64_t backfill_ms, cache_entry_fn fn, void *arg);
 void cache_stream_unfollow(void);
-/* The follower has delivered (or will) every entry with an id above this one; UINT64_MAX
- * while it does not know where it started (Redis unreachable so far). */
+/* The follower has delivered every entry from this id on (every one after it, without a
+ * backfill: the id is then the end when it began); UINT64_MAX while it does not know
+ * (Redis unreachable so far, or the backfill still running). */
 uint64_t cache_stream_follow_since(void);
 int cache_stream_id_parse(const char *s, uint64_t *id);
 void cache_stream_id_format(uint64_t id, char out[CACHE_STREAM_ID_LEN]);

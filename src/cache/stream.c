@@ -113,7 +113,7 @@ static int entry_from(const redisReply *e, cache_entry *out) {
   if (cache_stream_id_parse(e->element[0]->str, &out->id) < 0 || f->type != REDIS_REPLY_ARRAY) return -1;
   memset(out->v, 0, sizeof out->v);
   memset(out->len, 0, sizeof out->len);
-  out->n = 0;
+  out->n = out->replayed = 0;
   for (size_t i = 0; i + 1 < f->elements; i += 2) {
     const redisReply *k = f->element[i], *val = f->element[i + 1];
     if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING || k->len != 1) continue;
@@ -167,8 +167,9 @@ static char fstream[128];
 static cache_entry_fn ffn;
 static void *farg;
 static uint64_t flast;
-static int fhave_last;
-static atomic_ullong fsince = UINT64_MAX; /* every entry after this id is delivered */
+static int fhave_last, fbackfilled;
+static int64_t fbackfill_ms;
+static atomic_ullong fsince = UINT64_MAX; /* every entry from this id on is delivered */
 static atomic_llong log_follow;
 
 /* The newest id in the stream (0 when empty): where a new follower starts. */
@@ -187,6 +188,41 @@ static int newest_id(redisContext *c, uint64_t *id) {
   return rc;
 }
 
+/* Hands over, marked replayed, the entries of the last fbackfill_ms up to flast (the end
+ * when following began), so a new follower starts with the recent past. `since` becomes
+ * the first entry handed over: older ones may have been trimmed, so only from there on
+ * is everything known. 0 done, -1 connection trouble (tried again on reconnect). */
+static int backfill(redisContext *c) {
+  struct timespec ts;
+  char start[CACHE_STREAM_ID_LEN + 1], end[CACHE_STREAM_ID_LEN];
+  uint64_t first = 0;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t from_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - fbackfill_ms;
+  cache_stream_id_format(from_ms > 0 ? (uint64_t)from_ms << SEQ_BITS : 0, start);
+  cache_stream_id_format(flast, end);
+  for (;;) {
+    redisReply *r = redisCommand(c, "XRANGE %s %s %s COUNT %d", fstream, start, end, PAGE);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+      if (r) freeReplyObject(r);
+      return -1;
+    }
+    cache_entry e;
+    for (size_t i = 0; i < r->elements; i++) {
+      if (entry_from(r->element[i], &e) < 0) continue;
+      if (!first) first = e.id;
+      e.replayed = 1;
+      ffn(&e, farg);
+      start[0] = '(';
+      cache_stream_id_format(e.id, start + 1);
+    }
+    size_t got = r->elements;
+    freeReplyObject(r);
+    if (got < PAGE || cache_bg_wait(&fol, 0)) break;
+  }
+  atomic_store(&fsince, first ? first : flast);
+  return 0;
+}
+
 static void *follow_main(void *unused) {
   int backoff = BACKOFF_MIN_MS;
   char err[256], from[CACHE_STREAM_ID_LEN];
@@ -199,8 +235,9 @@ static void *follow_main(void *unused) {
     }
     if (c && !fhave_last && newest_id(c, &flast) == 0) {
       fhave_last = 1;
-      atomic_store(&fsince, flast);
+      if (!fbackfill_ms) atomic_store(&fsince, flast);
     }
+    if (c && fhave_last && fbackfill_ms && !fbackfilled) fbackfilled = backfill(c) == 0;
     while (c && fhave_last) {
       cache_stream_id_format(flast, from);
       redisReply *r = redisCommand(c, "XREAD COUNT %d BLOCK %s STREAMS %s %s", PAGE, FOLLOW_BLOCK_MS, fstream, from);
@@ -216,7 +253,7 @@ static void *follow_main(void *unused) {
           r->element[0]->elements == 2) {
         const redisReply *list = r->element[0]->element[1];
         for (size_t i = 0; list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
-          cache_entry e;
+          cache_entry e = { 0 };
           if (entry_from(list->element[i], &e) < 0 || e.id <= flast) continue;
           flast = e.id;
           ffn(&e, farg);
@@ -236,18 +273,20 @@ static void *follow_main(void *unused) {
   return NULL;
 }
 
-int cache_stream_follow(const char *stream, cache_entry_fn fn, void *arg) {
+int cache_stream_follow(const char *stream, int64_t backfill_ms, cache_entry_fn fn, void *arg) {
   if (!stream || !fn || strlen(stream) >= sizeof fstream) return CACHE_ERROR;
   if (!cache_kv_target.on) return CACHE_EUNAVAILABLE;
   cache_stream_unfollow();
   snprintf(fstream, sizeof fstream, "%s", stream);
   ffn = fn;
   farg = arg;
-  /* Known now, so appends made after this call are delivered; when Redis is down, the
-   * thread takes the end it finds once it gets through. */
+  fbackfill_ms = backfill_ms > 0 ? backfill_ms : 0;
+  fbackfilled = 0;
+  /* Known now, so appends made after this call are delivered live; when Redis is down,
+   * the thread takes the end it finds once it gets through. */
   atomic_store(&fsince, UINT64_MAX);
   fhave_last = newest_id(NULL, &flast) == 0;
-  if (fhave_last) atomic_store(&fsince, flast);
+  if (fhave_last && !fbackfill_ms) atomic_store(&fsince, flast);
   return cache_bg_start(&fol, follow_main);
 }
 

@@ -139,9 +139,10 @@ static int bcast_send_shared(sio_bcast *bc) {
 
 /* On the stream follower thread, in stream order: kept in the local history and posted
  * to every loop, under the history lock, exactly as bcast_send_rec does, so a recovery
- * on this instance usually replays from memory (the stream is the fallback). */
+ * on this instance usually replays from memory (the stream is the fallback). A replayed
+ * packet (from before this instance followed) only goes into the history. */
 static void on_shared_packet(uint64_t id, const char *key, size_t klen, const char *except,
-                             const void *packet, size_t plen) {
+                             const void *packet, size_t plen, int replayed) {
   if (klen >= sizeof ((sio_bcast *)0)->key) return;
   sio_bcast *bc = calloc(1, sizeof *bc);
   if (!bc) return;
@@ -153,7 +154,12 @@ static void on_shared_packet(uint64_t id, const char *key, size_t klen, const ch
   snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
   sio_rec_lock();
   sio_rec_store(key, klen, id, bc->b[0], except[0] ? except : NULL);
-  bcast_post_all(bc);
+  if (replayed) {
+    sio_unref_all(bc->b, bc->nb);
+    free(bc);
+  } else {
+    bcast_post_all(bc);
+  }
   sio_rec_unlock();
 }
 

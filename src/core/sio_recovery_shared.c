@@ -68,7 +68,7 @@ static int on_entry(const cache_entry *e, void *unused) {
   char except[21] = "";
   if (e->v[1] && e->len[1] < sizeof except) memcpy(except, e->v[1], e->len[1]);
   atomic_store(&last_id, e->id);
-  deliver_fn(e->id, e->v[0], e->len[0], except, e->v[2], e->len[2]);
+  deliver_fn(e->id, e->v[0], e->len[0], except, e->v[2], e->len[2], e->replayed);
   return 0;
 }
 
@@ -130,7 +130,8 @@ int sio_rec_shared_follow(void) {
   astop = 0;
   arunning = pthread_create(&athread, NULL, appender, NULL) == 0;
   pthread_mutex_unlock(&amu);
-  if (cache_stream_follow(SIO_REC_SHARED_STREAM, on_entry, NULL) < 0) {
+  /* the recovery window before this instance started, for clients that come back here */
+  if (cache_stream_follow(SIO_REC_SHARED_STREAM, SIO_REC_WINDOW_MS, on_entry, NULL) < 0) {
     appender_stop();
     atomic_store(&following, 0);
     return -1;

@@ -18,9 +18,10 @@
 #define SIO_REC_SHARED_MAX_REPLAY (16u << 20) /* bytes one recovery may replay */
 
 /* A packet read back from the stream, on the follower thread, in stream order. `except`
- * is the socket id the emit skipped ("" none); packet has no offset yet. */
+ * is the socket id the emit skipped ("" none); packet has no offset yet. replayed: from
+ * the recovery window before this instance followed (history only, not to deliver). */
 typedef void (*sio_rec_shared_fn)(uint64_t id, const char *key, size_t klen, const char *except,
-                                  const void *packet, size_t plen);
+                                  const void *packet, size_t plen, int replayed);
 
 /* A packet Redis did not take (unreachable, or the append queue full): the caller's
  * local members should still get it. On the appender thread or the emitter's. */
@@ -35,8 +36,9 @@ int sio_rec_shared_follow(void);
 void sio_rec_shared_stop(void);
 /* The newest id the follower delivered (the offset of a packet that is not in the stream). */
 uint64_t sio_rec_shared_last(void);
-/* Offsets from this one on are covered by the local history the follower fills: a
- * recovery from them needs no range read from Redis (unless a local bound dropped some). */
+/* Offsets from this one on are covered by the local history the follower fills (it
+ * starts with the last SIO_REC_WINDOW_MS of the stream): a recovery from them needs no
+ * range read from Redis (unless a local bound dropped some). */
 uint64_t sio_rec_shared_since(void);
 
 /* Queues one room packet (b referenced) for the appender thread, which sends what has

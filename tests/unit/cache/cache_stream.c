@@ -82,7 +82,7 @@ TEST(cache_stream_redis) {
   CHECK_EQ_INT(cache_init(url, err, sizeof err), 0);
   CHECK_EQ_INT(add(stream, "old", &before), CACHE_OK); /* before the follower: not followed */
   memset(&followed, 0, sizeof followed);
-  CHECK_EQ_INT(cache_stream_follow(stream, keep, &followed), 0);
+  CHECK_EQ_INT(cache_stream_follow(stream, 0, keep, &followed), 0);
   for (int i = 0; i < 3; i++) {
     char a[8];
     snprintf(a, sizeof a, "e%d", i);
@@ -139,4 +139,58 @@ TEST(cache_stream_redis) {
   redisFree(admin);
   cache_shutdown();
   CHECK_EQ_INT(followed_count(), 7); /* exactly once each */
+}
+
+/* A follower with a backfill first hands over, marked replayed, what the stream holds
+ * from that window up to the moment it began, then new entries live; `since` is the
+ * first entry it handed over. */
+static int nreplayed, nlive;
+static uint64_t first_seen;
+static int count_kind(const cache_entry *e, void *arg) {
+  pthread_mutex_lock(&mu);
+  if (!first_seen) first_seen = e->id;
+  if (e->replayed) nreplayed++;
+  else nlive++;
+  pthread_mutex_unlock(&mu);
+  return 0;
+}
+static int kinds_at_least(int live) {
+  for (int i = 0; i < 500; i++) {
+    pthread_mutex_lock(&mu);
+    int ok = nlive >= live;
+    pthread_mutex_unlock(&mu);
+    if (ok) return 1;
+    usleep(10000);
+  }
+  return 0;
+}
+
+TEST(cache_stream_backfill) {
+  const char *url = getenv("VZ_TEST_REDIS_URL");
+  char err[128], stream[64];
+  uint64_t ids[4];
+  if (!url || !*url) return;
+  snprintf(stream, sizeof stream, "t:backfill:%d", (int)getpid());
+  CHECK_EQ_INT(cache_init(url, err, sizeof err), 0);
+  for (int i = 0; i < 3; i++) CHECK_EQ_INT(add(stream, "old", &ids[i]), CACHE_OK);
+  nreplayed = nlive = 0;
+  first_seen = 0;
+  CHECK_EQ_INT(cache_stream_follow(stream, 60000, count_kind, NULL), 0);
+  CHECK_EQ_INT(add(stream, "new", &ids[3]), CACHE_OK);
+  CHECK(kinds_at_least(1));
+  pthread_mutex_lock(&mu);
+  int replayed = nreplayed, live = nlive;
+  uint64_t first = first_seen;
+  pthread_mutex_unlock(&mu);
+  CHECK_EQ_INT(replayed, 3);
+  CHECK_EQ_INT(live, 1);
+  CHECK(first == ids[0]);
+  CHECK(cache_stream_follow_since() == ids[0]);
+  cache_target t;
+  CHECK_EQ_INT(cache_url_parse(url, &t, NULL, 0), 0);
+  redisContext *admin = redisConnect(t.host, t.port);
+  redisReply *rr = admin ? redisCommand(admin, "DEL %s", stream) : NULL;
+  if (rr) freeReplyObject(rr);
+  if (admin) redisFree(admin);
+  cache_shutdown();
 }
