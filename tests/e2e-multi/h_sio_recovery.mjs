@@ -72,28 +72,43 @@ async function checkAllOnce(listener, sender, room, firstId, n = N) {
   await c.waitFor(() => listener.got.includes('after'), 5000, 'a message after recovery');
 }
 
+// A listener on instance 1 (reconnecting `delay` ms after a drop) and a sender on
+// instance 2, both in room; resolves once both are connected and joined.
+async function pair(token, room, delay) {
+  const listener = client(`http://127.0.0.1:${c.PORTS[0]}`, token,
+    { reconnectionDelay: delay, reconnectionDelayMax: delay, randomizationFactor: 0 });
+  const sender = client(`http://127.0.0.1:${c.PORTS[1]}`, token);
+  try {
+    await c.connected(listener);
+    await c.connected(sender);
+    assert.equal(listener.recovered, false);
+    await join(listener, room);
+    await join(sender, room);
+  } catch (e) {
+    listener.close();
+    sender.close();
+    throw e;
+  }
+  return { listener, sender, firstId: listener.id };
+}
+
+// The listener's network goes away; its next connection goes to instance 3.
+function moveToInstance3(listener) {
+  listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`;
+  listener.io.engine.close();
+}
+
 export default [{
   name: 'recovery: a client drops for 2 s and comes back on another instance with every message once, in order',
   timeout: 40000,
   async fn(t) {
     const token = await adminToken(t);
     const room = `busy-${Date.now()}`;
-    const listener = client(`http://127.0.0.1:${c.PORTS[0]}`, token,
-      { reconnectionDelay: 2000, reconnectionDelayMax: 2000, randomizationFactor: 0 });
-    const sender = client(`http://127.0.0.1:${c.PORTS[1]}`, token);
+    const { listener, sender, firstId } = await pair(token, room, 2000);
     try {
-      await c.connected(listener);
-      await c.connected(sender);
-      assert.equal(listener.recovered, false);
-      const firstId = listener.id;
-      await join(listener, room);
-      await join(sender, room);
       const back = new Promise((resolve) => listener.once('connect', resolve)); // the namespace is back
       const before = await recoveries(2);
-      await chat(sender, room, async () => {
-        listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`; // where the next connection goes
-        listener.io.engine.close(); // the network goes away
-      });
+      await chat(sender, room, async () => moveToInstance3(listener));
       await back;
       assert.equal(String(listener.io.engine.port), String(c.PORTS[2]), 'reconnected to instance 3');
       await checkAllOnce(listener, sender, room, firstId);
@@ -138,20 +153,12 @@ export default [{
     const token = await adminToken(t);
     const room = `late-${Date.now()}`;
     await c.stop(2, 'SIGTERM'); // instance 3 is down until after the drop
-    const listener = client(`http://127.0.0.1:${c.PORTS[0]}`, token,
-      { reconnectionDelay: 3000, reconnectionDelayMax: 3000, randomizationFactor: 0 });
-    const sender = client(`http://127.0.0.1:${c.PORTS[1]}`, token);
+    const { listener, sender, firstId } = await pair(token, room, 3000);
     try {
-      await c.connected(listener);
-      await c.connected(sender);
-      const firstId = listener.id;
-      await join(listener, room);
-      await join(sender, room);
       const back = new Promise((resolve) => listener.once('connect', resolve)); // the namespace is back
       let ready;
       await chat(sender, room, async () => {
-        listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`;
-        listener.io.engine.close();
+        moveToInstance3(listener);
         await c.sleep(50);
         c.start(2); // starts with the last 2 minutes of the stream: the listener's offset among them
         ready = c.waitReady(2);
@@ -171,21 +178,11 @@ export default [{
   async fn(t) {
     const token = await adminToken(t);
     const room = `burst-${Date.now()}`, n = 1500;
-    const listener = client(`http://127.0.0.1:${c.PORTS[0]}`, token,
-      { reconnectionDelay: 2000, reconnectionDelayMax: 2000, randomizationFactor: 0 });
-    const sender = client(`http://127.0.0.1:${c.PORTS[1]}`, token);
+    const { listener, sender, firstId } = await pair(token, room, 2000);
     try {
-      await c.connected(listener);
-      await c.connected(sender);
-      const firstId = listener.id;
-      await join(listener, room);
-      await join(sender, room);
       const back = new Promise((resolve) => listener.once('connect', resolve));
       const before = await recoveries(2);
-      await chat(sender, room, async () => {
-        listener.io.uri = `http://127.0.0.1:${c.PORTS[2]}`;
-        listener.io.engine.close();
-      }, { n, every: 0 });
+      await chat(sender, room, async () => moveToInstance3(listener), { n, every: 0 });
       await back;
       await checkAllOnce(listener, sender, room, firstId, n);
       const r = await recoveries(2);
