@@ -182,7 +182,11 @@ export default [{
     try {
       const back = new Promise((resolve) => listener.once('connect', resolve));
       const before = await recoveries(2);
-      await chat(sender, room, async () => moveToInstance3(listener), { n, every: 0 });
+      await chat(sender, room, async () => {
+        // it must have an offset to come back with: at least one of the burst arrived
+        await c.waitFor(() => listener.got.length > 0, 5000, 'a first message');
+        moveToInstance3(listener);
+      }, { n, every: 0 });
       await back;
       await checkAllOnce(listener, sender, room, firstId, n);
       const r = await recoveries(2);
