@@ -124,6 +124,18 @@ export const serverState = async (i, backend = 'api') => (await stat(i, backend)
 // Socket.IO clients.
 export const sessions = async (i, backend = 'sio') => Number((await stat(i, backend))?.[4] ?? 0);
 
+// Signs in the admin run.sh created (through `port`, the balancer by default) and
+// resolves its token reply {access_token, refresh_token, ...}; skips the story (t.skip)
+// when there is no such account or no sign-in route.
+export async function adminSignin(t, port = LB_PORT) {
+  const email = env.VZ_MULTI_ADMIN_EMAIL, password = env.VZ_MULTI_ADMIN_PASSWORD;
+  if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
+  const s = await call(port, 'POST', '/v1/auth/signin', { email, password });
+  if (s.status === 404) t.skip('POST /v1/auth/signin does not exist on this build');
+  if (s.status !== 200) throw new Error(`admin sign-in: ${s.status} ${s.text}`);
+  return s.json.data;
+}
+
 // Resolves once a Socket.IO client is connected (8 s at most).
 export const connected = (s) => new Promise((resolve, reject) => {
   if (s.connected) return resolve();

@@ -10,12 +10,7 @@ export default [{
   name: 'every 201 from POSTs during a kill -9 is readable afterwards',
   timeout: 60000,
   async fn(t) {
-    const email = process.env.VZ_MULTI_ADMIN_EMAIL, password = process.env.VZ_MULTI_ADMIN_PASSWORD;
-    if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
-    const s = await c.call(c.LB_PORT, 'POST', '/v1/auth/signin', { email, password });
-    if (s.status === 404) t.skip('POST /v1/auth/signin does not exist on this build');
-    assert.equal(s.status, 200, `admin sign-in: ${s.text}`);
-    const token = s.json.data.access_token;
+    const token = (await c.adminSignin(t)).access_token;
     const accepted = [], outcomes = {};
     let stop = false, n = 0;
     const tag = Date.now().toString(36);

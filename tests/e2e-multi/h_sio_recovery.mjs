@@ -22,11 +22,7 @@ const N = 300;
 
 async function adminToken(t) {
   if (!io) t.skip('socket.io-client is not installed under tests/node_modules (make test-deps)');
-  const email = process.env.VZ_MULTI_ADMIN_EMAIL, password = process.env.VZ_MULTI_ADMIN_PASSWORD;
-  if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
-  const s = await c.call(c.LB_PORT, 'POST', '/v1/auth/signin', { email, password });
-  assert.equal(s.status, 200, `sign-in: ${s.text}`);
-  return s.json.data.access_token;
+  return (await c.adminSignin(t)).access_token;
 }
 
 function client(url, token, opts = {}) {

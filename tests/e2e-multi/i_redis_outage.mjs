@@ -30,11 +30,7 @@ export default [{
   async fn(t) {
     if (!io) t.skip('socket.io-client is not installed under tests/node_modules (make test-deps)');
     if (!c.REDIS_URL) t.skip('no Redis configured');
-    const email = process.env.VZ_MULTI_ADMIN_EMAIL, password = process.env.VZ_MULTI_ADMIN_PASSWORD;
-    if (!email) t.skip('no admin account');
-    const s = await c.call(c.LB_PORT, 'POST', '/v1/auth/signin', { email, password });
-    assert.equal(s.status, 200, `sign-in: ${s.text}`);
-    const token = s.json.data.access_token;
+    const token = (await c.adminSignin(t)).access_token;
     const room = `outage-${Date.now()}`;
     const [sender, local, remote] = [c.PORTS[0], c.PORTS[0], c.PORTS[1]].map((p) => client(p, token));
     let redisDown = false;

@@ -11,14 +11,7 @@ export default [{
   name: 'a sign-out on one instance ends that access token on all of them, and after a restart',
   timeout: 40000,
   async fn(t) {
-    const email = process.env.VZ_MULTI_ADMIN_EMAIL, password = process.env.VZ_MULTI_ADMIN_PASSWORD;
-    if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
-    const signin = async () => {
-      const r = await c.call(c.PORTS[0], 'POST', '/v1/auth/signin', { email, password });
-      assert.equal(r.status, 200, `sign-in: ${r.text}`);
-      return r.json.data;
-    };
-    const gone = await signin(), kept = await signin();
+    const gone = await c.adminSignin(t, c.PORTS[0]), kept = await c.adminSignin(t, c.PORTS[0]);
     for (let i = 0; i < 3; i++) assert.equal((await me(i, gone.access_token)).status, 200, `accepted on ${i + 1} first`);
     const out = await c.call(c.PORTS[0], 'POST', '/v1/auth/signout', { refresh_token: gone.refresh_token }, gone.access_token);
     assert.equal(out.status, 204);
