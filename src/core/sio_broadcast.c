@@ -106,17 +106,25 @@ static void warn_lost(void) {
     vz_log_warn("room emits not stored for recovery: Redis unreachable or behind, delivered on this instance only");
 }
 
-static void on_shared_lost(const char *key, size_t klen, const char *except, ws_buf *b) {
-  warn_lost();
-  if (klen >= sizeof ((sio_bcast *)0)->key) return;
+/* A broadcast of an encoded packet (no offset yet) that carries `offset`, for the
+ * stream paths; NULL when the key is too long or memory is short. */
+static sio_bcast *bcast_of(const char *key, size_t klen, const char *except, const void *packet, size_t plen,
+                           uint64_t offset) {
+  if (klen >= sizeof ((sio_bcast *)0)->key) return NULL;
   sio_bcast *bc = calloc(1, sizeof *bc);
-  if (!bc) return;
-  if (!(bc->b[0] = sio_rec_with_offset(b->data, b->len, sio_rec_shared_last()))) { free(bc); return; }
+  if (!bc) return NULL;
+  if (!(bc->b[0] = sio_rec_with_offset(packet, plen, offset))) { free(bc); return NULL; }
   bc->nb = 1;
   memcpy(bc->key, key, klen);
   bc->key_len = klen;
   snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
-  bcast_post_all(bc);
+  return bc;
+}
+
+static void on_shared_lost(const char *key, size_t klen, const char *except, ws_buf *b) {
+  warn_lost();
+  sio_bcast *bc = bcast_of(key, klen, except, b->data, b->len, sio_rec_shared_last());
+  if (bc) bcast_post_all(bc);
 }
 
 /* Recovery on, with Redis: the packet is queued for the shared stream, and comes back to
@@ -143,23 +151,21 @@ static int bcast_send_shared(sio_bcast *bc) {
  * packet (from before this instance followed) only goes into the history. */
 static void on_shared_packet(uint64_t id, const char *key, size_t klen, const char *except,
                              const void *packet, size_t plen, int replayed) {
-  if (klen >= sizeof ((sio_bcast *)0)->key) return;
-  sio_bcast *bc = calloc(1, sizeof *bc);
+  if (replayed) {
+    ws_buf *o = sio_rec_with_offset(packet, plen, id);
+    if (!o) return;
+    sio_rec_lock();
+    sio_rec_store(key, klen, id, o, except[0] ? except : NULL);
+    sio_rec_unlock();
+    ws_buf_unref(o);
+    return;
+  }
+  sio_bcast *bc = bcast_of(key, klen, except, packet, plen, id);
   if (!bc) return;
-  if (!(bc->b[0] = sio_rec_with_offset(packet, plen, id))) { free(bc); return; }
-  bc->nb = 1;
   bc->seq = id;
-  memcpy(bc->key, key, klen);
-  bc->key_len = klen;
-  snprintf(bc->except_id, sizeof bc->except_id, "%s", except);
   sio_rec_lock();
   sio_rec_store(key, klen, id, bc->b[0], except[0] ? except : NULL);
-  if (replayed) {
-    sio_unref_all(bc->b, bc->nb);
-    free(bc);
-  } else {
-    bcast_post_all(bc);
-  }
+  bcast_post_all(bc);
   sio_rec_unlock();
 }
 
