@@ -16,7 +16,9 @@ TOTAL_PASS=0
 TOTAL_FAIL=0
 SERVER_PID=
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+# redzone=1024: an overflow that jumps the default 64-byte redzone (issue 15, item 1: 224
+# bytes past a WebSocket object) is still caught.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:redzone=1024}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/support/lsan.supp:print_suppressions=0}
 

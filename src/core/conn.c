@@ -22,7 +22,15 @@
 #define MAX_HEADERS 64
 #define MAX_URL 8192
 #define MAX_STASH (256 * 1024)
-#define WRITE_HIGH_WATER (1 << 20)
+/* Replies queued for a client that does not read: past this many bytes the connection
+ * stops reading AND parsing, so pipelined requests cannot pile up replies in memory
+ * (63 KB of pipelined GET /metrics once held 16 MB). One large reply still goes out. */
+#define WRITE_HIGH_WATER (256 * 1024)
+/* Lingering close after an error reply (413 to an upload, 400...): the client is often
+ * still sending its body; closing with unread bytes makes the kernel send RST, which
+ * destroys the reply before most clients read it. Shut the write side, discard what
+ * arrives for at most this long, then close (nginx's lingering_close, same reason). */
+#define LINGER_MS 3000
 
 static http_parser_settings settings;
 void (*vz_conn_dispatch_hook)(vz_req *req);
@@ -30,12 +38,18 @@ const http_parser_settings *vz_conn_settings(void) { return &settings; }
 
 static void conn_close(vz_conn *c);
 static void conn_feed(vz_conn *c, const char *data, size_t len);
+static void conn_linger(vz_conn *c);
+
+static int write_blocked(const vz_conn *c) { return c->write_pending >= WRITE_HIGH_WATER; }
 
 /* ---- timers ---------------------------------------------------------------- */
 
 static void on_timeout(uv_timer_t *t) {
   vz_conn *c = t->data;
-  if (c->inflight) return; /* processing is not the client's fault */
+  /* Processing is not the client's fault; an upgrade held back because the client does
+   * not read its earlier replies is (see conn_feed). */
+  if (c->inflight && !c->upgrade_wait) return;
+  if (c->lingering) { conn_close(c); return; }
   if (c->req) {
     c->loop->m.bad_requests++;
     /* Content-Length is computed, not written by hand: a wrong one left clients waiting. */
@@ -100,6 +114,10 @@ static void conn_close(vz_conn *c) {
   l->nconns--;
   l->m.conns_open--;
   drop_parse_state(c);
+  if (c->upgrade_wait && c->inflight) { /* never dispatched: nobody else holds it */
+    vz_req_free(c->inflight);
+    c->inflight = NULL;
+  }
   if (c->inflight) {
     vz_req *r = c->inflight;
     r->conn = NULL; /* orphaned: the worker or async owner finishes and frees it */
@@ -129,7 +147,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   if (n == 0) return;
-  if (c->inflight || c->in_feed) {
+  if (c->lingering) return; /* the rest of a refused request: discarded */
+  if (c->inflight || c->in_feed || write_blocked(c)) {
     /* Reply pending: keep the bytes for later (bounded), keep reading to see EOF. */
     if (c->stash_len + (size_t)n > MAX_STASH) {
       uv_read_stop(s);
@@ -194,11 +213,15 @@ void vz_conn_close_all(vz_loop *l, int force) {
 
 /* ---- writing ------------------------------------------------------------------- */
 
-typedef struct wreq { uv_write_t w; char *head, *body; size_t bytes; } wreq;
+/* The write request carries its connection: the handle's data pointer is not ours
+ * once a WebSocket upgrade took the handle (it points at the WebSocket then). */
+typedef struct wreq { uv_write_t w; vz_conn *c; char *head, *body; size_t bytes; } wreq;
+
+static void resume(vz_conn *c);
 
 static void after_write(uv_write_t *w, int status) {
   wreq *r = (wreq *)w;
-  vz_conn *c = w->handle->data;
+  vz_conn *c = r->c;
   free(r->head);
   free(r->body);
   c->write_pending -= r->bytes;
@@ -208,8 +231,16 @@ static void after_write(uv_write_t *w, int status) {
     conn_close(c);
     return;
   }
+  if (c->lingering) return;
+  if (c->upgrade_wait) { /* the replies before the upgrade have left: now it may run */
+    if (c->write_pending) return;
+    c->upgrade_wait = 0;
+    uv_timer_stop(&c->timer);
+    vz_dispatch(c->inflight);
+    return;
+  }
   if (c->close_after && !c->write_pending && !c->inflight) conn_close(c);
-  else if (!c->reading && c->write_pending < WRITE_HIGH_WATER && !c->inflight) start_reading(c);
+  else if (!c->inflight && !write_blocked(c)) resume(c); /* parse what waited, read again */
 }
 
 /* Writes head+body, taking ownership of both buffers. */
@@ -238,6 +269,7 @@ static void conn_write(vz_conn *c, char *head, size_t hlen, char *body, size_t b
   }
   wreq *r = malloc(sizeof *r);
   if (!r) { free(head); free(body); conn_close(c); return; }
+  r->c = c;
   r->head = head;
   r->body = body;
   r->bytes = hlen + blen - done;
@@ -250,7 +282,7 @@ static void conn_write(vz_conn *c, char *head, size_t hlen, char *body, size_t b
     conn_close(c);
     return;
   }
-  if (c->write_pending >= WRITE_HIGH_WATER && c->reading) {
+  if (write_blocked(c) && c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = 0;
   }
@@ -299,8 +331,6 @@ static const char *date_header(vz_loop *l) {
   return l->date;
 }
 
-static void resume(vz_conn *c);
-
 void vz_conn_reply_done(vz_req *req) {
   vz_conn *c = req->conn;
   if (!c) { /* the client left meanwhile */
@@ -333,6 +363,10 @@ void vz_conn_reply_done(vz_req *req) {
   vz_req_free(req);
   conn_write(c, head, (size_t)n, body, blen);
   if (c->closing) return;
+  if (c->close_after && c->err_status) { /* the client may still be sending: linger */
+    conn_linger(c);
+    return;
+  }
   if (c->close_after && !c->write_pending) {
     conn_close(c);
     return;
@@ -340,9 +374,32 @@ void vz_conn_reply_done(vz_req *req) {
   if (!c->in_feed) resume(c);
 }
 
+static void on_shutdown(uv_shutdown_t *s, int status) {
+  vz_conn *c = s->handle->data;
+  if (status < 0 && status != UV_ECANCELED && !c->closing) conn_close(c);
+}
+
+/* After an error reply: FIN once the reply is out (uv_shutdown waits for queued writes),
+ * keep reading and discarding until the client closes or LINGER_MS pass. */
+static void conn_linger(vz_conn *c) {
+  c->lingering = 1;
+  drop_parse_state(c);
+  if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+    conn_close(c);
+    return;
+  }
+  arm_timer(c, LINGER_MS);
+  start_reading(c);
+}
+
 /* After a reply: parse what arrived meanwhile, then read again. */
 static void resume(vz_conn *c) {
-  if (c->closing || c->inflight) return;
+  if (c->closing || c->inflight || c->lingering) return;
+  if (write_blocked(c)) { /* the client is not reading its replies: after_write resumes */
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+    return;
+  }
   if (c->stash_len) {
     char *s = c->stash;
     size_t n = c->stash_len;
@@ -353,7 +410,7 @@ static void resume(vz_conn *c) {
     if (c->closing || c->inflight) return;
   }
   if (!c->req) arm_timer(c, vz_cfg.idle_timeout_ms);
-  if (c->write_pending < WRITE_HIGH_WATER) start_reading(c);
+  if (!write_blocked(c)) start_reading(c);
 }
 
 /* ---- parsing ------------------------------------------------------------------- */
@@ -518,7 +575,9 @@ static int on_message_complete(http_parser *p) {
   }
   if (vz_conn_dispatch_hook) vz_conn_dispatch_hook(r);
   else vz_dispatch(r);
-  if (c->inflight || c->closing) http_parser_pause(p, 1);
+  /* Stop at a reply still being made, and at replies the client is not reading: the
+   * rest of the bytes wait in the stash (bounded) instead of becoming more replies. */
+  if (c->inflight || c->closing || write_blocked(c)) http_parser_pause(p, 1);
   return 0;
 }
 
@@ -576,10 +635,21 @@ static void conn_feed(vz_conn *c, const char *data, size_t len) {
         }
         len = 0;
         c->in_feed = 0;
+        if (c->write_pending) {
+          /* Earlier pipelined replies are still queued on the handle, and the upgrade
+           * hands the handle to the WebSocket: wait until they have left (after_write
+           * dispatches), reading nothing meanwhile; the idle timer ends a client that
+           * never reads them. */
+          c->upgrade_wait = 1;
+          if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+          c->reading = 0;
+          arm_timer(c, vz_cfg.idle_timeout_ms);
+          return;
+        }
         vz_dispatch(c->inflight);
         return;
       }
-      if (c->inflight && len) {
+      if ((c->inflight || write_blocked(c)) && len) {
         char *s = realloc(c->stash, c->stash_len + len);
         if (!s) { conn_close(c); break; }
         memmove(s + len, s, c->stash_len); /* unparsed bytes go before later reads */
@@ -587,6 +657,10 @@ static void conn_feed(vz_conn *c, const char *data, size_t len) {
         c->stash = s;
         c->stash_len += len;
         len = 0;
+      }
+      if (!c->inflight && write_blocked(c) && c->reading) { /* after_write resumes */
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
       }
       continue;
     }
@@ -600,14 +674,15 @@ static void conn_feed(vz_conn *c, const char *data, size_t len) {
   c->in_feed = 0;
   /* A reply written on the loop inside this feed skipped resume(): between requests the
    * idle timer must run again, or a keep-alive connection could idle forever. */
-  if (!c->closing && !c->inflight && !c->req && !c->detached) arm_timer(c, vz_cfg.idle_timeout_ms);
+  if (!c->closing && !c->inflight && !c->req && !c->detached && !c->lingering) arm_timer(c, vz_cfg.idle_timeout_ms);
 }
 
 /* ---- detach for WebSocket ------------------------------------------------------------ */
 
 uv_tcp_t *vz_conn_detach(vz_req *req, char **rest, size_t *rest_len) {
   vz_conn *c = req->conn;
-  if (!c || c->closing) return NULL;
+  /* Queued writes would complete against a handle that is no longer a vz_conn's. */
+  if (!c || c->closing || c->write_pending) return NULL;
   *rest = c->stash;
   *rest_len = c->stash_len;
   c->stash = NULL;

@@ -23,6 +23,9 @@ typedef struct vz_conn {
   int last_cb;               /* 1 field, 2 value */
   int nreqs;
   unsigned closing : 1, close_after : 1, detached : 1, reading : 1, in_feed : 1;
+  unsigned upgrade_wait : 1; /* an upgrade waits for earlier replies to leave (see conn_feed) */
+  unsigned lingering : 1;    /* error reply sent, write side shut, discarding the rest */
+  uv_shutdown_t shutdown;    /* lingering close: FIN after the queued replies */
   int open_handles;          /* tcp + timer not yet closed; freed at 0 */
   char ip[46];
 } vz_conn;
