@@ -10,7 +10,7 @@
 
 vz_config vz_cfg;
 
-enum { T_INT, T_STR, T_BOOL, T_SIZE, T_LEVEL };
+enum { T_INT, T_STR, T_BOOL, T_SIZE, T_LEVEL, T_COUNT }; /* T_COUNT: an integer, or true (1) / false (0) */
 typedef struct opt {
   const char *flag, *env;
   int type;
@@ -39,7 +39,9 @@ static const opt opts[] = {
   O("header-timeout", "VIDZO_HEADER_TIMEOUT", T_INT, header_timeout_ms, 100, 600000, "ms for a request head to arrive (10000)"),
   O("idle-timeout", "VIDZO_IDLE_TIMEOUT", T_INT, idle_timeout_ms, 100, 3600000, "ms a keep-alive connection may idle (60000)"),
   O("public-url", "VIDZO_PUBLIC_URL", T_STR, public_url, 0, 0, "external base URL for links (http://localhost:PORT)"),
-  O("trust-proxy", "VIDZO_TRUST_PROXY", T_BOOL, trust_proxy, 0, 1, "take the client address from X-Forwarded-For"),
+  O("trust-proxy", "VIDZO_TRUST_PROXY", T_COUNT, trust_proxy, 0, 16,
+    "proxies in front of vidzo (N or true = 1): the client address is the Nth X-Forwarded-For entry from the right (off)"),
+  O("metrics-token", "VIDZO_METRICS_TOKEN", T_STR, metrics_token, 0, 0, "bearer token /metrics requires (none: open)"),
   O("bench", "VIDZO_BENCH", T_BOOL, bench, 0, 1, "serve the benchmark peer's fixtures and events"),
   O("conformance", "VIDZO_CONFORMANCE", T_BOOL, conformance, 0, 1, "run the Socket.IO conformance-suite application"),
   O("sio-recovery", "VIDZO_SIO_RECOVERY", T_BOOL, sio_recovery, 0, 1, "Socket.IO connection state recovery (true)"),
@@ -80,6 +82,8 @@ static int set_opt(vz_config *c, const opt *o, const char *val, const char *src,
     *(int *)field = l;
     return 0;
   }
+  if (o->type == T_COUNT && !strcmp(val, "true")) val = "1";
+  if (o->type == T_COUNT && !strcmp(val, "false")) val = "0";
   if (o->type == T_BOOL) {
     if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "yes")) *(int *)field = 1;
     else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "no")) *(int *)field = 0;
@@ -115,6 +119,8 @@ int vz_config_load(vz_config *c, int argc, char **argv, char *err, size_t errlen
     if (!o) { snprintf(err, errlen, "unknown flag '--%.*s' (see vidzo serve --help)", (int)klen, a); return -1; }
     const char *val = eq ? eq + 1 : NULL;
     if (!val && o->type == T_BOOL) val = "true";
+    if (!val && o->type == T_COUNT && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)))
+      val = "true"; /* a bare --trust-proxy still means one proxy */
     if (!val) {
       if (i + 1 >= argc) { snprintf(err, errlen, "--%s needs a value", o->flag); return -1; }
       val = argv[++i];

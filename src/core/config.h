@@ -28,7 +28,8 @@ typedef struct vz_config {
   int sio_recovery;       /* Socket.IO connection state recovery (on) */
   int dev;                /* development helpers (log OTP sender writes codes to data dir) */
   char public_url[256];
-  int trust_proxy;        /* client address from X-Forwarded-For (behind a balancer) */
+  int trust_proxy;        /* proxies in front that append to X-Forwarded-For (0: none, use the peer) */
+  char metrics_token[256];/* non-empty: /metrics wants "Authorization: Bearer <this>" */
 } vz_config;
 
 extern vz_config vz_cfg;

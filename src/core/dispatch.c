@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/forwarded.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
@@ -228,15 +229,23 @@ static int preflight(vz_req *req) {
   return vz_reply_empty(req, 204);
 }
 
+/* Every X-Forwarded-For line joined in order (RFC 9110 5.3: repeated fields are one
+ * comma list). HAProxy's forwardfor adds its own line after the client's, so reading only
+ * the first line would read the client's. */
+static const char *forwarded_for(vz_req *req) {
+  const char *joined = NULL;
+  for (int i = 0; i < req->nheaders; i++) {
+    if (strcasecmp(req->headers[i].name, "X-Forwarded-For")) continue;
+    joined = joined ? vz_arena_printf(req->arena, "%s, %s", joined, req->headers[i].value) : req->headers[i].value;
+    if (!joined) return NULL;
+  }
+  return joined;
+}
+
 void vz_dispatch(vz_req *req) {
   set_request_id(req);
-  if (vz_cfg.trust_proxy) { /* the balancer appends the real client: take the first hop */
-    const char *xff = vz_req_header(req, "X-Forwarded-For");
-    if (xff && *xff) {
-      size_t n = strcspn(xff, ", ");
-      if (n > 0 && n < sizeof req->ip) { memcpy(req->ip, xff, n); req->ip[n] = 0; }
-    }
-  }
+  if (vz_cfg.trust_proxy) /* behind N proxies: the Nth hop from the right (forwarded.c) */
+    vz_forwarded_client(forwarded_for(req), vz_cfg.trust_proxy, req->ip, sizeof req->ip);
   const char *ae = vz_req_header(req, "Accept-Encoding");
   req->accepts_gzip = ae && strstr(ae, "gzip") != NULL;
   req->origin = vz_req_header(req, "Origin");

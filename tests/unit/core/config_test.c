@@ -2,6 +2,7 @@
  * refused with a message that names the flag or variable, so the CLI can exit 2. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include "core/config.h"
 #include "../test.h"
 
@@ -76,4 +77,30 @@ TEST(config_errors_name_the_setting) {
   CHECK(load(&c, err, sizeof err, 0) < 0);
   CHECK(strstr(err, "VIDZO_THREADS"));
   clear_env();
+}
+
+/* --trust-proxy counts the proxies in front (their entries are the rightmost of
+ * X-Forwarded-For); a bare flag or "true" keeps meaning one, as it did when it was a switch. */
+TEST(config_trust_proxy_hops) {
+  clear_env();
+  unsetenv("VIDZO_TRUST_PROXY");
+  vz_config c;
+  char err[256];
+  CHECK_EQ_INT(load(&c, err, sizeof err, 0), 0);
+  CHECK_EQ_INT(c.trust_proxy, 0);
+  CHECK_EQ_INT(load(&c, err, sizeof err, 1, "--trust-proxy"), 0);
+  CHECK_EQ_INT(c.trust_proxy, 1);
+  CHECK_EQ_INT(load(&c, err, sizeof err, 2, "--trust-proxy", "--dev"), 0);
+  CHECK_EQ_INT(c.trust_proxy, 1);
+  CHECK_EQ_INT(c.dev, 1);
+  CHECK_EQ_INT(load(&c, err, sizeof err, 2, "--trust-proxy", "2"), 0);
+  CHECK_EQ_INT(c.trust_proxy, 2);
+  CHECK_EQ_INT(load(&c, err, sizeof err, 1, "--trust-proxy=false"), 0);
+  CHECK_EQ_INT(c.trust_proxy, 0);
+  CHECK(load(&c, err, sizeof err, 1, "--trust-proxy=99") < 0);
+  CHECK(strstr(err, "--trust-proxy") != NULL);
+  setenv("VIDZO_TRUST_PROXY", "true", 1);
+  CHECK_EQ_INT(load(&c, err, sizeof err, 0), 0);
+  CHECK_EQ_INT(c.trust_proxy, 1);
+  unsetenv("VIDZO_TRUST_PROXY");
 }
