@@ -4,6 +4,7 @@
  * through what dispatch runs before a handler: query and body validation, fields=,
  * limit, cursor decoding and the 404/405 answers. Nothing here is reached by `serve`. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,12 @@ static int fuzz_init(void) {
   done = 1;
   vz_config_defaults(&vz_cfg);
   vz_log_level = VZ_LOG_ERROR + 1;
+  /* Services keep files under the data dir (media, a generated secret): give them a
+   * private one, so the target runs in a fresh checkout and writes nothing into it. */
+  char dir[] = "/tmp/vidzo-fuzz-XXXXXX";
+  if (!mkdtemp(dir)) return -1;
+  snprintf(vz_cfg.data_dir, sizeof vz_cfg.data_dir, "%s", dir);
+  snprintf(vz_cfg.jwt_secret, sizeof vz_cfg.jwt_secret, "fuzz-secret-0123456789abcdef0123456789");
   if (uv_loop_init(&fuzz_loop.uv)) return -1;
   if (vz_ops_init() < 0 || services_init() < 0) return -1;
   vz_conn_dispatch_hook = fuzz_dispatch;
