@@ -22,8 +22,13 @@ typedef struct vz_field {
   const char *name;
   int type;
   int flags;
-  long long min, max;     /* VZ_INT/VZ_NUM: value range; VZ_STR: length in characters; 0,0: no bound */
+  long long min, max;     /* VZ_INT/VZ_NUM: value range; VZ_STR/EMAIL/URL: length in characters
+                           * (every string declares a max); VZ_ARR: max items; 0,0: no bound */
   const char *choices;    /* VZ_ENUM: "a|b|c" */
+  /* Nested content, checked with the same rules and named by path ("links[2].label"):
+   * VZ_ARR: one field, the element's spec (its name is unused); VZ_OBJ: the nested
+   * field table (unknown keys refused). Every array and object declares one. */
+  const struct vz_field *of;
 } vz_field;
 
 /* Route flags. Roles: a route with a role flag admits that role and admin. */

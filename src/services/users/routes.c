@@ -77,16 +77,7 @@ static int h_me_update(vz_req *req) {
     if (users_handle_check(handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
     for (size_t i = 0; handle[i]; i++) hl[i] = (char)(handle[i] >= 'A' && handle[i] <= 'Z' ? handle[i] + 32 : handle[i]);
   }
-  if (links) {
-    size_t i;
-    json_t *l;
-    if (json_array_size(links) > 10) return vz_fail(req, 400, "invalid_argument", "links", "at most 10 links");
-    json_array_foreach(links, i, l) {
-      const char *u = json_string_value(json_object_get(l, "url"));
-      if (!json_is_object(l) || !u || (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) || strlen(u) > 300)
-        return vz_fail(req, 400, "invalid_argument", "links", "each link is {\"label\", \"url\"} with an http(s) url");
-    }
-  }
+  /* links arrive checked by link_in: at most 10 {label, url} with bounded lengths */
   char *lj = links ? json_dumps(links, JSON_COMPACT) : NULL;
   if (lj) vz_arena_defer(req->arena, free, lj);
   int rc = db_run(req->db, NULL,
@@ -231,11 +222,18 @@ static int follow_list(vz_req *req, int followers) {
 static int h_followers(vz_req *req) { return follow_list(req, 1); }
 static int h_following(vz_req *req) { return follow_list(req, 0); }
 
+/* A profile is public: every part of it is bounded, so the largest profile stays a few
+ * kilobytes (10 links of 40 + 300 characters). */
+static const vz_field link_fields[] = {
+  { "label", VZ_STR, VZ_REQUIRED, 1, 40, 0 },
+  { "url", VZ_URL, VZ_REQUIRED, 8, 300, 0 },
+  { 0 } };
+static const vz_field link_in = { "link", VZ_OBJ, 0, 0, 0, 0, link_fields };
 static const vz_field me_in[] = {
   { "display_name", VZ_STR, 0, 1, 60, 0 },
   { "handle", VZ_STR, 0, 3, 30, 0 },
   { "bio", VZ_STR, 0, 0, 500, 0 },
-  { "links", VZ_ARR, 0, 0, 0, 0 },
+  { "links", VZ_ARR, 0, 0, 10, 0, &link_in },
   { 0 } };
 
 static const vz_field search_query[] = {
