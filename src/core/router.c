@@ -1,6 +1,7 @@
 /* router: the route tables services register, path matching with :params, and the
  * declared-input validation that runs before any handler. A known path with the wrong
- * method is a 405 with Allow (kore src/route.c); an unknown field is a 400 naming it. */
+ * method is a 405 with Allow (kore src/route.c); an unknown field is a 400 naming it;
+ * a body that is not declared JSON on a JSON route is a 415. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -360,6 +361,22 @@ json_t *vz_arena_json(vz_req *req, json_t *v) {
   return v;
 }
 
+/* Content-Type names JSON: application/json or application/<anything>+json (RFC 6839
+ * structured syntax suffix), any parameters (";charset=utf-8"). Type and subtype are
+ * case-insensitive (RFC 9110 8.3.1). */
+static int json_media_type(const char *ct) {
+  if (!ct) return 0;
+  while (*ct == ' ' || *ct == '\t') ct++;
+  size_t n = strcspn(ct, ";");
+  while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+  if (n < 16 || strncasecmp(ct, "application/", 12)) return 0;
+  if (n == 16 && !strncasecmp(ct + 12, "json", 4)) return 1;
+  if (n < 18 || strncasecmp(ct + n - 5, "+json", 5)) return 0;
+  for (size_t i = 12; i < n - 5; i++)
+    if (ct[i] == '/' || (unsigned char)ct[i] <= ' ') return 0;
+  return 1;
+}
+
 int vz_validate_body(vz_req *req) {
   const vz_route *r = req->route;
   int wants_json = r->body || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
@@ -372,6 +389,10 @@ int vz_validate_body(vz_req *req) {
     req->json = vz_arena_json(req, json_object());
     return 0;
   }
+  /* A body in another format is not guessed at: a form or a text/plain POST (which a
+   * browser sends cross-origin without a preflight) is refused before parsing. */
+  if (!json_media_type(vz_req_header(req, "Content-Type")))
+    return vz_fail(req, 415, "unsupported_media_type", NULL, "send the body as Content-Type: application/json");
   json_error_t err;
   json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
   if (!j) return vz_fail(req, 400, "invalid_json", NULL, "invalid JSON at position %d: %s", err.position, err.text);

@@ -201,6 +201,36 @@ TEST(router_parse_id) {
   CHECK(vz_parse_id(NULL, &id) < 0);
 }
 
+/* A JSON route reads only JSON: another Content-Type, or none, with a body is 415 before
+ * any parsing; a body-less POST needs none; VZ_RAW_BODY routes take their own types. */
+TEST(router_body_needs_json_content_type) {
+  const char *ok = "{\"name\":\"abc\"}";
+  const char *good[] = { "application/json", "application/json; charset=utf-8", "Application/JSON",
+    "application/json;charset=UTF-8", " application/json ", "application/merge-patch+json",
+    "application/vnd.vidzo.v1+json; charset=utf-8", NULL };
+  for (int i = 0; good[i]; i++) {
+    if (body_status_at("POST", "/t/things", good[i], ok, NULL, 0)) fprintf(stderr, "  refused %s\n", good[i]);
+    CHECK_EQ_INT(body_status_at("POST", "/t/things", good[i], ok, NULL, 0), 0);
+  }
+  const char *bad[] = { "text/plain", "text/plain;charset=UTF-8", "application/xml", "text/json",
+    "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/jsonp",
+    "application/json5", "application/+json", "application/a/b+json", "application/json-seq", "", NULL };
+  for (int i = 0; bad[i]; i++) {
+    if (body_status_at("POST", "/t/things", bad[i], ok, NULL, 0) != 415) fprintf(stderr, "  accepted %s\n", bad[i]);
+    CHECK_EQ_INT(body_status_at("POST", "/t/things", bad[i], ok, NULL, 0), 415);
+  }
+  CHECK_EQ_INT(body_status_at("POST", "/t/things", NULL, ok, NULL, 0), 415);
+  CHECK_EQ_INT(body_status_at("POST", "/t/nested", NULL, "", NULL, 0), 0); /* body-less POST */
+  CHECK_EQ_INT(body_status_at("PUT", "/t/raw", "image/png", "\x89PNG", NULL, 0), 0);
+  CHECK_EQ_INT(body_status_at("PUT", "/t/raw", NULL, "anything", NULL, 0), 0);
+  vz_req *r = mk("POST", "/t/things");
+  r->body = ok;
+  r->body_len = strlen(ok);
+  CHECK_EQ_INT(vz_validate_body(r), 415);
+  CHECK(r->res_body && strstr(r->res_body, "\"code\":\"unsupported_media_type\""));
+  done(r);
+}
+
 static int nested(const char *json, char *field, size_t cap) {
   return body_status_at("POST", "/t/nested", "application/json", json, field, cap);
 }
