@@ -260,25 +260,28 @@ static const vz_field reject_in[] = {
   { "reason", VZ_STR, VZ_REQUIRED, 1, 500, 0 },
   { 0 } };
 
+/* Signed-in actions are limited per user (VZ_RATE_USER), not per IP: a campus or a
+ * mobile carrier puts thousands of users behind one address. The figures are well above
+ * what a person does by hand and well below what a script wants. */
+#define RATE (VZ_AUTH | VZ_WORKER | VZ_RATE_USER)
 static vz_route routes[] = {
   { "GET", "/v1/me", h_me, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "PATCH", "/v1/me", h_me_update, me_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/me", h_me_delete, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "PATCH", "/v1/me", h_me_update, me_in, RATE, NULL, 0, 30, 0 },
+  { "DELETE", "/v1/me", h_me_delete, NULL, RATE, NULL, 0, 10, 0 },
   { "GET", "/v1/users/:id", h_user, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/users/:id/follow", h_follow, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 60, 0 },
-  { "DELETE", "/v1/users/:id/follow", h_unfollow, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/users/:id/follow", h_follow, NULL, RATE, NULL, 0, 60, 0 },
+  { "DELETE", "/v1/users/:id/follow", h_unfollow, NULL, RATE, NULL, 0, 60, 0 },
   { "GET", "/v1/users/:id/followers", h_followers, NULL, VZ_WORKER, NULL, 0, 0, 0 },
   { "GET", "/v1/users/:id/following", h_following, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/users/:id/block", h_block, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/users/:id/block", h_unblock, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/users/:id/block", h_block, NULL, RATE, NULL, 0, 30, 0 },
+  { "DELETE", "/v1/users/:id/block", h_unblock, NULL, RATE, NULL, 0, 30, 0 },
   { "GET", "/v1/users", users_h_search, NULL, VZ_WORKER, search_query, 0, 0, 0 },
-  { "POST", "/v1/me/devices", users_h_device_add, device_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/me/devices", users_h_device_add, device_in, RATE, NULL, 0, 20, 0 },
   { "GET", "/v1/me/devices", users_h_device_list, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/me/devices/:id", users_h_device_delete, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "DELETE", "/v1/me/devices/:id", users_h_device_delete, NULL, RATE, NULL, 0, 20, 0 },
   /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
-  { "PUT", "/v1/me/avatar", users_h_avatar_put, NULL, VZ_AUTH | VZ_WORKER | VZ_RAW_BODY, NULL,
-    USERS_AVATAR_MAX + 16384, 0, 0 },
-  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
+  { "PUT", "/v1/me/avatar", users_h_avatar_put, NULL, RATE | VZ_RAW_BODY, NULL, USERS_AVATAR_MAX + 16384, 10, 0 },
+  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, RATE, NULL, 0, 10, 0 },
   { "GET", "/v1/sellers/applications/me", users_h_seller_mine, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "GET", "/v1/admin/sellers/applications", users_h_seller_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, seller_list_query, 0, 0, 0 },
   /* no VZ_AUDIT: the handler writes the audit row itself, in the decision's transaction
@@ -288,6 +291,7 @@ static vz_route routes[] = {
   { "POST", "/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, reject_in,
     VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
   { 0 } };
+#undef RATE
 
 /* media is started here because avatars are its first user (services.c may move it). */
 int users_init(void) {
