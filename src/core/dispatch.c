@@ -220,6 +220,26 @@ static int authenticate(vz_req *req) {
 
 int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
 
+/* rate_per_min for this route and caller: per signed-in user on VZ_RATE_USER routes (many
+ * users share one NAT address), else per client IP. 1 when refused (429 sent). */
+static int rate_limited(vz_req *req) {
+  const vz_route *r = req->route;
+  if (!r->rate_per_min || !vz_ratelimit_hook) return 0;
+  char key[160];
+  int retry = 0;
+  if ((r->flags & VZ_RATE_USER) && req->user_id)
+    snprintf(key, sizeof key, "rl:%d:u%lld", r->idx, (long long)req->user_id);
+  else
+    snprintf(key, sizeof key, "rl:%d:%s", r->idx, req->ip);
+  if (vz_ratelimit_hook(key, r->rate_per_min, &retry)) return 0;
+  char ra[16];
+  snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
+  vz_add_header(req, "Retry-After", ra);
+  req->loop->m.ratelimited++;
+  vz_fail(req, 429, "rate_limited", NULL, "too many requests, retry in %s s", ra);
+  return 1;
+}
+
 static int preflight(vz_req *req) {
   if (!req->cors_ok) return vz_fail(req, 403, "forbidden", NULL, "origin not allowed");
   vz_add_header(req, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
@@ -267,24 +287,15 @@ void vz_dispatch(vz_req *req) {
     } else vz_fail(req, 404, "not_found", NULL, "no such endpoint");
     goto done;
   }
-  if (r->rate_per_min && vz_ratelimit_hook) {
-    char key[160];
-    int retry = 0;
-    snprintf(key, sizeof key, "rl:%d:%s", r->idx, req->ip);
-    if (!vz_ratelimit_hook(key, r->rate_per_min, &retry)) {
-      char ra[16];
-      snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
-      vz_add_header(req, "Retry-After", ra);
-      req->loop->m.ratelimited++;
-      vz_fail(req, 429, "rate_limited", NULL, "too many requests, retry in %s s", ra);
-      goto done;
-    }
-  }
+  /* per IP before anything else is spent; VZ_RATE_USER routes count once the user is known */
+  if (!(r->flags & VZ_RATE_USER) && rate_limited(req)) goto done;
   if (r->cache_ms) {
     req->cache_gen = vz_respcache_gen(r);
     if (vz_respcache_lookup(req)) goto done;
   }
-  if (authenticate(req) || vz_validate_query(req) || vz_validate_body(req)) goto done;
+  if (authenticate(req) || ((r->flags & VZ_RATE_USER) && rate_limited(req)) || vz_validate_query(req) ||
+      vz_validate_body(req))
+    goto done;
   if (r->flags & VZ_WORKER) {
     job *j = vz_arena_calloc(req->arena, sizeof *j);
     if (!j) { vz_fail(req, 503, "unavailable", NULL, "server busy"); goto done; }

@@ -22,8 +22,13 @@ typedef struct vz_field {
   const char *name;
   int type;
   int flags;
-  long long min, max;     /* VZ_INT/VZ_NUM: value range; VZ_STR: length in characters; 0,0: no bound */
+  long long min, max;     /* VZ_INT/VZ_NUM: value range; VZ_STR/EMAIL/URL: length in characters
+                           * (every string declares a max); VZ_ARR: max items; 0,0: no bound */
   const char *choices;    /* VZ_ENUM: "a|b|c" */
+  /* Nested content, checked with the same rules and named by path ("links[2].label"):
+   * VZ_ARR: one field, the element's spec (its name is unused); VZ_OBJ: the nested
+   * field table (unknown keys refused). Every array and object declares one. */
+  const struct vz_field *of;
 } vz_field;
 
 /* Route flags. Roles: a route with a role flag admits that role and admin. */
@@ -39,6 +44,9 @@ enum {
   VZ_PREFIX = 1 << 8,         /* path matches as a prefix (static files, /socket.io/) */
   VZ_IDEMPOTENT = 1 << 9,     /* honours Idempotency-Key */
   VZ_NO_LOG = 1 << 10,        /* no access log line (health probes) */
+  VZ_RATE_USER = 1 << 11,     /* rate_per_min counts per signed-in user (after auth), not per
+                               * IP: many users share one address behind a NAT; anonymous
+                               * callers still count per IP */
 };
 enum vz_role { VZ_R_NONE = 0, VZ_R_USER = 1, VZ_R_SELLER = 2, VZ_R_MODERATOR = 3, VZ_R_ADMIN = 4 };
 
@@ -50,7 +58,7 @@ typedef struct vz_route {
   int flags;
   const vz_field *query;      /* declared query parameters; NULL: only fields/limit/cursor */
   size_t max_body;            /* 0: server default */
-  int rate_per_min;           /* per client IP; 0: none */
+  int rate_per_min;           /* per client IP (per user with VZ_RATE_USER); 0: none */
   int idx;                    /* set at registration: metrics label index */
   int cache_ms;               /* >0: anonymous 200 GETs served from memory (respcache.h) */
   const char *cache_group;    /* invalidated together by vz_cache_bump(group) */

@@ -1,6 +1,7 @@
 /* router: the route tables services register, path matching with :params, and the
  * declared-input validation that runs before any handler. A known path with the wrong
- * method is a 405 with Allow (kore src/route.c); an unknown field is a 400 naming it. */
+ * method is a 405 with Allow (kore src/route.c); an unknown field is a 400 naming it;
+ * a body that is not declared JSON on a JSON route is a 415. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -248,60 +249,103 @@ static int enum_ok(const char *choices, const char *s) {
   return 0;
 }
 
-static int check_str(vz_req *req, const vz_field *f, const char *s, const char *where) {
+/* Declared-input checks. `path` is the name an error carries: the field's own name at the
+ * top level, "links[2].label" inside arrays and objects, so a client can point at it. */
+static int check_str(vz_req *req, const vz_field *f, const char *s, const char *path) {
   size_t len = utf8_chars(s);
   if (f->max && (len < (size_t)f->min || len > (size_t)f->max))
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s %s must be %lld to %lld characters", where, f->name,
-                   f->min, f->max);
+    return vz_fail(req, 400, "invalid_argument", path, "%s must be %lld to %lld characters", path, f->min, f->max);
   if (f->type == VZ_EMAIL && !email_ok(s))
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s is not a valid email address", f->name);
+    return vz_fail(req, 400, "invalid_argument", path, "%s is not a valid email address", path);
   if (f->type == VZ_URL && ((strncmp(s, "https://", 8) && strncmp(s, "http://", 7)) || strlen(s) > 2048 ||
                             strpbrk(s, " \t\r\n<>\"")))
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an http(s) URL", f->name);
+    return vz_fail(req, 400, "invalid_argument", path, "%s must be an http(s) URL", path);
   if (f->type == VZ_ENUM && !enum_ok(f->choices, s))
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s must be one of %s", f->name, f->choices);
+    return vz_fail(req, 400, "invalid_argument", path, "%s must be one of %s", path, f->choices);
   return 0;
 }
 
-static int check_int(vz_req *req, const vz_field *f, long long v) {
+static int check_int(vz_req *req, const vz_field *f, long long v, const char *path) {
   if ((f->min || f->max) && (v < f->min || v > f->max))
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s must be from %lld to %lld", f->name, f->min, f->max);
+    return vz_fail(req, 400, "invalid_argument", path, "%s must be from %lld to %lld", path, f->min, f->max);
   return 0;
 }
 
-/* One JSON value against its declared field. */
-static int check_value(vz_req *req, const vz_field *f, json_t *v) {
+static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *path);
+
+/* A JSON object against a field table: every key must be declared (checked as it comes,
+ * so the first bad key is the one named), then every required field must be present.
+ * prefix: NULL at the top level, else the path of the object ("links[2]"). */
+static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const char *prefix) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    const vz_field *f = fields;
+    while (f && f->name && strcmp(f->name, key)) f++;
+    const char *path = prefix ? vz_arena_printf(req->arena, "%s.%s", prefix, key) : key;
+    if (!path) return vz_fail(req, 503, "unavailable", NULL, "server busy");
+    if (!f || !f->name) return vz_fail(req, 400, "invalid_argument", path, "unknown field %s", path);
+    int rc = check_value(req, f, v, path);
+    if (rc) return rc;
+  }
+  for (const vz_field *f = fields; f && f->name; f++) {
+    if (!(f->flags & VZ_REQUIRED) || json_object_get(obj, f->name)) continue;
+    const char *path = prefix ? vz_arena_printf(req->arena, "%s.%s", prefix, f->name) : f->name;
+    if (!path) return vz_fail(req, 503, "unavailable", NULL, "server busy");
+    return vz_fail(req, 400, "invalid_argument", path, "%s is required", path);
+  }
+  return 0;
+}
+
+/* One JSON value against its declared field; arrays and objects recurse into f->of. */
+static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *path) {
   if (json_is_null(v)) {
     if (f->flags & VZ_NULLABLE) return 0;
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s must not be null", f->name);
+    return vz_fail(req, 400, "invalid_argument", path, "%s must not be null", path);
   }
   switch (f->type) {
   case VZ_STR: case VZ_EMAIL: case VZ_URL: case VZ_ENUM:
-    if (!json_is_string(v)) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be a string", f->name);
-    return check_str(req, f, json_string_value(v), "");
+    if (!json_is_string(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be a string", path);
+    return check_str(req, f, json_string_value(v), path);
   case VZ_INT:
-    if (!json_is_integer(v)) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an integer", f->name);
-    return check_int(req, f, json_integer_value(v));
+    if (!json_is_integer(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an integer", path);
+    return check_int(req, f, json_integer_value(v), path);
   case VZ_ID: {
     int64_t id;
     if (json_is_string(v) && vz_parse_id(json_string_value(v), &id) == 0) return 0;
     if (json_is_integer(v) && json_integer_value(v) > 0) return 0;
-    return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an id", f->name);
+    return vz_fail(req, 400, "invalid_argument", path, "%s must be an id", path);
   }
   case VZ_BOOL:
-    if (!json_is_boolean(v)) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be true or false", f->name);
+    if (!json_is_boolean(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be true or false", path);
     return 0;
-  case VZ_NUM:
-    if (!json_is_number(v)) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be a number", f->name);
-    return check_int(req, f, (long long)json_number_value(v));
+  case VZ_NUM: {
+    if (!json_is_number(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be a number", path);
+    /* compared as doubles: casting 1e300 to long long is undefined behaviour */
+    double d = json_number_value(v);
+    if ((f->min || f->max) && !(d >= (double)f->min && d <= (double)f->max))
+      return vz_fail(req, 400, "invalid_argument", path, "%s must be from %lld to %lld", path, f->min, f->max);
+    return 0;
+  }
   case VZ_OBJ:
-    if (!json_is_object(v)) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an object", f->name);
+    if (!json_is_object(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an object", path);
+    return f->of ? check_object(req, f->of, v, path) : 0;
+  case VZ_ARR: {
+    if (!json_is_array(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an array", path);
+    size_t n = json_array_size(v);
+    if (f->max && (n < (size_t)f->min || n > (size_t)f->max))
+      return vz_fail(req, 400, "invalid_argument", path, "%s must have %lld to %lld items", path, f->min, f->max);
+    if (!f->of) return 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+      const char *ipath = vz_arena_printf(req->arena, "%s[%zu]", path, i);
+      if (!ipath) return vz_fail(req, 503, "unavailable", NULL, "server busy");
+      int rc = check_value(req, f->of, e, ipath);
+      if (rc) return rc;
+    }
     return 0;
-  case VZ_ARR:
-    if (!json_is_array(v)) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an array", f->name);
-    if (f->max && json_array_size(v) > (size_t)f->max)
-      return vz_fail(req, 400, "invalid_argument", f->name, "%s has more than %lld items", f->name, f->max);
-    return 0;
+  }
   default:
     return 0;
   }
@@ -317,6 +361,22 @@ json_t *vz_arena_json(vz_req *req, json_t *v) {
   return v;
 }
 
+/* Content-Type names JSON: application/json or application/<anything>+json (RFC 6839
+ * structured syntax suffix), any parameters (";charset=utf-8"). Type and subtype are
+ * case-insensitive (RFC 9110 8.3.1). */
+static int json_media_type(const char *ct) {
+  if (!ct) return 0;
+  while (*ct == ' ' || *ct == '\t') ct++;
+  size_t n = strcspn(ct, ";");
+  while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+  if (n < 16 || strncasecmp(ct, "application/", 12)) return 0;
+  if (n == 16 && !strncasecmp(ct + 12, "json", 4)) return 1;
+  if (n < 18 || strncasecmp(ct + n - 5, "+json", 5)) return 0;
+  for (size_t i = 12; i < n - 5; i++)
+    if (ct[i] == '/' || (unsigned char)ct[i] <= ' ') return 0;
+  return 1;
+}
+
 int vz_validate_body(vz_req *req) {
   const vz_route *r = req->route;
   int wants_json = r->body || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
@@ -329,23 +389,17 @@ int vz_validate_body(vz_req *req) {
     req->json = vz_arena_json(req, json_object());
     return 0;
   }
+  /* A body in another format is not guessed at: a form or a text/plain POST (which a
+   * browser sends cross-origin without a preflight) is refused before parsing. */
+  if (!json_media_type(vz_req_header(req, "Content-Type")))
+    return vz_fail(req, 415, "unsupported_media_type", NULL, "send the body as Content-Type: application/json");
   json_error_t err;
   json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
   if (!j) return vz_fail(req, 400, "invalid_json", NULL, "invalid JSON at position %d: %s", err.position, err.text);
   vz_arena_json(req, j);
   if (!json_is_object(j)) return vz_fail(req, 400, "invalid_json", NULL, "request body must be a JSON object");
-  const char *key;
-  json_t *v;
-  json_object_foreach(j, key, v) {
-    const vz_field *f = r->body;
-    while (f && f->name && strcmp(f->name, key)) f++;
-    if (!f || !f->name) return vz_fail(req, 400, "invalid_argument", key, "unknown field %s", key);
-    int rc = check_value(req, f, v);
-    if (rc) return rc;
-  }
-  for (const vz_field *f = r->body; f && f->name; f++)
-    if ((f->flags & VZ_REQUIRED) && !json_object_get(j, f->name))
-      return vz_fail(req, 400, "invalid_argument", f->name, "%s is required", f->name);
+  int rc = check_object(req, r->body, j, NULL);
+  if (rc) return rc;
   req->json = j;
   return 0;
 }
@@ -385,7 +439,7 @@ int vz_validate_query(vz_req *req) {
         errno = 0;
         long long x = strtoll(v, &end, 10);
         if (errno || end == v || *end) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an integer", f->name);
-        rc = check_int(req, f, x);
+        rc = check_int(req, f, x, f->name);
       } else if (f->type == VZ_ID) {
         int64_t id;
         if (vz_parse_id(v, &id)) rc = vz_fail(req, 400, "invalid_argument", f->name, "%s must be an id", f->name);
@@ -393,7 +447,7 @@ int vz_validate_query(vz_req *req) {
         if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0"))
           rc = vz_fail(req, 400, "invalid_argument", f->name, "%s must be true or false", f->name);
       } else {
-        rc = check_str(req, f, v, "");
+        rc = check_str(req, f, v, f->name);
       }
       if (rc) return rc;
     }

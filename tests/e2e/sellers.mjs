@@ -22,11 +22,13 @@ export default [
     const ok = expectStatus(await api('POST', `/v1/admin/sellers/applications/${r.json.data.id}/approve`, { token: admin.access }), 200);
     assert.equal(ok.json.data.status, 'approved');
     expectError(await api('POST', `/v1/admin/sellers/applications/${r.json.data.id}/approve`, { token: admin.access }), 409);
-    // one decision, one audit row: who approved whom
+    // one decision, one audit row: who approved which application, for whom
     const rows = expectStatus(await api('GET', `/v1/admin/audit?target_id=${u.id}&limit=100`, { token: admin.access }), 200).json.data
       .concat(expectStatus(await api('GET', `/v1/admin/audit?target_id=${r.json.data.id}&limit=100`, { token: admin.access }), 200).json.data);
     assert.deepEqual(rows.map((x) => x.action), ['seller.approve']);
-    assert.equal(rows[0].target_type, 'user');
+    assert.equal(rows[0].target_type, 'seller_application');
+    assert.equal(rows[0].target_id, r.json.data.id);
+    assert.equal(rows[0].detail.user_id, u.id);
     // the role is read at refresh: the next access token says seller
     const t = expectStatus(await api('POST', '/v1/auth/refresh', { body: { refresh_token: u.refresh } }), 200);
     assert.equal(t.json.data.user.role, 'seller');

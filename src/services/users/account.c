@@ -59,6 +59,27 @@ int users_email_normalize(const char *in, char out[USERS_EMAIL_MAX + 1], users_e
   return 0;
 }
 
+/* Handles that would pass for the platform speaking: staff roles, system words and our
+ * own name. Compared ignoring case and the '.' and '_' separators, so "Ad.Min" and
+ * "VIDZO_" are refused too. A short list on purpose: it guards impersonation, it is not
+ * a profanity filter. */
+static const char *const reserved_handles[] = {
+  "admin", "administrator", "root", "system", "sysadmin", "support", "help", "helpdesk",
+  "vidzo", "vidzoteam", "vidzosupport", "staff", "official", "moderator", "mod", "api",
+  "www", "mail", "null", "undefined", "anonymous", "security", "abuse", "postmaster",
+  "webmaster", "hostmaster", "noreply", "billing", "legal", "team", NULL };
+
+static int handle_reserved(const char *h) {
+  char bare[USERS_HANDLE_MAX + 1];
+  size_t n = 0;
+  for (; *h && n < USERS_HANDLE_MAX; h++)
+    if (*h != '.' && *h != '_') bare[n++] = (char)tolower((unsigned char)*h);
+  bare[n] = 0;
+  for (int i = 0; reserved_handles[i]; i++)
+    if (!strcmp(bare, reserved_handles[i])) return 1;
+  return 0;
+}
+
 int users_handle_check(const char *h, users_err *e) {
   size_t n = h ? strlen(h) : 0;
   if (n < USERS_HANDLE_MIN || n > USERS_HANDLE_MAX) {
@@ -75,6 +96,11 @@ int users_handle_check(const char *h, users_err *e) {
                  "handle may contain only letters, digits, '_' and '.'");
       return -1;
     }
+  if (handle_reserved(h)) {
+    /* 409 like a taken handle: well-formed, but not available to anyone */
+    users_fail(e, 409, "handle_reserved", "handle", "that handle is reserved; choose another");
+    return -1;
+  }
   return 0;
 }
 

@@ -2,8 +2,9 @@
  * unique index of migration 112 admits one pending row per user, so two concurrent
  * submissions cannot both land (the loser gets 409). An admin approves or rejects;
  * approval changes the status and the user's role in one transaction with a conditional
- * UPDATE (status = 'pending'), and writes an audit row with the details, so a double
- * click cannot approve twice and the trail always matches the data. */
+ * UPDATE (status = 'pending'), and writes an audit row with the details (target: the
+ * application), so a double click cannot approve twice and the trail always matches the
+ * data. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +158,10 @@ static int review(vz_req *req, int approve) {
                         "business_name", business, "decision", approve ? "approved" : "rejected", "reason", reason);
   char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
   json_decref(d);
-  rc = audit_record_ip(req->db, req->user_id, approve ? "seller.approve" : "seller.reject", "user", uid, detail, req->ip);
+  /* the target is the application, so ?target_id=<application id> finds its decision;
+   * the user whose role changed is in the detail */
+  rc = audit_record_ip(req->db, req->user_id, approve ? "seller.approve" : "seller.reject", "seller_application", id,
+                       detail, req->ip);
   free(detail);
   if (rc < 0 || (rc = db_commit(req->db)) < 0) goto dberr;
   json_t *item;

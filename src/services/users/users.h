@@ -35,7 +35,8 @@ int users_admin_create(vz_db *db, const char *email, const char *password, int i
 
 /* Lower-cases and checks an email (RFC 5321 4.5.3.1 lengths); 0 or -1 with e filled. */
 int users_email_normalize(const char *in, char out[USERS_EMAIL_MAX + 1], users_err *e);
-/* Handles: 3-30 of [A-Za-z0-9_.], starting with a letter or digit; unique ignoring case. */
+/* Handles: 3-30 of [A-Za-z0-9_.], starting with a letter or digit; unique ignoring case;
+ * not one of the reserved names (409 "handle_reserved"). */
 int users_handle_check(const char *h, users_err *e);
 
 /* Account rows needed by sign-in. */

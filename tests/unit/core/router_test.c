@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include "core/http.h"
 #include "core/conn.h"
+#include <jansson.h>
+#include <stdio.h>
 #include "../test.h"
 
 int vz_utf8_valid(const char *s, size_t n);
@@ -16,12 +18,23 @@ static const vz_field q_in[] = { { "kind", VZ_ENUM, 0, 0, 0, "a|b" }, { "n", VZ_
 static const vz_field b_in[] = {
   { "name", VZ_STR, VZ_REQUIRED, 1, 5, 0 }, { "n", VZ_INT, 0, 0, 100, 0 }, { "id", VZ_ID, VZ_NULLABLE, 0, 0, 0 },
   { "ok", VZ_BOOL, 0, 0, 0, 0 }, { "mail", VZ_EMAIL, 0, 0, 0, 0 }, { 0 } };
+/* nested input: {"links":[{"label","url"}], "tags":["..."], "meta":{"note"}} */
+static const vz_field link_fields[] = {
+  { "label", VZ_STR, VZ_REQUIRED, 1, 5, 0 }, { "url", VZ_URL, VZ_REQUIRED, 8, 40, 0 }, { 0 } };
+static const vz_field link_in = { "link", VZ_OBJ, 0, 0, 0, 0, link_fields };
+static const vz_field tag_in = { "tag", VZ_STR, 0, 1, 3, 0 };
+static const vz_field meta_fields[] = { { "note", VZ_STR, 0, 0, 4, 0 }, { 0 } };
+static const vz_field n_in[] = {
+  { "links", VZ_ARR, 0, 0, 2, 0, &link_in }, { "tags", VZ_ARR, 0, 1, 3, 0, &tag_in },
+  { "meta", VZ_OBJ, VZ_NULLABLE, 0, 0, 0, meta_fields }, { "ratio", VZ_NUM, 0, -1, 1, 0 }, { 0 } };
 static vz_route table[] = {
   { "GET", "/t/things", h_ok, NULL, 0, q_in, 0, 0, 0 },
   { "POST", "/t/things", h_ok, b_in, 0, NULL, 0, 0, 0 },
   { "GET", "/t/things/:id", h_ok, NULL, 0, NULL, 0, 0, 0 },
   { "GET", "/t/things/:id/parts/:part", h_ok, NULL, 0, NULL, 0, 0, 0 },
   { "*", "/t/static/", h_ok, NULL, VZ_PREFIX, NULL, 0, 0, 0 },
+  { "POST", "/t/nested", h_ok, n_in, 0, NULL, 0, 0, 0 },
+  { "PUT", "/t/raw", h_ok, NULL, VZ_RAW_BODY, NULL, 0, 0, 0 },
   { 0 } };
 
 static void setup(void) {
@@ -123,14 +136,32 @@ TEST(router_validates_query) {
   CHECK_EQ_INT(query_status("/t/things?limit=101"), 400);
 }
 
-static int body_status(const char *json) {
-  vz_req *r = mk("POST", "/t/things");
+/* Validates `json` sent to target with Content-Type ct (NULL: none). Returns 0 when
+ * accepted, else the status; the error's field goes to field_out when given. */
+static int body_status_at(const char *method, const char *target, const char *ct, const char *json,
+                          char *field_out, size_t cap) {
+  vz_req *r = mk(method, target);
+  static vz_header h[1];
+  h[0].name = "Content-Type";
+  h[0].value = ct;
+  r->headers = h;
+  r->nheaders = ct ? 1 : 0;
   r->body = json;
   r->body_len = strlen(json);
   int rc = vz_validate_body(r);
   int st = rc ? r->status : 0;
+  if (field_out) {
+    json_t *j = rc && r->res_body ? json_loadb(r->res_body, r->res_len, 0, NULL) : NULL;
+    const char *f = json_string_value(json_object_get(json_object_get(j, "error"), "field"));
+    snprintf(field_out, cap, "%s", f ? f : "");
+    json_decref(j);
+  }
   done(r);
   return st;
+}
+
+static int body_status(const char *json) {
+  return body_status_at("POST", "/t/things", "application/json", json, NULL, 0);
 }
 
 TEST(router_validates_body) {
@@ -168,4 +199,76 @@ TEST(router_parse_id) {
   CHECK(vz_parse_id(" 1", &id) < 0);
   CHECK(vz_parse_id("", &id) < 0);
   CHECK(vz_parse_id(NULL, &id) < 0);
+}
+
+/* A JSON route reads only JSON: another Content-Type, or none, with a body is 415 before
+ * any parsing; a body-less POST needs none; VZ_RAW_BODY routes take their own types. */
+TEST(router_body_needs_json_content_type) {
+  const char *ok = "{\"name\":\"abc\"}";
+  const char *good[] = { "application/json", "application/json; charset=utf-8", "Application/JSON",
+    "application/json;charset=UTF-8", " application/json ", "application/merge-patch+json",
+    "application/vnd.vidzo.v1+json; charset=utf-8", NULL };
+  for (int i = 0; good[i]; i++) {
+    if (body_status_at("POST", "/t/things", good[i], ok, NULL, 0)) fprintf(stderr, "  refused %s\n", good[i]);
+    CHECK_EQ_INT(body_status_at("POST", "/t/things", good[i], ok, NULL, 0), 0);
+  }
+  const char *bad[] = { "text/plain", "text/plain;charset=UTF-8", "application/xml", "text/json",
+    "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/jsonp",
+    "application/json5", "application/+json", "application/a/b+json", "application/json-seq", "", NULL };
+  for (int i = 0; bad[i]; i++) {
+    if (body_status_at("POST", "/t/things", bad[i], ok, NULL, 0) != 415) fprintf(stderr, "  accepted %s\n", bad[i]);
+    CHECK_EQ_INT(body_status_at("POST", "/t/things", bad[i], ok, NULL, 0), 415);
+  }
+  CHECK_EQ_INT(body_status_at("POST", "/t/things", NULL, ok, NULL, 0), 415);
+  CHECK_EQ_INT(body_status_at("POST", "/t/nested", NULL, "", NULL, 0), 0); /* body-less POST */
+  CHECK_EQ_INT(body_status_at("PUT", "/t/raw", "image/png", "\x89PNG", NULL, 0), 0);
+  CHECK_EQ_INT(body_status_at("PUT", "/t/raw", NULL, "anything", NULL, 0), 0);
+  vz_req *r = mk("POST", "/t/things");
+  r->body = ok;
+  r->body_len = strlen(ok);
+  CHECK_EQ_INT(vz_validate_body(r), 415);
+  CHECK(r->res_body && strstr(r->res_body, "\"code\":\"unsupported_media_type\""));
+  done(r);
+}
+
+static int nested(const char *json, char *field, size_t cap) {
+  return body_status_at("POST", "/t/nested", "application/json", json, field, cap);
+}
+
+/* Arrays and objects are checked inside with the same rules; an error names the path. */
+TEST(router_validates_nested_body) {
+  char f[64];
+  CHECK_EQ_INT(nested("{\"links\":[{\"label\":\"a\",\"url\":\"https://e.co/\"}],\"tags\":[\"x\"],"
+                      "\"meta\":{\"note\":\"hi\"},\"ratio\":0.5}", f, sizeof f), 0);
+  CHECK_EQ_INT(nested("{\"links\":[],\"meta\":null}", f, sizeof f), 0);
+  CHECK_EQ_INT(nested("{\"links\":[{\"label\":\"a\",\"url\":\"https://e.co/\"},{\"label\":\"toolong\",\"url\":\"https://e.co/\"}]}",
+                      f, sizeof f), 400);
+  CHECK_EQ_STR(f, "links[1].label");
+  CHECK_EQ_INT(nested("{\"links\":[{\"label\":\"a\",\"url\":\"javascript:1\"}]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "links[0].url");
+  CHECK_EQ_INT(nested("{\"links\":[{\"label\":\"a\"}]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "links[0].url");
+  CHECK_EQ_INT(nested("{\"links\":[{\"label\":\"a\",\"url\":\"https://e.co/\",\"x\":1}]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "links[0].x");
+  CHECK_EQ_INT(nested("{\"links\":[\"https://e.co/\"]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "links[0]");
+  CHECK_EQ_INT(nested("{\"links\":[null]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "links[0]");
+  CHECK_EQ_INT(nested("{\"links\":[{},{},{}]}", f, sizeof f), 400); /* 3 > max 2 items */
+  CHECK_EQ_STR(f, "links");
+  CHECK_EQ_INT(nested("{\"tags\":[]}", f, sizeof f), 400); /* min 1 item */
+  CHECK_EQ_STR(f, "tags");
+  CHECK_EQ_INT(nested("{\"tags\":[\"abcd\"]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "tags[0]");
+  CHECK_EQ_INT(nested("{\"tags\":[\"a\",2]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "tags[1]");
+  CHECK_EQ_INT(nested("{\"meta\":{\"note\":\"12345\"}}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "meta.note");
+  CHECK_EQ_INT(nested("{\"meta\":{\"other\":1}}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "meta.other");
+  CHECK_EQ_INT(nested("{\"meta\":[]}", f, sizeof f), 400);
+  CHECK_EQ_STR(f, "meta");
+  CHECK_EQ_INT(nested("{\"ratio\":1e300}", f, sizeof f), 400); /* no undefined cast on the way */
+  CHECK_EQ_STR(f, "ratio");
+  CHECK_EQ_INT(nested("{\"ratio\":-1.5}", f, sizeof f), 400);
 }
