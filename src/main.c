@@ -16,6 +16,7 @@
 #include "core/bus.h"
 #include "core/http.h"
 #include "core/respcache.h"
+#include "core/service.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/ops.h"
@@ -37,23 +38,35 @@ static void usage(void) {
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
           "  version                    print the version\n\n");
+  char err[256];
+  if (vz_services_settings(vz_service_list, err, sizeof err) < 0) fprintf(stderr, "vidzo: %s\n", err);
   vz_config_usage();
 }
 
+/* The core's settings plus every service's rows (core/service.h), then flags and env. */
 static int load_config(int argc, char **argv) {
   char err[512];
   vz_config_defaults(&vz_cfg);
+  if (vz_services_settings(vz_service_list, err, sizeof err) < 0) {
+    fprintf(stderr, "vidzo: %s\n", err);
+    return 1;
+  }
   if (vz_config_load(&vz_cfg, argc, argv, err, sizeof err) < 0) {
     fprintf(stderr, "vidzo: %s\n", err);
     return 2;
   }
   vz_log_level = vz_cfg.log_level;
-  mkdir(vz_cfg.data_dir, 0750); /* may exist already; the database open reports real trouble */
   return 0;
+}
+
+/* Commands that keep state make the data directory; `routes` and `--help` never do. */
+static void make_data_dir(void) {
+  mkdir(vz_cfg.data_dir, 0750); /* may exist already; the database open reports real trouble */
 }
 
 static int open_and_migrate(vz_db **out) {
   char err[512];
+  make_data_dir();
   if (db_open(vz_cfg.db_url, out, err, sizeof err) < 0) {
     fprintf(stderr, "vidzo: cannot open database: %s\n", err);
     return 1;
@@ -180,9 +193,11 @@ static int cmd_serve(int argc, char **argv) {
     return 2;
   }
   vz_ratelimit_hook = ratelimit_check;
-  if (vz_ops_init() < 0 || services_init() < 0 || vz_respcache_init() < 0 ||
+  err[0] = 0;
+  if (vz_ops_init() < 0 || vz_services_init(vz_service_list, err, sizeof err) < 0 ||
+      vz_services_start(vz_service_list, err, sizeof err) < 0 || vz_respcache_init() < 0 ||
       vz_bus_start(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL) < 0) {
-    fprintf(stderr, "vidzo: could not start services\n");
+    fprintf(stderr, "vidzo: could not start services%s%s\n", err[0] ? ": " : "", err);
     return 1;
   }
   /* Job runners: the queues the services registered, on their own connections. */
@@ -195,24 +210,28 @@ static int cmd_serve(int argc, char **argv) {
   }
   rc = vz_server_run();
   jobs_runner_stop(); /* the jobs in hand finish; the rest wait in the queue */
-  services_shutdown();
+  vz_services_stop(vz_service_list);
   vz_bus_stop();
   cache_shutdown();
   vz_worker_close_all();
   return rc ? 1 : 0;
 }
 
-/* Prints the route table (METHOD PATH FLAGS), for docs checks and operators. */
+/* Prints the route table (METHOD PATH FLAGS), for docs checks and operators. Services
+ * are initialised, not started: nothing is written, nothing is connected to. */
 static int cmd_routes(int argc, char **argv) {
   int rc = load_config(argc, argv);
   if (rc) return rc;
-  if (vz_ops_init() < 0 || services_init() < 0) return 1;
+  char err[256] = "";
+  if (vz_ops_init() < 0 || vz_services_init(vz_service_list, err, sizeof err) < 0) {
+    fprintf(stderr, "vidzo: %s\n", err[0] ? err : "could not list the routes");
+    return 1;
+  }
   for (int i = 0; i < vz_route_count(); i++) {
     const vz_route *r = vz_route_at(i);
     printf("%s %s%s%s%s\n", r->method, r->path, (r->flags & VZ_ROLE_ADMIN) ? " admin" : "",
            (r->flags & VZ_AUTH) ? " auth" : "", (r->flags & VZ_PREFIX) ? " prefix" : "");
   }
-  services_shutdown();
   return 0;
 }
 

@@ -10,17 +10,12 @@
 
 vz_config vz_cfg;
 
-enum { T_INT, T_STR, T_BOOL, T_SIZE, T_LEVEL, T_COUNT }; /* T_COUNT: an integer, or true (1) / false (0) */
-typedef struct opt {
-  const char *flag, *env;
-  int type;
-  size_t off, size;
-  long long min, max;
-  const char *help;
-} opt;
+enum { T_INT = VZ_OPT_INT, T_STR = VZ_OPT_STR, T_BOOL = VZ_OPT_BOOL, T_SIZE = VZ_OPT_SIZE,
+       T_LEVEL = VZ_OPT_LEVEL, T_COUNT = VZ_OPT_COUNT };
+typedef vz_opt opt;
 
-#define O(f, e, t, field, lo, hi, h) { f, e, t, offsetof(vz_config, field), sizeof(((vz_config *)0)->field), lo, hi, h }
-static const opt opts[] = {
+#define O(f, e, t, field, lo, hi, h) { f, e, t, NULL, offsetof(vz_config, field), sizeof(((vz_config *)0)->field), lo, hi, h }
+static const opt core_opts[] = {
   O("port", "VIDZO_PORT", T_INT, port, 1, 65535, "TCP port (8080)"),
   O("bind", "VIDZO_BIND", T_STR, bind, 0, 0, "address to listen on (0.0.0.0)"),
   O("threads", "VIDZO_THREADS", T_INT, threads, 1, 256, "io loops (number of cores)"),
@@ -46,8 +41,48 @@ static const opt opts[] = {
   O("conformance", "VIDZO_CONFORMANCE", T_BOOL, conformance, 0, 1, "run the Socket.IO conformance-suite application"),
   O("sio-recovery", "VIDZO_SIO_RECOVERY", T_BOOL, sio_recovery, 0, 1, "Socket.IO connection state recovery (true)"),
   O("dev", "VIDZO_DEV", T_BOOL, dev, 0, 1, "development helpers (codes written to DATA_DIR/outbox)"),
+  { 0 },
 };
-#define NOPTS (sizeof opts / sizeof opts[0])
+
+/* The core's rows first, then each service's table in the order services.c lists them. */
+#define MAX_TABLES 32
+static const opt *tables[MAX_TABLES] = { core_opts };
+static const char *owners[MAX_TABLES] = { "core" };
+static int ntables = 1;
+
+#define FOR_EACH_OPT(o)                                                                                    \
+  for (int t_ = 0; t_ < ntables; t_++)                                                                     \
+    for (const opt *o = tables[t_]; o->flag; o++)
+
+int vz_config_add(const char *owner, const vz_opt *rows, char *err, size_t errlen) {
+  for (int t = 0; t < ntables; t++)
+    if (tables[t] == rows) return 0; /* added already (a second command in one process: tests) */
+  if (ntables == MAX_TABLES) {
+    snprintf(err, errlen, "%s: the settings table is full (%d tables)", owner, MAX_TABLES);
+    return -1;
+  }
+  for (const opt *r = rows; r->flag; r++) {
+    int int_like = r->type == T_INT || r->type == T_BOOL || r->type == T_COUNT || r->type == T_LEVEL;
+    if (!r->ptr || !r->env || (r->type == T_STR && r->size < 2) || (r->type == T_SIZE && r->size != sizeof(size_t)) ||
+        (int_like && r->size != sizeof(int) && !(r->type == T_INT && r->size == sizeof(int64_t)))) {
+      snprintf(err, errlen, "%s: setting --%s is declared with a variable of the wrong kind", owner, r->flag);
+      return -1;
+    }
+    FOR_EACH_OPT(o) {
+      if (!strcmp(o->flag, r->flag) || !strcmp(o->env, r->env)) {
+        snprintf(err, errlen, "%s: setting --%s (%s) is taken by %s", owner, r->flag, r->env, owners[t_]);
+        return -1;
+      }
+    }
+  }
+  owners[ntables] = owner;
+  tables[ntables++] = rows;
+  return 0;
+}
+
+/* Where a row's value lives. */
+static char *field_of(vz_config *c, const opt *o) { return o->ptr ? (char *)o->ptr : (char *)c + o->off; }
+
 
 void vz_config_defaults(vz_config *c) {
   memset(c, 0, sizeof *c);
@@ -67,7 +102,7 @@ void vz_config_defaults(vz_config *c) {
 }
 
 static int set_opt(vz_config *c, const opt *o, const char *val, const char *src, char *err, size_t errlen) {
-  char *field = (char *)c + o->off;
+  char *field = field_of(c, o);
   if (o->type == T_STR) {
     if (strlen(val) >= o->size) {
       snprintf(err, errlen, "%s: value too long (max %zu characters)", src, o->size - 1);
@@ -98,14 +133,15 @@ static int set_opt(vz_config *c, const opt *o, const char *val, const char *src,
     return -1;
   }
   if (o->type == T_SIZE) *(size_t *)field = (size_t)v;
+  else if (o->size == sizeof(int64_t) && o->ptr) *(int64_t *)field = v;
   else *(int *)field = (int)v;
   return 0;
 }
 
 int vz_config_load(vz_config *c, int argc, char **argv, char *err, size_t errlen) {
-  for (size_t i = 0; i < NOPTS; i++) {
-    const char *v = getenv(opts[i].env);
-    if (v && *v && set_opt(c, &opts[i], v, opts[i].env, err, errlen) < 0) return -1;
+  FOR_EACH_OPT(o) {
+    const char *v = getenv(o->env);
+    if (v && *v && set_opt(c, o, v, o->env, err, errlen) < 0) return -1;
   }
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -114,8 +150,7 @@ int vz_config_load(vz_config *c, int argc, char **argv, char *err, size_t errlen
     const char *eq = strchr(a, '=');
     size_t klen = eq ? (size_t)(eq - a) : strlen(a);
     const opt *o = NULL;
-    for (size_t k = 0; k < NOPTS; k++)
-      if (strlen(opts[k].flag) == klen && !strncmp(opts[k].flag, a, klen)) o = &opts[k];
+    FOR_EACH_OPT(k) if (strlen(k->flag) == klen && !strncmp(k->flag, a, klen)) o = k;
     if (!o) { snprintf(err, errlen, "unknown flag '--%.*s' (see vidzo serve --help)", (int)klen, a); return -1; }
     const char *val = eq ? eq + 1 : NULL;
     if (!val && o->type == T_BOOL) val = "true";
@@ -142,6 +177,5 @@ int vz_config_load(vz_config *c, int argc, char **argv, char *err, size_t errlen
 
 void vz_config_usage(void) {
   fprintf(stderr, "settings (flag, environment variable, meaning and default):\n");
-  for (size_t i = 0; i < NOPTS; i++)
-    fprintf(stderr, "  --%-18s %-24s %s\n", opts[i].flag, opts[i].env, opts[i].help);
+  FOR_EACH_OPT(o) fprintf(stderr, "  --%-18s %-24s %s\n", o->flag, o->env, o->help);
 }

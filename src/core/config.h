@@ -34,6 +34,28 @@ typedef struct vz_config {
 
 extern vz_config vz_cfg;
 
+/* One setting: a row of the config table. The core's rows write into the vz_config being
+ * loaded (off); a service's rows write into the service's own variable (ptr), so services
+ * add settings without touching the core (vz_config_add, core/service.h). */
+enum { VZ_OPT_INT, VZ_OPT_STR, VZ_OPT_BOOL, VZ_OPT_SIZE, VZ_OPT_LEVEL,
+       VZ_OPT_COUNT /* an integer, or true (1) / false (0) */ };
+typedef struct vz_opt {
+  const char *flag, *env;
+  int type;
+  void *ptr;                /* a service's variable; NULL: off into vz_config */
+  size_t off, size;
+  long long min, max;
+  const char *help;         /* meaning (default) */
+} vz_opt;
+/* A service's row: VZ_OPT("google-client-ids", "VIDZO_GOOGLE_CLIENT_IDS", VZ_OPT_STR, var, 0, 0, "...") */
+#define VZ_OPT(flag_, env_, type_, var_, lo_, hi_, help_)                                                       \
+  { .flag = flag_, .env = env_, .type = type_, .ptr = &(var_), .size = sizeof(var_), .min = lo_, .max = hi_,   \
+    .help = help_ }
+
+/* Appends a {0}-terminated table of rows owned by `owner` (a service name). Refuses a
+ * flag or variable already taken, and a full table, with a message naming both owners. */
+int vz_config_add(const char *owner, const vz_opt *rows, char *err, size_t errlen);
+
 void vz_config_defaults(vz_config *c);
 /* Applies env then argv (argv wins). Returns 0, or -1 with a message in err. */
 int vz_config_load(vz_config *c, int argc, char **argv, char *err, size_t errlen);

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/loop_internal.h"
 #include "core/ops.h"
+#include "core/service.h"
 #include "services/services.h"
 
 int vz_fuzz_http(const uint8_t *data, size_t len);
@@ -54,7 +55,10 @@ static int fuzz_init(void) {
   snprintf(vz_cfg.data_dir, sizeof vz_cfg.data_dir, "%s", dir);
   snprintf(vz_cfg.jwt_secret, sizeof vz_cfg.jwt_secret, "fuzz-secret-0123456789abcdef0123456789");
   if (uv_loop_init(&fuzz_loop.uv)) return -1;
-  if (vz_ops_init() < 0 || services_init() < 0) return -1;
+  char err[256];
+  if (vz_ops_init() < 0 || vz_services_init(vz_service_list, err, sizeof err) < 0 ||
+      vz_services_start(vz_service_list, err, sizeof err) < 0)
+    return -1;
   vz_conn_dispatch_hook = fuzz_dispatch;
   return 0;
 }

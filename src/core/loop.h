@@ -24,10 +24,11 @@ char *vz_loop_read_buf(vz_loop *l, size_t *len);
 enum { VZ_SLOT_RT = 0, VZ_SLOT_RT2, VZ_SLOT_APP, VZ_SLOTS };
 void **vz_loop_slot(vz_loop *l, int slot);
 
-/* Called on every loop (on its thread) when draining starts: close what you own. */
-void vz_on_drain(void (*fn)(vz_loop *l));
+/* Called on every loop (on its thread) when draining starts: close what you own.
+ * Both return <0 when the hook table (32) is full: start-up must fail, not lose a hook. */
+int vz_on_drain(void (*fn)(vz_loop *l));
 /* Called on every loop just before it starts running. */
-void vz_on_loop_start(void (*fn)(vz_loop *l));
+int vz_on_loop_start(void (*fn)(vz_loop *l));
 int vz_draining(void);
 /* Keep the loop's drain from finishing while >0 (realtime sessions count themselves). */
 void vz_loop_hold(vz_loop *l, int delta);

@@ -21,7 +21,8 @@ static atomic_long queue_depth;
 static atomic_ulong db_hist[VZ_HIST_BUCKETS + 1];
 static atomic_ulong db_count;
 static atomic_ulong db_sum_us;
-static vz_metrics_writer writers[16];
+#define MAX_WRITERS 32
+static vz_metrics_writer writers[MAX_WRITERS];
 static int nwriters;
 
 
@@ -52,8 +53,10 @@ void vz_metrics_db(double seconds) {
   atomic_fetch_add_explicit(&db_sum_us, (unsigned long)(seconds * 1e6), memory_order_relaxed);
 }
 
-void vz_metrics_register(vz_metrics_writer w) {
-  if (nwriters < 16) writers[nwriters++] = w;
+int vz_metrics_register(vz_metrics_writer w) {
+  if (nwriters >= MAX_WRITERS) return -1;
+  writers[nwriters++] = w;
+  return 0;
 }
 
 void vz_metrics_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {

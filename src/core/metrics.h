@@ -30,7 +30,8 @@ void vz_metrics_queue(int delta);
 void vz_metrics_db(double seconds);
 /* Other modules add their own lines to /metrics. */
 typedef void (*vz_metrics_writer)(char **buf, size_t *len, size_t *cap);
-void vz_metrics_register(vz_metrics_writer w);
+/* <0 when the table (32 writers) is full: start-up fails naming the owner. */
+int vz_metrics_register(vz_metrics_writer w);
 void vz_metrics_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Renders everything; returns a malloc'd buffer. */

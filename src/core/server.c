@@ -22,7 +22,7 @@
 #include "core/respcache.h"
 
 #define READ_BUF_SIZE 65536
-#define MAX_HOOKS 16
+#define MAX_HOOKS 32
 
 static vz_loop *loops;
 static int nloops;
@@ -54,11 +54,15 @@ char *vz_loop_read_buf(vz_loop *l, size_t *len) {
   return l->read_buf;
 }
 
-void vz_on_drain(void (*fn)(vz_loop *l)) {
-  if (ndrain_hooks < MAX_HOOKS) drain_hooks[ndrain_hooks++] = fn;
+int vz_on_drain(void (*fn)(vz_loop *l)) {
+  if (ndrain_hooks >= MAX_HOOKS) return -1;
+  drain_hooks[ndrain_hooks++] = fn;
+  return 0;
 }
-void vz_on_loop_start(void (*fn)(vz_loop *l)) {
-  if (nstart_hooks < MAX_HOOKS) start_hooks[nstart_hooks++] = fn;
+int vz_on_loop_start(void (*fn)(vz_loop *l)) {
+  if (nstart_hooks >= MAX_HOOKS) return -1;
+  start_hooks[nstart_hooks++] = fn;
+  return 0;
 }
 
 int vz_loop_post(vz_loop *l, void (*fn)(void *arg), void *arg) {

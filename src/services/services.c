@@ -1,15 +1,17 @@
-/* services: start order matters only for hooks: auth installs vz_hook.authenticate
- * before any route can need it. */
+/* services: the list. Order is start order: auth comes before the services whose routes
+ * need its bearer-token hook; realtime last, once every service could have declared
+ * socket events. Adding a service is its folder plus one line here. */
 #include "services/services.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "core/config.h"
+#include "core/service.h"
 #include "core/sio.h"
-#include "services/bench/bench.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
+#include "services/bench/bench.h"
 #include "services/categories/categories.h"
 #include "services/media/media.h"
 #include "services/users/users.h"
@@ -34,19 +36,25 @@ static int sio_jwt_check(const char *nsp, const json_t *auth, sio_identity *out,
   return 0;
 }
 
-int services_init(void) {
-  /* auth first: it installs vz_hook.authenticate and vz_hook.audit for every route */
-  if (media_init(vz_cfg.data_dir) < 0) return -1;
-  if (auth_init() < 0 || users_init() < 0) return -1;
-  if (audit_init() < 0 || categories_init() < 0) return -1;
-  if (vz_cfg.bench && bench_init() < 0) return -1;
+/* The real-time gateway, until it is a module of its own (src/realtime/). */
+static int realtime_init(void) {
   if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
   if (!vz_cfg.conformance) sio_set_auth_check(sio_jwt_check);
   auth_on_session_revoked(sio_disconnect_session); /* signed out: its sockets end too */
   return 0;
 }
+static const vz_service realtime_service = { .name = "realtime", .init = realtime_init };
 
-void services_shutdown(void) {}
+const vz_service *const vz_service_list[] = {
+  &media_service,
+  &auth_service,
+  &users_service,
+  &audit_service,
+  &categories_service,
+  &bench_service,
+  &realtime_service,
+  NULL,
+};
 
 int services_admin_create(vz_db *db, const char *email, const char *password, int if_missing, char *err,
                           size_t errlen) {

@@ -61,4 +61,5 @@ int auth_role_from_name(const char *name); /* AUTH_ROLE_NONE if unknown */
 /* Whether a user with role `have` may use a route that requires `need`: admin passes
  * every check, moderator passes moderator and user, seller passes seller and user. */
 int auth_role_allows(int have, int need);
+extern const struct vz_service auth_service;
 #endif

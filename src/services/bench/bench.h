@@ -3,4 +3,5 @@
 #ifndef VZ_BENCH_H
 #define VZ_BENCH_H
 int bench_init(void); /* GET /v1/streams: the peer's 1000 generated streams */
+extern const struct vz_service bench_service;
 #endif

@@ -2,4 +2,5 @@
 #ifndef VZ_CATEGORIES_H
 #define VZ_CATEGORIES_H
 int categories_init(void); /* registers the routes */
+extern const struct vz_service categories_service;
 #endif

@@ -168,13 +168,13 @@ static int media_h_get(vz_req *req) {
   return rc;
 }
 
-static vz_route routes[] = {
+vz_route media_routes[] = {
   { "GET", "/v1/media/:key", media_h_get, NULL, VZ_WORKER, NULL, 0, 0, 0 },
   { 0 } };
 
-int media_init(const char *data_dir) {
+int media_open(const char *data_dir) {
   int n = snprintf(root, sizeof root, "%s/media", data_dir && *data_dir ? data_dir : ".");
   if (n < 0 || (size_t)n >= sizeof root) return -1;
   if (mkdir(root, 0750) != 0 && errno != EEXIST) return -1;
-  return vz_routes_add(routes);
+  return 0;
 }

@@ -10,8 +10,9 @@
 
 enum { MEDIA_OK = 0, MEDIA_EINVAL = -1, MEDIA_ENOTFOUND = -2, MEDIA_EIO = -3 };
 
-/* Sets the root directory (creates DATA_DIR/media) and registers GET /v1/media/:key. */
-int media_init(const char *data_dir);
+/* Sets the root directory and creates DATA_DIR/media (at serve start, never before). */
+int media_open(const char *data_dir);
+extern const struct vz_service media_service;
 
 /* Image types we accept, recognised by magic bytes only (the declared type is ignored):
  * JPEG FF D8 FF, PNG 89 50 4E 47 0D 0A 1A 0A, WebP "RIFF" <len> "WEBP". Returns the MIME

@@ -67,4 +67,5 @@ int users_delete(vz_db *db, int64_t uid, int64_t actor, users_err *e);
 /* JSON ids are strings: 63-bit ids do not fit a JavaScript number. */
 json_t *users_json_id(int64_t id);
 int users_parse_id(const char *s, int64_t *out);
+extern const struct vz_service users_service;
 #endif

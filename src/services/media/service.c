@@ -1,0 +1,10 @@
+/* media/service.c: the media service's descriptor (core/service.h). The directory is
+ * made at start, so `vidzo routes` and the fuzzers write nothing. */
+#include "core/service.h"
+#include "services/media/media.h"
+
+extern vz_route media_routes[];
+
+static int media_start(void) { return media_open(vz_cfg.data_dir); }
+
+const vz_service media_service = { .name = "media", .routes = media_routes, .start = media_start };
