@@ -21,7 +21,7 @@
 
 static const vz_field signup_in[] = {
   { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
-  { "password", VZ_STR, VZ_REQUIRED, 0, 0, 0 }, /* rules checked in the handler, with messages */
+  { "password", VZ_STR, VZ_REQUIRED, 1, 1024, 0 }, /* rules checked in the handler, with messages */
   { "handle", VZ_STR, 0, 3, 30, 0 },
   { "display_name", VZ_STR, 0, 1, 60, 0 },
   { 0 } };
@@ -55,7 +55,7 @@ static const vz_field sms_verify_in[] = {
 static const vz_field reset_in[] = {
   { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
-  { "password", VZ_STR, VZ_REQUIRED, 0, 0, 0 },
+  { "password", VZ_STR, VZ_REQUIRED, 1, 1024, 0 },
   { 0 } };
 static const vz_field oauth_in[] = {
   { "id_token", VZ_STR, VZ_REQUIRED, 10, 8000, 0 },

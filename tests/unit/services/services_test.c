@@ -1,4 +1,4 @@
-/* services: every route that services_init (and the core's ops) registers declares
+/* services: every route that the services (and the core's ops) registers declares
  * bounded input. Each string field, in the body or the query and at any depth, has a max
  * length; each array a max item count and an element spec; each object a nested field
  * table; no field is VZ_ANY. And the router enforces it: a value one character over a
@@ -19,6 +19,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/ops.h"
+#include "core/service.h"
 #include "services/services.h"
 
 int vz_validate_query(vz_req *req);
@@ -47,7 +48,8 @@ static int start_all(void) {
   snprintf(vz_cfg.jwt_secret, sizeof vz_cfg.jwt_secret, "unit-routes-secret-0123456789abcdef0123");
   int level = vz_log_level;
   vz_log_level = VZ_LOG_ERROR; /* the scratch database has no tables: its warnings are noise */
-  state = services_init() == 0 && vz_ops_init() == 0 ? 1 : -1;
+  char err[256];
+  state = vz_services_init(vz_service_list, err, sizeof err) == 0 && vz_ops_init() == 0 ? 1 : -1;
   vz_log_level = level;
   vz_cfg = saved;
   nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
