@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "core/http.h"
+#include "lib/base64.h"
 #include "db/db.h"
 
 int vz_add_header(vz_req *req, const char *name, const char *value) {
@@ -131,48 +132,24 @@ int vz_req_limit(vz_req *req) {
   return v >= 1 && v <= 100 ? (int)v : 20;
 }
 
-static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
+/* Cursors are base64url of "position:id": opaque to clients, readable to us. */
 char *vz_cursor_encode(vz_arena *a, const char *plain) {
-  size_t n = strlen(plain), o = 0;
-  char *out = vz_arena_alloc(a, n * 4 / 3 + 4);
-  if (!out) return NULL;
-  for (size_t i = 0; i < n; i += 3) {
-    unsigned v = (unsigned char)plain[i] << 16;
-    if (i + 1 < n) v |= (unsigned char)plain[i + 1] << 8;
-    if (i + 2 < n) v |= (unsigned char)plain[i + 2];
-    out[o++] = b64u[(v >> 18) & 63];
-    out[o++] = b64u[(v >> 12) & 63];
-    if (i + 1 < n) out[o++] = b64u[(v >> 6) & 63];
-    if (i + 2 < n) out[o++] = b64u[v & 63];
-  }
-  out[o] = 0;
+  size_t n = strlen(plain), cap = vz_b64_len(n, VZ_B64_URL) + 1;
+  char *out = vz_arena_alloc(a, cap);
+  if (!out || vz_b64_encode(plain, n, out, cap, VZ_B64_URL) < 0) return NULL;
   return out;
 }
 
 const char *vz_cursor_decode(vz_req *req, const char *cursor) {
-  size_t n = strlen(cursor), o = 0;
+  size_t n = strlen(cursor);
   char *out = vz_arena_alloc(req->arena, n + 1);
-  unsigned acc = 0;
-  int bits = 0;
-  for (size_t i = 0; out && i < n; i++) {
-    const char *p = memchr(b64u, cursor[i], 64);
-    if (!p || !cursor[i]) goto bad;
-    acc = (acc << 6) | (unsigned)(p - b64u);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      char c = (char)((acc >> bits) & 0xFF);
-      if (c == 0) goto bad;
-      out[o++] = c;
-    }
+  long len = out ? vz_b64_decode(cursor, n, out, n, VZ_B64_URL) : -1;
+  if (len <= 0 || memchr(out, 0, (size_t)len)) { /* a NUL would cut the position short */
+    vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
+    return NULL;
   }
-  if (!out || o == 0) goto bad;
-  out[o] = 0;
+  out[len] = 0;
   return out;
-bad:
-  vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
-  return NULL;
 }
 
 json_t *vz_json_id(int64_t id) {

@@ -12,6 +12,7 @@
 #include "core/conn.h"
 #include "core/http.h"
 #include "core/metrics.h"
+#include "lib/utf8.h"
 
 static vz_route *routes[VZ_MAX_ROUTES];
 static int nroutes;
@@ -55,29 +56,6 @@ static long url_decode(const char *s, size_t n, char *out, int plus_space) {
   }
   out[o] = 0;
   return (long)o;
-}
-
-/* Strict UTF-8 check (no overlongs, no surrogates, max U+10FFFF). */
-int vz_utf8_valid(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *e = p + n;
-  while (p < e) {
-    unsigned c = *p;
-    if (c < 0x80) { p++; continue; }
-    int len;
-    unsigned min;
-    if ((c & 0xE0) == 0xC0) { len = 2; c &= 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; c &= 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; c &= 0x07; min = 0x10000; }
-    else return 0;
-    if (e - p < len) return 0;
-    for (int i = 1; i < len; i++) {
-      if ((p[i] & 0xC0) != 0x80) return 0;
-      c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    p += len;
-  }
-  return 1;
 }
 
 /* Splits the raw target into a decoded path and the raw query; refuses traversal. */
@@ -220,12 +198,6 @@ int vz_req_param_id(vz_req *req, const char *name, int64_t *out) {
   return -1;
 }
 
-static size_t utf8_chars(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    if (((unsigned char)*s & 0xC0) != 0x80) n++;
-  return n;
-}
 
 static int email_ok(const char *s) {
   size_t n = strlen(s);
@@ -252,7 +224,7 @@ static int enum_ok(const char *choices, const char *s) {
 /* Declared-input checks. `path` is the name an error carries: the field's own name at the
  * top level, "links[2].label" inside arrays and objects, so a client can point at it. */
 static int check_str(vz_req *req, const vz_field *f, const char *s, const char *path) {
-  size_t len = utf8_chars(s);
+  size_t len = vz_utf8_chars(s);
   if (f->max && (len < (size_t)f->min || len > (size_t)f->max))
     return vz_fail(req, 400, "invalid_argument", path, "%s must be %lld to %lld characters", path, f->min, f->max);
   if (f->type == VZ_EMAIL && !email_ok(s))

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/loop_internal.h"
 #include "core/respcache.h"
+#include "lib/clock.h"
 
 #define READ_BUF_SIZE 65536
 #define MAX_HOOKS 32
@@ -34,11 +35,7 @@ static void (*start_hooks[MAX_HOOKS])(vz_loop *);
 static int nstart_hooks;
 static uv_signal_t sig_term, sig_int;
 
-uint64_t vz_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+uint64_t vz_now_ns(void) { return vz_mono_ns(); }
 
 int vz_loop_count(void) { return nloops; }
 vz_loop *vz_loop_get(int i) { return i >= 0 && i < nloops ? &loops[i] : NULL; }
