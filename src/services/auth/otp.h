@@ -2,7 +2,8 @@
  * phone verification). Six digits, stored only as a keyed BLAKE2b hash bound to purpose
  * and destination, valid 10 minutes, at most 5 wrong guesses, one resend per minute,
  * and rate limited per destination and per IP. Delivery goes through otp_sender so the
- * log sender (development, tests) and SMTP/SMS (later) are interchangeable. */
+ * log sender (DATA_DIR/outbox, until a mail/SMS sender exists) and SMTP/SMS are
+ * interchangeable. */
 #ifndef VZ_AUTH_OTP_H
 #define VZ_AUTH_OTP_H
 #include <stddef.h>
@@ -60,9 +61,9 @@ typedef struct otp_sender {
 void otp_set_sender(const otp_sender *s);
 /* Hands one code to the configured sender (otp_store.c calls it after storing). */
 int otp_send(const char *channel, const char *dest, const char *purpose, const char *code);
-/* Development sender: one JSON line per code appended to path (e.g. <data>/outbox/otp.jsonl),
- * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; SMS codes go to sms.jsonl in the
- * same directory. The e2e tests read them. */
+/* Log sender: one JSON line per code appended to path (e.g. <data>/outbox/otp.jsonl, mode
+ * 0600), {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; SMS codes go to sms.jsonl
+ * in the same directory. Used until a mail/SMS sender exists; the e2e tests read them. */
 int otp_log_sender_init(const char *path);
 
 /* Database side (otp_store.c). otp_issue applies cool-down and rate limits, stores the

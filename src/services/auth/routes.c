@@ -181,16 +181,21 @@ int auth_init(void) {
   cfg.jwt_keys = getenv("VIDZO_JWT_KEYS");
   cfg.jwt_alg = getenv("VIDZO_JWT_ALG");
   if (getenv("VIDZO_PASSWORD_COST_FAST")) cfg.pw_ops = 1, cfg.pw_mem = 8192;
-  if (vz_cfg.dev) {
-    snprintf(path, sizeof path, "%s/outbox", vz_cfg.data_dir);
-    mkdir(path, 0750);
-    snprintf(path, sizeof path, "%s/outbox/otp.jsonl", vz_cfg.data_dir);
-    cfg.otp_log_path = path;
-  }
+  /* No SMTP or SMS sender is built in yet, so one-time codes are written to
+   * DATA_DIR/outbox (private to the server's user). Without it a new server would accept
+   * sign-ups whose codes go nowhere: 202, then email_not_verified forever. --dev only
+   * says this is intended; otherwise the operator is told once, at start. */
+  snprintf(path, sizeof path, "%s/outbox", vz_cfg.data_dir);
+  mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/outbox/otp.jsonl", vz_cfg.data_dir);
+  cfg.otp_log_path = path;
   if (auth_setup(&cfg, err, sizeof err) != 0) {
     vz_log_error("auth setup failed", "error", err);
     return -1;
   }
+  if (!vz_cfg.dev)
+    vz_log_warn("no mail/SMS sender configured: one-time codes are written to DATA_DIR/outbox",
+                "dir", vz_cfg.data_dir);
   /* sessions revoked within a token lifetime stay refused after a restart */
   vz_db *db = NULL;
   if (db_open(vz_cfg.db_url, &db, err, sizeof err) < 0) db = NULL;
