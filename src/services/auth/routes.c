@@ -45,11 +45,13 @@ static const vz_field otp_request_in[] = {
 static const vz_field otp_verify_in[] = {
   { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
 static const vz_field sms_verify_in[] = {
   { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
 static const vz_field reset_in[] = {
@@ -60,6 +62,7 @@ static const vz_field reset_in[] = {
 static const vz_field oauth_in[] = {
   { "id_token", VZ_STR, VZ_REQUIRED, 10, 8000, 0 },
   { "nonce", VZ_STR, 0, 1, 200, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
 static const vz_field phone_in[] = {
