@@ -25,8 +25,9 @@ typedef struct auth_config {
   /* Password hashing cost (0: libsodium INTERACTIVE); tests use 1 and 8192. */
   unsigned long long pw_ops;
   size_t pw_mem;
-  /* Where the development OTP sender appends codes (one JSON line each); NULL: codes
-   * are not delivered anywhere (set a real sender with otp_set_sender). */
+  /* Where the log OTP sender appends codes (one JSON line each; auth_init passes
+   * DATA_DIR/outbox/otp.jsonl, as no mail/SMS sender exists yet); NULL: codes are not
+   * delivered anywhere (set a real sender with otp_set_sender). */
   const char *otp_log_path;
   /* OAuth: accepted audiences (comma-separated client ids) and JWKS source: an https://
    * URL (fetched with libcurl, cached per Cache-Control max-age, default 1 h) or a file

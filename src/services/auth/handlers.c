@@ -2,6 +2,7 @@
  * counted in auth_failures per email and per IP over a 15-minute window; the same
  * "invalid email or password" answers a missing account, a deleted one and a wrong
  * password, and a missing account still spends one argon2id verification. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +124,13 @@ static int otp_fail(vz_req *req, int rc) {
 
 /* Codes go out only for accounts that exist; the reply is the same either way. Cool-down
  * and per-destination limits are silent for the same reason; only the per-IP cap is
- * reported, since it says nothing about any account. */
-static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists) {
+ * reported, since it says nothing about any account. pending: bound to the code (otp.h). */
+static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists,
+                        const char *pending) {
   /* the per-IP cap first, for every request: its answer must not depend on `exists` */
   int rc = otp_ip_check(req->db, req->ip, db_now_ms());
-  if (rc == OTP_OK && exists) rc = otp_issue(req->db, purpose, "email", email, req->ip, db_now_ms());
+  if (rc == OTP_OK && exists)
+    rc = otp_issue(req->db, purpose, "email", email, req->ip, db_now_ms(), pending);
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc == OTP_EIPRATE) {
     vz_add_header(req, "Retry-After", "3600");
@@ -137,6 +140,10 @@ static int otp_accepted(vz_req *req, const char *purpose, const char *email, int
                                            "resend_after_s", OTP_RESEND_MS / 1000));
 }
 
+/* An unverified account has no password: each sign-up's password hash waits with the
+ * code sent for it, and verifying THAT code makes it the account's (auth_h_verify_email).
+ * Whoever signs up with an address they do not own can neither set nor swap the password
+ * the owner's code activates; the newest sign-up's code retires the older ones. */
 int auth_h_signup(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
   users_account a;
@@ -146,51 +153,98 @@ int auth_h_signup(vz_req *req) {
   if (handle && users_handle_check(handle, &e) != 0) return fail_users(req, &e);
   if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
   int rc = users_account_by_email(req->db, email, &a);
-  if (rc == USERS_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc == USERS_ENOTFOUND) {
-    rc = users_create(req->db, jstr(req, "email"), 0, hash, handle, jstr(req, "display_name"),
+    rc = users_create(req->db, jstr(req, "email"), 0, NULL, handle, jstr(req, "display_name"),
                       NULL, &e);
     if (rc == USERS_ECONFLICT && e.field && !strcmp(e.field, "handle")) return fail_users(req, &e);
     if (rc != USERS_OK && rc != USERS_ECONFLICT) return fail_users(req, &e);
-    return otp_accepted(req, "verify_email", email, rc == USERS_OK);
+    /* made just now, or by a parallel sign-up: either way read what is there */
+    rc = users_account_by_email(req->db, email, &a);
   }
-  if (!a.email_verified && !a.deleted) {
-    /* Unclaimed: whoever proves the mailbox owns it, with the password given last. */
-    if (db_run(req->db, NULL, "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
-               "sii", hash, db_now_ms(), a.id) < 0)
-      return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-    return otp_accepted(req, "verify_email", email, 1);
-  }
-  return otp_accepted(req, "verify_email", email, 0); /* taken: say nothing more */
+  if (rc == USERS_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  /* a taken address gets no code and no change: the reply says nothing more */
+  int unclaimed = rc == USERS_OK && !a.email_verified && !a.deleted;
+  return otp_accepted(req, "verify_email", email, unclaimed, unclaimed ? hash : NULL);
 }
 
 int auth_h_verify_email(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   users_account a;
+  otp_hit hit;
+  vz_stmt *st = NULL;
+  int64_t now = db_now_ms();
   if (email_or_fail(req, email)) return req->status;
-  int rc = otp_verify(req->db, "verify_email", email, jstr(req, "code"), db_now_ms());
+  int rc = otp_match(req->db, "verify_email", email, jstr(req, "code"), now, &hit);
+  if (rc == OTP_OK) rc = otp_consume(req->db, &hit, now);
   if (rc != OTP_OK) return otp_fail(req, rc);
   if (users_account_by_email(req->db, email, &a) != USERS_OK || a.deleted) return otp_fail(req, OTP_ENONE);
-  if (db_run(req->db, NULL, "UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2",
-             "ii", db_now_ms(), a.id) < 0)
-    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  /* The password bound to this code becomes the account's, and only while nobody has
+   * proven the mailbox yet: after a provider sign-in or a reset, a sign-up code (maybe
+   * from someone else's sign-up) must not set a password. Legacy codes carry none. */
+  rc = db_run(req->db, &st,
+              "UPDATE users SET email_verified = 1, password_hash = coalesce($1, password_hash),"
+              " updated_at = $2 WHERE id = $3 AND email_verified = 0",
+              "sii", hit.pending[0] ? hit.pending : NULL, now, a.id);
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  sodium_memzero(&hit, sizeof hit);
+  if (rc < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (changed != 1) return otp_fail(req, OTP_ENONE);
   a.email_verified = 1;
   return auth_reply_session(req, &a, 200);
+}
+
+/* The second factor, whatever the first was (password, emailed or texted code, provider
+ * ID token): an account with TOTP on must add a code from its app. VIDZO_TOTP_OPTIONAL
+ * relaxes only the enrolment of staff roles (effective_role), never a factor a user
+ * turned on. The step is taken atomically (totp_store.c), so parallel sign-ins with one
+ * code get one session. key: what a failure counts against. 0, or replied. */
+int auth_totp_or_fail(vz_req *req, const users_account *a, const char *key) {
+  if (!a->totp_enabled) return 0;
+  const char *code = jstr(req, "totp");
+  if (!code) return vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
+  int64_t step = a->totp_last_step;
+  int rc = totp_verify(a->totp_secret, code, (int64_t)time(NULL), &step) == 0
+               ? totp_take_step(req->db, a->id, step) : TOTP_EUSED;
+  if (rc < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc != 0) {
+    record_failure(req, "signin", key);
+    return vz_fail(req, 401, "invalid_totp", "totp", "the authenticator code is not correct");
+  }
+  return 0;
+}
+
+/* Sign-in by an emailed or texted code that matched but is not spent yet. Asked for the
+ * TOTP step, the caller retries with the same code; a wrong TOTP code spends it. */
+int auth_code_signin(vz_req *req, const users_account *a, const otp_hit *hit, const char *key) {
+  if (a->totp_enabled && !jstr(req, "totp"))
+    return vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
+  int rc = otp_consume(req->db, hit, db_now_ms());
+  if (rc != OTP_OK) return otp_fail(req, rc);
+  if (auth_totp_or_fail(req, a, key)) return req->status;
+  return auth_reply_session(req, a, 200);
 }
 
 int auth_h_signin(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   users_account a;
-  const char *pw = jstr(req, "password"), *code = jstr(req, "totp");
+  const char *pw = jstr(req, "password");
   if (email_or_fail(req, email) || failures_ok_or_fail(req, "signin", email)) return req->status;
+  char pending[OTP_PENDING_MAX] = "";
   int rc = users_account_by_email(req->db, email, &a);
   if (rc == USERS_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  if (rc != USERS_OK || a.deleted || !a.password_hash[0]) {
+  const char *stored = rc == USERS_OK && !a.deleted ? a.password_hash : "";
+  /* an unverified sign-up's password waits with its code: checked so that its owner hears
+   * "verify your email" (one hash check either way, like the dummy below) */
+  if (!stored[0] && rc == USERS_OK && !a.deleted && !a.email_verified &&
+      otp_pending(req->db, "verify_email", email, pending, sizeof pending) == 1)
+    stored = pending;
+  if (!stored[0]) {
     password_verify_dummy(pw);
     record_failure(req, "signin", email);
     return vz_fail(req, 401, "invalid_credentials", NULL, GENERIC_SIGNIN);
   }
-  if (password_verify(a.password_hash, pw) != 0) {
+  if (password_verify(stored, pw) != 0) {
     record_failure(req, "signin", email);
     return vz_fail(req, 401, "invalid_credentials", NULL, GENERIC_SIGNIN);
   }
@@ -198,15 +252,7 @@ int auth_h_signin(vz_req *req) {
   if (!a.email_verified)
     return vz_fail(req, 403, "email_not_verified", "email",
                    "verify your email first (sign up again to get a new code)");
-  if (a.totp_enabled) {
-    if (!code) return vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
-    int64_t last = a.totp_last_step;
-    if (totp_verify(a.totp_secret, code, (int64_t)time(NULL), &last) != 0) {
-      record_failure(req, "signin", email);
-      return vz_fail(req, 401, "invalid_totp", "totp", "the authenticator code is not correct");
-    }
-    db_run(req->db, NULL, "UPDATE users SET totp_last_step = $1 WHERE id = $2", "ii", last, a.id);
-  }
+  if (auth_totp_or_fail(req, &a, email)) return req->status;
   if (password_needs_rehash(a.password_hash)) {
     char hash[PASSWORD_HASH_MAX];
     if (password_hash(pw, hash) == 0)
@@ -277,19 +323,18 @@ int auth_h_otp_request(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   users_account a;
   if (email_or_fail(req, email)) return req->status;
-  return otp_accepted(req, "signin", email, verified_account(req, email, &a));
+  return otp_accepted(req, "signin", email, verified_account(req, email, &a), NULL);
 }
 
 int auth_h_otp_verify(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   users_account a;
   if (email_or_fail(req, email)) return req->status;
-  int rc = otp_verify(req->db, "signin", email, jstr(req, "code"), db_now_ms());
+  otp_hit hit;
+  int rc = otp_match(req->db, "signin", email, jstr(req, "code"), db_now_ms(), &hit);
   if (rc != OTP_OK) return otp_fail(req, rc);
   if (!verified_account(req, email, &a)) return otp_fail(req, OTP_ENONE);
-  if (a.totp_enabled && auth_totp_required)
-    return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
-  return auth_reply_session(req, &a, 200);
+  return auth_code_signin(req, &a, &hit, email);
 }
 
 int auth_h_forgot(vz_req *req) {
@@ -297,7 +342,7 @@ int auth_h_forgot(vz_req *req) {
   users_account a;
   if (email_or_fail(req, email)) return req->status;
   int rc = users_account_by_email(req->db, email, &a);
-  return otp_accepted(req, "reset_password", email, rc == USERS_OK && !a.deleted);
+  return otp_accepted(req, "reset_password", email, rc == USERS_OK && !a.deleted, NULL);
 }
 
 int auth_h_reset(vz_req *req) {
@@ -317,6 +362,27 @@ int auth_h_reset(vz_req *req) {
       session_revoke_all(req->db, a.id, now) != SESSION_OK)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   return vz_reply_empty(req, 204);
+}
+
+/* A provider just proved the mailbox of an account nobody had verified. Whatever password
+ * it holds was set by someone who never proved the address (maybe an attacker who signed
+ * up with it first, hoping the owner would link it): drop it, end any session, and retire
+ * the pending sign-up codes, whose bound passwords were chosen by the same unknown
+ * people. The owner can set a password by the reset flow. Conditional on still being
+ * unverified, so a parallel verification is not undone. */
+static int claim_unverified(vz_db *db, int64_t uid, const char *email) {
+  vz_stmt *st = NULL;
+  int64_t now = db_now_ms();
+  int rc = db_run(db, &st,
+                  "UPDATE users SET email_verified = 1, password_hash = NULL, updated_at = $1"
+                  " WHERE id = $2 AND email_verified = 0",
+                  "ii", now, uid);
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return -1;
+  if (!changed) return 0;
+  if (session_revoke_all(db, uid, now) != SESSION_OK) return -1;
+  return otp_retire(db, "verify_email", email, now) < 0 ? -1 : 0;
 }
 
 int auth_h_oauth(vz_req *req) {
@@ -345,7 +411,8 @@ int auth_h_oauth(vz_req *req) {
     if (rc == USERS_OK && a.deleted) return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
     if (rc == USERS_OK) {
       uid = a.id;
-      db_run(req->db, NULL, "UPDATE users SET email_verified = 1 WHERE id = $1", "i", uid);
+      if (!a.email_verified && claim_unverified(req->db, uid, email) != 0)
+        return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
     } else if (users_create(req->db, id.email, 1, NULL, NULL, id.name, &uid, &e) != USERS_OK) {
       return fail_users(req, &e);
     }
@@ -357,8 +424,9 @@ int auth_h_oauth(vz_req *req) {
   }
   if (users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
     return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
-  if (a.totp_enabled && auth_totp_required)
-    return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
+  char key[USERS_EMAIL_MAX + 1];
+  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%.200s", id.subject);
+  if (auth_totp_or_fail(req, &a, key)) return req->status;
   return auth_reply_session(req, &a, 200);
 }
 

@@ -2,9 +2,11 @@
 #ifndef VZ_AUTH_INTERNAL_H
 #define VZ_AUTH_INTERNAL_H
 #include "core/http.h"
+#include "services/auth/otp.h"
 
 /* Admin and moderator accounts must have TOTP on before their token carries the role
- * (VIDZO_TOTP_OPTIONAL=1 turns this off for development). */
+ * (VIDZO_TOTP_OPTIONAL=1 turns this enrolment rule off for development; it never skips
+ * the TOTP step of an account that has TOTP on). */
 extern int auth_totp_required;
 
 /* Per-IP limits are sized for many honest people behind one NAT address (an office, a
@@ -38,4 +40,11 @@ int auth_h_sms_signin_verify(vz_req *req);
 /* Starts a session for the account and replies with both tokens (handlers.c). */
 struct users_account;
 int auth_reply_session(vz_req *req, const struct users_account *a, int status);
+/* The TOTP step of a sign-in when the account has TOTP on: 0 passed (or not needed), else
+ * replied; a wrong code counts as a failed sign-in against key (handlers.c). */
+int auth_totp_or_fail(vz_req *req, const struct users_account *a, const char *key);
+/* Finishes a sign-in by an emailed or texted code that otp_match accepted: asks for the
+ * TOTP step when the account has it on, spends the code, replies with the tokens. */
+int auth_code_signin(vz_req *req, const struct users_account *a, const otp_hit *hit,
+                     const char *key);
 #endif

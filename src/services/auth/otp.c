@@ -4,6 +4,7 @@
  * reversed instantly. */
 #include "services/auth/otp.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static unsigned char otp_key[32];
 static otp_sender sender;
@@ -72,11 +74,11 @@ const char *otp_strerror(int err) {
 }
 
 int otp_send(const char *channel, const char *dest, const char *purpose, const char *code) {
-  if (!sender.send) return 0; /* no delivery configured: the code is simply not sent */
+  if (!sender.send) return 0; /* none set (unit tests): the code is simply not sent */
   return sender.send(sender.ctx, channel, dest, purpose, code);
 }
 
-/* ---- log sender: development and tests ---------------------------------------------- */
+/* ---- log sender: DATA_DIR/outbox, until a mail/SMS sender exists --------------------- */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char log_path[1024], sms_path[1100];
@@ -93,8 +95,12 @@ static int log_send(void *ctx, const char *channel, const char *dest, const char
   json_decref(j);
   if (!line) return -1;
   pthread_mutex_lock(&log_mu);
-  /* SMS goes to its own file beside the email one, as a phone and a mailbox differ */
-  FILE *f = fopen(strcmp(channel, "sms") == 0 ? sms_path : log_path, "a");
+  /* SMS goes to its own file beside the email one, as a phone and a mailbox differ; the
+   * files hold live codes, so only the server's user may read them */
+  int fd = open(strcmp(channel, "sms") == 0 ? sms_path : log_path,
+                O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+  if (!f && fd >= 0) close(fd);
   if (f) {
     rc = fprintf(f, "%s\n", line) > 0 ? 0 : -1;
     if (fclose(f) != 0) rc = -1;

@@ -2,7 +2,8 @@
  * phone verification). Six digits, stored only as a keyed BLAKE2b hash bound to purpose
  * and destination, valid 10 minutes, at most 5 wrong guesses, one resend per minute,
  * and rate limited per destination and per IP. Delivery goes through otp_sender so the
- * log sender (development, tests) and SMTP/SMS (later) are interchangeable. */
+ * log sender (DATA_DIR/outbox, until a mail/SMS sender exists) and SMTP/SMS are
+ * interchangeable. */
 #ifndef VZ_AUTH_OTP_H
 #define VZ_AUTH_OTP_H
 #include <stddef.h>
@@ -60,9 +61,9 @@ typedef struct otp_sender {
 void otp_set_sender(const otp_sender *s);
 /* Hands one code to the configured sender (otp_store.c calls it after storing). */
 int otp_send(const char *channel, const char *dest, const char *purpose, const char *code);
-/* Development sender: one JSON line per code appended to path (e.g. <data>/outbox/otp.jsonl),
- * {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; SMS codes go to sms.jsonl in the
- * same directory. The e2e tests read them. */
+/* Log sender: one JSON line per code appended to path (e.g. <data>/outbox/otp.jsonl, mode
+ * 0600), {"channel":..,"to":..,"purpose":..,"code":..,"at":ms}; SMS codes go to sms.jsonl
+ * in the same directory. Used until a mail/SMS sender exists; the e2e tests read them. */
 int otp_log_sender_init(const char *path);
 
 /* Database side (otp_store.c). otp_issue applies cool-down and rate limits, stores the
@@ -70,9 +71,33 @@ int otp_log_sender_init(const char *path);
 /* The per-IP cap alone: callers check it before knowing whether the account exists, so
  * its answer cannot reveal that. OTP_OK, OTP_EIPRATE or OTP_EDB. */
 int otp_ip_check(vz_db *db, const char *ip, int64_t now_ms);
+/* pending: a secret stored with the code (a sign-up's password hash), handed back only by
+ * a successful otp_match of THAT code; NULL for none. A code with a pending secret skips
+ * the resend cool-down (each sign-up gets the code that carries its own password), and
+ * when the per-destination cap refuses one, the live code is retired instead of left to
+ * activate an earlier, possibly someone else's, secret. */
 int otp_issue(vz_db *db, const char *purpose, const char *channel, const char *dest,
-              const char *ip, int64_t now_ms);
+              const char *ip, int64_t now_ms, const char *pending);
+
+#define OTP_PENDING_MAX 160
+/* A code that matched: its row, and the secret bound to it at issue ("" if none). */
+typedef struct otp_hit {
+  int64_t id;
+  char pending[OTP_PENDING_MAX];
+} otp_hit;
+/* Checks a guess (spending one attempt) without consuming the code: for sign-ins that
+ * may still ask for a second factor and let the caller retry with the same code. */
+int otp_match(vz_db *db, const char *purpose, const char *dest, const char *code,
+              int64_t now_ms, otp_hit *hit);
+/* Spends a matched code; OTP_ENONE if a parallel request spent it first. */
+int otp_consume(vz_db *db, const otp_hit *hit, int64_t now_ms);
+/* otp_match + otp_consume. */
 int otp_verify(vz_db *db, const char *purpose, const char *dest, const char *code,
                int64_t now_ms);
+/* Retires every live code of (purpose, dest): none of them will match any more. */
+int otp_retire(vz_db *db, const char *purpose, const char *dest, int64_t now_ms);
+/* The secret of the newest unspent code of (purpose, dest): 1 and out filled, 0 if none,
+ * <0 on a database error. */
+int otp_pending(vz_db *db, const char *purpose, const char *dest, char *out, size_t cap);
 const char *otp_strerror(int err);
 #endif

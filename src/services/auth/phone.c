@@ -3,6 +3,7 @@
  * the same limits; POST /v1/me/phone/verify checks it and sets users.phone. A number held
  * verified by another account answers 409 at verify time (UNIQUE on users.phone), never
  * at request time, so asking for a code reveals nothing. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/http.h"
@@ -41,7 +42,7 @@ int auth_h_phone_request(vz_req *req) {
   if (!phone) return req->status;
   int64_t now = db_now_ms();
   int rc = otp_ip_check(req->db, req->ip, now);
-  if (rc == OTP_OK) rc = otp_issue(req->db, purpose_of(req), "sms", phone, req->ip, now);
+  if (rc == OTP_OK) rc = otp_issue(req->db, purpose_of(req), "sms", phone, req->ip, now, NULL);
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc == OTP_EIPRATE || rc == OTP_ERATE) {
     vz_add_header(req, "Retry-After", "3600");
@@ -85,7 +86,7 @@ int auth_h_sms_signin_request(vz_req *req) {
   int rc = otp_ip_check(req->db, req->ip, now);
   int64_t uid = rc == OTP_OK ? account_by_phone(req, phone) : 0;
   if (uid < 0) return vz_fail_db(req, (int)uid);
-  if (rc == OTP_OK && uid > 0) rc = otp_issue(req->db, "signin", "sms", phone, req->ip, now);
+  if (rc == OTP_OK && uid > 0) rc = otp_issue(req->db, "signin", "sms", phone, req->ip, now, NULL);
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc == OTP_EIPRATE) {
     vz_add_header(req, "Retry-After", "3600");
@@ -98,7 +99,8 @@ int auth_h_sms_signin_request(vz_req *req) {
 int auth_h_sms_signin_verify(vz_req *req) {
   const char *phone = phone_or_fail(req);
   if (!phone) return req->status;
-  int rc = otp_verify(req->db, "signin", phone, json_string_value(json_object_get(req->json, "code")), db_now_ms());
+  otp_hit hit;
+  int rc = otp_match(req->db, "signin", phone, json_string_value(json_object_get(req->json, "code")), db_now_ms(), &hit);
   if (rc == OTP_ELOCKED) return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc != OTP_OK) return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
@@ -107,7 +109,9 @@ int auth_h_sms_signin_verify(vz_req *req) {
   if (uid < 0) return vz_fail_db(req, (int)uid);
   if (!uid || users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
     return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
-  if (a.totp_enabled && auth_totp_required)
-    return vz_fail(req, 403, "totp_required", NULL, "this account signs in with password and authenticator code");
-  return auth_reply_session(req, &a, 200);
+  /* a TOTP failure counts against the account's email, as a password sign-in's would */
+  char key[USERS_EMAIL_MAX + 1];
+  users_err e = {0};
+  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%s", phone);
+  return auth_code_signin(req, &a, &hit, key);
 }

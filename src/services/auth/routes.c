@@ -45,11 +45,13 @@ static const vz_field otp_request_in[] = {
 static const vz_field otp_verify_in[] = {
   { "email", VZ_EMAIL, VZ_REQUIRED, 3, 254, 0 },
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
 static const vz_field sms_verify_in[] = {
   { "phone", VZ_STR, VZ_REQUIRED, 1, 20, 0 },
   { "code", VZ_STR, VZ_REQUIRED, 6, 6, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
 static const vz_field reset_in[] = {
@@ -60,6 +62,7 @@ static const vz_field reset_in[] = {
 static const vz_field oauth_in[] = {
   { "id_token", VZ_STR, VZ_REQUIRED, 10, 8000, 0 },
   { "nonce", VZ_STR, 0, 1, 200, 0 },
+  { "totp", VZ_STR, 0, 6, 6, 0 },
   { "device", VZ_STR, 0, 1, 100, 0 },
   { 0 } };
 static const vz_field phone_in[] = {
@@ -181,16 +184,21 @@ int auth_init(void) {
   cfg.jwt_keys = getenv("VIDZO_JWT_KEYS");
   cfg.jwt_alg = getenv("VIDZO_JWT_ALG");
   if (getenv("VIDZO_PASSWORD_COST_FAST")) cfg.pw_ops = 1, cfg.pw_mem = 8192;
-  if (vz_cfg.dev) {
-    snprintf(path, sizeof path, "%s/outbox", vz_cfg.data_dir);
-    mkdir(path, 0750);
-    snprintf(path, sizeof path, "%s/outbox/otp.jsonl", vz_cfg.data_dir);
-    cfg.otp_log_path = path;
-  }
+  /* No SMTP or SMS sender is built in yet, so one-time codes are written to
+   * DATA_DIR/outbox (private to the server's user). Without it a new server would accept
+   * sign-ups whose codes go nowhere: 202, then email_not_verified forever. --dev only
+   * says this is intended; otherwise the operator is told once, at start. */
+  snprintf(path, sizeof path, "%s/outbox", vz_cfg.data_dir);
+  mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/outbox/otp.jsonl", vz_cfg.data_dir);
+  cfg.otp_log_path = path;
   if (auth_setup(&cfg, err, sizeof err) != 0) {
     vz_log_error("auth setup failed", "error", err);
     return -1;
   }
+  if (!vz_cfg.dev)
+    vz_log_warn("no mail/SMS sender configured: one-time codes are written to DATA_DIR/outbox",
+                "dir", vz_cfg.data_dir);
   /* sessions revoked within a token lifetime stay refused after a restart */
   vz_db *db = NULL;
   if (db_open(vz_cfg.db_url, &db, err, sizeof err) < 0) db = NULL;

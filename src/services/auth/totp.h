@@ -17,6 +17,13 @@ uint32_t totp_at(const unsigned char *key, size_t klen, int64_t t, int digits);
 /* Checks a 6-digit code at now with one step of drift either way. Steps at or before
  * *last_step are refused (a code works once); on success *last_step is the matched step. */
 int totp_verify(const char *secret_b32, const char *code, int64_t now, int64_t *last_step);
+/* Database side (totp_store.c): records step as the last one used by account uid, with a
+ * conditional UPDATE (... AND totp_last_step < step), so of parallel sign-ins holding the
+ * same code exactly one gets 0; the others get TOTP_EUSED. <0 other: database error. */
+typedef struct vz_db vz_db;
+#define TOTP_EUSED 1
+int totp_take_step(vz_db *db, int64_t uid, int64_t step);
+
 /* A fresh random secret, base32 without padding. */
 int totp_new_secret(char out[TOTP_SECRET_B32]);
 /* otpauth://totp/<issuer>:<account>?secret=..&issuer=..  (the Key Uri Format apps scan). */
