@@ -65,7 +65,11 @@ story('20 clients pipelining 63 KB of GET /metrics and never reading hold bounde
   const h = await fetch(URL_BASE + '/healthz');
   assert.equal(h.status, 200, 'other clients are still served');
   for (const s of socks) s.destroy();
-  if (before !== undefined) {
+  // Under ASan the RSS holds the allocator's quarantine of freed blocks (256 MB by
+  // design) and 1 KB redzones: the figure says nothing there, the release figure is in
+  // bench/RESULTS.md. The story still proves the server stays up and serves others.
+  const asan = (process.env.VZ_TEST_LABEL || '').startsWith('asan');
+  if (before !== undefined && !asan) {
     // Before the fix every request became a reply held in memory: ~16 MB per client,
     // 320 MB for these 20. Now a client stops being parsed at 256 KB of unread replies.
     const grownMb = (during - before) / 1024;
