@@ -210,8 +210,8 @@ static int cmd_serve(int argc, char **argv) {
   }
   rc = vz_server_run();
   jobs_runner_stop(); /* the jobs in hand finish; the rest wait in the queue */
+  vz_bus_stop(); /* its thread calls into services (revocations): stopped before them */
   vz_services_stop(vz_service_list);
-  vz_bus_stop();
   cache_shutdown();
   vz_worker_close_all();
   return rc ? 1 : 0;

@@ -54,3 +54,30 @@ story('serve --help lists the settings and exits 0', async () => {
   assert.match(r.stderr, /--port/);
   assert.match(r.stderr, /--header-timeout/);
 });
+
+// Issue 15: `vidzo routes` once created ./data (a secret, a database) wherever it ran.
+story('vidzo routes lists without writing anything where it runs', async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join, resolve } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'vz-routes-'));
+  try {
+    const r = spawnSync(resolve(BIN), ['routes'], { cwd: dir, encoding: 'utf8', timeout: 10000,
+      env: { ...process.env, VIDZO_DB: '', VIDZO_DATA_DIR: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^POST \/v1\/auth\/signup/m);
+    assert.deepEqual(readdirSync(dir), [], 'nothing written in the working directory');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+story('a service setting is a flag and a variable like the core ones (flags win)', async () => {
+  const bad = run('serve', '--auth-ip-limit-scale', '0');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--auth-ip-limit-scale: expected an integer from 1 to 1000/);
+  const env = spawnSync(BIN, ['serve'], { encoding: 'utf8', timeout: 10000,
+    env: { ...process.env, VIDZO_PORT: '', VIDZO_DB: '', VIDZO_TOTP_OPTIONAL: 'perhaps' } });
+  assert.equal(env.status, 2);
+  assert.match(env.stderr, /VIDZO_TOTP_OPTIONAL: expected true or false/);
+  const help = run('serve', '--help');
+  assert.match(help.stderr, /--google-client-ids/);
+});

@@ -9,6 +9,16 @@
  * the TOTP step of an account that has TOTP on). */
 extern int auth_totp_required;
 
+/* The auth service's settings (rows in service.c: flags and VIDZO_* variables). */
+typedef struct auth_settings_t {
+  char google_client_ids[1024], google_jwks[512], apple_client_ids[1024], apple_jwks[512];
+  char jwt_keys[2048], jwt_alg[16];
+  int password_cost_fast, totp_optional, ip_limit_scale;
+} auth_settings_t;
+extern auth_settings_t auth_settings;
+extern vz_route auth_routes[];
+int auth_start(void);
+
 /* Per-IP limits are sized for many honest people behind one NAT address (an office, a
  * campus, a mobile carrier): they stop spraying, not guessing. Guessing one account's
  * secret is stopped by the per-account limits (10 sign-in failures per email, 5 guesses

@@ -77,7 +77,7 @@ static const vz_field totp_in[] = {
   { 0 } };
 
 /* rate_per_min: per client IP, production values (see internal.h); auth_init scales them. */
-static vz_route routes[] = {
+vz_route auth_routes[] = {
   { "POST", "/v1/auth/signup", auth_h_signup, signup_in, VZ_WORKER, NULL, 0, 20, 0 },
   { "POST", "/v1/auth/verify-email", auth_h_verify_email, verify_email_in, VZ_WORKER, NULL, 0, 60, 0 },
   { "POST", "/v1/auth/signin", auth_h_signin, signin_in, VZ_WORKER, NULL, 0, 60, 0 },
@@ -90,28 +90,14 @@ static vz_route routes[] = {
   { "POST", "/v1/auth/password/forgot", auth_h_forgot, otp_request_in, VZ_WORKER, NULL, 0, 20, 0 },
   { "POST", "/v1/auth/password/reset", auth_h_reset, reset_in, VZ_WORKER, NULL, 0, 60, 0 },
   { "POST", "/v1/auth/oauth/:provider", auth_h_oauth, oauth_in, VZ_WORKER, NULL, 0, 60, 0 },
-  { "POST", "/v1/auth/totp/setup", auth_h_totp_setup, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
-  { "POST", "/v1/auth/totp/enable", auth_h_totp_enable, totp_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/totp/setup", auth_h_totp_setup, NULL, VZ_AUTH | VZ_WORKER | VZ_RATE_USER, NULL, 0, 10, 0 },
+  { "POST", "/v1/auth/totp/enable", auth_h_totp_enable, totp_in, VZ_AUTH | VZ_WORKER | VZ_RATE_USER, NULL, 0, 10, 0 },
   { "POST", "/v1/auth/sms/request", auth_h_sms_signin_request, phone_in, VZ_WORKER, NULL, 0, 20, 0 },
   { "POST", "/v1/auth/sms/verify", auth_h_sms_signin_verify, sms_verify_in, VZ_WORKER, NULL, 0, 60, 0 },
-  { "POST", "/v1/me/phone", auth_h_phone_request, phone_in, VZ_AUTH | VZ_WORKER, NULL, 0, 10, 0 },
-  { "POST", "/v1/me/phone/verify", auth_h_phone_verify, phone_verify_in, VZ_AUTH | VZ_WORKER, NULL, 0, 30, 0 },
+  { "POST", "/v1/me/phone", auth_h_phone_request, phone_in, VZ_AUTH | VZ_WORKER | VZ_RATE_USER, NULL, 0, 10, 0 },
+  { "POST", "/v1/me/phone/verify", auth_h_phone_verify, phone_verify_in, VZ_AUTH | VZ_WORKER | VZ_RATE_USER, NULL, 0, 30, 0 },
   { 0 } };
 
-/* The per-IP multiplier: VIDZO_AUTH_IP_LIMIT_SCALE, else 100 with --dev, else 1. */
-static int ip_limit_scale(void) {
-  const char *e = getenv("VIDZO_AUTH_IP_LIMIT_SCALE");
-  if (e && *e) {
-    char *end = NULL;
-    long v = strtol(e, &end, 10);
-    if (*end || v < 1 || v > 1000) {
-      vz_log_warn("VIDZO_AUTH_IP_LIMIT_SCALE must be 1..1000; using 1", "value", e);
-      return 1;
-    }
-    return (int)v;
-  }
-  return vz_cfg.dev ? 100 : 1;
-}
 
 static int hook_authenticate(const char *token, int64_t *uid, int *role, int64_t *sid) {
   return auth_verify_access_sid(token, uid, role, sid);
@@ -172,18 +158,37 @@ static const char *local_secret(char *secret, size_t cap) {
   return secret;
 }
 
+/* No side effects (`vidzo routes` runs only this): settings into limits and hooks. The
+ * per-IP limits scale for NAT and tests: --auth-ip-limit-scale, else 100 with --dev. */
 int auth_init(void) {
+  int scale = auth_settings.ip_limit_scale ? auth_settings.ip_limit_scale : vz_cfg.dev ? 100 : 1;
+  static int scaled; /* init may run twice in one process (tests): scale the table once */
+  if (!scaled)
+    for (vz_route *r = auth_routes; r->method; r++)
+      if (!(r->flags & VZ_RATE_USER)) r->rate_per_min *= scale; /* per-user limits never scale */
+  scaled = 1;
+  auth_fail_per_ip = AUTH_FAIL_PER_IP * scale;
+  otp_set_ip_limit(OTP_PER_IP_HOUR * scale);
+  auth_totp_required = !auth_settings.totp_optional;
+  vz_hook.authenticate = hook_authenticate;
+  vz_hook.audit = hook_audit;
+  return 0;
+}
+
+/* `vidzo serve` only: the secret file, the outbox, key material, revocations. */
+int auth_start(void) {
   char err[256], path[512], secret[80];
   const char *s = vz_cfg.jwt_secret;
   if (!s[0]) s = local_secret(secret, sizeof secret);
   auth_config cfg = { .secret = s };
-  cfg.google_client_ids = getenv("VIDZO_GOOGLE_CLIENT_IDS");
-  cfg.google_jwks = getenv("VIDZO_GOOGLE_JWKS");
-  cfg.apple_client_ids = getenv("VIDZO_APPLE_CLIENT_IDS");
-  cfg.apple_jwks = getenv("VIDZO_APPLE_JWKS");
-  cfg.jwt_keys = getenv("VIDZO_JWT_KEYS");
-  cfg.jwt_alg = getenv("VIDZO_JWT_ALG");
-  if (getenv("VIDZO_PASSWORD_COST_FAST")) cfg.pw_ops = 1, cfg.pw_mem = 8192;
+  const auth_settings_t *o = &auth_settings;
+  cfg.google_client_ids = o->google_client_ids[0] ? o->google_client_ids : NULL;
+  cfg.google_jwks = o->google_jwks[0] ? o->google_jwks : NULL;
+  cfg.apple_client_ids = o->apple_client_ids[0] ? o->apple_client_ids : NULL;
+  cfg.apple_jwks = o->apple_jwks[0] ? o->apple_jwks : NULL;
+  cfg.jwt_keys = o->jwt_keys[0] ? o->jwt_keys : NULL;
+  cfg.jwt_alg = o->jwt_alg[0] ? o->jwt_alg : NULL;
+  if (o->password_cost_fast) cfg.pw_ops = 1, cfg.pw_mem = 8192;
   /* No SMTP or SMS sender is built in yet, so one-time codes are written to
    * DATA_DIR/outbox (private to the server's user). Without it a new server would accept
    * sign-ups whose codes go nowhere: 202, then email_not_verified forever. --dev only
@@ -204,13 +209,5 @@ int auth_init(void) {
   if (db_open(vz_cfg.db_url, &db, err, sizeof err) < 0) db = NULL;
   int rc = denylist_init(db, auth_access_ttl_s());
   if (db) db_close(db);
-  if (rc < 0) return -1;
-  auth_totp_required = getenv("VIDZO_TOTP_OPTIONAL") == NULL;
-  int scale = ip_limit_scale();
-  for (vz_route *r = routes; r->method; r++) r->rate_per_min *= scale;
-  auth_fail_per_ip = AUTH_FAIL_PER_IP * scale;
-  otp_set_ip_limit(OTP_PER_IP_HOUR * scale);
-  vz_hook.authenticate = hook_authenticate;
-  vz_hook.audit = hook_audit;
-  return vz_routes_add(routes);
+  return rc < 0 ? -1 : 0;
 }
