@@ -14,6 +14,5 @@ int audit_record(vz_db *db, int64_t actor, const char *action, const char *targe
 int audit_record_ip(vz_db *db, int64_t actor, const char *action, const char *target_type,
                     int64_t target_id, const char *detail_json, const char *ip);
 /* Registers GET /v1/admin/audit. */
-int audit_init(void);
 extern const struct vz_service audit_service;
 #endif

@@ -74,9 +74,8 @@ static const vz_field audit_query[] = {
   { 0 },
 };
 
-static vz_route routes[] = {
+vz_route audit_routes[] = {
   { "GET", "/v1/admin/audit", audit_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, audit_query },
   { 0 },
 };
 
-int audit_init(void) { return vz_routes_add(routes); }

@@ -2,4 +2,6 @@
 #include "core/service.h"
 #include "services/audit/audit.h"
 
-const vz_service audit_service = { .name = "audit", .init = audit_init };
+extern vz_route audit_routes[];
+
+const vz_service audit_service = { .name = "audit", .routes = audit_routes };

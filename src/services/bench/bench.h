@@ -2,6 +2,6 @@
  * with `vidzo serve --bench`, so both servers answer the same scenario byte for byte. */
 #ifndef VZ_BENCH_H
 #define VZ_BENCH_H
-int bench_init(void); /* GET /v1/streams: the peer's 1000 generated streams */
+int bench_init(void); /* the peer's 1000 generated streams, served by GET /v1/streams */
 extern const struct vz_service bench_service;
 #endif

@@ -97,7 +97,7 @@ static int streams_page(vz_req *req) {
   return 200;
 }
 
-static vz_route routes[] = {
+vz_route bench_routes[] = {
   { "GET", "/v1/streams", streams_page, NULL, VZ_NO_LOG, NULL, 0, 0, 0 },
   { 0 },
 };
@@ -109,5 +109,5 @@ static void free_items(void) {
 int bench_init(void) {
   generate();
   atexit(free_items);
-  return vz_routes_add(routes);
+  return 0;
 }

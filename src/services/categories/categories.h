@@ -1,6 +1,5 @@
 /* categories: hierarchical stream/product categories. Public reads, admin writes. */
 #ifndef VZ_CATEGORIES_H
 #define VZ_CATEGORIES_H
-int categories_init(void); /* registers the routes */
 extern const struct vz_service categories_service;
 #endif

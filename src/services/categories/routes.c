@@ -29,7 +29,7 @@ static const vz_field update_in[] = {
   { 0 },
 };
 
-static vz_route routes[] = {
+vz_route categories_routes[] = {
   { "GET", "/v1/categories", category_list, NULL, VZ_WORKER, list_query, 0, 0, 0, .cache_ms = 2000,
     .cache_group = "categories" },
   { "GET", "/v1/categories/:id", category_show, NULL, VZ_WORKER, NULL, 0, 0, 0 },
@@ -39,4 +39,3 @@ static vz_route routes[] = {
   { 0 },
 };
 
-int categories_init(void) { return vz_routes_add(routes); }

@@ -2,4 +2,6 @@
 #include "core/service.h"
 #include "services/categories/categories.h"
 
-const vz_service categories_service = { .name = "categories", .init = categories_init };
+extern vz_route categories_routes[];
+
+const vz_service categories_service = { .name = "categories", .routes = categories_routes };

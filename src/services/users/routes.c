@@ -264,7 +264,7 @@ static const vz_field reject_in[] = {
  * mobile carrier puts thousands of users behind one address. The figures are well above
  * what a person does by hand and well below what a script wants. */
 #define RATE (VZ_AUTH | VZ_WORKER | VZ_RATE_USER)
-static vz_route routes[] = {
+vz_route users_routes[] = {
   { "GET", "/v1/me", h_me, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "PATCH", "/v1/me", h_me_update, me_in, RATE, NULL, 0, 30, 0 },
   { "DELETE", "/v1/me", h_me_delete, NULL, RATE, NULL, 0, 10, 0 },
@@ -294,6 +294,3 @@ static vz_route routes[] = {
 #undef RATE
 
 /* media is started here because avatars are its first user (services.c may move it). */
-int users_init(void) {
-  return vz_routes_add(routes);
-}

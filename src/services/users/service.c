@@ -2,4 +2,6 @@
 #include "core/service.h"
 #include "services/users/users.h"
 
-const vz_service users_service = { .name = "users", .init = users_init };
+extern vz_route users_routes[];
+
+const vz_service users_service = { .name = "users", .routes = users_routes };

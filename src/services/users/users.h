@@ -28,7 +28,6 @@ typedef struct users_err {
 /* CLI: `vidzo admin create --email E --password P [--if-missing]`. Creates a verified
  * admin; with if_missing an existing account with that email is left as is (0). */
 /* Registers the /v1/me and /v1/users routes. */
-int users_init(void);
 
 int users_admin_create(vz_db *db, const char *email, const char *password, int if_missing,
                        char *err, size_t errlen);
