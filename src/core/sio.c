@@ -645,7 +645,7 @@ long sio_room_presence(const char *nsp, const char *room) {
 
 int sio_init(void) {
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
-  if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
+  if (sio_bench_init(vz_cfg.bench, vz_cfg.bench) < 0) return -1; /* test apps: --bench only */
   if (vz_cfg.conformance) {
     /* The conformance suites configure their servers so (engine.io-protocol and
      * socket.io-protocol test-suite): short timers, 1e6 maxPayload. */
