@@ -523,6 +523,7 @@ static int on_connect(sio_conn *c, sio_packet *p) {
     snprintf(room, sizeof room, "user:%lld", (long long)who.user_id);
     sio_join(s, room);
   }
+  eio_session_accept(c->e); /* in a namespace: messages up to maxPayload from now on */
   json_t *d = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid) : json_pack("{s:s}", "sid", s->id);
   int rc = send_packet(c, SIO_CONNECT, ns->name, d);
   json_decref(d);
@@ -610,6 +611,10 @@ int sio_session_message(eio_session *e, const uint8_t *d, size_t n, int binary) 
   sio_packet p;
   if (sio_packet_decode((const char *)d, n, &p) < 0) return -1;
   if (p.attachments > 0) {
+    /* A binary packet for a namespace this client is not in would be refused once
+     * whole (dispatch); refuse it now, before up to SIO_MAX_ATTACHMENTS x maxPayload
+     * of attachments are copied for it (issue 15: nothing large before CONNECT). */
+    if (!find_socket(c, p.nsp)) { sio_packet_clear(&p); return -1; }
     sio_partial *pp = calloc(1, sizeof *pp);
     if (!pp) { sio_packet_clear(&p); return -1; }
     pp->p = p;
