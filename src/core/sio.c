@@ -454,16 +454,15 @@ static int recover(sio_socket *s, const json_t *auth, ws_buf ***missed) {
   if (!*os || *os < '0' || *os > '9') return -1;
   unsigned long long offset = strtoull(os, &end, 10);
   if (*end) return -1;
-  size_t nl = strlen(s->ns->name);
   const char *pid = json_string_value(jp);
   int n = -1, shared = sio_rec_shared_enabled();
+  /* Only the owner (same user, anonymous for anonymous, same namespace) takes the
+   * session; a stranger who learnt the pid gets a fresh one and leaves it in place. */
   sio_rec_lock();
-  sio_rec_session *r = sio_rec_take(pid);
+  sio_rec_session *r = sio_rec_take(pid, s->who.user_id, s->ns->name);
   sio_rec_unlock();
-  if (!r && shared) r = sio_rec_shared_take(pid); /* stored by whichever instance it left */
-  int ok = r && r->user_id == s->who.user_id;
-  for (int i = 0; ok && i < r->nkeys; i++) /* every key is "<nsp>\x1f<room>" of this namespace */
-    ok = strncmp(r->keys[i], s->ns->name, nl) == 0 && r->keys[i][nl] == KEY_SEP;
+  if (!r && shared) r = sio_rec_shared_take(pid, s->who.user_id, s->ns->name); /* from any instance */
+  int ok = r != NULL;
   uint64_t last = 0;
   /* The local history, under the lock the emit path (or the stream follower) posts
    * under, so nothing slips between the history read and the join below (which runs
