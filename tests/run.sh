@@ -46,7 +46,7 @@ start_server() { # flavor db_url label
   local bin=build/$1/vidzo data=$WORK/data-$3
   rm -rf "$data"; mkdir -p "$data"
   VIDZO_PASSWORD_COST_FAST=1 VIDZO_TOTP_OPTIONAL=1 VIDZO_AUTH_IP_LIMIT_SCALE=100 "$bin" serve --port "$PORT" --bind 127.0.0.1 --threads 2 --db "$2" --data-dir "$data" \
-    --log-level warn --dev --cors-origins http://allowed.example ${VZ_REDIS_ARG:-} \
+    --log-level warn --dev --test-app --cors-origins http://allowed.example ${VZ_REDIS_ARG:-} \
     --jwt-secret test-secret-0123456789abcdef0123456789 --shutdown-timeout 5 \
     >"$WORK/server-$3.log" 2>&1 &
   SERVER_PID=$!

@@ -39,6 +39,8 @@ static const opt core_opts[] = {
   O("metrics-token", "VIDZO_METRICS_TOKEN", T_STR, metrics_token, 0, 0, "bearer token /metrics requires (none: open)"),
   O("bench", "VIDZO_BENCH", T_BOOL, bench, 0, 1, "serve the benchmark peer's fixtures and events"),
   O("conformance", "VIDZO_CONFORMANCE", T_BOOL, conformance, 0, 1, "run the Socket.IO conformance-suite application"),
+  O("test-app", "VIDZO_TEST_APP", T_BOOL, test_app, 0, 1,
+    "the e2e test application: /test namespaces, a Socket.IO token without '.' is a guest (never in production)"),
   O("sio-recovery", "VIDZO_SIO_RECOVERY", T_BOOL, sio_recovery, 0, 1, "Socket.IO connection state recovery (true)"),
   O("dev", "VIDZO_DEV", T_BOOL, dev, 0, 1, "development helpers (codes written to DATA_DIR/outbox)"),
   { 0 },

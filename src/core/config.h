@@ -25,6 +25,7 @@ typedef struct vz_config {
   int idle_timeout_ms;    /* keep-alive idle */
   int bench;              /* serve the peer's benchmark fixtures and events */
   int conformance;        /* Socket.IO conformance-suite application */
+  int test_app;           /* the e2e stories' Socket.IO application (/test namespaces, guests) */
   int sio_recovery;       /* Socket.IO connection state recovery (on) */
   int dev;                /* development helpers (log OTP sender writes codes to data dir) */
   char public_url[256];

@@ -209,6 +209,19 @@ static int send_text(eio_session *s, const char *txt, size_t n) {
   return rc;
 }
 
+size_t eio_msg_limit(const eio_session *s) {
+  if (s->echo || s->accepted || eio_opt.max_payload < EIO_PRE_ACCEPT_MAX) return eio_opt.max_payload;
+  return EIO_PRE_ACCEPT_MAX;
+}
+
+/* The parsers check a frame's length against max_msg when its header arrives, so the
+ * new limit holds from the next frame; the CONNECT that led here is already parsed. */
+void eio_session_accept(eio_session *s) {
+  s->accepted = 1;
+  if (s->ws) s->ws->p.max_msg = eio_msg_limit(s);
+  if (s->probe) s->probe->p.max_msg = eio_msg_limit(s);
+}
+
 void **eio_session_data(eio_session *s) { return &s->data; }
 int eio_session_open(const eio_session *s) { return !s->closing; }
 vz_loop *eio_session_loop(const eio_session *s) { return s->loop; }
@@ -512,7 +525,7 @@ static void poll_on_owner(eio_poll *t) {
     if (!eioq_empty(&s->pq)) poll_flush(s);
     return;
   }
-  if (t->body_len > eio_opt.max_payload) {
+  if (t->body_len > eio_msg_limit(s)) {
     eio_ticket_reply_str(t, 413, "{\"code\":3,\"message\":\"Bad request\"}");
     eio_close(s, "transport error");
     return;

@@ -31,6 +31,12 @@ int eio_init(int conformance);
 int eio_send(eio_session *s, ws_buf *b);
 /* Closes the session (reason for the upper layer's disconnect callback). */
 void eio_close(eio_session *s, const char *reason);
+/* Until the upper layer accepts the client (a namespace CONNECT succeeded), a message
+ * or polling POST is at most EIO_PRE_ACCEPT_MAX bytes: enough for a CONNECT with its
+ * auth, so an unauthenticated client never makes the server assemble or keep a
+ * maxPayload-sized message. Over it: 1009 (WebSocket) or 413 (polling) and close. */
+#define EIO_PRE_ACCEPT_MAX 16384
+void eio_session_accept(eio_session *s);  /* from now on messages up to maxPayload */
 void **eio_session_data(eio_session *s);   /* the upper layer's slot */
 int eio_session_open(const eio_session *s); /* not closing */
 vz_loop *eio_session_loop(const eio_session *s);

@@ -50,6 +50,7 @@ struct eio_session {
   uint8_t dirty;     /* polling: output waiting for the pending GET */
   uint8_t drop;      /* slow consumer: closed at the next flush, not inside a broadcast */
   uint8_t echo;      /* /engine.io/ (--conformance): messages are echoed, no Socket.IO */
+  uint8_t accepted;  /* the upper layer let the client in: messages up to maxPayload */
   uv_timer_t timer;
   vz_loop *loop;
   eio_ws *ws;        /* the transport when T_WS */
@@ -89,6 +90,7 @@ eio_session *eio_session_find(eio_loopst *ls, const char *sid);
 void eio_session_free_if_done(eio_session *s);
 int eio_sid_loop_index(const char *sid); /* the loop that owns sid, or -1 */
 ws_buf *eio_open_packet(const eio_session *s, int from_polling);
+size_t eio_msg_limit(const eio_session *s); /* largest message (or POST body) taken now */
 int eio_deliver_msg(eio_session *s, const uint8_t *d, size_t n, int binary);
 void eio_on_pong(eio_session *s);
 void eio_ticket_reply_str(eio_poll *t, int status, const char *s);

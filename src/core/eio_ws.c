@@ -257,6 +257,7 @@ static void ws_start(vz_loop *l, uv_tcp_t *tcp, int own, const char *sid, const 
     s->echo = (uint8_t)echo;
     s->ws = w;
     w->s = s;
+    w->p.max_msg = eio_msg_limit(s);
     ws_buf *op = eio_open_packet(s, 0);
     if (op) { eioq_push(&w->q, op); ws_buf_unref(op); }
   } else {
@@ -275,6 +276,7 @@ static void ws_start(vz_loop *l, uv_tcp_t *tcp, int own, const char *sid, const 
     s->probe = w;
     s->upgrading = 1;
     w->s = s;
+    w->p.max_msg = eio_msg_limit(s);
     w->probe = 1;
   }
   eio_ws_mark_dirty(w, ls);

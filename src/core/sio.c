@@ -454,16 +454,15 @@ static int recover(sio_socket *s, const json_t *auth, ws_buf ***missed) {
   if (!*os || *os < '0' || *os > '9') return -1;
   unsigned long long offset = strtoull(os, &end, 10);
   if (*end) return -1;
-  size_t nl = strlen(s->ns->name);
   const char *pid = json_string_value(jp);
   int n = -1, shared = sio_rec_shared_enabled();
+  /* Only the owner (same user, anonymous for anonymous, same namespace) takes the
+   * session; a stranger who learnt the pid gets a fresh one and leaves it in place. */
   sio_rec_lock();
-  sio_rec_session *r = sio_rec_take(pid);
+  sio_rec_session *r = sio_rec_take(pid, s->who.user_id, s->ns->name);
   sio_rec_unlock();
-  if (!r && shared) r = sio_rec_shared_take(pid); /* stored by whichever instance it left */
-  int ok = r && r->user_id == s->who.user_id;
-  for (int i = 0; ok && i < r->nkeys; i++) /* every key is "<nsp>\x1f<room>" of this namespace */
-    ok = strncmp(r->keys[i], s->ns->name, nl) == 0 && r->keys[i][nl] == KEY_SEP;
+  if (!r && shared) r = sio_rec_shared_take(pid, s->who.user_id, s->ns->name); /* from any instance */
+  int ok = r != NULL;
   uint64_t last = 0;
   /* The local history, under the lock the emit path (or the stream follower) posts
    * under, so nothing slips between the history read and the join below (which runs
@@ -523,6 +522,7 @@ static int on_connect(sio_conn *c, sio_packet *p) {
     snprintf(room, sizeof room, "user:%lld", (long long)who.user_id);
     sio_join(s, room);
   }
+  eio_session_accept(c->e); /* in a namespace: messages up to maxPayload from now on */
   json_t *d = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid) : json_pack("{s:s}", "sid", s->id);
   int rc = send_packet(c, SIO_CONNECT, ns->name, d);
   json_decref(d);
@@ -610,6 +610,10 @@ int sio_session_message(eio_session *e, const uint8_t *d, size_t n, int binary) 
   sio_packet p;
   if (sio_packet_decode((const char *)d, n, &p) < 0) return -1;
   if (p.attachments > 0) {
+    /* A binary packet for a namespace this client is not in would be refused once
+     * whole (dispatch); refuse it now, before up to SIO_MAX_ATTACHMENTS x maxPayload
+     * of attachments are copied for it (issue 15: nothing large before CONNECT). */
+    if (!find_socket(c, p.nsp)) { sio_packet_clear(&p); return -1; }
     sio_partial *pp = calloc(1, sizeof *pp);
     if (!pp) { sio_packet_clear(&p); return -1; }
     pp->p = p;
@@ -645,7 +649,8 @@ long sio_room_presence(const char *nsp, const char *room) {
 
 int sio_init(void) {
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
-  if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.dev) < 0) return -1;
+  /* test apps: --bench (the load tool's peer events) and --test-app (the e2e namespaces) */
+  if (sio_bench_init(vz_cfg.bench, vz_cfg.bench || vz_cfg.test_app) < 0) return -1;
   if (vz_cfg.conformance) {
     /* The conformance suites configure their servers so (engine.io-protocol and
      * socket.io-protocol test-suite): short timers, 1e6 maxPayload. */

@@ -75,7 +75,7 @@ int sio_emit_user(int64_t user_id, const char *event, json_t *args);
 int sio_emit_all(const char *nsp, const char *event, json_t *args);
 
 /* Registers the Engine.IO route and "/"; with --bench the peer's benchmark events
- * (join/chat/leave on "/"), with --bench or --dev the e2e namespace "/test". */
+ * (join/chat/leave on "/") and the e2e namespaces "/test" and "/test-recovery". */
 int sio_init(void);
 /* Sockets in the room on every loop and, with Redis, every instance; up to ~1 s old. */
 long sio_room_presence(const char *nsp, const char *room);

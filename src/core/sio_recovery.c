@@ -180,16 +180,27 @@ void sio_rec_persist(sio_rec_session *s) {
   nsessions++;
 }
 
-sio_rec_session *sio_rec_take(const char *pid) {
+int sio_rec_owned(const sio_rec_session *s, int64_t user_id, const char *nsp) {
+  size_t nl = strlen(nsp);
+  if (s->user_id != user_id) return 0;
+  for (int i = 0; i < s->nkeys; i++) /* every key is "<nsp>\x1f<room>" */
+    if (strncmp(s->keys[i], nsp, nl) != 0 || s->keys[i][nl] != '\x1f') return 0;
+  return 1;
+}
+
+sio_rec_session *sio_rec_take(const char *pid, int64_t user_id, const char *nsp) {
   size_t k = hash(pid, strlen(pid)) & (SBUCKETS - 1);
   for (sess_node **pp = &stab[k]; *pp; pp = &(*pp)->next) {
     sess_node *n = *pp;
     if (strcmp(n->s->pid, pid) != 0) continue;
-    *pp = n->next;
     sio_rec_session *s = n->s;
+    int expired = s->at_ms + SIO_REC_WINDOW_MS < now_ms();
+    /* Ownership first: a stranger's CONNECT with this pid leaves it where it is. */
+    if (!expired && !sio_rec_owned(s, user_id, nsp)) return NULL;
+    *pp = n->next;
     free(n);
     nsessions--;
-    if (s->at_ms + SIO_REC_WINDOW_MS < now_ms()) { sio_rec_session_free(s); return NULL; }
+    if (expired) { sio_rec_session_free(s); return NULL; }
     return s;
   }
   return NULL;

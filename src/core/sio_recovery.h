@@ -38,9 +38,14 @@ typedef struct sio_rec_session {
 
 /* Takes over s (malloc'd, keys too); drops it when the store is full. */
 void sio_rec_persist(sio_rec_session *s);
-/* Finds and removes pid's session (NULL: unknown or expired). Free with
- * sio_rec_session_free. */
-sio_rec_session *sio_rec_take(const char *pid);
+/* Whether s may be restored by a socket of user_id (0: anonymous) in namespace nsp:
+ * the same user (anonymous only for anonymous) and every room key in nsp. */
+int sio_rec_owned(const sio_rec_session *s, int64_t user_id, const char *nsp);
+/* Finds pid's session and, if user_id may restore it in nsp (sio_rec_owned), removes
+ * and returns it (free with sio_rec_session_free). NULL: unknown, expired (dropped), or
+ * someone else's, which stays for its owner: knowing a pid must not let a stranger
+ * destroy the owner's recovery. */
+sio_rec_session *sio_rec_take(const char *pid, int64_t user_id, const char *nsp);
 void sio_rec_session_free(sio_rec_session *s);
 
 /* The packets of the session's rooms after offset, in order, skipping those sent with

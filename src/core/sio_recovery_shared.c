@@ -18,8 +18,8 @@
  *
  * Entry fields: 0 the room key ("nsp\x1froom"), 1 the socket id the emit skipped, 2 the
  * encoded Engine.IO packet without its offset. Sessions: "vz:sio:sess:<pid>" holding
- * {"sid", "uid", "keys"} with the window as TTL, taken with GETDEL so two instances
- * cannot both restore one session. */
+ * {"sid", "uid", "keys"} with the window as TTL, read and checked for ownership first,
+ * then taken with GETDEL so two instances cannot both restore one session. */
 #include "core/sio_recovery_shared.h"
 
 #include <jansson.h>
@@ -191,14 +191,9 @@ int sio_rec_shared_persist(const sio_rec_session *s) {
   return rc;
 }
 
-sio_rec_session *sio_rec_shared_take(const char *pid) {
-  char k[64], *txt = NULL;
-  size_t n;
-  if (strlen(pid) >= sizeof ((sio_rec_session *)0)->pid) return NULL;
-  sess_key(k, sizeof k, pid);
-  if (cache_take(k, &txt, &n) != CACHE_OK) return NULL;
+/* A stored session ({"sid","uid","keys"}) as a sio_rec_session, or NULL. */
+static sio_rec_session *session_parse(const char *pid, const char *txt, size_t n) {
   json_t *o = json_loadb(txt, n, 0, NULL);
-  free(txt);
   const char *sid = json_string_value(json_object_get(o, "sid"));
   json_t *keys = json_object_get(o, "keys");
   sio_rec_session *s = NULL;
@@ -224,6 +219,32 @@ sio_rec_session *sio_rec_shared_take(const char *pid) {
   }
 done:
   json_decref(o);
+  return s;
+}
+
+/* Ownership before removal: GET and check (sio_rec_owned), and only then GETDEL, whose
+ * single winner keeps two instances from restoring one session. A stranger's pid thus
+ * reads the session and leaves it for its owner. Between the two steps the key can only
+ * have been taken (then NULL) or stored again by its owner's socket, whose value is
+ * checked once more. Two round trips, on a recovery only; no script needed. */
+sio_rec_session *sio_rec_shared_take(const char *pid, int64_t user_id, const char *nsp) {
+  char k[64], *txt = NULL;
+  size_t n;
+  if (strlen(pid) >= sizeof ((sio_rec_session *)0)->pid) return NULL;
+  sess_key(k, sizeof k, pid);
+  if (cache_get(k, &txt, &n) != CACHE_OK) return NULL;
+  sio_rec_session *s = session_parse(pid, txt, n);
+  free(txt);
+  int owned = s && sio_rec_owned(s, user_id, nsp);
+  sio_rec_session_free(s);
+  if (!owned || cache_take(k, &txt, &n) != CACHE_OK) return NULL;
+  s = session_parse(pid, txt, n);
+  if (s && !sio_rec_owned(s, user_id, nsp)) { /* replaced meanwhile: not ours to take */
+    cache_set(k, txt, n, SIO_REC_WINDOW_MS);
+    sio_rec_session_free(s);
+    s = NULL;
+  }
+  free(txt);
   return s;
 }
 

@@ -49,8 +49,9 @@ uint64_t sio_rec_shared_since(void);
 int sio_rec_shared_append(const char *key, size_t klen, const char *except_sid, ws_buf *b);
 /* Keeps s (not taken over) for the window; <0 when Redis is unreachable. */
 int sio_rec_shared_persist(const sio_rec_session *s);
-/* Finds and removes pid's session, from whichever instance stored it (NULL: none). */
-sio_rec_session *sio_rec_shared_take(const char *pid);
+/* As sio_rec_take, from whichever instance stored it: someone else's session (user or
+ * namespace, sio_rec_owned) is left in place for its owner. NULL: none to take. */
+sio_rec_session *sio_rec_shared_take(const char *pid, int64_t user_id, const char *nsp);
 /* As sio_rec_missed, from the stream: -1 when offset is no longer in it. */
 int sio_rec_shared_missed(const sio_rec_session *s, uint64_t offset, ws_buf ***out, uint64_t *last_seq);
 #endif

@@ -17,12 +17,15 @@
 #include "services/users/users.h"
 
 /* Socket.IO CONNECT: the handshake auth carries the same access token as HTTP
- * ({"token": "<jwt>"}). The --bench and --conformance applications keep the peer's
- * and the suites' own rules; --dev adds the /test namespace with the peer's rule. */
+ * ({"token": "<jwt>"}). The --conformance application keeps the suites' own rule. A
+ * --bench or --test-app server (the benchmark, the e2e test application) adds the peer's: a token
+ * that is not an access token (no '.') is an anonymous guest named by it; an access
+ * token is still verified, so stories act as real users and a forged or revoked one is
+ * refused. Nothing else (--dev included) accepts a guest. */
 static int sio_jwt_check(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
-  if (vz_cfg.bench || (vz_cfg.dev && strcmp(nsp, "/test") == 0))
-    return sio_auth_token_nonempty(nsp, auth, out, message);
   const char *tok = json_string_value(json_object_get(auth, "token"));
+  if ((vz_cfg.bench || vz_cfg.test_app) && (!tok || !strchr(tok, '.')))
+    return sio_auth_token_nonempty(nsp, auth, out, message);
   int64_t uid = 0, sid = 0;
   int role = 0;
   if (!tok || auth_verify_access_sid(tok, &uid, &role, &sid) != 0) {
@@ -38,7 +41,7 @@ static int sio_jwt_check(const char *nsp, const json_t *auth, sio_identity *out,
 
 /* The real-time gateway, until it is a module of its own (src/realtime/). */
 static int realtime_init(void) {
-  if (sio_init() < 0) return -1; /* /socket.io/; reads --bench/--dev itself */
+  if (sio_init() < 0) return -1; /* /socket.io/; reads --bench and --test-app itself */
   if (!vz_cfg.conformance) sio_set_auth_check(sio_jwt_check);
   auth_on_session_revoked(sio_disconnect_session); /* signed out: its sockets end too */
   return 0;

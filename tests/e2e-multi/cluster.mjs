@@ -28,7 +28,7 @@ export function start(i, { extra = [], db = PG_URL } = {}) {
   mkdirSync(join(WORK, 'pids'), { recursive: true });
   const args = ['serve', '--port', String(PORTS[i]), '--bind', '127.0.0.1', '--threads', '2',
     '--db', db, '--data-dir', data, '--log-level', 'warn', '--jwt-secret', JWT_SECRET,
-    '--shutdown-timeout', '10', '--trust-proxy', '--dev'];
+    '--shutdown-timeout', '10', '--trust-proxy', '--dev', '--test-app'];
   if (REDIS_URL) args.push('--redis', REDIS_URL);
   args.push(...extra);
   const log = openSync(join(WORK, `vidzo-${i + 1}.log`), 'a');

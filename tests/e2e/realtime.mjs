@@ -1,12 +1,11 @@
 // realtime.mjs: the Socket.IO gateway as a real socket.io-client (pinned 4.8.1) sees it.
-// Needs the server started with --dev or --bench (the "/test" namespace).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+// Needs the server started with --bench (the e2e application: "/test", "/test-recovery").
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { story, assert, URL_BASE, sleep, unique, newUser, metric, api, expectStatus } from './lib.mjs';
+import { startOwn, waitUp } from './realtime_support.mjs';
 
 const opts = (extra = {}) => ({ forceNew: true, reconnection: false, auth: { token: 'alice' }, ...extra });
 const connect = (nsp = '/test', extra = {}) => io(URL_BASE + nsp, opts(extra));
@@ -76,7 +75,7 @@ story('auth on /: an access token is accepted, a missing, empty or forged one re
 
 story('a service emits to one user (room user:<id>) from another thread', async () => {
   const user = await theUser();
-  // one engine connection, two namespaces: "/" authenticated by JWT, "/test" by the dev rule
+  // one engine connection, two namespaces: "/" authenticated by JWT, "/test" as a guest (--bench)
   const manager = io(URL_BASE, { forceNew: true, reconnection: false, auth: { token: user.token } }).io;
   const home = manager.socket('/', { auth: { token: user.token } });
   const test = manager.socket('/test', { auth: { token: 'svc' } });
@@ -211,7 +210,7 @@ story('CORS: an allowed origin polls /socket.io/, another origin is refused', as
 });
 
 story('recovery: a client drops for 2 s in a busy chat and gets every message once, in order', async () => {
-  // "/test-recovery" is "/test" with recovery on; outside "/test" an access token is needed
+  // "/test-recovery" is "/test" with recovery on; an access token makes the socket the user's
   const nsp = '/test-recovery', room = unique('busy'), token = (await theUser()).token;
   const sender = await connected(connect(nsp, { auth: { token }, transports: ['websocket'] }));
   // the listener reconnects by itself 2 s after its transport goes away
@@ -332,28 +331,11 @@ story('1,000 clients in one room each receive every message exactly once and in 
   } finally { clients.forEach((c) => c.close()); }
 }, { timeout: 60000 });
 
-// Its own server (VZ_TEST_BIN, or build/debug/vidzo), so it can be restarted.
-
-function startOwn(port, dataDir) {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const bin = process.env.VZ_TEST_BIN || join(root, 'build', 'debug', 'vidzo');
-  assert.ok(existsSync(bin), `no server binary at ${bin}`);
-  const p = spawn(bin, ['serve', '--port', String(port), '--bind', '127.0.0.1', '--threads', '2', '--dev',
-    '--data-dir', dataDir, '--log-level', 'warn', '--shutdown-timeout', '2'], { stdio: 'ignore' });
-  return p;
-}
-async function waitUp(port) {
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/v1/health`)).ok) return; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  throw new Error('own server did not start');
-}
-
+// Its own server (realtime_support.mjs startOwn, --bench for "/test"), so it can be restarted.
 story('a client reconnects by itself after the server restarts', async () => {
   const port = 20000 + Math.floor(Math.random() * 5000);
   const dataDir = mkdtempSync(join(tmpdir(), 'vidzo-rt-'));
-  let srv = startOwn(port, dataDir);
+  let srv = startOwn(port, dataDir, ['--test-app']);
   await waitUp(port);
   const s = io(`http://127.0.0.1:${port}/test`, { forceNew: true, auth: { token: 'r' }, transports: ['websocket'],
     reconnectionDelay: 100, reconnectionDelayMax: 200 });
@@ -366,7 +348,7 @@ story('a client reconnects by itself after the server restarts', async () => {
     assert.equal([await gone].flat()[0], 'transport close');
     await exited;
     const back = once(s, 'connect', 15000); // listen before the server is back
-    srv = startOwn(port, dataDir);
+    srv = startOwn(port, dataDir, ['--test-app']);
     await waitUp(port);
     await back;
     assert.notEqual(s.id, firstId);

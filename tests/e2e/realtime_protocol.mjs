@@ -3,87 +3,10 @@
 // and cancelled polls, upgrade), binary over polling, and bad input (unmasked frames,
 // invalid UTF-8, malformed packets, bad ack ids, oversized payloads, frames after
 // close). Each bad input must close that connection cleanly and nothing else.
-import net from 'node:net';
-import crypto from 'node:crypto';
 import { story, assert, URL_BASE, sleep } from './lib.mjs';
+import { EIO, get, post, open, frame, rawWs, expectClosed } from './realtime_support.mjs';
 
-const EIO = '/socket.io/?EIO=4';
-const u = new URL(URL_BASE);
-
-async function get(q, init) { const r = await fetch(URL_BASE + EIO + q, init); return { status: r.status, text: await r.text() }; }
-async function post(q, body) { return get(q, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }); }
-async function open() {
-  const r = await get('&transport=polling');
-  assert.equal(r.status, 200);
-  assert.equal(r.text[0], '0');
-  return JSON.parse(r.text.slice(1));
-}
 async function healthy() { assert.equal((await fetch(URL_BASE + '/v1/health')).status, 200); }
-
-// A raw WebSocket client over TCP: frames are masked unless told otherwise.
-function frame(op, payload, { mask = true, fin = true, rsv = 0 } = {}) {
-  const p = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
-  const len = p.length;
-  const head = len < 126 ? Buffer.from([0, len]) : len < 65536 ? Buffer.from([0, 126, len >> 8, len & 255]) : (() => { const b = Buffer.alloc(10); b[1] = 127; b.writeBigUInt64BE(BigInt(len), 2); return b; })();
-  head[0] = (fin ? 0x80 : 0) | rsv | op;
-  if (!mask) return Buffer.concat([head, p]);
-  head[1] |= 0x80;
-  const key = crypto.randomBytes(4);
-  const body = Buffer.from(p.map((b, i) => b ^ key[i & 3]));
-  return Buffer.concat([head, key, body]);
-}
-function rawWs(query) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    const key = crypto.randomBytes(16).toString('base64');
-    let buf = Buffer.alloc(0), upgraded = false;
-    const frames = [], waiters = [];
-    const ws = {
-      frames, closed: false, status: 0,
-      send: (op, p, o) => s.write(frame(op, p, o)),
-      text: (t) => s.write(frame(1, t)),
-      raw: (b) => s.write(b),
-      end: () => s.destroy(),
-      pause: () => s.pause(),
-      resume: () => s.resume(),
-      next: (ms = 3000) => new Promise((res, rej) => {
-        if (frames.length) return res(frames.shift());
-        if (ws.closed) return res(null);
-        const t = setTimeout(() => rej(new Error('no frame')), ms);
-        waiters.push((f) => { clearTimeout(t); res(f); });
-      }),
-      closedP: new Promise((res) => s.on('close', () => { ws.closed = true; res(); while (waiters.length) waiters.shift()(null); })),
-    };
-    s.on('error', () => {});
-    s.on('connect', () => s.write(`GET ${EIO}${query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (!upgraded) {
-        const i = buf.indexOf('\r\n\r\n');
-        if (i < 0) return;
-        const head = buf.subarray(0, i).toString();
-        ws.status = Number(head.split(' ')[1]);
-        buf = buf.subarray(i + 4);
-        upgraded = true;
-        if (ws.status !== 101) return resolve(ws);
-        const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-        if (!head.includes(want)) return reject(new Error('bad Sec-WebSocket-Accept'));
-        resolve(ws);
-      }
-      for (;;) {
-        if (buf.length < 2) return;
-        let len = buf[1] & 127, off = 2;
-        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
-        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
-        if (buf.length < off + len) return;
-        const f = { op: buf[0] & 15, data: buf.subarray(off, off + len) };
-        f.text = f.data.toString();
-        buf = buf.subarray(off + len);
-        if (waiters.length) waiters.shift()(f); else frames.push(f);
-      }
-    });
-  });
-}
 async function wsSession(nsp = '/test') {
   const ws = await rawWs('&transport=websocket');
   assert.equal(ws.status, 101);
@@ -93,14 +16,6 @@ async function wsSession(nsp = '/test') {
   const ok = await ws.next();
   assert.match(ok.text, /^40(\/test,)?\{"sid":"[^"]+"\}$/);
   return ws;
-}
-// Expects the server to close: a close frame with `code` (if given), then TCP close.
-async function expectClosed(ws, code) {
-  let f;
-  while ((f = await ws.next(3000))) {
-    if (f.op === 8) { if (code) assert.equal(f.data.readUInt16BE(0), code); break; }
-  }
-  await Promise.race([ws.closedP, sleep(3000).then(() => { throw new Error('TCP not closed'); })]);
 }
 
 story('Engine.IO handshake has exactly sid, upgrades, pingInterval, pingTimeout, maxPayload', async () => {

@@ -1,13 +1,17 @@
 /* Invariant: the recovery store gives back exactly the packets of a session's rooms
  * after its offset, in offset order, without those that skipped the session's own
- * socket; a session is taken once; and once a room's bound has dropped a packet newer
- * than the offset, recovery refuses (-1) rather than hand back a gap. */
+ * socket; a session is taken once, and only by its owner (same user, same namespace):
+ * anyone else who presents its pid gets nothing and leaves it in place; and once a
+ * room's bound has dropped a packet newer than the offset, recovery refuses (-1)
+ * rather than hand back a gap. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../test.h"
+#include "cache/cache.h"
 #include "core/sio_recovery.h"
+#include "core/sio_recovery_shared.h"
 
 static ws_buf *pkt(uint64_t seq) {
   char t[32];
@@ -41,9 +45,9 @@ TEST(sio_recovery_missed_in_order_once) {
   store("/\x1f" "a", "SID1");            /* base+4: the session's own say */
   store("/\x1f" "b", NULL);              /* base+5 */
   sio_rec_persist(session("PID1", "SID1", "/\x1f" "a", "/\x1f" "b"));
-  sio_rec_session *s = sio_rec_take("PID1");
+  sio_rec_session *s = sio_rec_take("PID1", 0, "/");
   CHECK(s != NULL);
-  CHECK(sio_rec_take("PID1") == NULL); /* taken once */
+  CHECK(sio_rec_take("PID1", 0, "/") == NULL); /* taken once */
   ws_buf **v;
   uint64_t last;
   int n = sio_rec_missed(s, base + 1, &v, &last);
@@ -76,4 +80,45 @@ TEST(sio_recovery_bounded_room_refuses_a_gap) {
   sio_rec_session_free(s);
   sio_rec_free();
   sio_rec_unlock();
+}
+
+/* issue 15 (16a): a CONNECT carrying someone else's pid used to remove the session
+ * before the owner check, so a stranger could end the owner's recovery. */
+TEST(sio_recovery_only_the_owner_takes_a_session) {
+  sio_rec_lock();
+  sio_rec_session *owned = session("PID3", "SID3", "/\x1f", "/\x1f" "user:7");
+  owned->user_id = 7;
+  sio_rec_persist(owned);
+  CHECK(sio_rec_take("PID3", 8, "/") == NULL);      /* another user */
+  CHECK(sio_rec_take("PID3", 0, "/") == NULL);      /* anonymous */
+  CHECK(sio_rec_take("PID3", 7, "/chat") == NULL);  /* the owner, another namespace */
+  sio_rec_session *s = sio_rec_take("PID3", 7, "/"); /* still there for its owner */
+  CHECK(s != NULL);
+  CHECK_EQ_STR(s->sid, "SID3");
+  sio_rec_session_free(s);
+  sio_rec_persist(session("PID4", "SID4", "/test\x1f", NULL)); /* anonymous session */
+  CHECK(sio_rec_take("PID4", 7, "/test") == NULL);  /* a user does not take an anonymous one */
+  s = sio_rec_take("PID4", 0, "/test");
+  CHECK(s != NULL);
+  sio_rec_session_free(s);
+  sio_rec_unlock();
+}
+
+/* The same through the shared store (here its local backend; Redis runs the same
+ * calls): the ownership check comes before the GETDEL. */
+TEST(sio_recovery_shared_only_the_owner_takes_a_session) {
+  CHECK_EQ_INT(cache_init(NULL, NULL, 0), 0);
+  sio_rec_session *owned = session("PID5shared", "SID5", "/\x1f", "/\x1f" "user:7");
+  owned->user_id = 7;
+  CHECK_EQ_INT(sio_rec_shared_persist(owned), 0);
+  sio_rec_session_free(owned);
+  CHECK(sio_rec_shared_take("PID5shared", 8, "/") == NULL);
+  CHECK(sio_rec_shared_take("PID5shared", 0, "/") == NULL);
+  CHECK(sio_rec_shared_take("PID5shared", 7, "/x") == NULL);
+  sio_rec_session *s = sio_rec_shared_take("PID5shared", 7, "/");
+  CHECK(s != NULL);
+  CHECK_EQ_STR(s->sid, "SID5");
+  CHECK_EQ_INT(s->nkeys, 2);
+  sio_rec_session_free(s);
+  CHECK(sio_rec_shared_take("PID5shared", 7, "/") == NULL); /* taken once */
 }
