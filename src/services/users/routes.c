@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/http.h"
+#include "core/list.h"
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
@@ -176,48 +177,37 @@ static int h_unblock(vz_req *req) {
   return vz_reply_empty(req, 204);
 }
 
-/* followers / following, newest first; cursor "created_at:id". */
+/* followers / following, newest first: keyset on (followed_at, user id). */
+static const vz_col follow_cols[] = {
+  { "u.id", "id", VZ_COL_ID },
+  { "u.handle", "handle", VZ_COL_TEXT | VZ_COL_NULL },
+  { "u.display_name", "display_name", VZ_COL_TEXT },
+  { "u.avatar_key", "avatar_url", VZ_COL_MEDIA | VZ_COL_NULL },
+  { "f.created_at", "followed_at", VZ_COL_TIME },
+  { 0 },
+};
+
 static int follow_list(vz_req *req, int followers) {
-  int64_t id, after_t = INT64_MAX, after_id = INT64_MAX;
-  const char *cursor = vz_req_query(req, "cursor");
-  int limit = vz_req_limit(req);
+  int64_t id;
+  vz_page pg;
   if (vz_req_param_id(req, "id", &id)) return 404;
   if (users_blocked_either(req->db, id, req->user_id)) return vz_fail(req, 404, "not_found", "id", "no such user");
-  if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
-    long long t, i;
-    if (!plain) return 400;
-    if (sscanf(plain, "%lld:%lld", &t, &i) != 2)
-      return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
-    after_t = t, after_id = i;
-  }
-  const char *sql = followers
-      ? "SELECT u.id, u.handle, u.display_name, u.avatar_key, f.created_at FROM follows f JOIN users u ON u.id = f.follower_id"
-        " WHERE f.followee_id = $1 AND (f.created_at < $2 OR (f.created_at = $2 AND u.id < $3))"
-        " ORDER BY f.created_at DESC, u.id DESC LIMIT $4"
-      : "SELECT u.id, u.handle, u.display_name, u.avatar_key, f.created_at FROM follows f JOIN users u ON u.id = f.followee_id"
-        " WHERE f.follower_id = $1 AND (f.created_at < $2 OR (f.created_at = $2 AND u.id < $3))"
-        " ORDER BY f.created_at DESC, u.id DESC LIMIT $4";
+  if (vz_page_begin_or_fail(req, &pg, INT64_MAX, INT64_MAX)) return req->status;
+  const char *sql = vz_arena_printf(req->arena,
+      "SELECT %s FROM follows f JOIN users u ON u.id = f.%s WHERE f.%s = $1"
+      " AND (f.created_at < $2 OR (f.created_at = $2 AND u.id < $3)) ORDER BY f.created_at DESC, u.id DESC LIMIT $4",
+      vz_cols_select(req->arena, follow_cols), followers ? "follower_id" : "followee_id",
+      followers ? "followee_id" : "follower_id");
+  if (!sql) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   vz_stmt *st = NULL;
-  int rc = db_run(req->db, &st, sql, "iiii", id, after_t, after_id, (int64_t)limit + 1);
-  json_t *items = json_array();
-  int n = 0, more = 0;
-  int64_t lt = 0, lid = 0;
-  while (rc == DB_ROW) {
-    if (n == limit) { more = 1; break; }
-    lid = db_col_int(st, 0), lt = db_col_int(st, 4);
-    json_array_append_new(items, json_pack("{s:o, s:o, s:s, s:o, s:o}", "id", vz_json_id(lid),
-        "handle", db_col_is_null(st, 1) ? json_null() : json_string(db_col_text(st, 1)),
-        "display_name", db_col_text(st, 2),
-        "avatar_url", db_col_is_null(st, 3) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 3)),
-        "followed_at", vz_json_time(lt)));
-    n++;
+  int rc = db_run(req->db, &st, sql, "iiii", id, pg.pos, pg.id, (int64_t)pg.limit + 1);
+  while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, 4), db_col_int(st, 0))) {
+    json_array_append_new(pg.items, vz_cols_row(st, follow_cols));
     rc = db_step(st);
   }
   if (st) db_finalize(st);
-  if (rc < 0) { json_decref(items); return vz_fail_db(req, rc); }
-  char *next = more ? vz_cursor_encode(req->arena, vz_arena_printf(req->arena, "%lld:%lld", (long long)lt, (long long)lid)) : NULL;
-  return vz_reply_list(req, items, next);
+  if (rc < 0) return vz_fail_db(req, rc);
+  return vz_page_reply(req, &pg);
 }
 static int h_followers(vz_req *req) { return follow_list(req, 1); }
 static int h_following(vz_req *req) { return follow_list(req, 0); }
