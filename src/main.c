@@ -22,6 +22,7 @@
 #include "core/version.h"
 #include "cache/cache.h"
 #include "db/db.h"
+#include "integrations/http.h"
 #include "jobs/runner.h"
 #include "services/services.h"
 
@@ -180,6 +181,10 @@ static int cmd_serve(int argc, char **argv) {
     return 2;
   }
   vz_ratelimit_hook = ratelimit_check;
+  if (integ_start() < 0) { /* outbound calls: services may register and call from init on */
+    fprintf(stderr, "vidzo: could not start the integrations thread\n");
+    return 1;
+  }
   if (vz_ops_init() < 0 || services_init() < 0 || vz_respcache_init() < 0 ||
       vz_bus_start(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL) < 0) {
     fprintf(stderr, "vidzo: could not start services\n");
@@ -195,6 +200,7 @@ static int cmd_serve(int argc, char **argv) {
   }
   rc = vz_server_run();
   jobs_runner_stop(); /* the jobs in hand finish; the rest wait in the queue */
+  integ_stop(1000);   /* after every caller: loops, pool and job workers are done */
   services_shutdown();
   vz_bus_stop();
   cache_shutdown();
