@@ -23,6 +23,7 @@
 #include "core/version.h"
 #include "cache/cache.h"
 #include "db/db.h"
+#include "integrations/http.h"
 #include "jobs/runner.h"
 #include "services/services.h"
 
@@ -194,6 +195,10 @@ static int cmd_serve(int argc, char **argv) {
   }
   vz_ratelimit_hook = ratelimit_check;
   err[0] = 0;
+  if (integ_start() < 0) { /* outbound calls: services may register and call from init on */
+    fprintf(stderr, "vidzo: could not start the integrations thread\n");
+    return 1;
+  }
   if (vz_ops_init() < 0 || vz_services_init(vz_service_list, err, sizeof err) < 0 ||
       vz_services_start(vz_service_list, err, sizeof err) < 0 || vz_respcache_init() < 0 ||
       vz_bus_start(vz_cfg.redis_url[0] ? vz_cfg.redis_url : NULL) < 0) {
@@ -210,6 +215,7 @@ static int cmd_serve(int argc, char **argv) {
   }
   rc = vz_server_run();
   jobs_runner_stop(); /* the jobs in hand finish; the rest wait in the queue */
+  integ_stop(1000);   /* after every caller: loops, pool and job workers are done */
   vz_bus_stop(); /* its thread calls into services (revocations): stopped before them */
   vz_services_stop(vz_service_list);
   cache_shutdown();

@@ -3,11 +3,10 @@
  * The cached ring is reference counted: a verifier takes a reference under the mutex and
  * verifies without it, so a refresh never frees a ring in use. The JWKS is refetched
  * when its max-age passes, or at most once a minute when a token names a kid we do not
- * have (the provider rotated keys). Fetching happens on a worker thread (routes carry
- * VZ_WORKER), never on an event loop. */
+ * have (the provider rotated keys). The fetch runs on the integrations thread (breaker
+ * "jwks"); a worker thread waits for it (routes carry VZ_WORKER), never an event loop. */
 #include "services/auth/oauth.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "integrations/http.h"
 #include "services/auth/auth.h"
 #include "services/auth/jwt.h"
 
@@ -68,38 +68,29 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *ud) {
   return n;
 }
 
-static size_t on_header(char *d, size_t sz, size_t nm, void *ud) {
-  buf *b = ud;
-  size_t n = sz * nm;
-  char line[512];
-  snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), d);
-  if (strncasecmp(line, "cache-control:", 14) == 0) {
-    char *m = strcasestr(line, "max-age=");
-    if (m) b->max_age = strtol(m + 8, NULL, 10);
-  }
-  return n;
-}
-
 /* Reads the JWKS document; *ttl gets its lifetime in seconds. */
 static int jwks_load(const char *src, buf *b) {
   memset(b, 0, sizeof *b);
   b->max_age = JWKS_DEFAULT_TTL;
   if (strncmp(src, "https://", 8) == 0) {
-    CURL *c = curl_easy_init();
-    long status = 0;
-    if (!c) return -1;
-    curl_easy_setopt(c, CURLOPT_URL, src);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK || status != 200) goto fail;
+    /* Fetched by the integrations thread (breaker "jwks"); this worker waits for it. */
+    integ_request rq = {.integration = "jwks", .url = src, .protocols = "https",
+                        .timeout_ms = 5000, .deadline_ms = 5000, .max_retries = 1,
+                        .idempotent = 1, .max_response = JWKS_MAX};
+    integ_response res;
+    char cc[256];
+    if (integ_call_sync(&rq, &res) != INTEG_OK || res.status != 200) {
+      integ_response_clear(&res);
+      goto fail;
+    }
+    if (integ_response_header(&res, "cache-control", cc, sizeof cc) > 0) {
+      char *m = strcasestr(cc, "max-age=");
+      if (m) b->max_age = strtol(m + 8, NULL, 10);
+    }
+    b->p = res.body; /* taken from the response */
+    b->n = res.body_len;
+    res.body = NULL;
+    integ_response_clear(&res);
   } else {
     FILE *f = fopen(src, "rb");
     char chunk[4096];
@@ -162,7 +153,10 @@ int oauth_setup(const struct auth_config *cfg, char *err, size_t errlen) {
       snprintf(err, errlen, "auth: %s client ids set but no JWKS source", providers[i].name);
       return -1;
     }
-    if (strncmp(src[i], "https://", 8) == 0) curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (strncmp(src[i], "https://", 8) == 0 && integ_register(&(integ_conf){.name = "jwks"}) < 0) {
+      snprintf(err, errlen, "auth: cannot register the jwks integration");
+      return -1;
+    }
     snprintf(providers[i].source, sizeof providers[i].source, "%s", src[i]);
     snprintf(providers[i].auds, sizeof providers[i].auds, "%s", aud[i]);
   }

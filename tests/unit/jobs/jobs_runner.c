@@ -14,7 +14,7 @@
 static atomic_int runs[N], fails;
 
 static int count_job(vz_db *db, const jobs_job *j, char *err, size_t n) {
-  int k = atoi(strchr(j->payload, ':') + 1);
+  int k = (int)strtol(strchr(j->payload, ':') + 1, NULL, 10);
   if (k >= 0 && k < N) atomic_fetch_add(&runs[k], 1);
   return 0;
 }
