@@ -24,7 +24,8 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/support/lsan.supp:p
 
 cleanup() {
   stop_server
-  tests/support/redis.sh stop >/dev/null 2>&1 || true
+  # only what this run started: another run on the machine may be using the same Redis
+  [ -n "${REDIS_STARTED:-}" ] && tests/support/redis.sh stop >/dev/null 2>&1 || true
   [ -n "${PG_STARTED:-}" ] && tests/support/postgres.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -83,7 +84,7 @@ PG_URL=
 REDIS_URL=
 if [[ " $DBS " == *" postgres "* ]]; then
   PG_URL=$(tests/support/postgres.sh start) && PG_STARTED=1 || { echo "!! PostgreSQL did not start"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); }
-  REDIS_URL=$(tests/support/redis.sh start) || { echo "!! Redis did not start"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); }
+  REDIS_URL=$(tests/support/redis.sh start) && REDIS_STARTED=1 || { echo "!! Redis did not start"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); }
 fi
 
 for flavor in $FLAVORS; do
