@@ -10,9 +10,7 @@
 #include <uv.h>
 
 #include "core/config.h"
-#include "core/eio.h"
 #include "core/metrics.h"
-#include "core/sio.h"
 #include "core/bus.h"
 #include "core/http.h"
 #include "core/respcache.h"
@@ -147,40 +145,10 @@ static void raise_fd_limit(void) {
   }
 }
 
-/* Realtime figures for /metrics, summed over the io loops. */
-static void realtime_metrics(char **b, size_t *l, size_t *c) {
-  eio_stats st;
-  eio_stats_sum(&st);
-  uint64_t delivered;
-  long rooms;
-  sio_stats_sum(&delivered, &rooms);
-  uint64_t rec_mem, rec_stream, rec_fresh;
-  sio_recovery_stats(&rec_mem, &rec_stream, &rec_fresh);
-  vz_metrics_printf(b, l, c,
-                    "# TYPE vidzo_realtime_connections_open gauge\n"
-                    "vidzo_realtime_connections_open{transport=\"websocket\"} %ld\n"
-                    "vidzo_realtime_connections_open{transport=\"polling\"} %ld\n"
-                    "# TYPE vidzo_realtime_upgrades_total counter\nvidzo_realtime_upgrades_total %ld\n"
-                    "# TYPE vidzo_realtime_slow_consumers_dropped_total counter\n"
-                    "vidzo_realtime_slow_consumers_dropped_total %ld\n"
-                    "# TYPE vidzo_realtime_bad_input_total counter\nvidzo_realtime_bad_input_total %ld\n"
-                    "# TYPE vidzo_realtime_messages_delivered_total counter\n"
-                    "vidzo_realtime_messages_delivered_total %llu\n"
-                    "# TYPE vidzo_realtime_rooms gauge\nvidzo_realtime_rooms %ld\n"
-                    "# TYPE vidzo_realtime_recoveries_total counter\n"
-                    "vidzo_realtime_recoveries_total{from=\"memory\"} %llu\n"
-                    "vidzo_realtime_recoveries_total{from=\"stream\"} %llu\n"
-                    "vidzo_realtime_recoveries_total{from=\"none\"} %llu\n",
-                    st.ws, st.polling, st.upgrades, st.slow_dropped, st.bad_input,
-                    (unsigned long long)delivered, rooms, (unsigned long long)rec_mem,
-                    (unsigned long long)rec_stream, (unsigned long long)rec_fresh);
-}
-
 static int cmd_serve(int argc, char **argv) {
   int rc = load_config(argc, argv);
   if (rc) return rc;
   raise_fd_limit();
-  vz_metrics_register(realtime_metrics);
   /* The libuv pool is global and sized once, before any loop starts (threadpool.rst). */
   char n[16];
   snprintf(n, sizeof n, "%d", vz_cfg.workers);

@@ -41,7 +41,6 @@ static const opt core_opts[] = {
   O("conformance", "VIDZO_CONFORMANCE", T_BOOL, conformance, 0, 1, "run the Socket.IO conformance-suite application"),
   O("test-app", "VIDZO_TEST_APP", T_BOOL, test_app, 0, 1,
     "the e2e test application: /test namespaces, a Socket.IO token without '.' is a guest (never in production)"),
-  O("sio-recovery", "VIDZO_SIO_RECOVERY", T_BOOL, sio_recovery, 0, 1, "Socket.IO connection state recovery (true)"),
   O("dev", "VIDZO_DEV", T_BOOL, dev, 0, 1, "development helpers (codes written to DATA_DIR/outbox)"),
   { 0 },
 };
@@ -99,7 +98,6 @@ void vz_config_defaults(vz_config *c) {
   c->max_header = 16384;
   c->header_timeout_ms = 10000;
   c->idle_timeout_ms = 60000;
-  c->sio_recovery = 1;
   c->job_workers = 2;
 }
 

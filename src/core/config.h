@@ -26,7 +26,6 @@ typedef struct vz_config {
   int bench;              /* serve the peer's benchmark fixtures and events */
   int conformance;        /* Socket.IO conformance-suite application */
   int test_app;           /* the e2e stories' Socket.IO application (/test namespaces, guests) */
-  int sio_recovery;       /* Socket.IO connection state recovery (on) */
   int dev;                /* development helpers (log OTP sender writes codes to data dir) */
   char public_url[256];
   int trust_proxy;        /* proxies in front that append to X-Forwarded-For (0: none, use the peer) */

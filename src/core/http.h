@@ -156,6 +156,9 @@ typedef struct vz_hooks {
   void (*audit)(vz_req *req);
   /* Extra readiness check (e.g. Redis), 0 when ready. */
   int (*ready)(void);
+  /* A session was signed out or revoked (any thread): what depends on it ends too
+   * (realtime installs it: the session's sockets disconnect). */
+  void (*session_revoked)(int64_t session_id);
 } vz_hooks;
 extern vz_hooks vz_hook;
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/eio_codec.h"
+#include "realtime/eio_codec.h"
 
 typedef struct { const uint8_t *lo, *hi; } span;
 static int check(void *ud, const eio_packet *pk) {

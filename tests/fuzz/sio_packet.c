@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/sio_codec.h"
+#include "realtime/sio_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sio_packet p, q;

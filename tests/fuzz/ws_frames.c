@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ws.h"
+#include "realtime/ws.h"
 
 static int sink(void *ud, int op, const uint8_t *d, size_t len) {
   size_t *total = ud;

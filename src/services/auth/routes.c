@@ -158,6 +158,12 @@ static const char *local_secret(char *secret, size_t cap) {
   return secret;
 }
 
+/* A revoked session ends everywhere: the core hook says what hangs on it (realtime's
+ * sockets), without auth knowing who installed it. */
+static void revoked(int64_t sid) {
+  if (vz_hook.session_revoked) vz_hook.session_revoked(sid);
+}
+
 /* No side effects (`vidzo routes` runs only this): settings into limits and hooks. The
  * per-IP limits scale for NAT and tests: --auth-ip-limit-scale, else 100 with --dev. */
 int auth_init(void) {
@@ -172,6 +178,7 @@ int auth_init(void) {
   auth_totp_required = !auth_settings.totp_optional;
   vz_hook.authenticate = hook_authenticate;
   vz_hook.audit = hook_audit;
+  auth_on_session_revoked(revoked); /* sockets and whatever else hangs on a session */
   return 0;
 }
 

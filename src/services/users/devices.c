@@ -20,19 +20,21 @@ int users_h_device_add(vz_req *req) {
   for (const char *p = token; *p; p++)
     if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
       return vz_fail(req, 400, "invalid_argument", "token", "token must be printable ASCII without spaces");
-  int64_t now = db_now_ms();
+  int64_t now = db_now_ms(), id = db_id_new();
   int rc = db_run(req->db, NULL,
                   "INSERT INTO device_tokens (id, user_id, platform, token, created_at, updated_at)"
                   " VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (token) DO UPDATE SET"
                   " user_id = excluded.user_id, platform = excluded.platform, updated_at = excluded.updated_at",
-                  "iissi", db_id_new(), req->user_id, platform, token, now);
+                  "iissi", id, req->user_id, platform, token, now);
   if (rc < 0) return vz_fail_db(req, rc);
   vz_stmt *st = NULL;
   rc = db_run(req->db, &st,
               "SELECT id, platform, token, created_at, updated_at FROM device_tokens WHERE token = $1 AND user_id = $2",
               "si", token, req->user_id);
   json_t *item = rc == DB_ROW ? device_json(st) : NULL;
-  int fresh = item && db_col_int(st, 3) == now;
+  /* new when the row is the one we tried to insert (a timestamp test confused two
+   * registrations in the same millisecond) */
+  int fresh = item && db_col_int(st, 0) == id;
   if (st) db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   if (!item) return vz_fail(req, 409, "conflict", "token", "the token changed hands meanwhile; retry");
