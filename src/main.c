@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/eio.h"
+#include "core/fault.h"
 #include "core/metrics.h"
 #include "core/sio.h"
 #include "core/bus.h"
@@ -56,6 +57,7 @@ static int load_config(int argc, char **argv) {
     return 2;
   }
   vz_log_level = vz_cfg.log_level;
+  if (vz_fault_init() < 0) return 2; /* debug builds: VIDZO_FAULT (core/fault.h) */
   return 0;
 }
 
