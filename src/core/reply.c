@@ -46,11 +46,45 @@ int vz_reply_empty(vz_req *req, int status) {
   return status;
 }
 
+/* json_dumps of jansson 2.14 ignores a failed write of an object key (dump.c calls
+ * dump_string for the key without checking it), so an allocation failing at that moment
+ * yields {"data":{":"...}} with status 200: malformed, and nobody told. Our own sink
+ * remembers any failed write, and the dump's own allocations already fail cleanly. */
+typedef struct dumpbuf { char *p; size_t len, cap; int failed; } dumpbuf;
+
+static int dump_cb(const char *buf, size_t n, void *data) {
+  dumpbuf *d = data;
+  if (d->failed) return -1;
+  if (d->len + n + 1 > d->cap) {
+    size_t cap = d->cap ? d->cap : 256;
+    while (cap < d->len + n + 1) cap *= 2;
+    char *p = realloc(d->p, cap);
+    if (!p) { d->failed = 1; return -1; }
+    d->p = p;
+    d->cap = cap;
+  }
+  memcpy(d->p + d->len, buf, n);
+  d->len += n;
+  d->p[d->len] = 0;
+  return 0;
+}
+
+char *vz_json_dumps(const json_t *j, size_t *len) {
+  dumpbuf d = { 0 };
+  if (!j || json_dump_callback(j, dump_cb, &d, JSON_COMPACT) != 0 || d.failed || !d.p) {
+    free(d.p);
+    return NULL;
+  }
+  if (len) *len = d.len;
+  return d.p;
+}
+
 int vz_reply_json(vz_req *req, int status, json_t *body) {
-  char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  size_t len = 0;
+  char *s = vz_json_dumps(body, &len);
   json_decref(body);
   if (!s) return vz_fail(req, 500, "internal", NULL, "could not encode the reply");
-  set_body(req, status, "application/json", s, strlen(s));
+  set_body(req, status, "application/json", s, len);
   return status;
 }
 
@@ -64,7 +98,7 @@ int vz_fail(vz_req *req, int status, const char *code, const char *field, const 
   if (err && field) json_object_set_new(err, "field", json_string(field));
   if (err) json_object_set_new(err, "request_id", json_string(req->request_id));
   json_t *env = err ? json_pack("{s:o}", "error", err) : NULL; /* "o" takes err */
-  char *s = env ? json_dumps(env, JSON_COMPACT) : NULL;
+  char *s = vz_json_dumps(env, NULL);
   json_decref(env);
   if (!s) {
     static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
