@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/eio.h"
 #include "core/fault.h"
+#include "core/json.h"
 #include "core/metrics.h"
 #include "core/sio.h"
 #include "core/bus.h"
@@ -238,6 +239,7 @@ static int cmd_routes(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  vz_json_init(); /* before any thread: jansson's allocator is process-wide (core/json.h) */
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage();
     return argc < 2 ? 2 : 0;

@@ -165,13 +165,7 @@ int vz_fault_db_code(void) {
   }
 }
 
-/* jansson's allocator: the same malloc and free, with a fault point in front. jansson
- * frees with free() whatever it allocated before this was installed, so installing late
- * mixes nothing. */
-static void *json_alloc(size_t n) { return vz_fault_hit(VZ_FAULT_ALLOC) ? NULL : malloc(n); }
-
 int vz_fault_init(void) {
-  json_set_alloc_funcs(json_alloc, free);
   const char *env = getenv("VIDZO_FAULT");
   if (!env || !*env) return 0;
   vz_fault_spec sp;

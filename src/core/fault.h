@@ -4,8 +4,8 @@
  *
  * Where events are counted (the hook points call vz_fault_hit):
  *   VZ_FAULT_ALLOC  every request-arena allocation (core/arena.c) and every jansson
- *                   allocation (json_set_alloc_funcs): handlers allocate mostly through
- *                   jansson, so the arena alone would leave most of them untried
+ *                   allocation (core/json.c, once vz_json_init ran): handlers allocate
+ *                   mostly through jansson, so the arena alone would leave most untried
  *   VZ_FAULT_DB     db_step, db_exec, db_begin, db_commit (db/db.c): fails as if the
  *                   database had answered an I/O error (DB_EUNAVAILABLE), or busy / error
  *   VZ_FAULT_CALL   outbound calls: an integration calls vz_fault_hit(VZ_FAULT_CALL) just
@@ -58,7 +58,7 @@ const char *vz_fault_kind_name(int kind);
 void vz_fault_arm(const vz_fault_spec *spec);
 void vz_fault_disarm(void);
 void vz_fault_last(vz_fault_report *out);
-/* Reads VIDZO_FAULT and installs the jansson allocator. 0, or -1 on a bad VIDZO_FAULT. */
+/* Reads VIDZO_FAULT. 0, or -1 on a bad VIDZO_FAULT. */
 int vz_fault_init(void);
 /* The handler window on this thread: route is "METHOD /path" of the handler, for the report. */
 void vz_fault_enter(const char *method, const char *path);

@@ -146,9 +146,6 @@ json_t *vz_json_id(int64_t id);
 json_t *vz_json_time(int64_t ms);
 void vz_format_time(char out[32], int64_t ms);                      /* 2025-01-01T12:00:00.000Z */
 json_t *vz_arena_json(vz_req *req, json_t *v);                    /* decref with the arena */
-/* Compact JSON text (malloc'd), NULL when any part could not be written: use it, not
- * json_dumps, whose output can be malformed after a failed allocation (reply.c). */
-char *vz_json_dumps(const json_t *j, size_t *len);
 int vz_parse_id(const char *s, int64_t *out);                       /* 0 on a valid positive id */
 
 /* Hooks the services install (auth, audit). */

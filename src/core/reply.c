@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "core/http.h"
+#include "core/json.h"
 #include "db/db.h"
 
 int vz_add_header(vz_req *req, const char *name, const char *value) {
@@ -46,39 +47,6 @@ int vz_reply_empty(vz_req *req, int status) {
   return status;
 }
 
-/* json_dumps of jansson 2.14 ignores a failed write of an object key (dump.c calls
- * dump_string for the key without checking it), so an allocation failing at that moment
- * yields {"data":{":"...}} with status 200: malformed, and nobody told. Our own sink
- * remembers any failed write, and the dump's own allocations already fail cleanly. */
-typedef struct dumpbuf { char *p; size_t len, cap; int failed; } dumpbuf;
-
-static int dump_cb(const char *buf, size_t n, void *data) {
-  dumpbuf *d = data;
-  if (d->failed) return -1;
-  if (d->len + n + 1 > d->cap) {
-    size_t cap = d->cap ? d->cap : 256;
-    while (cap < d->len + n + 1) cap *= 2;
-    char *p = realloc(d->p, cap);
-    if (!p) { d->failed = 1; return -1; }
-    d->p = p;
-    d->cap = cap;
-  }
-  memcpy(d->p + d->len, buf, n);
-  d->len += n;
-  d->p[d->len] = 0;
-  return 0;
-}
-
-char *vz_json_dumps(const json_t *j, size_t *len) {
-  dumpbuf d = { 0 };
-  if (!j || json_dump_callback(j, dump_cb, &d, JSON_COMPACT) != 0 || d.failed || !d.p) {
-    free(d.p);
-    return NULL;
-  }
-  if (len) *len = d.len;
-  return d.p;
-}
-
 int vz_reply_json(vz_req *req, int status, json_t *body) {
   size_t len = 0;
   char *s = vz_json_dumps(body, &len);
@@ -103,6 +71,7 @@ int vz_fail(vz_req *req, int status, const char *code, const char *field, const 
   if (!s) {
     static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
     s = strdup(fallback);
+    if (status < 500) status = 500; /* a 403 beside "internal" would tell the client two things */
   }
   set_body(req, status, "application/json", s, s ? strlen(s) : 0);
   return status;

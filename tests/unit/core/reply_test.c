@@ -72,10 +72,11 @@ TEST(reply_json_id_and_time) {
 
 #ifdef VZ_DEBUG
 #include "core/fault.h"
+#include "core/json.h"
 /* Whatever allocation fails while a reply is encoded, the body is valid JSON: the reply
  * itself or the error envelope (jansson's json_dumps wrote {"data":{":"...}} here). */
 TEST(reply_json_valid_under_every_allocation_failure) {
-  CHECK_EQ_INT(vz_fault_init(), 0); /* the jansson allocator with its fault point */
+  vz_json_init(); /* the jansson allocator with its fault point */
   int failed = 0;
   for (long n = 1; n < 60; n++) {
     vz_req *r = mk();
@@ -92,5 +93,26 @@ TEST(reply_json_valid_under_every_allocation_failure) {
     vz_req_free(r);
   }
   CHECK(!failed);
+}
+
+/* An error whose envelope cannot be built is a 500 "internal", never a 403 saying so. */
+TEST(reply_error_status_matches_its_body_under_allocation_failure) {
+  vz_json_init();
+  for (long n = 1; n < 40; n++) {
+    vz_req *r = mk();
+    vz_fault_arm(&(vz_fault_spec){ .kind = VZ_FAULT_ALLOC, .nth = n, .scope = VZ_FAULT_THREAD });
+    vz_fail(r, 403, "blocked", "id", "you cannot follow this user");
+    vz_fault_disarm();
+    json_t *back = json_loadb(r->res_body, r->res_len, 0, NULL);
+    const char *code = json_string_value(json_object_get(json_object_get(back, "error"), "code"));
+    CHECK(code);
+    if (r->status == 403) CHECK_EQ_STR(code, "blocked");
+    else {
+      CHECK_EQ_INT(r->status, 500);
+      CHECK_EQ_STR(code, "internal");
+    }
+    json_decref(back);
+    vz_req_free(r);
+  }
 }
 #endif
