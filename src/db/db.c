@@ -40,19 +40,38 @@ void db_close(vz_db *db) {
   if (db) DRV(db)->close(db);
 }
 
+#ifdef VZ_DEBUG
+static _Thread_local int faulted; /* the last db call on this thread was failed on purpose */
+#endif
+
 int db_dialect(const vz_db *db) { return ((const struct vz_db_base *)(const void *)db)->dialect; }
-const char *db_errmsg(const vz_db *db) { return db ? DRV(db)->errmsg(db) : "db: no connection"; }
+const char *db_errmsg(const vz_db *db) {
+#ifdef VZ_DEBUG
+  if (faulted) return "db: injected fault (core/fault.h)"; /* the driver's message is an older one */
+#endif
+  return db ? DRV(db)->errmsg(db) : "db: no connection";
+}
 int db_ping(vz_db *db) { return DRV(db)->ping(db); }
 /* The calls that reach the data: in debug builds each is a fault point (core/fault.h)
  * failing the way a lost disk or server would, before the driver is asked. Rollback is
  * not one: it is how every error path cleans up, and a real one cannot fail softer. */
-#define FAULT_POINT() do { if (vz_fault_hit(VZ_FAULT_DB)) return vz_fault_db_code(); } while (0)
+#ifdef VZ_DEBUG
+#define FAULT_POINT()                                                                      \
+  do {                                                                                     \
+    if ((faulted = vz_fault_hit(VZ_FAULT_DB))) return vz_fault_db_code();                  \
+  } while (0)
+#else
+#define FAULT_POINT() do {} while (0)
+#endif
 int db_exec(vz_db *db, const char *sql) {
   FAULT_POINT();
   return DRV(db)->exec(db, sql);
 }
 int db_prepare(vz_db *db, const char *sql, vz_stmt **out) {
   *out = NULL;
+#ifdef VZ_DEBUG
+  faulted = 0;
+#endif
   return DRV(db)->prepare(db, sql, out);
 }
 int db_bind_int(vz_stmt *st, int idx, int64_t v) { return SDRV(st)->bind_int(st, idx, v); }
