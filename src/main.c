@@ -10,6 +10,8 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/fault.h"
+#include "core/json.h"
 #include "core/metrics.h"
 #include "core/bus.h"
 #include "core/http.h"
@@ -55,6 +57,7 @@ static int load_config(int argc, char **argv) {
     return 2;
   }
   vz_log_level = vz_cfg.log_level;
+  if (vz_fault_init() < 0) return 2; /* debug builds: VIDZO_FAULT (core/fault.h) */
   return 0;
 }
 
@@ -210,6 +213,7 @@ static int cmd_routes(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  vz_json_init(); /* before any thread: jansson's allocator is process-wide (core/json.h) */
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage();
     return argc < 2 ? 2 : 0;

@@ -1,6 +1,7 @@
 /* arena: chunks of 4 KB and up, carved front to back. The first chunk lives inside the
  * arena header so a small request costs one malloc. */
 #include "core/arena.h"
+#include "core/fault.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ void vz_arena_free(vz_arena *a) {
 }
 
 void *vz_arena_alloc(vz_arena *a, size_t n) {
+  if (vz_fault_hit(VZ_FAULT_ALLOC)) return NULL; /* debug builds: as if over budget */
   if (n > a->budget) return NULL; /* also keeps the rounding below from wrapping to 0 */
   n = (n + 15) & ~(size_t)15;
   if (n == 0) n = 16;

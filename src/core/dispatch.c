@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/forwarded.h"
 #include "core/conn.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
 #include "core/respcache.h"
@@ -180,9 +181,11 @@ static void work_cb(uv_work_t *w) {
     vz_fail(req, 503, "unavailable", NULL, "database unavailable, retry shortly");
     return;
   }
+  vz_fault_enter(req->method, req->route->path); /* debug builds: the fault-count window */
   int rc = req->route->handler(req);
   if (rc >= 200 && rc < 300 && req->status < 300 && (req->route->flags & VZ_AUDIT) && vz_hook.audit)
     vz_hook.audit(req);
+  vz_fault_leave();
   replica_check(req);
   req->db = req->db_read = NULL;
   vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
@@ -307,7 +310,10 @@ void vz_dispatch(vz_req *req) {
     vz_fail(req, 503, "unavailable", NULL, "server busy");
     goto done;
   }
-  if (r->handler(req) == VZ_PENDING) return; /* VZ_ASYNC: vz_req_finish comes later */
+  vz_fault_enter(req->method, r->path);
+  int hrc = r->handler(req);
+  vz_fault_leave();
+  if (hrc == VZ_PENDING) return; /* VZ_ASYNC: vz_req_finish comes later */
   if (!req->conn) { /* the handler took the connection (WebSocket upgrade) */
     if (!req->status) req->status = 101;
     vz_req_log_and_count(req);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/fault.h"
 #include "core/http.h"
 #include "core/loop.h"
 #include "core/metrics.h"
@@ -94,4 +95,11 @@ static vz_route ops_routes[] = {
   { 0 },
 };
 
-int vz_ops_init(void) { return vz_routes_add(ops_routes); }
+int vz_ops_init(void) {
+  if (vz_routes_add(ops_routes) < 0) return -1;
+#ifdef VZ_DEBUG
+  /* fault injection (core/fault.h): debug builds run with --dev only; release has no route */
+  if (vz_cfg.dev && vz_fault_routes_add() < 0) return -1;
+#endif
+  return 0;
+}

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "core/http.h"
+#include "core/json.h"
 #include "lib/base64.h"
 #include "db/db.h"
 
@@ -48,10 +49,11 @@ int vz_reply_empty(vz_req *req, int status) {
 }
 
 int vz_reply_json(vz_req *req, int status, json_t *body) {
-  char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  size_t len = 0;
+  char *s = vz_json_dumps(body, &len);
   json_decref(body);
   if (!s) return vz_fail(req, 500, "internal", NULL, "could not encode the reply");
-  set_body(req, status, "application/json", s, strlen(s));
+  set_body(req, status, "application/json", s, len);
   return status;
 }
 
@@ -65,11 +67,12 @@ int vz_fail(vz_req *req, int status, const char *code, const char *field, const 
   if (err && field) json_object_set_new(err, "field", json_string(field));
   if (err) json_object_set_new(err, "request_id", json_string(req->request_id));
   json_t *env = err ? json_pack("{s:o}", "error", err) : NULL; /* "o" takes err */
-  char *s = env ? json_dumps(env, JSON_COMPACT) : NULL;
+  char *s = vz_json_dumps(env, NULL);
   json_decref(env);
   if (!s) {
     static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
     s = strdup(fallback);
+    if (status < 500) status = 500; /* a 403 beside "internal" would tell the client two things */
   }
   set_body(req, status, "application/json", s, s ? strlen(s) : 0);
   return status;

@@ -11,6 +11,7 @@
 
 #include "core/conn.h"
 #include "core/http.h"
+#include "core/json.h"
 #include "core/metrics.h"
 #include "lib/utf8.h"
 
@@ -366,9 +367,12 @@ int vz_validate_body(vz_req *req) {
   if (!json_media_type(vz_req_header(req, "Content-Type")))
     return vz_fail(req, 415, "unsupported_media_type", NULL, "send the body as Content-Type: application/json");
   json_error_t err;
-  json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+  int oom = 0; /* not json_loadb: it can drop a byte under memory pressure (core/json.h) */
+  json_t *j = vz_json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err, &oom);
+  if (!j && oom) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
   if (!j) return vz_fail(req, 400, "invalid_json", NULL, "invalid JSON at position %d: %s", err.position, err.text);
-  vz_arena_json(req, j);
+  /* on a failed defer vz_arena_json has already freed j: reading it then was a use after free */
+  if (!(j = vz_arena_json(req, j))) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
   if (!json_is_object(j)) return vz_fail(req, 400, "invalid_json", NULL, "request body must be a JSON object");
   int rc = check_object(req, r->body, j, NULL);
   if (rc) return rc;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "db/migrate.h"
 
 #define DRV(db) (((const struct vz_db_base *)(const void *)(db))->drv)
@@ -39,12 +40,38 @@ void db_close(vz_db *db) {
   if (db) DRV(db)->close(db);
 }
 
+#ifdef VZ_DEBUG
+static _Thread_local int faulted; /* the last db call on this thread was failed on purpose */
+#endif
+
 int db_dialect(const vz_db *db) { return ((const struct vz_db_base *)(const void *)db)->dialect; }
-const char *db_errmsg(const vz_db *db) { return db ? DRV(db)->errmsg(db) : "db: no connection"; }
+const char *db_errmsg(const vz_db *db) {
+#ifdef VZ_DEBUG
+  if (faulted) return "db: injected fault (core/fault.h)"; /* the driver's message is an older one */
+#endif
+  return db ? DRV(db)->errmsg(db) : "db: no connection";
+}
 int db_ping(vz_db *db) { return DRV(db)->ping(db); }
-int db_exec(vz_db *db, const char *sql) { return DRV(db)->exec(db, sql); }
+/* The calls that reach the data: in debug builds each is a fault point (core/fault.h)
+ * failing the way a lost disk or server would, before the driver is asked. Rollback is
+ * not one: it is how every error path cleans up, and a real one cannot fail softer. */
+#ifdef VZ_DEBUG
+#define FAULT_POINT()                                                                      \
+  do {                                                                                     \
+    if ((faulted = vz_fault_hit(VZ_FAULT_DB))) return vz_fault_db_code();                  \
+  } while (0)
+#else
+#define FAULT_POINT() do {} while (0)
+#endif
+int db_exec(vz_db *db, const char *sql) {
+  FAULT_POINT();
+  return DRV(db)->exec(db, sql);
+}
 int db_prepare(vz_db *db, const char *sql, vz_stmt **out) {
   *out = NULL;
+#ifdef VZ_DEBUG
+  faulted = 0;
+#endif
   return DRV(db)->prepare(db, sql, out);
 }
 int db_bind_int(vz_stmt *st, int idx, int64_t v) { return SDRV(st)->bind_int(st, idx, v); }
@@ -55,7 +82,10 @@ int db_bind_blob(vz_stmt *st, int idx, const void *p, int len) {
   return SDRV(st)->bind_blob(st, idx, p, len);
 }
 int db_bind_null(vz_stmt *st, int idx) { return SDRV(st)->bind_null(st, idx); }
-int db_step(vz_stmt *st) { return SDRV(st)->step(st); }
+int db_step(vz_stmt *st) {
+  FAULT_POINT();
+  return SDRV(st)->step(st);
+}
 int db_col_count(vz_stmt *st) { return SDRV(st)->col_count(st); }
 int db_col_is_null(vz_stmt *st, int col) { return SDRV(st)->col_is_null(st, col); }
 int64_t db_col_int(vz_stmt *st, int col) { return SDRV(st)->col_int(st, col); }
@@ -67,8 +97,14 @@ int db_changes(vz_stmt *st) { return SDRV(st)->changes(st); }
 void db_finalize(vz_stmt *st) {
   if (st) SDRV(st)->finalize(st);
 }
-int db_begin(vz_db *db) { return DRV(db)->begin(db); }
-int db_commit(vz_db *db) { return DRV(db)->commit(db); }
+int db_begin(vz_db *db) {
+  FAULT_POINT();
+  return DRV(db)->begin(db);
+}
+int db_commit(vz_db *db) {
+  FAULT_POINT(); /* the transaction stays open, as after a failed COMMIT: callers roll back */
+  return DRV(db)->commit(db);
+}
 int db_rollback(vz_db *db) { return DRV(db)->rollback(db); }
 
 int db_run(vz_db *db, vz_stmt **out, const char *sql, const char *fmt, ...) {

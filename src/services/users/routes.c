@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/http.h"
+#include "core/json.h"
 #include "core/list.h"
 #include "db/db.h"
 #include "services/audit/audit.h"
@@ -19,44 +20,50 @@
 
 static json_t *profile_json(vz_stmt *st, int self) {
   json_error_t je;
-  json_t *links = json_loads(db_col_is_null(st, 5) ? "[]" : db_col_text(st, 5), 0, &je);
+  const char *lt = db_col_is_null(st, 5) ? "[]" : db_col_text(st, 5);
+  json_t *links = vz_json_loadb(lt, strlen(lt), 0, &je, NULL);
+  if (!links) return NULL; /* written by vz_json_dumps: only memory makes this fail */
   json_t *o = json_pack("{s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:o}",
       "id", vz_json_id(db_col_int(st, 0)),
       "handle", db_col_is_null(st, 1) ? json_null() : json_string(db_col_text(st, 1)),
       "display_name", db_col_text(st, 2), "bio", db_col_text(st, 3),
       "avatar_url", db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4)),
-      "links", links ? links : json_array(),
+      "links", links,
       "followers_count", (json_int_t)db_col_int(st, 6), "following_count", (json_int_t)db_col_int(st, 7),
       "created_at", vz_json_time(db_col_int(st, 8)));
-  if (self) {
-    json_object_set_new(o, "role", json_string(db_col_text(st, 9)));
-    json_object_set_new(o, "email", db_col_is_null(st, 10) ? json_null() : json_string(db_col_text(st, 10)));
-    json_object_set_new(o, "email_verified", json_boolean(db_col_int(st, 11)));
-    json_object_set_new(o, "totp_enabled", json_boolean(db_col_int(st, 12)));
-    json_object_set_new(o, "phone", db_col_is_null(st, 13) ? json_null() : json_string(db_col_text(st, 13)));
-    json_object_set_new(o, "phone_verified", json_boolean(db_col_int(st, 14)));
+  if (o && self) { /* all or nothing: a profile missing "role" would be a wrong 200 */
+    json_t *more = json_pack("{s:s, s:s?, s:b, s:b, s:s?, s:b}", "role", db_col_text(st, 9),
+        "email", db_col_is_null(st, 10) ? NULL : db_col_text(st, 10), "email_verified", (int)db_col_int(st, 11),
+        "totp_enabled", (int)db_col_int(st, 12), "phone", db_col_is_null(st, 13) ? NULL : db_col_text(st, 13),
+        "phone_verified", (int)db_col_int(st, 14));
+    if (!more || json_object_update(o, more) != 0) { json_decref(o); o = NULL; }
+    json_decref(more);
   }
   return o;
 }
 
+/* A failed read is an error, not "not blocked": answering 0 let a blocked user follow
+ * whenever this one query failed (fault walk, tests/e2e/fault_injection.mjs). */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b) {
   vz_stmt *st = NULL;
   if (!a || !b) return 0;
   int rc = db_run(db, &st, "SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2)"
                   " OR (blocker_id = $2 AND blocked_id = $1)", "ii", a, b);
   if (st) db_finalize(st);
-  return rc == DB_ROW;
+  return rc < 0 ? rc : rc == DB_ROW;
 }
 
 static int show(vz_req *req, int64_t id, int self) {
   vz_stmt *st = NULL;
-  if (!self && users_blocked_either(req->db, id, req->user_id))
-    return vz_fail(req, 404, "not_found", "id", "no such user");
+  int blocked = self ? 0 : users_blocked_either(req->db, id, req->user_id);
+  if (blocked < 0) return vz_fail_db(req, blocked);
+  if (blocked) return vz_fail(req, 404, "not_found", "id", "no such user");
   int rc = db_run(req->db, &st, "SELECT " PROFILE_COLS " FROM users WHERE id = $1 AND deleted_at IS NULL", "i", id);
   json_t *item = rc == DB_ROW ? profile_json(st, self) : NULL;
   if (st) db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
-  if (!item) return vz_fail(req, 404, "not_found", "id", "no such user");
+  if (rc != DB_ROW) return vz_fail(req, 404, "not_found", "id", "no such user");
+  if (!item) return vz_fail(req, 500, "internal", NULL, "could not build the profile");
   return vz_reply_item(req, 200, item);
 }
 
@@ -78,18 +85,31 @@ static int h_me_update(vz_req *req) {
     if (users_handle_check(handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
     for (size_t i = 0; handle[i]; i++) hl[i] = (char)(handle[i] >= 'A' && handle[i] <= 'Z' ? handle[i] + 32 : handle[i]);
   }
-  /* links arrive checked by link_in: at most 10 {label, url} with bounded lengths */
-  char *lj = links ? json_dumps(links, JSON_COMPACT) : NULL;
-  if (lj) vz_arena_defer(req->arena, free, lj);
-  int rc = db_run(req->db, NULL,
+  /* links arrive checked by link_in: at most 10 {label, url} with bounded lengths. NULL
+   * here would keep the old links under a 200 (coalesce), so it is an error. */
+  char *lj = NULL;
+  if (links && (!(lj = vz_json_dumps(links, NULL)) || vz_arena_defer(req->arena, free, lj) < 0)) {
+    free(lj);
+    return vz_fail(req, 500, "internal", NULL, "could not store the links");
+  }
+  /* The profile is read back inside the transaction: a failed read undoes the update
+   * instead of answering 5xx for a change that was made. */
+  int rc = db_begin(req->db);
+  if (rc < 0) return vz_fail_db(req, rc);
+  rc = db_run(req->db, NULL,
       "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
       " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
       " updated_at = $6 WHERE id = $7",
       "sssssii", handle, handle ? hl : NULL, json_string_value(json_object_get(in, "display_name")),
       json_string_value(json_object_get(in, "bio")), lj, db_now_ms(), req->user_id);
-  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken");
-  if (rc < 0) return vz_fail_db(req, rc);
-  return show(req, req->user_id, 1);
+  if (rc < 0) {
+    db_rollback(req->db);
+    if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken");
+    return vz_fail_db(req, rc);
+  }
+  if (show(req, req->user_id, 1) != 200) { db_rollback(req->db); return req->status; }
+  if ((rc = db_commit(req->db)) < 0) { db_rollback(req->db); return vz_fail_db(req, rc); }
+  return 200;
 }
 
 static int h_me_delete(vz_req *req) {
@@ -121,7 +141,9 @@ static int h_follow(vz_req *req) {
   int64_t id;
   vz_stmt *st = NULL;
   if (target_or_fail(req, &id)) return req->status;
-  if (users_blocked_either(req->db, req->user_id, id)) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
+  int blocked = users_blocked_either(req->db, req->user_id, id);
+  if (blocked < 0) return vz_fail_db(req, blocked);
+  if (blocked) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
   if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   int rc = db_run(req->db, &st, "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)"
                   " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
@@ -191,7 +213,9 @@ static int follow_list(vz_req *req, int followers) {
   int64_t id;
   vz_page pg;
   if (vz_req_param_id(req, "id", &id)) return 404;
-  if (users_blocked_either(req->db, id, req->user_id)) return vz_fail(req, 404, "not_found", "id", "no such user");
+  int blocked = users_blocked_either(req->db, id, req->user_id);
+  if (blocked < 0) return vz_fail_db(req, blocked);
+  if (blocked) return vz_fail(req, 404, "not_found", "id", "no such user");
   if (vz_page_begin_or_fail(req, &pg, INT64_MAX, INT64_MAX)) return req->status;
   const char *sql = vz_arena_printf(req->arena,
       "SELECT %s FROM follows f JOIN users u ON u.id = f.%s WHERE f.%s = $1"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/http.h"
+#include "core/json.h"
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/users/internal.h"
@@ -22,23 +23,17 @@ static json_t *text_or_null(vz_stmt *st, int c) {
   return db_col_is_null(st, c) ? json_null() : json_string(db_col_text(st, c));
 }
 
+/* One json_pack: NULL when any value could not be made, never an object missing keys
+ * (a 200 without "status" is a wrong answer, not a smaller one). */
 static json_t *app_json(vz_stmt *st) {
-  json_t *o = json_object();
-  json_object_set_new(o, "id", vz_json_id(db_col_int(st, 0)));
-  json_object_set_new(o, "user_id", vz_json_id(db_col_int(st, 1)));
-  json_object_set_new(o, "business_name", json_string(db_col_text(st, 2)));
-  json_object_set_new(o, "legal_name", json_string(db_col_text(st, 3)));
-  json_object_set_new(o, "business_type", json_string(db_col_text(st, 4)));
-  json_object_set_new(o, "country", json_string(db_col_text(st, 5)));
-  json_object_set_new(o, "tax_id", text_or_null(st, 6));
-  json_object_set_new(o, "address", json_string(db_col_text(st, 7)));
-  json_object_set_new(o, "website", text_or_null(st, 8));
-  json_object_set_new(o, "description", json_string(db_col_text(st, 9)));
-  json_object_set_new(o, "status", json_string(db_col_text(st, 10)));
-  json_object_set_new(o, "review_note", text_or_null(st, 11));
-  json_object_set_new(o, "created_at", vz_json_time(db_col_int(st, 12)));
-  json_object_set_new(o, "reviewed_at", db_col_is_null(st, 13) ? json_null() : vz_json_time(db_col_int(st, 13)));
-  return o;
+  return json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:s, s:o, s:o, s:o}",
+                   "id", vz_json_id(db_col_int(st, 0)), "user_id", vz_json_id(db_col_int(st, 1)),
+                   "business_name", db_col_text(st, 2), "legal_name", db_col_text(st, 3),
+                   "business_type", db_col_text(st, 4), "country", db_col_text(st, 5),
+                   "tax_id", text_or_null(st, 6), "address", db_col_text(st, 7), "website", text_or_null(st, 8),
+                   "description", db_col_text(st, 9), "status", db_col_text(st, 10),
+                   "review_note", text_or_null(st, 11), "created_at", vz_json_time(db_col_int(st, 12)),
+                   "reviewed_at", db_col_is_null(st, 13) ? json_null() : vz_json_time(db_col_int(st, 13)));
 }
 
 static int load(vz_req *req, vz_db *db, int64_t id, json_t **out) {
@@ -47,7 +42,8 @@ static int load(vz_req *req, vz_db *db, int64_t id, json_t **out) {
   *out = rc == DB_ROW ? app_json(st) : NULL;
   if (st) db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
-  if (!*out) return vz_fail(req, 404, "not_found", "id", "no such application");
+  if (rc != DB_ROW) return vz_fail(req, 404, "not_found", "id", "no such application");
+  if (!*out) return vz_fail(req, 500, "internal", NULL, "could not build the application");
   return 0;
 }
 
@@ -65,7 +61,10 @@ int users_h_seller_apply(vz_req *req) {
   if (st) db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   if (seller) return vz_fail(req, 409, "conflict", NULL, "your account can already sell");
+  /* The application is read back inside the transaction, so a failed read stores nothing
+   * rather than answering 5xx for an application that then blocks the retry with 409. */
   int64_t id = db_id_new();
+  if ((rc = db_begin(req->db)) < 0) return vz_fail_db(req, rc);
   rc = db_run(req->db, NULL,
               "INSERT INTO seller_applications (id, user_id, business_name, legal_name, business_type, tax_id,"
               " country, address, website, description, status, created_at)"
@@ -73,10 +72,14 @@ int users_h_seller_apply(vz_req *req) {
               "iissssssssi", id, req->user_id, jstr(req, "business_name"), jstr(req, "legal_name"),
               type ? type : "company", jstr(req, "tax_id"), country, jstr(req, "address"), jstr(req, "website"),
               jstr(req, "description") ? jstr(req, "description") : "", db_now_ms());
-  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", NULL, "you already have an application under review");
-  if (rc < 0) return vz_fail_db(req, rc);
-  json_t *item;
-  if ((rc = load(req, req->db, id, &item))) return rc;
+  json_t *item = NULL;
+  if (rc < 0) {
+    db_rollback(req->db);
+    if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", NULL, "you already have an application under review");
+    return vz_fail_db(req, rc);
+  }
+  if ((rc = load(req, req->db, id, &item))) { db_rollback(req->db); return rc; }
+  if ((rc = db_commit(req->db)) < 0) { json_decref(item); db_rollback(req->db); return vz_fail_db(req, rc); }
   return vz_reply_item(req, 201, item);
 }
 
@@ -156,16 +159,22 @@ static int review(vz_req *req, int approve) {
     goto dberr;
   json_t *d = json_pack("{s:o, s:o, s:s, s:s, s:s?}", "application_id", vz_json_id(id), "user_id", vz_json_id(uid),
                         "business_name", business, "decision", approve ? "approved" : "rejected", "reason", reason);
-  char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+  char *detail = vz_json_dumps(d, NULL);
   json_decref(d);
+  if (!detail) { /* an audit row without its detail would say less than the decision did */
+    db_rollback(req->db);
+    return vz_fail(req, 500, "internal", NULL, "could not record the decision");
+  }
   /* the target is the application, so ?target_id=<application id> finds its decision;
    * the user whose role changed is in the detail */
   rc = audit_record_ip(req->db, req->user_id, approve ? "seller.approve" : "seller.reject", "seller_application", id,
                        detail, req->ip);
   free(detail);
-  if (rc < 0 || (rc = db_commit(req->db)) < 0) goto dberr;
-  json_t *item;
-  if ((rc = load(req, req->db, id, &item))) return rc;
+  if (rc < 0) goto dberr;
+  /* read back before the commit: after it, a failed read would answer 5xx for a decision taken */
+  json_t *item = NULL;
+  if ((rc = load(req, req->db, id, &item))) { db_rollback(req->db); return rc; }
+  if ((rc = db_commit(req->db)) < 0) { json_decref(item); goto dberr; }
   return vz_reply_item(req, 200, item);
 dberr:
   db_rollback(req->db);

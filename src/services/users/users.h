@@ -56,7 +56,8 @@ int users_account_by_id(vz_db *db, int64_t id, users_account *out);
 int users_create(vz_db *db, const char *email, int email_verified, const char *password_hash,
                  const char *handle, const char *display_name, int64_t *id_out, users_err *e);
 
-/* 1 if either user blocked the other (follows, profiles and later messages check it). */
+/* 1 if either user blocked the other (follows, profiles and later messages check it),
+ * 0 if not, a negative db.h code when the database could not say: never treat that as 0. */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b);
 
 /* Deletion: personal data removed or anonymised, sessions revoked, graph edges removed;

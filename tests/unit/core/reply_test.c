@@ -69,3 +69,50 @@ TEST(reply_json_id_and_time) {
   CHECK_EQ_STR(json_string_value(t), "2025-11-25T12:00:00.123Z");
   json_decref(t);
 }
+
+#ifdef VZ_DEBUG
+#include "core/fault.h"
+#include "core/json.h"
+/* Whatever allocation fails while a reply is encoded, the body is valid JSON: the reply
+ * itself or the error envelope (jansson's json_dumps wrote {"data":{":"...}} here). */
+TEST(reply_json_valid_under_every_allocation_failure) {
+  vz_json_init(); /* the jansson allocator with its fault point */
+  int failed = 0;
+  for (long n = 1; n < 60; n++) {
+    vz_req *r = mk();
+    json_t *body = json_pack("{s:{s:s, s:i, s:[i, {s:s}]}}", "data", "status", "sent_if_account_exists",
+                             "resend_after_s", 60, "more", 1, "k", "v");
+    vz_fault_arm(&(vz_fault_spec){ .kind = VZ_FAULT_ALLOC, .nth = n, .scope = VZ_FAULT_THREAD });
+    vz_reply_json(r, 200, body);
+    vz_fault_disarm();
+    json_t *back = r->res_body ? json_loadb(r->res_body, r->res_len, 0, NULL) : NULL;
+    if (!back) { fprintf(stderr, "  alloc %ld: %.*s\n", n, (int)r->res_len, r->res_body); failed = 1; }
+    else CHECK(r->status == 200 ? json_object_get(json_object_get(back, "data"), "status") != NULL
+                                : json_object_get(back, "error") != NULL);
+    json_decref(back);
+    vz_req_free(r);
+  }
+  CHECK(!failed);
+}
+
+/* An error whose envelope cannot be built is a 500 "internal", never a 403 saying so. */
+TEST(reply_error_status_matches_its_body_under_allocation_failure) {
+  vz_json_init();
+  for (long n = 1; n < 40; n++) {
+    vz_req *r = mk();
+    vz_fault_arm(&(vz_fault_spec){ .kind = VZ_FAULT_ALLOC, .nth = n, .scope = VZ_FAULT_THREAD });
+    vz_fail(r, 403, "blocked", "id", "you cannot follow this user");
+    vz_fault_disarm();
+    json_t *back = json_loadb(r->res_body, r->res_len, 0, NULL);
+    const char *code = json_string_value(json_object_get(json_object_get(back, "error"), "code"));
+    CHECK(code);
+    if (r->status == 403) CHECK_EQ_STR(code, "blocked");
+    else {
+      CHECK_EQ_INT(r->status, 500);
+      CHECK_EQ_STR(code, "internal");
+    }
+    json_decref(back);
+    vz_req_free(r);
+  }
+}
+#endif
