@@ -172,12 +172,14 @@ void vz_worker_close_all(void) {
 static void work_cb(uv_work_t *w) {
   vz_req *req = ((job *)w)->req;
   vz_metrics_queue(-1);
+  vz_log_context_set(req->request_id, req->user_id, req->route->path);
   uint64_t t0 = vz_now_ns();
   req->db = vz_worker_db();
   req->db_read = vz_worker_db_read();
   if (!req->db) {
     vz_add_header(req, "Retry-After", "2");
     vz_fail(req, 503, "unavailable", NULL, "database unavailable, retry shortly");
+    vz_log_context_clear();
     return;
   }
   int rc = req->route->handler(req);
@@ -186,6 +188,7 @@ static void work_cb(uv_work_t *w) {
   replica_check(req);
   req->db = req->db_read = NULL;
   vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
+  vz_log_context_clear();
 }
 
 static void after_work_cb(uv_work_t *w, int status) {
@@ -307,7 +310,13 @@ void vz_dispatch(vz_req *req) {
     vz_fail(req, 503, "unavailable", NULL, "server busy");
     goto done;
   }
-  if (r->handler(req) == VZ_PENDING) return; /* VZ_ASYNC: vz_req_finish comes later */
+  /* on-loop handlers log with the request's context too; cleared before the access line
+   * and before the loop serves anything else (a VZ_ASYNC reply that comes later is
+   * outside it) */
+  vz_log_context_set(req->request_id, req->user_id, r->path);
+  int hrc = r->handler(req);
+  vz_log_context_clear();
+  if (hrc == VZ_PENDING) return; /* VZ_ASYNC: vz_req_finish comes later */
   if (!req->conn) { /* the handler took the connection (WebSocket upgrade) */
     if (!req->status) req->status = 101;
     vz_req_log_and_count(req);
