@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/forwarded.h"
 #include "core/conn.h"
+#include "core/idempotency.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
 #include "core/respcache.h"
@@ -70,7 +71,7 @@ static void add_common_headers(vz_req *req) {
     vz_add_header(req, "Access-Control-Allow-Origin", req->origin);
     vz_add_header(req, "Access-Control-Allow-Credentials", "true");
     vz_add_header(req, "Vary", "Origin");
-    vz_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    vz_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Idempotent-Replayed");
   }
   /* API answers are never framed, sniffed or cached by intermediaries. */
   vz_add_header(req, "X-Content-Type-Options", "nosniff");
@@ -169,6 +170,10 @@ void vz_worker_close_all(void) {
   pthread_mutex_unlock(&dbs_lock);
 }
 
+/* A route whose records must commit with its change (audit row, stored idempotent answer)
+ * runs inside the request transaction (idempotency.h); any other runs as it is. Either
+ * way no transaction level survives the request: a dangling one would make the next
+ * request's db_begin on this connection a savepoint of it (db.h). */
 static void work_cb(uv_work_t *w) {
   vz_req *req = ((job *)w)->req;
   vz_metrics_queue(-1);
@@ -182,9 +187,13 @@ static void work_cb(uv_work_t *w) {
     vz_log_context_clear();
     return;
   }
-  int rc = req->route->handler(req);
-  if (rc >= 200 && rc < 300 && req->status < 300 && (req->route->flags & VZ_AUDIT) && vz_hook.audit)
-    vz_hook.audit(req);
+  if (req->route->flags & (VZ_AUDIT | VZ_IDEMPOTENT)) vz_tx_run(req);
+  else req->route->handler(req);
+  if (db_tx_depth(req->db) > 0) {
+    vz_log_warn("handler left a transaction open; rolled back");
+    while (db_tx_depth(req->db) > 0) db_rollback(req->db);
+  }
+  if (req->route->flags & VZ_IDEMPOTENT) vz_idem_sweep(req->db);
   replica_check(req);
   req->db = req->db_read = NULL;
   vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
@@ -299,6 +308,7 @@ void vz_dispatch(vz_req *req) {
   if (authenticate(req) || ((r->flags & VZ_RATE_USER) && rate_limited(req)) || vz_validate_query(req) ||
       vz_validate_body(req))
     goto done;
+  if ((r->flags & VZ_IDEMPOTENT) && (r->flags & VZ_WORKER) && vz_idem_check_or_fail(req)) goto done;
   if (r->flags & VZ_WORKER) {
     job *j = vz_arena_calloc(req->arena, sizeof *j);
     if (!j) { vz_fail(req, 503, "unavailable", NULL, "server busy"); goto done; }

@@ -79,4 +79,9 @@ static vz_route routes[] = {
   { 0 },
 };
 
-int audit_init(void) { return vz_routes_add(routes); }
+/* The hook is installed here, by the table's owner. auth installed an older copy before
+ * the audit service existed; audit comes after auth in services.c, so this one wins. */
+int audit_init(void) {
+  vz_hook.audit = audit_hook;
+  return vz_routes_add(routes);
+}
