@@ -11,6 +11,7 @@
 #include "core/forwarded.h"
 #include "core/conn.h"
 #include "core/fault.h"
+#include "core/idempotency.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
 #include "core/respcache.h"
@@ -71,7 +72,7 @@ static void add_common_headers(vz_req *req) {
     vz_add_header(req, "Access-Control-Allow-Origin", req->origin);
     vz_add_header(req, "Access-Control-Allow-Credentials", "true");
     vz_add_header(req, "Vary", "Origin");
-    vz_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    vz_add_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Idempotent-Replayed");
   }
   /* API answers are never framed, sniffed or cached by intermediaries. */
   vz_add_header(req, "X-Content-Type-Options", "nosniff");
@@ -170,25 +171,36 @@ void vz_worker_close_all(void) {
   pthread_mutex_unlock(&dbs_lock);
 }
 
+/* A route whose records must commit with its change (audit row, stored idempotent answer)
+ * runs inside the request transaction (idempotency.h); any other runs as it is. Either
+ * way no transaction level survives the request: a dangling one would make the next
+ * request's db_begin on this connection a savepoint of it (db.h). */
 static void work_cb(uv_work_t *w) {
   vz_req *req = ((job *)w)->req;
   vz_metrics_queue(-1);
+  vz_log_context_set(req->request_id, req->user_id, req->route->path);
   uint64_t t0 = vz_now_ns();
   req->db = vz_worker_db();
   req->db_read = vz_worker_db_read();
   if (!req->db) {
     vz_add_header(req, "Retry-After", "2");
     vz_fail(req, 503, "unavailable", NULL, "database unavailable, retry shortly");
+    vz_log_context_clear();
     return;
   }
   vz_fault_enter(req->method, req->route->path); /* debug builds: the fault-count window */
-  int rc = req->route->handler(req);
-  if (rc >= 200 && rc < 300 && req->status < 300 && (req->route->flags & VZ_AUDIT) && vz_hook.audit)
-    vz_hook.audit(req);
+  if (req->route->flags & (VZ_AUDIT | VZ_IDEMPOTENT)) vz_tx_run(req); /* one transaction with its audit row */
+  else req->route->handler(req);
   vz_fault_leave();
+  if (db_tx_depth(req->db) > 0) {
+    vz_log_warn("handler left a transaction open; rolled back");
+    while (db_tx_depth(req->db) > 0) db_rollback(req->db);
+  }
+  if (req->route->flags & VZ_IDEMPOTENT) vz_idem_sweep(req->db);
   replica_check(req);
   req->db = req->db_read = NULL;
   vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
+  vz_log_context_clear();
 }
 
 static void after_work_cb(uv_work_t *w, int status) {
@@ -299,6 +311,7 @@ void vz_dispatch(vz_req *req) {
   if (authenticate(req) || ((r->flags & VZ_RATE_USER) && rate_limited(req)) || vz_validate_query(req) ||
       vz_validate_body(req))
     goto done;
+  if ((r->flags & VZ_IDEMPOTENT) && (r->flags & VZ_WORKER) && vz_idem_check_or_fail(req)) goto done;
   if (r->flags & VZ_WORKER) {
     job *j = vz_arena_calloc(req->arena, sizeof *j);
     if (!j) { vz_fail(req, 503, "unavailable", NULL, "server busy"); goto done; }
@@ -310,9 +323,14 @@ void vz_dispatch(vz_req *req) {
     vz_fail(req, 503, "unavailable", NULL, "server busy");
     goto done;
   }
+  /* on-loop handlers log with the request's context too; cleared before the access line
+   * and before the loop serves anything else (a VZ_ASYNC reply that comes later is
+   * outside it) */
+  vz_log_context_set(req->request_id, req->user_id, r->path);
   vz_fault_enter(req->method, r->path);
   int hrc = r->handler(req);
   vz_fault_leave();
+  vz_log_context_clear();
   if (hrc == VZ_PENDING) return; /* VZ_ASYNC: vz_req_finish comes later */
   if (!req->conn) { /* the handler took the connection (WebSocket upgrade) */
     if (!req->status) req->status = 101;

@@ -39,10 +39,12 @@ enum {
   VZ_ROLE_ADMIN = 1 << 3,
   VZ_WORKER = 1 << 4,         /* runs on the worker pool with req->db */
   VZ_ASYNC = 1 << 5,          /* runs on the loop and may reply later (return VZ_PENDING) */
-  VZ_AUDIT = 1 << 6,          /* a successful call is written to the audit log */
+  VZ_AUDIT = 1 << 6,          /* a successful call is written to the audit log, in the
+                               * change's transaction (VZ_WORKER; idempotency.h) */
   VZ_RAW_BODY = 1 << 7,       /* body is not JSON (uploads): no JSON parsing */
   VZ_PREFIX = 1 << 8,         /* path matches as a prefix (static files, /socket.io/) */
-  VZ_IDEMPOTENT = 1 << 9,     /* honours Idempotency-Key */
+  VZ_IDEMPOTENT = 1 << 9,     /* honours Idempotency-Key: replays the stored answer
+                               * (VZ_WORKER and signed-in only; idempotency.h) */
   VZ_NO_LOG = 1 << 10,        /* no access log line (health probes) */
   VZ_RATE_USER = 1 << 11,     /* rate_per_min counts per signed-in user (after auth), not per
                                * IP: many users share one address behind a NAT; anonymous
@@ -98,7 +100,8 @@ struct vz_req {
   char *res_body;             /* malloc'd, owned by the request until written */
   size_t res_len;
   const char *res_type;
-  vz_header res_headers[8];
+  vz_header res_headers[12];  /* the core adds up to 7 (CORS, security); a replayed
+                               * idempotent answer adds one to the handler's */
   int nres_headers;
 
   /* internal */
@@ -152,7 +155,10 @@ int vz_parse_id(const char *s, int64_t *out);                       /* 0 on a va
 typedef struct vz_hooks {
   /* Turns a bearer token into a user; 0 when valid. Runs on the io loop. */
   int (*authenticate)(const char *token, int64_t *user_id, int *role, int64_t *session_id);
-  /* Records an audited call after the handler succeeded (on the worker, with req->db). */
+  /* Records a VZ_AUDIT call that answered 2xx: on the worker, with req->db, inside the
+   * request transaction before COMMIT (core/idempotency.h). When the row cannot be
+   * written it replaces the answer with the error (vz_fail_db), which rolls the change
+   * back. Installed by the audit service. */
   void (*audit)(vz_req *req);
   /* Extra readiness check (e.g. Redis), 0 when ready. */
   int (*ready)(void);

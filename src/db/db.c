@@ -97,15 +97,6 @@ int db_changes(vz_stmt *st) { return SDRV(st)->changes(st); }
 void db_finalize(vz_stmt *st) {
   if (st) SDRV(st)->finalize(st);
 }
-int db_begin(vz_db *db) {
-  FAULT_POINT();
-  return DRV(db)->begin(db);
-}
-int db_commit(vz_db *db) {
-  FAULT_POINT(); /* the transaction stays open, as after a failed COMMIT: callers roll back */
-  return DRV(db)->commit(db);
-}
-int db_rollback(vz_db *db) { return DRV(db)->rollback(db); }
 
 int db_run(vz_db *db, vz_stmt **out, const char *sql, const char *fmt, ...) {
   vz_stmt *st;
@@ -133,6 +124,61 @@ int db_run(vz_db *db, vz_stmt **out, const char *sql, const char *fmt, ...) {
   if (rc >= 0 && out) *out = st;
   else db_finalize(st);
   return rc;
+}
+
+/* ---- nested transactions ------------------------------------------------------------- */
+
+/* The outermost level is the driver's BEGIN/COMMIT/ROLLBACK; deeper levels are savepoints
+ * named by their level (vz_sp1 inside level 1, ...). SAVEPOINT, RELEASE and ROLLBACK TO
+ * mean the same on SQLite and PostgreSQL, and on PostgreSQL ROLLBACK TO also clears the
+ * "transaction is aborted" state an error inside the savepoint left, which is what lets
+ * a nested helper turn a constraint violation into a 409 and the caller carry on. */
+#define BASE(db) ((struct vz_db_base *)(void *)(db))
+
+static int savepoint(vz_db *db, const char *verb, int level) {
+  char sql[48];
+  snprintf(sql, sizeof sql, "%s vz_sp%d", verb, level);
+  return db_exec(db, sql);
+}
+
+int db_tx_depth(const vz_db *db) { return ((const struct vz_db_base *)(const void *)db)->tx_depth; }
+
+int db_begin(vz_db *db) {
+  FAULT_POINT();
+  struct vz_db_base *b = BASE(db);
+  int rc = b->tx_depth ? savepoint(db, "SAVEPOINT", b->tx_depth) : DRV(db)->begin(db);
+  if (rc >= 0) b->tx_depth++;
+  return rc;
+}
+
+int db_commit(vz_db *db) {
+  FAULT_POINT(); /* the transaction stays open, as after a failed COMMIT: callers roll back */
+  struct vz_db_base *b = BASE(db);
+  if (b->tx_depth > 1) {
+    /* a failed RELEASE keeps the level: the caller's db_rollback then undoes this
+     * savepoint, not the enclosing transaction */
+    int rc = savepoint(db, "RELEASE SAVEPOINT", b->tx_depth - 1);
+    if (rc >= 0) b->tx_depth--;
+    return rc;
+  }
+  b->tx_depth = 0;
+  int rc = DRV(db)->commit(db);
+  /* SQLite keeps a transaction open after a failed COMMIT; end it, so the level count and
+   * the connection agree (every caller rolls back after a failed commit anyway). */
+  if (rc < 0) DRV(db)->rollback(db);
+  return rc;
+}
+
+int db_rollback(vz_db *db) {
+  struct vz_db_base *b = BASE(db);
+  if (b->tx_depth > 1) {
+    int level = --b->tx_depth;
+    int rc = savepoint(db, "ROLLBACK TO SAVEPOINT", level);
+    int rc2 = savepoint(db, "RELEASE SAVEPOINT", level);
+    return rc < 0 ? rc : rc2;
+  }
+  b->tx_depth = 0;
+  return DRV(db)->rollback(db);
 }
 
 /* ---- ids ---------------------------------------------------------------------------- */

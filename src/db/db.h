@@ -54,10 +54,20 @@ int db_changes(vz_stmt *st);                                 /* rows changed by 
 void db_finalize(vz_stmt *st);
 
 /* Transactions. db_begin takes the write lock at once on SQLite (BEGIN IMMEDIATE) so two
- * writers never deadlock on upgrade; DB_EBUSY from any step means: roll back and retry. */
+ * writers never deadlock on upgrade; DB_EBUSY from any step means: roll back and retry.
+ * They nest: db_begin inside an open transaction opens a SAVEPOINT, and the matching
+ * db_commit releases it (its changes now belong to the enclosing transaction and commit
+ * or roll back with it) while db_rollback undoes only what was done since it. So a
+ * handler or helper that brackets its own writes works unchanged inside the transaction
+ * the dispatcher opens for VZ_AUDIT / VZ_IDEMPOTENT routes (core/idempotency.h). Every
+ * begin must be ended on every path: a dangling level would turn the next request's begin
+ * into a savepoint (the worker rolls back any level a handler leaves open). A failed
+ * outermost commit rolls the transaction back, so a later db_rollback is a no-op. */
 int db_begin(vz_db *db);
 int db_commit(vz_db *db);
 int db_rollback(vz_db *db);
+/* Open levels: 0 outside a transaction, 1 in one, 2+ inside savepoints. */
+int db_tx_depth(const vz_db *db);
 
 /* Applies numbered migrations not yet applied (table schema_migrations). */
 int db_migrate(vz_db *db, char *err, size_t errlen);
@@ -99,7 +109,7 @@ typedef struct db_driver {
 } db_driver;
 
 /* Every driver's vz_db and vz_stmt start with this header so db.c can dispatch. */
-struct vz_db_base { const db_driver *drv; int dialect; };
+struct vz_db_base { const db_driver *drv; int dialect; int tx_depth; /* db.c only */ };
 struct vz_stmt_base { const db_driver *drv; };
 
 extern const db_driver db_sqlite_driver;

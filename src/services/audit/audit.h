@@ -13,6 +13,10 @@ int audit_record(vz_db *db, int64_t actor, const char *action, const char *targe
                  int64_t target_id, const char *detail_json);
 int audit_record_ip(vz_db *db, int64_t actor, const char *action, const char *target_type,
                     int64_t target_id, const char *detail_json, const char *ip);
-/* Registers GET /v1/admin/audit. */
+/* vz_hook.audit: the row of a VZ_AUDIT route, inside the request transaction (hook.c). */
+struct vz_req;
+void audit_hook(struct vz_req *req);
+/* Installs audit_hook (the routes are the descriptor's). */
+int audit_init(void);
 extern const struct vz_service audit_service;
 #endif

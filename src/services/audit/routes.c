@@ -70,3 +70,8 @@ vz_route audit_routes[] = {
   { 0 },
 };
 
+/* The hook is installed by the audit table's owner. */
+int audit_init(void) {
+  vz_hook.audit = audit_hook;
+  return 0;
+}

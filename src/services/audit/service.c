@@ -4,4 +4,4 @@
 
 extern vz_route audit_routes[];
 
-const vz_service audit_service = { .name = "audit", .routes = audit_routes };
+const vz_service audit_service = { .name = "audit", .routes = audit_routes, .init = audit_init };

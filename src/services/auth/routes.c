@@ -103,34 +103,6 @@ static int hook_authenticate(const char *token, int64_t *uid, int *role, int64_t
   return auth_verify_access_sid(token, uid, role, sid);
 }
 
-/* VZ_AUDIT routes: one audit row per successful call: "METHOD /route/:pattern" as the
- * action, the resource (first path segment after /v1, or after /v1/admin) as the target
- * type, the id from the path, or from the reply's data.id for a create. */
-static void hook_audit(vz_req *req) {
-  json_t *d = json_pack("{s:s, s:s, s:i}", "method", req->method, "path", req->path, "status", req->status);
-  int64_t target = 0;
-  for (int i = 0; i < req->nparams && !target; i++) vz_parse_id(req->param_values[i], &target);
-  if (!target && req->res_body && req->res_len) {
-    json_t *res = json_loadb(req->res_body, req->res_len, 0, NULL);
-    json_t *id = json_object_get(json_object_get(res, "data"), "id");
-    if (json_is_string(id)) vz_parse_id(json_string_value(id), &target);
-    json_decref(res);
-  }
-  char type[48] = "";
-  const char *p = req->route->path;
-  if (!strncmp(p, "/v1/", 4)) p += 4;
-  if (!strncmp(p, "admin/", 6)) p += 6;
-  size_t n = strcspn(p, "/");
-  if (n < sizeof type) { memcpy(type, p, n); type[n] = 0; }
-  char action[160];
-  snprintf(action, sizeof action, "%s %s", req->method, req->route->path);
-  char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-  if (audit_record_ip(req->db, req->user_id, action, type[0] ? type : NULL, target, detail, req->ip) < 0)
-    vz_log_warn("audit record failed", "path", req->path);
-  free(detail);
-  json_decref(d);
-}
-
 /* No --jwt-secret: one instance on a laptop keeps a random secret in DATA_DIR/jwt.secret
  * (mode 0600) so sessions survive a restart; several instances must share a configured
  * one. If the file cannot be kept, the secret lives only as long as the process. */
@@ -177,7 +149,6 @@ int auth_init(void) {
   otp_set_ip_limit(OTP_PER_IP_HOUR * scale);
   auth_totp_required = !auth_settings.totp_optional;
   vz_hook.authenticate = hook_authenticate;
-  vz_hook.audit = hook_audit;
   auth_on_session_revoked(revoked); /* sockets and whatever else hangs on a session */
   return 0;
 }

@@ -295,7 +295,8 @@ vz_route users_routes[] = {
   { "DELETE", "/v1/me/devices/:id", users_h_device_delete, NULL, RATE, NULL, 0, 20, 0 },
   /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
   { "PUT", "/v1/me/avatar", users_h_avatar_put, NULL, RATE | VZ_RAW_BODY, NULL, USERS_AVATAR_MAX + 16384, 10, 0 },
-  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, RATE, NULL, 0, 10, 0 },
+  /* a retried submission (timeout, double tap) replays the first answer instead of a 409 */
+  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, RATE | VZ_IDEMPOTENT, NULL, 0, 10, 0 },
   { "GET", "/v1/sellers/applications/me", users_h_seller_mine, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
   { "GET", "/v1/admin/sellers/applications", users_h_seller_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, seller_list_query, 0, 0, 0 },
   /* no VZ_AUDIT: the handler writes the audit row itself, in the decision's transaction
