@@ -380,6 +380,9 @@ int vz_validate_body(vz_req *req) {
   return 0;
 }
 
+/* The body validator for any JSON object (declared socket events use it too). */
+int vz_validate_json(vz_req *req, const vz_field *fields, json_t *obj) { return check_object(req, fields, obj, NULL); }
+
 static const vz_field common_query[] = {
   { "fields", VZ_STR, 0, 1, 512, 0 },
   { "limit", VZ_INT, 0, 1, 100, 0 },

@@ -14,6 +14,25 @@ int vz_services_settings(const vz_service *const *list, char *err, size_t errlen
   return 0;
 }
 
+#define MAX_PENDING_EVENTS 32
+static int (*events_add)(struct sio_event *table);
+static struct {
+  struct sio_event *table;
+  const char *owner;
+} pending[MAX_PENDING_EVENTS];
+static int npending;
+
+int vz_service_events_adder(int (*add)(struct sio_event *table)) {
+  events_add = add;
+  for (int i = 0; i < npending; i++)
+    if (add(pending[i].table) < 0) {
+      vz_log_error("could not register socket events", "service", pending[i].owner);
+      return -1;
+    }
+  npending = 0;
+  return 0;
+}
+
 static int fail(char *err, size_t errlen, const vz_service *s, const char *what) {
   snprintf(err, errlen, "service %s: %s", s->name, what);
   return -1;
@@ -21,6 +40,15 @@ static int fail(char *err, size_t errlen, const vz_service *s, const char *what)
 
 static int register_service(const vz_service *s, char *err, size_t errlen) {
   if (s->routes && vz_routes_add(s->routes) < 0) return fail(err, errlen, s, "could not register its routes (route table full?)");
+  if (s->events) {
+    if (events_add) {
+      if (events_add(s->events) < 0) return fail(err, errlen, s, "could not register its socket events (taken, or full)");
+    } else {
+      if (npending == MAX_PENDING_EVENTS) return fail(err, errlen, s, "too many socket event tables before realtime");
+      pending[npending].table = s->events;
+      pending[npending++].owner = s->name;
+    }
+  }
   for (const vz_queue *q = s->queues; q && q->name; q++)
     if (jobs_register(q->name, q->handler, q->lease_ms) < 0)
       return fail(err, errlen, s, "could not register a job queue (taken, or the queue table is full)");

@@ -41,10 +41,13 @@ typedef struct vz_topic {
   vz_bus_fn fn;
 } vz_topic;
 
+struct sio_event;
+
 typedef struct vz_service {
   const char *name;
   const vz_opt *opts;           /* settings rows, {0}-terminated; NULL: none */
   vz_route *routes;             /* HTTP routes, {0}-terminated; NULL: none */
+  struct sio_event *events;     /* Socket.IO events (realtime/sio_events.h), {0}-terminated */
   const vz_queue *queues;       /* job queues, {0}-terminated */
   const vz_topic *topics;       /* bus subscriptions, {0}-terminated */
   vz_metrics_writer metrics;    /* appends the service's series to /metrics */
@@ -54,6 +57,10 @@ typedef struct vz_service {
   void (*drain)(vz_loop *l);
   void (*stop)(void);
 } vz_service;
+
+/* The realtime module takes the services' socket events through this (the core does not
+ * depend on it); tables registered before it is set are handed over when it is. */
+int vz_service_events_adder(int (*add)(struct sio_event *table));
 
 /* Appends every service's settings to the config table (before vz_config_load). */
 int vz_services_settings(const vz_service *const *list, char *err, size_t errlen);

@@ -5,6 +5,7 @@
 #include "core/service.h"
 #include "realtime/eio.h"
 #include "realtime/sio.h"
+#include "realtime/sio_events.h"
 
 static int recovery = 1;
 
@@ -41,6 +42,7 @@ static void realtime_metrics(char **b, size_t *l, size_t *c) {
                     st.ws, st.polling, st.upgrades, st.slow_dropped, st.bad_input,
                     (unsigned long long)delivered, rooms, (unsigned long long)rec_mem,
                     (unsigned long long)rec_stream, (unsigned long long)rec_fresh);
+  sio_events_metrics(b, l, c);
 }
 
 static int realtime_start(void) { return sio_start(recovery); }

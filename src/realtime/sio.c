@@ -12,6 +12,8 @@
  * Spec: Socket.IO v5 protocol (socketio/socket.io-protocol, README). */
 #include "realtime/sio.h"
 #include "realtime/sio_int.h"
+#include "realtime/sio_events.h"
+#include "core/service.h"
 
 #include <sodium.h>
 #include <stdatomic.h>
@@ -95,14 +97,22 @@ int sio_namespace_add(const char *nsp, sio_conn_fn on_connect, sio_conn_fn on_di
   return 0;
 }
 
-int sio_on(const char *nsp, const char *event, sio_event_fn fn) {
+static int handler_add(const char *nsp, const char *event, sio_event_fn fn, const sio_event *decl) {
   if (sio_namespace_add(nsp, NULL, NULL) < 0) return -1;
   sio_ns *n = ns_find(nsp);
   if (n->nh == MAX_HANDLERS) return -1;
+  for (int i = 0; i < n->nh; i++)
+    if (strcmp(n->h[i].event, event) == 0) return -1; /* one handler per event: a second is a bug */
   n->h[n->nh].event = event;
   n->h[n->nh].fn = fn;
+  n->h[n->nh].decl = decl;
   n->nh++;
   return 0;
+}
+
+int sio_on(const char *nsp, const char *event, sio_event_fn fn) { return handler_add(nsp, event, fn, NULL); }
+int sio_on_declared(const char *nsp, const char *event, const sio_event *decl) {
+  return handler_add(nsp, event, NULL, decl);
 }
 
 int sio_namespace_recovery(const char *nsp, int on) {
@@ -558,7 +568,8 @@ static int dispatch(sio_conn *c, sio_packet *p, const sio_bin *bins, int nbins) 
       if (strcmp(s->ns->h[i].event, json_string_value(name)) != 0) continue;
       json_t *args = json_array();
       for (size_t k = 1; k < json_array_size(p->data); k++) json_array_append(args, json_array_get(p->data, k));
-      s->ns->h[i].fn(s, args, p->ack_id, bins, nbins);
+      if (s->ns->h[i].decl) sio_event_run(s, s->ns->h[i].decl, args, p->ack_id);
+      else s->ns->h[i].fn(s, args, p->ack_id, bins, nbins);
       json_decref(args);
       break;
     }
@@ -677,7 +688,7 @@ int sio_init(void) {
   sio_set_auth_check(sio_auth_bearer);
   vz_hook.session_revoked = sio_disconnect_session; /* signed out: its sockets end too */
   if (eio_init() < 0 || eio_mount(&sio_upper) < 0) return -1;
-  return 0;
+  return vz_service_events_adder(sio_events_add); /* services' declared events */
 }
 
 /* Serve only: recovery (an application may have turned it off), the cross-loop and

@@ -17,7 +17,9 @@
 #define ROOM_MAX 128
 #define KEY_SEP '\x1f'
 
-typedef struct sio_handler { const char *event; sio_event_fn fn; } sio_handler;
+typedef struct sio_event sio_event;
+/* fn for events registered with sio_on; decl for declared ones (sio_events.c) */
+typedef struct sio_handler { const char *event; sio_event_fn fn; const sio_event *decl; } sio_handler;
 typedef struct sio_ns {
   char name[SIO_MAX_NSP + 1];
   sio_conn_fn on_connect, on_disconnect;
@@ -77,6 +79,11 @@ ws_buf *sio_encode(int type, const char *nsp, int64_t ack, int natt, const json_
 /* [event, ...args] (takes args); NULL on a bad event name. */
 json_t *sio_event_data(const char *event, json_t *args);
 void sio_unref_all(ws_buf **b, int nb);
+
+/* sio.c: a declared event's entry in its namespace (sio_events.c registers through it). */
+int sio_on_declared(const char *nsp, const char *event, const sio_event *decl);
+/* sio_events.c: runs a declared event for socket s (on its loop). */
+void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id);
 
 /* sio_broadcast.c: after sio_rec_enable. Picks this instance's id (*instance), takes the
  * bus topic "sio:room" and, with recovery and Redis, the stream follower's hooks. */

@@ -11,6 +11,7 @@
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
+#include "services/clock/clock.h"
 #include "services/media/media.h"
 #include "services/users/users.h"
 
@@ -20,6 +21,7 @@ const vz_service *const vz_service_list[] = {
   &users_service,
   &audit_service,
   &categories_service,
+  &clock_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,

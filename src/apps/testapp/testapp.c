@@ -14,7 +14,9 @@
 #include "apps/bench/bench.h"
 #include "core/loop.h"
 #include "core/service.h"
+#include "db/db.h"
 #include "realtime/sio.h"
+#include "realtime/sio_events.h"
 
 #define MAX_ROOM_LEN 64
 
@@ -114,6 +116,30 @@ static void t_kick(sio_socket *s, const json_t *args, int64_t ack_id, const sio_
   sio_disconnect(s);
 }
 
+/* ---- declared events (sio_events.h), on "/test" ---------------------------------- */
+
+/* db-echo {text}: a worker with a database handle reads it back through SQL; ack
+ * {text, user_id}. Signed-in users only. */
+static int e_db_echo(vz_req *req) {
+  const char *text = json_string_value(json_object_get(req->json, "text"));
+  vz_stmt *st = NULL;
+  int rc = db_run(req->db, &st, "SELECT $1", "s", text);
+  json_t *o = rc == DB_ROW ? json_pack("{s:s, s:o}", "text", db_col_text(st, 0), "user_id", vz_json_id(req->user_id)) : NULL;
+  if (st) db_finalize(st);
+  if (rc < 0) return vz_fail_db(req, rc);
+  return o ? vz_reply_item(req, 200, o) : vz_fail(req, 500, "internal", NULL, "no row");
+}
+
+/* admin-only: the role check of a declared event. */
+static int e_admin_only(vz_req *req) { return vz_reply_item(req, 200, json_pack("{s:b}", "ok", 1)); }
+
+static const vz_field db_echo_in[] = { { "text", VZ_STR, VZ_REQUIRED, 1, 100, 0 }, { 0 } };
+static sio_event test_events[] = {
+  { .nsp = "/test", .event = "db-echo", .handler = e_db_echo, .in = db_echo_in, .flags = VZ_AUTH, .rate_per_min = 600 },
+  { .nsp = "/test", .event = "admin-only", .handler = e_admin_only, .flags = VZ_ROLE_ADMIN | SIO_ON_LOOP },
+  { 0 },
+};
+
 static int guest_or_bearer(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
   const char *tok = json_string_value(json_object_get(auth, "token"));
   if (!tok || !strchr(tok, '.')) return sio_auth_token_nonempty(nsp, auth, out, message);
@@ -135,6 +161,7 @@ static int testapp_init(void) {
     rc |= sio_on(nsp, "kick", t_kick);
     rc |= sio_on(nsp, "emit-user", t_emit_user);
   }
+  rc |= sio_events_add(test_events); /* only with the switch, so not a descriptor field */
   sio_set_auth_check(guest_or_bearer);
   return rc ? -1 : 0;
 }

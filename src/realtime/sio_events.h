@@ -1,0 +1,40 @@
+/* sio_events: Socket.IO events declared like HTTP routes. A service lists them in its
+ * descriptor (vz_service.events); the realtime module checks them in the same order as
+ * the HTTP pipeline and answers the client's acknowledgement:
+ *
+ *   static const vz_field bid_in[] = {
+ *     { "lot_id", VZ_ID, VZ_REQUIRED }, { "amount", VZ_INT, VZ_REQUIRED, 1, 1000000000 }, { 0 } };
+ *   const sio_event auction_events[] = {
+ *     { "/", "bid", auction_bid, bid_in, VZ_AUTH, .rate_per_min = 120 }, { 0 } };
+ *
+ * Order: rate limit (per user, per socket for a guest) -> auth and role -> the first
+ * argument validated against `in` by the HTTP body validator -> the handler, on the
+ * worker pool with a database handle (default) or on the io loop (SIO_ON_LOOP, for
+ * cheap answers). The handler is an ordinary vz_handler: req->json is the validated
+ * input, req->user_id / role / session_id come from the socket, and it answers with
+ * vz_reply_item / vz_fail as a route does. The client's ack gets that body, so the
+ * envelope is the REST one: [{"data": ...}] or [{"error": {"code", "message", "field"}}].
+ * No io loop ever waits: a worker's answer is posted back to the loop that owns the
+ * socket (a socket gone meanwhile just drops it). Each event is counted in /metrics
+ * (vidzo_realtime_events_total{event,outcome}) and logged like a request. */
+#ifndef VZ_SIO_EVENTS_H
+#define VZ_SIO_EVENTS_H
+#include "core/http.h"
+
+enum { SIO_ON_LOOP = 1 << 24 }; /* run on the io loop (no database) */
+
+typedef struct sio_event {
+  const char *nsp;          /* "/" */
+  const char *event;        /* "time" */
+  vz_handler handler;
+  const vz_field *in;       /* the first argument, a JSON object; NULL: no input */
+  int flags;                /* VZ_AUTH, VZ_ROLE_*, SIO_ON_LOOP */
+  int rate_per_min;         /* per user (guests: per socket); 0: none */
+  int idx;                  /* set at registration: metrics slot */
+} sio_event;
+
+/* Registers a {0}-terminated table (before serve). <0: a full table, a bad namespace. */
+int sio_events_add(sio_event *table);
+/* /metrics series of the declared events. */
+void sio_events_metrics(char **b, size_t *l, size_t *c);
+#endif
