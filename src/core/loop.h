@@ -20,8 +20,10 @@ uv_loop_t *vz_loop_uv(vz_loop *l);
 int vz_loop_post(vz_loop *l, void (*fn)(void *arg), void *arg);
 /* A 64 KB buffer shared by all reads of this loop: valid only inside a read callback. */
 char *vz_loop_read_buf(vz_loop *l, size_t *len);
-/* Per-loop slot for a module's state (realtime sessions, rooms...). */
-enum { VZ_SLOT_RT = 0, VZ_SLOT_RT2, VZ_SLOT_APP, VZ_SLOTS };
+/* Per-loop slots for modules' state (realtime sessions, rooms...): a module takes one
+ * at init (before serve) and keeps the index; -1 when all VZ_MAX_SLOTS are taken. */
+#define VZ_MAX_SLOTS 16
+int vz_loop_slot_new(void);
 void **vz_loop_slot(vz_loop *l, int slot);
 
 /* Called on every loop (on its thread) when draining starts: close what you own.

@@ -26,7 +26,7 @@ struct vz_loop {
   uint64_t drain_deadline_ns;
   char *read_buf;
   int read_busy;
-  void *slots[VZ_SLOTS];
+  void *slots[VZ_MAX_SLOTS];
   char date[40];                   /* cached "Date: ..." value */
   time_t date_sec;
   struct rcache *rcache;           /* respcache.c */

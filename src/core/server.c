@@ -42,6 +42,8 @@ vz_loop *vz_loop_get(int i) { return i >= 0 && i < nloops ? &loops[i] : NULL; }
 vz_loop *vz_loop_current(void) { return tl_loop; }
 int vz_loop_index(const vz_loop *l) { return l->index; }
 uv_loop_t *vz_loop_uv(vz_loop *l) { return &l->uv; }
+static int nslots;
+int vz_loop_slot_new(void) { return nslots < VZ_MAX_SLOTS ? nslots++ : -1; }
 void **vz_loop_slot(vz_loop *l, int slot) { return &l->slots[slot]; }
 int vz_draining(void) { return atomic_load_explicit(&draining_flag, memory_order_relaxed); }
 void vz_loop_hold(vz_loop *l, int delta) { l->holds += delta; }

@@ -39,7 +39,8 @@ eio_options eio_opt = { 25000, 20000, 1000000, 4u << 20 };
 
 static eio_loopst *all_loops[64];
 
-eio_loopst *eio_lst(vz_loop *l) { return *vz_loop_slot(l, VZ_SLOT_RT); }
+static int eio_slot = -1; /* taken in eio_init */
+eio_loopst *eio_lst(vz_loop *l) { return *vz_loop_slot(l, eio_slot); }
 
 static void poll_flush(eio_session *s);
 
@@ -746,7 +747,7 @@ static void on_loop_start(vz_loop *l) {
   eio_loopst *ls = calloc(1, sizeof *ls);
   if (!ls) abort(); /* at start-up only: no loop without its state */
   ls->loop = l;
-  *vz_loop_slot(l, VZ_SLOT_RT) = ls;
+  *vz_loop_slot(l, eio_slot) = ls;
   if (vz_loop_index(l) < 64) all_loops[vz_loop_index(l)] = ls;
   uv_check_init(vz_loop_uv(l), &ls->check);
   ls->check.data = ls;
@@ -799,6 +800,7 @@ static void eio_loops_free(void) {
 
 int eio_init(void) {
   if (sodium_init() < 0) return -1;
+  if (eio_slot < 0 && (eio_slot = vz_loop_slot_new()) < 0) return -1;
   atexit(eio_loops_free);
   if (vz_on_loop_start(on_loop_start) < 0 || vz_on_drain(on_drain) < 0) return -1;
   return 0;

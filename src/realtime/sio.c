@@ -37,8 +37,9 @@ static sio_auth_fn auth_check = sio_auth_token_nonempty;
 
 static sio_loopst *sio_loops[64]; /* outlive the loops: freed at exit */
 
+static int sio_slot = -1; /* taken in sio_init */
 sio_loopst *sio_loopst_of(vz_loop *l) {
-  void **slot = vz_loop_slot(l, VZ_SLOT_RT2);
+  void **slot = vz_loop_slot(l, sio_slot);
   if (!*slot) {
     *slot = calloc(1, sizeof(sio_loopst));
     if (!*slot) abort(); /* first use on a loop only */
@@ -684,6 +685,7 @@ int sio_auth_bearer(const char *nsp, const json_t *auth, sio_identity *out, cons
 }
 
 int sio_init(void) {
+  if (sio_slot < 0 && (sio_slot = vz_loop_slot_new()) < 0) return -1;
   if (sio_namespace_add("/", NULL, NULL) < 0) return -1;
   sio_set_auth_check(sio_auth_bearer);
   vz_hook.session_revoked = sio_disconnect_session; /* signed out: its sockets end too */
