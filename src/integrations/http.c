@@ -14,6 +14,7 @@
  * cancel the calls of a draining loop shortly before that loop's deadline, so no post is
  * ever made to a loop that has gone away. */
 #include "integrations/http.h"
+#include "core/fault.h"
 
 #include <assert.h>
 #include <curl/curl.h>
@@ -656,6 +657,9 @@ int integ_call_sync(const integ_request *req, integ_response *res) {
   assert(vz_loop_current() == NULL); /* an io loop must never wait on the network */
   assert(!on_client_thread);         /* a callback waiting on its own thread: deadlock */
   memset(res, 0, sizeof *res);
+  /* debug builds: an armed "call" fault fails this call as if nothing could be reached,
+   * counted on the caller's thread (the handler's window), never on the client thread */
+  if (vz_fault_hit(VZ_FAULT_CALL)) return res->err = INTEG_ECONNECT;
   sync_wait w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .out = res};
   int rc = integ_call(req, NULL, sync_done, &w);
   if (rc < 0) {

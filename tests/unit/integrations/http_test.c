@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/loop.h"
+#include "core/fault.h"
 #include "integrations/http.h"
 #include "../test.h"
 
@@ -201,6 +202,32 @@ TEST(integ_call_returns_the_answer) {
   integ_response_clear(&r);
   integ_response_clear(&q);
 }
+
+#ifdef VZ_DEBUG
+/* Fault injection's "call" kind fails the Nth outbound call as unreachable, before
+ * anything is sent; the next one goes out as usual. */
+TEST(integ_call_fault_fails_before_sending) {
+  tsrv s;
+  static const canned ok[] = {{200, "", "fine", 0}};
+  CHECK_EQ_INT(integ_register(&(integ_conf){.name = "t_fault"}), 0);
+  CHECK_EQ_INT(tsrv_start(&s, ok, 1), 0);
+  CHECK_EQ_INT(integ_start(), 0);
+  vz_fault_arm(&(vz_fault_spec){.kind = VZ_FAULT_CALL, .scope = VZ_FAULT_THREAD, .nth = 1});
+  integ_response r, q;
+  int rc = integ_call_sync(&(integ_request){.integration = "t_fault", .url = url(&s, "/a")}, &r);
+  int hits_after_fault = atomic_load(&s.hits);
+  int rc2 = integ_call_sync(&(integ_request){.integration = "t_fault", .url = url(&s, "/a")}, &q);
+  vz_fault_disarm();
+  integ_stop(1000);
+  tsrv_stop(&s);
+  CHECK_EQ_INT(rc, INTEG_ECONNECT);
+  CHECK_EQ_INT(hits_after_fault, 0);
+  CHECK_EQ_INT(rc2, INTEG_OK);
+  CHECK_EQ_STR(q.body, "fine");
+  integ_response_clear(&r);
+  integ_response_clear(&q);
+}
+#endif
 
 TEST(integ_call_times_out) {
   tsrv s;
