@@ -26,7 +26,9 @@ export default [{
     const st = await load.stop();
     t.log(`rolling restart: ${JSON.stringify(rounds)}`);
     t.log(`load: sent ${st.sent} in ${st.seconds}s (${st.rate} req/s), ok ${st.ok}, non-2xx ${st.non2xx} ${JSON.stringify(st.codes)}, socket errors ${st.errors} ${JSON.stringify(st.errs)}, slowest ${st.maxMs} ms`);
-    assert.ok(st.sent > 1200, `too little load: ${st.sent}`);
+    // The load must have been real and steady through all three restarts; how many it
+    // adds up to depends on how fast the restarts went (a fast host once failed ">1200").
+    assert.ok(st.sent >= 600 && st.rate >= 150, `too little load: ${st.sent} in ${st.seconds}s (${st.rate} req/s)`);
     assert.equal(st.non2xx, 0, `non-2xx answers: ${JSON.stringify(st.codes)}`);
     assert.equal(st.errors, 0, `socket errors: ${JSON.stringify(st.errs)}`);
   },
