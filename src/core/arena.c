@@ -1,5 +1,5 @@
-/* arena: chunks of 4 KB and up, carved front to back. The first chunk lives inside the
- * arena header so a small request costs one malloc. */
+/* arena: chunks of 4 KB and up, carved front to back. A request costs two mallocs (the
+ * header and its first 4 KB chunk); larger ones add chunks, each freed with the arena. */
 #include "core/arena.h"
 #include "core/fault.h"
 #include <stdint.h>

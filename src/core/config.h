@@ -16,7 +16,7 @@ typedef struct vz_config {
   char redis_url[256];    /* empty: single instance, in-process cache and rooms */
   char data_dir[256];
   int log_level;
-  char jwt_secret[256];   /* empty: generated per start (tokens die with the process) */
+  char jwt_secret[256];   /* empty: generated once and kept in DATA_DIR/jwt.secret (auth_start) */
   int shutdown_timeout;   /* seconds to finish in-flight requests */
   char cors_origins[1024];/* comma list, "*" for any */
   size_t max_body;        /* bytes */

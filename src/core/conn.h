@@ -41,7 +41,7 @@ extern void (*vz_conn_dispatch_hook)(vz_req *req);
 void vz_dispatch(vz_req *req);
 /* Called by dispatch when the reply is set: writes it and resumes the connection. */
 void vz_conn_reply_done(vz_req *req);
-/* Parse-time routing (dispatch.c): finds the route at headers-complete. */
+/* Parse-time routing (router.c): finds the route at headers-complete. */
 void vz_route_match(vz_req *req);
 void vz_req_free(vz_req *req);
 /* Access log line + metrics for a finished request (dispatch.c). */
