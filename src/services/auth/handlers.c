@@ -3,6 +3,7 @@
  * "invalid email or password" answers a missing account, a deleted one and a wrong
  * password, and a missing account still spends one argon2id verification. */
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +87,27 @@ static json_t *token_body(int64_t uid, int role, int setup, const char *access, 
   return o;
 }
 
-/* Starts a session for account a and replies 200/201 with both tokens. */
+/* A suspended account gets no session (users/suspend.c). Only said to whoever has proven
+ * a factor already, so it tells nothing about which accounts exist. 0, or replied 403. */
+static int not_suspended_or_fail(vz_req *req, const users_account *a) {
+  if (!a->suspended_until) return 0;
+  if (a->suspended_until == INT64_MAX)
+    return vz_fail(req, 403, "account_suspended", NULL, "this account is suspended");
+  char until[40];
+  json_t *t = vz_json_time(a->suspended_until);
+  snprintf(until, sizeof until, "%s", json_string_value(t) ? json_string_value(t) : "later");
+  json_decref(t);
+  return vz_fail(req, 403, "account_suspended", NULL, "this account is suspended until %s", until);
+}
+
+/* Starts a session for account a and replies 200/201 with both tokens. Every sign-in
+ * (password, emailed or texted code, provider, email verification) ends here. */
 int auth_reply_session(vz_req *req, const users_account *a, int status) {
   session_tokens s;
   char *access = NULL;
   int64_t ttl = 0;
   int setup = 0, role = effective_role(a, &setup);
+  if (not_suspended_or_fail(req, a)) return req->status;
   if (session_create(req->db, a->id, jstr(req, "device"), vz_req_header(req, "User-Agent"),
                      req->ip, db_now_ms(), &s) != SESSION_OK)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
@@ -270,6 +286,8 @@ int auth_h_refresh(vz_req *req) {
   if (rc != SESSION_OK) return vz_fail(req, 401, "invalid_token", NULL, "invalid or expired refresh token");
   if (users_account_by_id(req->db, s.user_id, &a) != USERS_OK || a.deleted)
     return vz_fail(req, 401, "invalid_token", NULL, "invalid or expired refresh token");
+  /* suspension revokes the sessions (on_user.c); this covers a refresh racing it */
+  if (not_suspended_or_fail(req, &a)) return req->status;
   int setup = 0, role = effective_role(&a, &setup);
   if (auth_issue_access(a.id, role, s.family_id, &access, &ttl) != 0)
     return vz_fail(req, 500, "internal", NULL, "could not sign the token");

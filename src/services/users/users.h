@@ -43,6 +43,9 @@ typedef struct users_account {
   int64_t id;
   int role, email_verified, totp_enabled, deleted;
   int64_t totp_last_step;
+  /* 0: not suspended; else when the suspension ends (INT64_MAX: until an admin lifts it).
+   * A suspension that has ended reads as 0. */
+  int64_t suspended_until;
   char email[USERS_EMAIL_MAX + 1];
   char password_hash[128];
   char totp_secret[64];
@@ -80,8 +83,10 @@ int users_create(vz_db *db, const char *email, int email_verified, const char *p
  * 0 if not, a negative db.h code when the database could not say: never treat that as 0. */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b);
 
-/* Deletion: personal data removed or anonymised, sessions revoked, graph edges removed;
- * the row stays (orders reference it) with deleted_at set. */
+/* Deletion: marks the row deleted and emits VZ_EV_USER_DELETED in the same transaction;
+ * each service removes its part (users: profile, graph, devices; auth: sessions and
+ * sign-in links; media: the avatar file; the core: idempotency records). The row stays
+ * (orders reference it) with deleted_at set. USERS_ENOTFOUND when absent or deleted. */
 int users_delete(vz_db *db, int64_t uid, int64_t actor, users_err *e);
 
 /* JSON ids are strings: 63-bit ids do not fit a JavaScript number. */
