@@ -38,6 +38,17 @@ static int fail(char *err, size_t errlen, const vz_service *s, const char *what)
   return -1;
 }
 
+/* One table of event subscriptions; the message names the service and the row at fault. */
+static int subscribe(const char *name, const vz_subscription *on, char *err, size_t errlen) {
+  char why[160];
+  for (const vz_subscription *o = on; o && o->kind; o++)
+    if (vz_event_subscribe(name, o, why, sizeof why) < 0) {
+      snprintf(err, errlen, "service %s: %s", name, why);
+      return -1;
+    }
+  return 0;
+}
+
 static int register_service(const vz_service *s, char *err, size_t errlen) {
   if (s->routes && vz_routes_add(s->routes) < 0) return fail(err, errlen, s, "could not register its routes (route table full?)");
   if (s->events) {
@@ -54,6 +65,7 @@ static int register_service(const vz_service *s, char *err, size_t errlen) {
       return fail(err, errlen, s, "could not register a job queue (taken, or the queue table is full)");
   for (const vz_topic *t = s->topics; t && t->prefix; t++)
     if (vz_bus_subscribe(t->prefix, t->fn) < 0) return fail(err, errlen, s, "could not subscribe to a bus topic (table full?)");
+  if (subscribe(s->name, s->on, err, errlen) < 0) return -1;
   if (s->metrics && vz_metrics_register(s->metrics) < 0) return fail(err, errlen, s, "too many metrics writers");
   if (s->loop_start && vz_on_loop_start(s->loop_start) < 0) return fail(err, errlen, s, "too many loop-start hooks");
   if (s->drain && vz_on_drain(s->drain) < 0) return fail(err, errlen, s, "too many drain hooks");
@@ -61,10 +73,13 @@ static int register_service(const vz_service *s, char *err, size_t errlen) {
 }
 
 int vz_services_init(const vz_service *const *list, char *err, size_t errlen) {
+  /* the core's tables react first; then the services, in list order */
+  if (subscribe("core", vz_core_on, err, errlen) < 0) return -1;
   for (const vz_service *const *s = list; *s; s++) {
     if ((*s)->init && (*s)->init() < 0) return fail(err, errlen, *s, "init failed (see the log line before)");
     if (register_service(*s, err, errlen) < 0) return -1;
   }
+  vz_event_seal(); /* emits are refused until here: no service's part can be skipped */
   return 0;
 }
 

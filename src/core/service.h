@@ -4,14 +4,16 @@
  *
  *   const vz_service orders_service = {
  *     .name = "orders", .opts = orders_opts, .routes = orders_routes,
- *     .queues = orders_queues, .topics = orders_topics, .metrics = orders_metrics,
- *     .init = orders_init, .start = orders_start, .stop = orders_stop };
+ *     .queues = orders_queues, .topics = orders_topics, .on = orders_on,
+ *     .metrics = orders_metrics, .init = orders_init, .start = orders_start, .stop = orders_stop };
  *
  * Lifecycle, in list order (stop in reverse):
  *   settings   opts rows join the one config table (flags, VIDZO_* env, help, "flags win")
  *   init       after settings: check them, build memory state, register what is not data.
  *              No files, no connections: `vidzo routes` runs only this far.
- *   register   routes, job queues, bus topics, metrics writer, loop hooks (by the core)
+ *   register   routes, job queues, bus topics, event subscriptions (core/events.h: the
+ *              core's own first, then each service's; ASYNC ones get their job queue),
+ *              metrics writer, loop hooks (by the core); then the subscriptions are sealed
  *   start      `vidzo serve` only, before the loops: files, database, threads
  *   loop_start on each io loop's thread before it runs; drain on each loop at SIGTERM
  *   stop       after the loops ended
@@ -23,6 +25,7 @@
 
 #include "core/bus.h"
 #include "core/config.h"
+#include "core/events.h"
 #include "core/http.h"
 #include "core/loop.h"
 #include "core/metrics.h"
@@ -50,6 +53,7 @@ typedef struct vz_service {
   struct sio_event *events;     /* Socket.IO events (realtime/sio_events.h), {0}-terminated */
   const vz_queue *queues;       /* job queues, {0}-terminated */
   const vz_topic *topics;       /* bus subscriptions, {0}-terminated */
+  const vz_subscription *on;    /* event subscriptions (core/events.h), {0}-terminated */
   vz_metrics_writer metrics;    /* appends the service's series to /metrics */
   int (*init)(void);            /* 0 or <0 (start-up fails, naming the service) */
   int (*start)(void);
@@ -64,7 +68,8 @@ int vz_service_events_adder(int (*add)(struct sio_event *table));
 
 /* Appends every service's settings to the config table (before vz_config_load). */
 int vz_services_settings(const vz_service *const *list, char *err, size_t errlen);
-/* init, then registration of routes, queues, topics, metrics and loop hooks. */
+/* init, then registration of routes, queues, topics, event subscriptions, metrics and
+ * loop hooks; ends by sealing the event subscriptions. */
 int vz_services_init(const vz_service *const *list, char *err, size_t errlen);
 int vz_services_start(const vz_service *const *list, char *err, size_t errlen);
 void vz_services_stop(const vz_service *const *list);

@@ -1,4 +1,6 @@
--- Core tables every service relies on.
+-- Owner: categories (src/services/categories/). Tables: categories. In the core's range
+-- because it predates the per-service ranges (docs/internals/db.md); never renumbered.
+-- (The file was meant for core tables; only categories was ever created in it.)
 CREATE TABLE categories (
   id          BIGINT PRIMARY KEY,
   parent_id   BIGINT REFERENCES categories(id) ON DELETE RESTRICT,

@@ -1,5 +1,6 @@
--- Owner: core (src/core/idempotency.c). The stored answer of a VZ_IDEMPOTENT request,
--- written in the transaction of the change it answers; expired after 24 hours.
+-- Owner: core (src/core/idempotency.c). Tables: idempotency_keys. The stored answer of
+-- a VZ_IDEMPOTENT request, written in the transaction of the change it answers; expired
+-- after 24 hours, and forgotten with a deleted account (core/events.c, vz_core_on).
 -- body is BYTEA: PostgreSQL's binary type; SQLite stores a bound blob unchanged in a
 -- column of any declared type, so the one word serves both.
 CREATE TABLE idempotency_keys (

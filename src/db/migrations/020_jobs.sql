@@ -1,3 +1,4 @@
+-- Owner: core (src/jobs/). Tables: jobs. Services enqueue through jobs/jobs.h only.
 -- Durable job queue (src/jobs/). A job is 'ready' until a worker completes it ('done') or
 -- it fails max_attempts times ('dead'). A claim is a lease: locked_by/locked_until; a
 -- worker that dies loses the lease when locked_until passes and the job is claimed again.

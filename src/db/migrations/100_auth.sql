@@ -1,3 +1,7 @@
+-- Owners: users (src/services/users/) owns users; auth (src/services/auth/) owns
+-- oauth_identities, refresh_tokens, otp_codes, auth_failures. The users table was made
+-- here, in auth's range, before the ranges existed; auth changes its sign-in columns
+-- (password_hash, totp_*, email_verified, phone) only through services/users/users.h.
 -- Accounts and everything sign-in needs (issue #4). Times are unix ms, ids from db_id_new.
 CREATE TABLE users (
   id              BIGINT PRIMARY KEY,

@@ -1,3 +1,5 @@
+-- Owner: audit (src/services/audit/). Tables: audit_log, written through audit_record()
+-- only. In auth's range because it predates the per-service ranges.
 -- Audit trail for every privileged action platform-wide (audit_record() in services/audit).
 CREATE TABLE audit_log (
   id          BIGINT PRIMARY KEY,

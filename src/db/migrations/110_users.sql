@@ -1,3 +1,5 @@
+-- Owner: users (src/services/users/). Tables: follows, blocks, device_tokens,
+-- seller_applications. In auth's range because it predates the per-service ranges.
 -- Social graph, devices and seller applications (issue #4).
 CREATE TABLE follows (
   follower_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,

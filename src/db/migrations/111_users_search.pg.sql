@@ -1,3 +1,4 @@
+-- Owner: users. Tables: users (the search column). Predates the per-service ranges.
 -- Handle / display-name search on PostgreSQL: a generated tsvector with a GIN index
 -- ('simple' configuration: handles and names are not natural-language words).
 ALTER TABLE users ADD COLUMN search tsvector GENERATED ALWAYS AS

@@ -1,3 +1,4 @@
+-- Owner: users. Tables: users_fts (and its triggers on users). Predates the ranges.
 -- Handle / display-name search on SQLite: an FTS5 index kept in step by triggers.
 -- Prefix queries ("ann*") use the prefix index; deleted users are not indexed.
 CREATE VIRTUAL TABLE users_fts USING fts5(handle, display_name, content='', prefix='2 3');

@@ -1,3 +1,4 @@
+-- Owner: users. Tables: seller_applications, device_tokens. Predates the ranges.
 -- Seller applications carry the legal name; one pending application per user is enforced
 -- by the database (a partial unique index), so two concurrent submissions cannot both win.
 ALTER TABLE seller_applications ADD COLUMN legal_name TEXT NOT NULL DEFAULT '';

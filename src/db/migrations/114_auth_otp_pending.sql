@@ -1,3 +1,4 @@
+-- Owner: auth. Tables: otp_codes.
 -- A sign-up's password hash waits beside its verification code and becomes the account's
 -- only when that code is verified (services/auth/handlers.c, auth_h_verify_email): a later
 -- sign-up with the same unverified address gets its own code bound to its own password,

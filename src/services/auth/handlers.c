@@ -3,6 +3,7 @@
  * "invalid email or password" answers a missing account, a deleted one and a wrong
  * password, and a missing account still spends one argon2id verification. */
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +87,27 @@ static json_t *token_body(int64_t uid, int role, int setup, const char *access, 
   return o;
 }
 
-/* Starts a session for account a and replies 200/201 with both tokens. */
+/* A suspended account gets no session (users/suspend.c). Only said to whoever has proven
+ * a factor already, so it tells nothing about which accounts exist. 0, or replied 403. */
+static int not_suspended_or_fail(vz_req *req, const users_account *a) {
+  if (!a->suspended_until) return 0;
+  if (a->suspended_until == INT64_MAX)
+    return vz_fail(req, 403, "account_suspended", NULL, "this account is suspended");
+  char until[40];
+  json_t *t = vz_json_time(a->suspended_until);
+  snprintf(until, sizeof until, "%s", json_string_value(t) ? json_string_value(t) : "later");
+  json_decref(t);
+  return vz_fail(req, 403, "account_suspended", NULL, "this account is suspended until %s", until);
+}
+
+/* Starts a session for account a and replies 200/201 with both tokens. Every sign-in
+ * (password, emailed or texted code, provider, email verification) ends here. */
 int auth_reply_session(vz_req *req, const users_account *a, int status) {
   session_tokens s;
   char *access = NULL;
   int64_t ttl = 0;
   int setup = 0, role = effective_role(a, &setup);
+  if (not_suspended_or_fail(req, a)) return req->status;
   if (session_create(req->db, a->id, jstr(req, "device"), vz_req_header(req, "User-Agent"),
                      req->ip, db_now_ms(), &s) != SESSION_OK)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
@@ -171,8 +187,8 @@ int auth_h_verify_email(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   users_account a;
   otp_hit hit;
-  vz_stmt *st = NULL;
   int64_t now = db_now_ms();
+  int changed = 0;
   if (email_or_fail(req, email)) return req->status;
   int rc = otp_match(req->db, "verify_email", email, jstr(req, "code"), now, &hit);
   if (rc == OTP_OK) rc = otp_consume(req->db, &hit, now);
@@ -181,12 +197,7 @@ int auth_h_verify_email(vz_req *req) {
   /* The password bound to this code becomes the account's, and only while nobody has
    * proven the mailbox yet: after a provider sign-in or a reset, a sign-up code (maybe
    * from someone else's sign-up) must not set a password. Legacy codes carry none. */
-  rc = db_run(req->db, &st,
-              "UPDATE users SET email_verified = 1, password_hash = coalesce($1, password_hash),"
-              " updated_at = $2 WHERE id = $3 AND email_verified = 0",
-              "sii", hit.pending[0] ? hit.pending : NULL, now, a.id);
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
+  rc = users_verify_email(req->db, a.id, hit.pending[0] ? hit.pending : NULL, 0, &changed);
   sodium_memzero(&hit, sizeof hit);
   if (rc < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (changed != 1) return otp_fail(req, OTP_ENONE);
@@ -256,7 +267,7 @@ int auth_h_signin(vz_req *req) {
   if (password_needs_rehash(a.password_hash)) {
     char hash[PASSWORD_HASH_MAX];
     if (password_hash(pw, hash) == 0)
-      db_run(req->db, NULL, "UPDATE users SET password_hash = $1 WHERE id = $2", "si", hash, a.id);
+      users_set_password(req->db, a.id, hash, 0); /* best effort: the old hash still works */
   }
   return auth_reply_session(req, &a, 200);
 }
@@ -275,6 +286,8 @@ int auth_h_refresh(vz_req *req) {
   if (rc != SESSION_OK) return vz_fail(req, 401, "invalid_token", NULL, "invalid or expired refresh token");
   if (users_account_by_id(req->db, s.user_id, &a) != USERS_OK || a.deleted)
     return vz_fail(req, 401, "invalid_token", NULL, "invalid or expired refresh token");
+  /* suspension revokes the sessions (on_user.c); this covers a refresh racing it */
+  if (not_suspended_or_fail(req, &a)) return req->status;
   int setup = 0, role = effective_role(&a, &setup);
   if (auth_issue_access(a.id, role, s.family_id, &access, &ttl) != 0)
     return vz_fail(req, 500, "internal", NULL, "could not sign the token");
@@ -356,10 +369,7 @@ int auth_h_reset(vz_req *req) {
   if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
   int64_t now = db_now_ms();
   /* The code proved the mailbox, so the email is verified too; every device signs out. */
-  if (db_run(req->db, NULL,
-             "UPDATE users SET password_hash = $1, email_verified = 1, updated_at = $2 WHERE id = $3",
-             "sii", hash, now, a.id) < 0 ||
-      session_revoke_all(req->db, a.id, now) != SESSION_OK)
+  if (users_set_password(req->db, a.id, hash, 1) < 0 || session_revoke_all(req->db, a.id, now) != SESSION_OK)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   return vz_reply_empty(req, 204);
 }
@@ -371,15 +381,9 @@ int auth_h_reset(vz_req *req) {
  * people. The owner can set a password by the reset flow. Conditional on still being
  * unverified, so a parallel verification is not undone. */
 static int claim_unverified(vz_db *db, int64_t uid, const char *email) {
-  vz_stmt *st = NULL;
   int64_t now = db_now_ms();
-  int rc = db_run(db, &st,
-                  "UPDATE users SET email_verified = 1, password_hash = NULL, updated_at = $1"
-                  " WHERE id = $2 AND email_verified = 0",
-                  "ii", now, uid);
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
-  if (rc < 0) return -1;
+  int changed = 0;
+  if (users_verify_email(db, uid, NULL, 1, &changed) < 0) return -1;
   if (!changed) return 0;
   if (session_revoke_all(db, uid, now) != SESSION_OK) return -1;
   return otp_retire(db, "verify_email", email, now) < 0 ? -1 : 0;
@@ -437,8 +441,7 @@ int auth_h_totp_setup(vz_req *req) {
   if (a.totp_enabled) return vz_fail(req, 409, "conflict", NULL, "two-factor sign-in is already on");
   if (totp_new_secret(secret) != 0) return vz_fail(req, 500, "internal", NULL, "no randomness");
   totp_uri("VidZo", a.email[0] ? a.email : "account", secret, uri, sizeof uri);
-  if (db_run(req->db, NULL, "UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2",
-             "si", secret, a.id) < 0)
+  if (users_totp_set_secret(req->db, a.id, secret) < 0)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   return vz_reply_item(req, 200, json_pack("{s:s, s:s}", "secret", secret, "otpauth_uri", uri));
 }
@@ -450,8 +453,7 @@ int auth_h_totp_enable(vz_req *req) {
   int64_t last = a.totp_last_step;
   if (totp_verify(a.totp_secret, json_string_value(json_object_get(req->json, "code")), (int64_t)time(NULL), &last) != 0)
     return vz_fail(req, 400, "invalid_code", "code", "the authenticator code is not correct");
-  if (db_run(req->db, NULL, "UPDATE users SET totp_enabled = 1, totp_last_step = $1 WHERE id = $2",
-             "ii", last, a.id) < 0 ||
+  if (users_totp_enable(req->db, a.id, last) < 0 ||
       audit_record_ip(req->db, a.id, "user.totp_enable", "user", a.id, NULL, req->ip) < 0)
     return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   return vz_reply_empty(req, 204);

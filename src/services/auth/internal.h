@@ -1,6 +1,7 @@
 /* Shared by the auth route files only. */
 #ifndef VZ_AUTH_INTERNAL_H
 #define VZ_AUTH_INTERNAL_H
+#include "core/events.h"
 #include "core/http.h"
 #include "services/auth/otp.h"
 
@@ -17,6 +18,8 @@ typedef struct auth_settings_t {
 } auth_settings_t;
 extern auth_settings_t auth_settings;
 extern vz_route auth_routes[];
+/* Deletion and suspension of an account (on_user.c). */
+extern const vz_subscription auth_on[];
 int auth_start(void);
 
 /* Per-IP limits are sized for many honest people behind one NAT address (an office, a

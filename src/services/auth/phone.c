@@ -59,8 +59,7 @@ int auth_h_phone_verify(vz_req *req) {
   if (rc == OTP_ELOCKED) return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc != OTP_OK) return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
-  rc = db_run(req->db, NULL, "UPDATE users SET phone = $1, phone_verified = 1, updated_at = $2 WHERE id = $3",
-              "sii", phone, db_now_ms(), req->user_id);
+  rc = users_set_phone(req->db, req->user_id, phone);
   if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "phone", "this number belongs to another account");
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", phone, "phone_verified", 1));
@@ -70,12 +69,8 @@ int auth_h_phone_verify(vz_req *req) {
  * is the same either way, so the endpoint does not tell which numbers have accounts. The
  * per-IP cap is checked first for the same reason. */
 static int64_t account_by_phone(vz_req *req, const char *phone) {
-  vz_stmt *st = NULL;
   int64_t id = 0;
-  int rc = db_run(req->db, &st, "SELECT id FROM users WHERE phone = $1 AND phone_verified = 1 AND deleted_at IS NULL",
-                  "s", phone);
-  if (rc == DB_ROW) id = db_col_int(st, 0);
-  if (st) db_finalize(st);
+  int rc = users_id_by_phone(req->db, phone, &id);
   return rc < 0 ? rc : id;
 }
 

@@ -53,8 +53,15 @@ int session_signout(vz_db *db, const char *token, int64_t user_id, int64_t now_m
 int session_revoke(vz_db *db, int64_t user_id, int64_t family_id, int64_t now_ms);
 int session_revoke_all(vz_db *db, int64_t user_id, int64_t now_ms);
 /* Ends the access tokens of the sessions of user_id revoked at revoked_at_ms (after a
- * revoke-all committed in the caller's transaction, as account deletion does). */
+ * revoke-all committed). */
 void session_deny_revoked(vz_db *db, int64_t user_id, int64_t revoked_at_ms);
+/* Revoke-all inside the caller's transaction, without touching the denylist: memory (and
+ * the other instances told over the bus) cannot roll back with the transaction, so the
+ * access tokens are ended after the commit, by session_deny_recent (on_user.c runs it from
+ * the outbox). 0 or <0 DB_*. */
+int session_revoke_all_tx(vz_db *db, int64_t user_id, int64_t now_ms);
+/* Denies every session of user_id revoked at or after since_ms; idempotent. 0 or <0. */
+int session_deny_recent(vz_db *db, int64_t user_id, int64_t since_ms);
 /* Live sessions of user_id: [{id, device, user_agent, ip, created_at, last_used_at}]. */
 int session_list(vz_db *db, int64_t user_id, int64_t now_ms, json_t **out);
 #endif

@@ -6,13 +6,12 @@
  * are serialised: either way one code signs in once. */
 #include "db/db.h"
 #include "services/auth/totp.h"
+#include "services/users/users.h"
 
+/* The step lives on the account row, which users owns: the conditional UPDATE is its
+ * users_totp_take_step, the decision (used or not) is ours. */
 int totp_take_step(vz_db *db, int64_t uid, int64_t step) {
-  vz_stmt *st = NULL;
-  int rc = db_run(db, &st, "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
-                  "ii", step, uid);
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
+  int changed = 0, rc = users_totp_take_step(db, uid, step, &changed);
   if (rc < 0) return rc;
   return changed == 1 ? 0 : TOTP_EUSED;
 }

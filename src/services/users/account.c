@@ -1,17 +1,20 @@
 /* account.c: account rows: creation, lookup for sign-in, the CLI's admin creation and
  * deletion. Uniqueness of email and handle is enforced by the database (UNIQUE on the
- * lower-cased columns), not by a prior SELECT, so two concurrent sign-ups cannot both win. */
+ * lower-cased columns), not by a prior SELECT, so two concurrent sign-ups cannot both win.
+ * Deletion is one event (core/events.h, VZ_EV_USER_DELETED): users_delete marks the row
+ * and emits it in the same transaction, and each service, this one included
+ * (users_on_deleted), removes its own part, so nothing here writes another's tables. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/events.h"
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
 #include "services/auth/password.h"
-#include "services/auth/refresh.h"
 #include "services/users/internal.h"
 
 void users_fail(users_err *e, int status, const char *code, const char *field, const char *fmt,
@@ -112,7 +115,7 @@ static void lower(const char *in, char *out, size_t cap) {
 
 #define ACCOUNT_COLS                                                                         \
   "SELECT id, role, email_verified, totp_enabled, deleted_at, totp_last_step, email,"        \
-  " password_hash, totp_secret FROM users "
+  " password_hash, totp_secret, suspended_at, suspended_until FROM users "
 
 static int account_row(vz_stmt *st, int rc, users_account *a) {
   memset(a, 0, sizeof *a);
@@ -129,6 +132,10 @@ static int account_row(vz_stmt *st, int rc, users_account *a) {
     snprintf(a->password_hash, sizeof a->password_hash, "%s", db_col_text(st, 7));
   if (!db_col_is_null(st, 8))
     snprintf(a->totp_secret, sizeof a->totp_secret, "%s", db_col_text(st, 8));
+  if (!db_col_is_null(st, 9)) { /* suspended; NULL until: until lifted; a past one has ended */
+    int64_t until = db_col_is_null(st, 10) ? INT64_MAX : db_col_int(st, 10);
+    a->suspended_until = until > db_now_ms() ? until : 0;
+  }
   return USERS_OK;
 }
 
@@ -242,46 +249,66 @@ fail:
 int users_delete(vz_db *db, int64_t uid, int64_t actor, users_err *e) {
   int64_t now = db_now_ms();
   vz_stmt *st = NULL;
-  if (db_begin(db) < 0) goto dberr;
-  /* Personal data goes; the row stays so orders and payouts keep their buyer/seller. */
-  int rc = db_run(db, &st,
-                  "UPDATE users SET email = NULL, email_lower = NULL, email_verified = 0,"
-                  " phone = NULL, phone_verified = 0, password_hash = NULL, handle = NULL,"
-                  " handle_lower = NULL, display_name = $1, bio = '', avatar_key = NULL,"
-                  " links = '[]', totp_secret = NULL, totp_enabled = 0, followers_count = 0,"
-                  " following_count = 0, deleted_at = $2, updated_at = $2"
-                  " WHERE id = $3 AND deleted_at IS NULL",
-                  "sii", "Deleted user", now, uid);
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  char avatar[128] = "";
+  int rc = db_begin(db);
+  if (rc < 0) goto dberr;
+  /* The mark is the guard: of two concurrent deletions one changes the row, the other
+   * finds it deleted (404). RETURNING hands over the avatar key before users_on_deleted
+   * forgets it, for media to delete the file. */
+  rc = db_run(db, &st, "UPDATE users SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL"
+              " RETURNING avatar_key", "ii", now, uid);
+  int found = rc == DB_ROW;
+  if (found && !db_col_is_null(st, 0)) snprintf(avatar, sizeof avatar, "%s", db_col_text(st, 0));
   if (st) db_finalize(st);
   if (rc < 0) goto rollback;
-  if (changed != 1) {
+  if (!found) {
     db_rollback(db);
     users_fail(e, 404, "not_found", NULL, "no such user");
     return USERS_ENOTFOUND;
   }
-  /* counts of the people this user followed / was followed by */
-  if (db_run(db, NULL,
-             "UPDATE users SET followers_count = followers_count - 1 WHERE id IN"
-             " (SELECT followee_id FROM follows WHERE follower_id = $1)", "i", uid) < 0 ||
-      db_run(db, NULL,
-             "UPDATE users SET following_count = following_count - 1 WHERE id IN"
-             " (SELECT follower_id FROM follows WHERE followee_id = $1)", "i", uid) < 0 ||
-      db_run(db, NULL, "DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1", "i",
-             uid) < 0 ||
-      db_run(db, NULL, "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1", "i", uid) < 0 ||
-      db_run(db, NULL, "DELETE FROM device_tokens WHERE user_id = $1", "i", uid) < 0 ||
-      db_run(db, NULL, "DELETE FROM oauth_identities WHERE user_id = $1", "i", uid) < 0 ||
-      db_run(db, NULL, "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND"
-             " revoked_at IS NULL", "ii", now, uid) < 0 ||
-      audit_record(db, actor, "user.delete", "user", uid, NULL) < 0)
+  vz_ev_user_deleted ev = { .user_id = uid, .actor_id = actor, .avatar_key = avatar[0] ? avatar : NULL };
+  if ((rc = vz_event_emit(db, VZ_EV_USER_DELETED, &ev)) < 0 ||
+      (rc = audit_record(db, actor, "user.delete", "user", uid, NULL)) < 0 || (rc = db_commit(db)) < 0)
     goto rollback;
-  if (db_commit(db) < 0) goto rollback;
-  session_deny_revoked(db, uid, now); /* its access tokens stop now, not at their expiry */
   return USERS_OK;
 rollback:
   db_rollback(db);
 dberr:
-  users_fail(e, 503, "unavailable", NULL, "database unavailable");
+  if (rc == DB_EBUSY || rc == DB_EUNAVAILABLE)
+    users_fail(e, 503, "unavailable", NULL, "database unavailable");
+  else /* a statement or a subscriber failed otherwise: retrying will not help */
+    users_fail(e, 500, "internal", NULL, "the account could not be deleted");
   return USERS_EDB;
 }
+
+/* users' part of a deletion (VZ_EV_USER_DELETED, in the deletion's transaction): the
+ * personal data of the row goes (the row stays so orders and payouts keep their buyer or
+ * seller), and so do the follow and block edges, with the counts of the people on their
+ * other end, and the push devices. */
+static int users_on_deleted(vz_db *db, const vz_event *ev) {
+  int64_t uid = ev->user_deleted.user_id;
+  int rc;
+  if ((rc = db_run(db, NULL,
+                   "UPDATE users SET email = NULL, email_lower = NULL, email_verified = 0,"
+                   " phone = NULL, phone_verified = 0, password_hash = NULL, handle = NULL,"
+                   " handle_lower = NULL, display_name = $1, bio = '', avatar_key = NULL,"
+                   " links = '[]', totp_secret = NULL, totp_enabled = 0, followers_count = 0,"
+                   " following_count = 0, suspended_at = NULL, suspended_until = NULL WHERE id = $2",
+                   "si", "Deleted user", uid)) < 0 ||
+      (rc = db_run(db, NULL,
+                   "UPDATE users SET followers_count = followers_count - 1 WHERE id IN"
+                   " (SELECT followee_id FROM follows WHERE follower_id = $1)", "i", uid)) < 0 ||
+      (rc = db_run(db, NULL,
+                   "UPDATE users SET following_count = following_count - 1 WHERE id IN"
+                   " (SELECT follower_id FROM follows WHERE followee_id = $1)", "i", uid)) < 0 ||
+      (rc = db_run(db, NULL, "DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1", "i", uid)) < 0 ||
+      (rc = db_run(db, NULL, "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1", "i", uid)) < 0 ||
+      (rc = db_run(db, NULL, "DELETE FROM device_tokens WHERE user_id = $1", "i", uid)) < 0)
+    return rc;
+  return 0;
+}
+
+const vz_subscription users_on[] = {
+  { VZ_EV_USER_DELETED, users_on_deleted, VZ_EV_IN_TX },
+  { 0 },
+};

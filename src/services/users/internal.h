@@ -20,4 +20,7 @@ int users_h_seller_list(vz_req *req);
 int users_h_seller_approve(vz_req *req);
 int users_h_seller_reject(vz_req *req);
 int users_h_avatar_put(vz_req *req);
+int users_h_suspend(vz_req *req);
+int users_h_unsuspend(vz_req *req);
+extern const vz_field users_suspend_in[];
 #endif

@@ -112,17 +112,11 @@ static int h_me_update(vz_req *req) {
   return 200;
 }
 
+/* Every service's part, the avatar file included, follows VZ_EV_USER_DELETED (account.c). */
 static int h_me_delete(vz_req *req) {
   users_err e = {0};
-  vz_stmt *st = NULL;
-  char avatar[128] = "";
-  if (db_run(req->db, &st, "SELECT avatar_key FROM users WHERE id = $1", "i", req->user_id) == DB_ROW &&
-      !db_col_is_null(st, 0))
-    snprintf(avatar, sizeof avatar, "%s", db_col_text(st, 0));
-  if (st) db_finalize(st);
   if (users_delete(req->db, req->user_id, req->user_id, &e) != USERS_OK)
     return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
-  if (avatar[0]) media_delete(avatar); /* the photo is personal data too */
   return vz_reply_empty(req, 204);
 }
 
@@ -305,6 +299,10 @@ vz_route users_routes[] = {
     VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
   { "POST", "/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, reject_in,
     VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
+  /* no VZ_AUDIT: the handler writes the row itself, with the reason, in the change's
+   * transaction (suspend.c) */
+  { "POST", "/v1/admin/users/:id/suspend", users_h_suspend, users_suspend_in, VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
+  { "POST", "/v1/admin/users/:id/unsuspend", users_h_unsuspend, NULL, VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
   { 0 } };
 #undef RATE
 

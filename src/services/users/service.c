@@ -3,5 +3,6 @@
 #include "services/users/users.h"
 
 extern vz_route users_routes[];
+extern const vz_subscription users_on[]; /* account.c */
 
-const vz_service users_service = { .name = "users", .routes = users_routes };
+const vz_service users_service = { .name = "users", .routes = users_routes, .on = users_on };

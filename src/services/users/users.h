@@ -43,6 +43,9 @@ typedef struct users_account {
   int64_t id;
   int role, email_verified, totp_enabled, deleted;
   int64_t totp_last_step;
+  /* 0: not suspended; else when the suspension ends (INT64_MAX: until an admin lifts it).
+   * A suspension that has ended reads as 0. */
+  int64_t suspended_until;
   char email[USERS_EMAIL_MAX + 1];
   char password_hash[128];
   char totp_secret[64];
@@ -50,6 +53,26 @@ typedef struct users_account {
 /* By lower-cased email or by id; USERS_ENOTFOUND if absent (deleted accounts included). */
 int users_account_by_email(vz_db *db, const char *email_lower, users_account *out);
 int users_account_by_id(vz_db *db, int64_t id, users_account *out);
+/* The live account whose verified phone is `phone` (E.164): *id, or 0 when none.
+ * 0, or <0 DB_*. */
+int users_id_by_phone(vz_db *db, const char *phone, int64_t *id);
+
+/* The account row's sign-in columns. users owns the row; auth changes these only through
+ * the functions below (credentials.c), never by its own SQL. Each returns 0 or <0 DB_*
+ * (users_set_phone: DB_ECONSTRAINT when another account has the number); *changed, where
+ * asked, is 1 when the row changed. */
+int users_set_password(vz_db *db, int64_t uid, const char *hash, int verify_email);
+/* Marks the email verified, only while it is not yet (a parallel verification wins
+ * once). password_hash NULL keeps the stored one; drop_password clears it instead. */
+int users_verify_email(vz_db *db, int64_t uid, const char *password_hash, int drop_password,
+                       int *changed);
+int users_set_phone(vz_db *db, int64_t uid, const char *phone);
+int users_totp_set_secret(vz_db *db, int64_t uid, const char *secret);
+int users_totp_enable(vz_db *db, int64_t uid, int64_t last_step);
+/* Takes TOTP step `step` if no later or equal step was taken (RFC 6238 5.2, each code
+ * once): *changed 1 when this call took it. One conditional UPDATE: parallel sign-ins
+ * with one code get one success. */
+int users_totp_take_step(vz_db *db, int64_t uid, int64_t step, int *changed);
 
 /* Creates an account (role user). password_hash may be NULL (OAuth-only accounts).
  * USERS_ECONFLICT when the email or handle is taken. */
@@ -60,8 +83,10 @@ int users_create(vz_db *db, const char *email, int email_verified, const char *p
  * 0 if not, a negative db.h code when the database could not say: never treat that as 0. */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b);
 
-/* Deletion: personal data removed or anonymised, sessions revoked, graph edges removed;
- * the row stays (orders reference it) with deleted_at set. */
+/* Deletion: marks the row deleted and emits VZ_EV_USER_DELETED in the same transaction;
+ * each service removes its part (users: profile, graph, devices; auth: sessions and
+ * sign-in links; media: the avatar file; the core: idempotency records). The row stays
+ * (orders reference it) with deleted_at set. USERS_ENOTFOUND when absent or deleted. */
 int users_delete(vz_db *db, int64_t uid, int64_t actor, users_err *e);
 
 /* JSON ids are strings: 63-bit ids do not fit a JavaScript number. */
