@@ -132,8 +132,12 @@ int vz_reply_bytes(vz_req *req, int status, const char *type, const void *body, 
 int vz_reply_empty(vz_req *req, int status);
 int vz_fail(vz_req *req, int status, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* Maps a db_* error to the envelope: 503 + Retry-After, 409 conflict, or 500. */
+/* Maps a db_* error to the envelope: 503 + Retry-After, 409 conflict, or 500. A 503 from
+ * vz_fail carries Retry-After too (1 s unless the caller set one). */
 int vz_fail_db(vz_req *req, int rc);
+/* db_tx (db.h) on req->db: fn's value (>= 0) after the commit, or -1 with the reply sent:
+ * vz_fail_db for a database error, fn's own for DB_EABORT (fn replied, e.g. 404). */
+int vz_tx_or_fail(vz_req *req, int (*fn)(vz_db *db, void *ctx), void *ctx);
 int vz_add_header(vz_req *req, const char *name, const char *value); /* value copied to the arena */
 /* VZ_ASYNC: send the reply set with vz_reply_* on the owning loop. */
 void vz_req_finish(vz_req *req);
