@@ -226,7 +226,7 @@ static int follow_list(vz_req *req, int followers) {
   vz_stmt *st = NULL;
   int rc = db_run(req->db, &st, sql, "iiii", id, pg.pos, pg.id, (int64_t)pg.limit + 1);
   while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, 4), db_col_int(st, 0))) {
-    json_array_append_new(pg.items, vz_cols_row(st, follow_cols));
+    vz_page_add(&pg, vz_cols_row(st, follow_cols));
     rc = db_step(st);
   }
   if (st) db_finalize(st);
