@@ -18,8 +18,8 @@
 #include "db/db.h"
 
 vz_hooks vz_hook;
-int vz_validate_body(vz_req *req);
-int vz_validate_query(vz_req *req);
+int vz_validate_body_or_fail(vz_req *req);
+int vz_validate_query_or_fail(vz_req *req);
 char *vz_route_allow(vz_req *req);
 void vz_gzip_reply(vz_req *req);
 
@@ -211,7 +211,7 @@ static void after_work_cb(uv_work_t *w, int status) {
 
 /* ---- the pipeline ---------------------------------------------------------------- */
 
-static int authenticate(vz_req *req) {
+static int authenticate_or_fail(vz_req *req) {
   const char *h = vz_req_header(req, "Authorization");
   int need = req->route->flags & (VZ_AUTH | VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
   if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
@@ -237,7 +237,7 @@ int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
 
 /* rate_per_min for this route and caller: per signed-in user on VZ_RATE_USER routes (many
  * users share one NAT address), else per client IP. 1 when refused (429 sent). */
-static int rate_limited(vz_req *req) {
+static int rate_limit_or_fail(vz_req *req) {
   const vz_route *r = req->route;
   if (!r->rate_per_min || !vz_ratelimit_hook) return 0;
   char key[160];
@@ -303,13 +303,13 @@ void vz_dispatch(vz_req *req) {
     goto done;
   }
   /* per IP before anything else is spent; VZ_RATE_USER routes count once the user is known */
-  if (!(r->flags & VZ_RATE_USER) && rate_limited(req)) goto done;
+  if (!(r->flags & VZ_RATE_USER) && rate_limit_or_fail(req)) goto done;
   if (r->cache_ms) {
     req->cache_gen = vz_respcache_gen(r);
     if (vz_respcache_lookup(req)) goto done;
   }
-  if (authenticate(req) || ((r->flags & VZ_RATE_USER) && rate_limited(req)) || vz_validate_query(req) ||
-      vz_validate_body(req))
+  if (authenticate_or_fail(req) || ((r->flags & VZ_RATE_USER) && rate_limit_or_fail(req)) ||
+      vz_validate_query_or_fail(req) || vz_validate_body_or_fail(req))
     goto done;
   if ((r->flags & VZ_IDEMPOTENT) && (r->flags & VZ_WORKER) && vz_idem_check_or_fail(req)) goto done;
   if (r->flags & VZ_WORKER) {

@@ -122,7 +122,7 @@ const vz_route *vz_route_at(int idx);
 const char *vz_req_header(const vz_req *req, const char *name);   /* case-insensitive */
 const char *vz_req_param(const vz_req *req, const char *name);    /* path :param */
 const char *vz_req_query(vz_req *req, const char *name);          /* decoded, NULL when absent */
-int vz_req_param_id(vz_req *req, const char *name, int64_t *out); /* 0, or replies 404 and returns <0 */
+int vz_req_param_id_or_fail(vz_req *req, const char *name, int64_t *out); /* 0, or replies 404 and returns <0 */
 
 /* Replies. Each returns the status so a handler can `return vz_reply_json(...)`. */
 int vz_reply_json(vz_req *req, int status, json_t *body);         /* steals the reference */
@@ -144,7 +144,7 @@ void vz_req_finish(vz_req *req);
 
 /* Cursor pagination: opaque base64url of a short string (e.g. "position:id"). */
 char *vz_cursor_encode(vz_arena *a, const char *plain);
-const char *vz_cursor_decode(vz_req *req, const char *cursor); /* NULL: replied 400 */
+const char *vz_cursor_decode_or_fail(vz_req *req, const char *cursor); /* NULL: replied 400 */
 /* Page size from ?limit= (validated 1..100, default 20). */
 int vz_req_limit(vz_req *req);
 

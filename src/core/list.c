@@ -56,7 +56,7 @@ int vz_page_begin_or_fail(vz_req *req, vz_page *pg, int64_t start_pos, int64_t s
   }
   const char *cursor = vz_req_query(req, "cursor");
   if (!cursor) return 0;
-  const char *plain = vz_cursor_decode(req, cursor);
+  const char *plain = vz_cursor_decode_or_fail(req, cursor);
   if (!plain) return -1;
   long long pos, id;
   char tail;

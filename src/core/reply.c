@@ -164,7 +164,7 @@ char *vz_cursor_encode(vz_arena *a, const char *plain) {
   return out;
 }
 
-const char *vz_cursor_decode(vz_req *req, const char *cursor) {
+const char *vz_cursor_decode_or_fail(vz_req *req, const char *cursor) {
   size_t n = strlen(cursor);
   char *out = vz_arena_alloc(req->arena, n + 1);
   long len = out ? vz_b64_decode(cursor, n, out, n, VZ_B64_URL) : -1;

@@ -193,7 +193,7 @@ int vz_parse_id(const char *s, int64_t *out) {
   return 0;
 }
 
-int vz_req_param_id(vz_req *req, const char *name, int64_t *out) {
+int vz_req_param_id_or_fail(vz_req *req, const char *name, int64_t *out) {
   if (vz_parse_id(vz_req_param(req, name), out) == 0) return 0;
   vz_fail(req, 404, "not_found", name, "no such object");
   return -1;
@@ -350,7 +350,7 @@ static int json_media_type(const char *ct) {
   return 1;
 }
 
-int vz_validate_body(vz_req *req) {
+int vz_validate_body_or_fail(vz_req *req) {
   const vz_route *r = req->route;
   int wants_json = r->body || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
                    !strcmp(req->method, "PATCH");
@@ -393,7 +393,7 @@ static const vz_field *find_field(const vz_field *fs, const char *name, size_t n
   return NULL;
 }
 
-int vz_validate_query(vz_req *req) {
+int vz_validate_query_or_fail(vz_req *req) {
   const vz_route *r = req->route;
   if (r->flags & (VZ_PREFIX | VZ_ASYNC)) return 0; /* protocol endpoints parse their own */
   for (const char *s = req->query; s && *s;) {

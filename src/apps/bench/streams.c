@@ -64,7 +64,7 @@ static int streams_page(vz_req *req) {
   long offset = 0;
   const char *cursor = vz_req_query(req, "cursor");
   if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
+    const char *plain = vz_cursor_decode_or_fail(req, cursor);
     char *end;
     if (!plain) return 400;
     offset = strtol(plain, &end, 10);

@@ -50,7 +50,7 @@ int category_list(vz_req *req) {
   if (parent && strcmp(parent, "root") && vz_parse_id(parent, &parent_id))
     return vz_fail(req, 400, "invalid_argument", "parent_id", "parent_id must be an id or \"root\"");
   if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
+    const char *plain = vz_cursor_decode_or_fail(req, cursor);
     long long pos, id;
     if (!plain) return 400;
     if (sscanf(plain, "%lld:%lld", &pos, &id) != 2 || pos < 0 || id <= 0)
@@ -111,7 +111,7 @@ static int load(vz_req *req, vz_db *db, int64_t id, json_t **out) {
 
 int category_show(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   json_t *item = NULL;
   int rc = load(req, req->db_read, id, &item);
   if (rc) return rc;
@@ -209,7 +209,7 @@ fail:
 
 int category_update(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   json_t *in = req->json;
   if (json_object_size(in) == 0) return vz_fail(req, 400, "invalid_argument", NULL, "nothing to change");
   const char *slug = str_or(in, "slug", NULL);
@@ -245,7 +245,7 @@ fail:
 
 int category_delete(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int rc = db_begin(req->db);
   if (rc < 0) return vz_fail_db(req, rc);
   vz_stmt *st;

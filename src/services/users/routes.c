@@ -71,7 +71,7 @@ static int h_me(vz_req *req) { return show(req, req->user_id, 1); }
 
 static int h_user(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   return show(req, id, id == req->user_id);
 }
 
@@ -128,7 +128,7 @@ static int h_me_delete(vz_req *req) {
 
 static int target_or_fail(vz_req *req, int64_t *id) {
   vz_stmt *st = NULL;
-  if (vz_req_param_id(req, "id", id)) return -1;
+  if (vz_req_param_id_or_fail(req, "id", id)) return -1;
   if (*id == req->user_id) { vz_fail(req, 400, "invalid_argument", "id", "that is you"); return -1; }
   int rc = db_run(req->db, &st, "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", "i", *id);
   if (st) db_finalize(st);
@@ -193,7 +193,7 @@ static int h_block(vz_req *req) {
 
 static int h_unblock(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int rc = db_run(req->db, NULL, "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2", "ii", req->user_id, id);
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_reply_empty(req, 204);
@@ -212,7 +212,7 @@ static const vz_col follow_cols[] = {
 static int follow_list(vz_req *req, int followers) {
   int64_t id;
   vz_page pg;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int blocked = users_blocked_either(req->db, id, req->user_id);
   if (blocked < 0) return vz_fail_db(req, blocked);
   if (blocked) return vz_fail(req, 404, "not_found", "id", "no such user");

@@ -39,7 +39,7 @@ int users_h_search(vz_req *req) {
   if (!nw) return vz_fail(req, 400, "invalid_argument", "q", "q must contain a letter or digit");
   long long after_f = -1, after_id = 0;
   if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
+    const char *plain = vz_cursor_decode_or_fail(req, cursor);
     if (!plain) return 400;
     if (sscanf(plain, "%lld:%lld", &after_f, &after_id) != 2 || after_f < 0 || after_id <= 0)
       return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");

@@ -101,7 +101,7 @@ int users_h_seller_list(vz_req *req) {
   int limit = vz_req_limit(req);
   long long after = 0;
   if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
+    const char *plain = vz_cursor_decode_or_fail(req, cursor);
     if (!plain) return 400;
     if (sscanf(plain, "%lld", &after) != 1 || after <= 0)
       return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
@@ -129,7 +129,7 @@ int users_h_seller_list(vz_req *req) {
 static int review(vz_req *req, int approve) {
   int64_t id, uid = 0;
   const char *reason = jstr(req, "reason");
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   vz_stmt *st = NULL;
   int rc = db_begin(req->db);
   if (rc < 0) return vz_fail_db(req, rc);
