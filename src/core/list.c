@@ -60,7 +60,7 @@ int vz_page_begin_or_fail(vz_req *req, vz_page *pg, int64_t start_pos, int64_t s
   if (!plain) return -1;
   long long pos, id;
   char tail;
-  if (sscanf(plain, "%lld:%lld%c", &pos, &id, &tail) != 2) {
+  if (sscanf(plain, "%lld:%lld%c", &pos, &id, &tail) != 2 || id <= 0) { /* every id is positive */
     vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
     return -1;
   }
