@@ -75,15 +75,35 @@ static int h_user(vz_req *req) {
   return show(req, id, id == req->user_id);
 }
 
+typedef struct me_patch { vz_req *req; const char *handle, *handle_lower, *links; } me_patch;
+
+/* The profile is read back inside the transaction: a failed read undoes the update
+ * instead of answering 5xx for a change that was made. */
+static int me_update_tx(vz_db *db, void *p) {
+  me_patch *m = p;
+  vz_req *req = m->req;
+  json_t *in = req->json;
+  int rc = db_run(db, NULL,
+      "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
+      " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
+      " updated_at = $6 WHERE id = $7",
+      "sssssii", m->handle, m->handle_lower, json_string_value(json_object_get(in, "display_name")),
+      json_string_value(json_object_get(in, "bio")), m->links, db_now_ms(), req->user_id);
+  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken"), DB_EABORT;
+  if (rc < 0) return rc;
+  return show(req, req->user_id, 1) == 200 ? 0 : DB_EABORT;
+}
+
 static int h_me_update(vz_req *req) {
   users_err e = {0};
   json_t *in = req->json;
-  const char *handle = json_string_value(json_object_get(in, "handle"));
+  me_patch m = { .req = req, .handle = json_string_value(json_object_get(in, "handle")) };
   json_t *links = json_object_get(in, "links");
   char hl[USERS_HANDLE_MAX + 1] = "";
-  if (handle) {
-    if (users_handle_check(handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
-    for (size_t i = 0; handle[i]; i++) hl[i] = (char)(handle[i] >= 'A' && handle[i] <= 'Z' ? handle[i] + 32 : handle[i]);
+  if (m.handle) {
+    if (users_handle_check(m.handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
+    for (size_t i = 0; m.handle[i]; i++) hl[i] = (char)(m.handle[i] >= 'A' && m.handle[i] <= 'Z' ? m.handle[i] + 32 : m.handle[i]);
+    m.handle_lower = hl;
   }
   /* links arrive checked by link_in: at most 10 {label, url} with bounded lengths. NULL
    * here would keep the old links under a 200 (coalesce), so it is an error. */
@@ -92,24 +112,9 @@ static int h_me_update(vz_req *req) {
     free(lj);
     return vz_fail(req, 500, "internal", NULL, "could not store the links");
   }
-  /* The profile is read back inside the transaction: a failed read undoes the update
-   * instead of answering 5xx for a change that was made. */
-  int rc = db_begin(req->db);
-  if (rc < 0) return vz_fail_db(req, rc);
-  rc = db_run(req->db, NULL,
-      "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
-      " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
-      " updated_at = $6 WHERE id = $7",
-      "sssssii", handle, handle ? hl : NULL, json_string_value(json_object_get(in, "display_name")),
-      json_string_value(json_object_get(in, "bio")), lj, db_now_ms(), req->user_id);
-  if (rc < 0) {
-    db_rollback(req->db);
-    if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken");
-    return vz_fail_db(req, rc);
-  }
-  if (show(req, req->user_id, 1) != 200) { db_rollback(req->db); return req->status; }
-  if ((rc = db_commit(req->db)) < 0) { db_rollback(req->db); return vz_fail_db(req, rc); }
-  return 200;
+  m.links = lj;
+  vz_tx_or_fail(req, me_update_tx, &m); /* 200 with the profile, or the error */
+  return req->status;
 }
 
 static int h_me_delete(vz_req *req) {
@@ -137,57 +142,68 @@ static int target_or_fail(vz_req *req, int64_t *id) {
   return 0;
 }
 
-static int h_follow(vz_req *req) {
-  int64_t id;
-  vz_stmt *st = NULL;
-  if (target_or_fail(req, &id)) return req->status;
-  int blocked = users_blocked_either(req->db, req->user_id, id);
-  if (blocked < 0) return vz_fail_db(req, blocked);
-  if (blocked) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
-  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  int rc = db_run(req->db, &st, "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)"
-                  " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
-  if (rc >= 0 && changed == 1 &&
-      (db_run(req->db, NULL, "UPDATE users SET following_count = following_count + 1 WHERE id = $1", "i", req->user_id) < 0 ||
-       db_run(req->db, NULL, "UPDATE users SET followers_count = followers_count + 1 WHERE id = $1", "i", id) < 0))
-    rc = DB_ERROR;
-  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
-  return vz_reply_empty(req, 204);
-}
+typedef struct edge { int64_t from, to; } edge;
 
-static int unfollow_pair(vz_db *db, int64_t follower, int64_t followee) {
-  vz_stmt *st = NULL;
-  int rc = db_run(db, &st, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", "ii", follower, followee);
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
-  if (rc >= 0 && changed == 1 &&
-      (db_run(db, NULL, "UPDATE users SET following_count = following_count - 1 WHERE id = $1", "i", follower) < 0 ||
-       db_run(db, NULL, "UPDATE users SET followers_count = followers_count - 1 WHERE id = $1", "i", followee) < 0))
-    rc = DB_ERROR;
+/* Both counters move with the row, in its transaction: they are the follows table. */
+static int follow_counts(vz_db *db, int64_t follower, int64_t followee, int delta) {
+  int rc = db_run(db, NULL, "UPDATE users SET following_count = following_count + $1 WHERE id = $2", "ii",
+                  (int64_t)delta, follower);
+  if (rc >= 0)
+    rc = db_run(db, NULL, "UPDATE users SET followers_count = followers_count + $1 WHERE id = $2", "ii",
+                (int64_t)delta, followee);
   return rc < 0 ? rc : 0;
 }
 
+static int follow_tx(vz_db *db, void *p) {
+  const edge *e = p;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT DO NOTHING", "iii", e->from, e->to, db_now_ms());
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  return changed == 1 ? follow_counts(db, e->from, e->to, 1) : 0;
+}
+
+static int unfollow_tx(vz_db *db, void *p) {
+  const edge *e = p;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", "ii", e->from, e->to);
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  return changed == 1 ? follow_counts(db, e->from, e->to, -1) : 0;
+}
+
+/* A block ends the follow in both directions. */
+static int block_tx(vz_db *db, void *p) {
+  const edge *e = p;
+  int rc = db_run(db, NULL, "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT DO NOTHING", "iii", e->from, e->to, db_now_ms());
+  if (rc >= 0) rc = unfollow_tx(db, &(edge){ e->from, e->to });
+  if (rc >= 0) rc = unfollow_tx(db, &(edge){ e->to, e->from });
+  return rc < 0 ? rc : 0;
+}
+
+static int h_follow(vz_req *req) {
+  edge e = { req->user_id, 0 };
+  if (target_or_fail(req, &e.to)) return req->status;
+  int blocked = users_blocked_either(req->db, e.from, e.to);
+  if (blocked < 0) return vz_fail_db(req, blocked);
+  if (blocked) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
+  if (vz_tx_or_fail(req, follow_tx, &e) < 0) return req->status;
+  return vz_reply_empty(req, 204);
+}
+
 static int h_unfollow(vz_req *req) {
-  int64_t id;
-  if (target_or_fail(req, &id)) return req->status;
-  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  int rc = unfollow_pair(req->db, req->user_id, id);
-  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  edge e = { req->user_id, 0 };
+  if (target_or_fail(req, &e.to) || vz_tx_or_fail(req, unfollow_tx, &e) < 0) return req->status;
   return vz_reply_empty(req, 204);
 }
 
 static int h_block(vz_req *req) {
-  int64_t id;
-  if (target_or_fail(req, &id)) return req->status;
-  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  /* A block ends the follow in both directions. */
-  int rc = db_run(req->db, NULL, "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)"
-                  " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
-  if (rc >= 0) rc = unfollow_pair(req->db, req->user_id, id);
-  if (rc >= 0) rc = unfollow_pair(req->db, id, req->user_id);
-  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  edge e = { req->user_id, 0 };
+  if (target_or_fail(req, &e.to) || vz_tx_or_fail(req, block_tx, &e) < 0) return req->status;
   return vz_reply_empty(req, 204);
 }
 
