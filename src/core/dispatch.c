@@ -1,6 +1,7 @@
 /* dispatch: the fixed middleware order every request passes (nginx phases): request id,
- * CORS, route found, rate limit, auth/role, validation, then the handler on the loop or
- * on the worker pool. The reply is finished here: common headers, gzip, log, metrics. */
+ * CORS, route found, rate limit, auth/role, validation, then the handler on the worker pool
+ * (the default) or, for VZ_ON_LOOP / VZ_ASYNC routes, on the loop. The reply is finished
+ * here: common headers, gzip, log, metrics. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,8 +312,8 @@ void vz_dispatch(vz_req *req) {
   if (authenticate_or_fail(req) || ((r->flags & VZ_RATE_USER) && rate_limit_or_fail(req)) ||
       vz_validate_query_or_fail(req) || vz_validate_body_or_fail(req))
     goto done;
-  if ((r->flags & VZ_IDEMPOTENT) && (r->flags & VZ_WORKER) && vz_idem_check_or_fail(req)) goto done;
-  if (r->flags & VZ_WORKER) {
+  if ((r->flags & VZ_IDEMPOTENT) && vz_idem_check_or_fail(req)) goto done; /* pool routes only (router.c) */
+  if (vz_route_on_pool(r)) {
     job *j = vz_arena_calloc(req->arena, sizeof *j);
     if (!j) { vz_fail(req, 503, "unavailable", NULL, "server busy"); goto done; }
     j->req = req;

@@ -12,15 +12,37 @@
 #include "core/conn.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "lib/utf8.h"
 
 static vz_route *routes[VZ_MAX_ROUTES];
 static int nroutes;
 
+/* A row that asks for what its thread cannot give is our bug, found at start-up rather
+ * than as a silent no-op: the request transaction behind VZ_AUDIT and VZ_IDEMPOTENT
+ * exists only on the worker pool (dispatch.c work_cb). */
+static int route_ok(const vz_route *r) {
+  const char *why = NULL;
+  if (!r->path || !r->handler) why = "a route needs a path and a handler";
+  else if (!vz_route_on_pool(r) && (r->flags & (VZ_AUDIT | VZ_IDEMPOTENT)))
+    why = "VZ_AUDIT and VZ_IDEMPOTENT work only on the worker pool: drop VZ_ON_LOOP / VZ_ASYNC";
+  if (!why) return 1;
+  char name[160];
+  snprintf(name, sizeof name, "%s %s", r->method, r->path ? r->path : "(no path)");
+  vz_log_error("route refused", "route", name, "error", why);
+  return 0;
+}
+
 int vz_routes_add(vz_route *table) {
+  int n = 0;
+  for (vz_route *r = table; r->method; r++, n++)
+    if (!route_ok(r)) return -1;
+  if (nroutes + n > VZ_MAX_ROUTES) {
+    vz_log_error("route table full", "route", table[VZ_MAX_ROUTES - nroutes].path); /* the first that does not fit */
+    return -1;
+  }
   for (vz_route *r = table; r->method; r++) {
-    if (nroutes >= VZ_MAX_ROUTES) return -1;
     r->idx = nroutes;
     routes[nroutes++] = r;
   }

@@ -98,7 +98,7 @@ static int streams_page(vz_req *req) {
 }
 
 vz_route bench_routes[] = {
-  { "GET", "/v1/streams", streams_page, NULL, VZ_NO_LOG, NULL, 0, 0, 0 },
+  VZ_GET("/v1/streams", streams_page, .flags = VZ_ON_LOOP | VZ_NO_LOG), /* from memory: the loop's own speed */
   { 0 },
 };
 

@@ -69,7 +69,7 @@ static const vz_field audit_query[] = {
 };
 
 vz_route audit_routes[] = {
-  { "GET", "/v1/admin/audit", audit_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, audit_query },
+  VZ_GET("/v1/admin/audit", audit_list, .flags = VZ_ROLE_ADMIN, .query = audit_query),
   { 0 },
 };
 

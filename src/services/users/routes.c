@@ -293,34 +293,34 @@ static const vz_field reject_in[] = {
 /* Signed-in actions are limited per user (VZ_RATE_USER), not per IP: a campus or a
  * mobile carrier puts thousands of users behind one address. The figures are well above
  * what a person does by hand and well below what a script wants. */
-#define RATE (VZ_AUTH | VZ_WORKER | VZ_RATE_USER)
+#define RATE .flags = VZ_AUTH | VZ_RATE_USER
 vz_route users_routes[] = {
-  { "GET", "/v1/me", h_me, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "PATCH", "/v1/me", h_me_update, me_in, RATE, NULL, 0, 30, 0 },
-  { "DELETE", "/v1/me", h_me_delete, NULL, RATE, NULL, 0, 10, 0 },
-  { "GET", "/v1/users/:id", h_user, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/users/:id/follow", h_follow, NULL, RATE, NULL, 0, 60, 0 },
-  { "DELETE", "/v1/users/:id/follow", h_unfollow, NULL, RATE, NULL, 0, 60, 0 },
-  { "GET", "/v1/users/:id/followers", h_followers, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "GET", "/v1/users/:id/following", h_following, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/users/:id/block", h_block, NULL, RATE, NULL, 0, 30, 0 },
-  { "DELETE", "/v1/users/:id/block", h_unblock, NULL, RATE, NULL, 0, 30, 0 },
-  { "GET", "/v1/users", users_h_search, NULL, VZ_WORKER, search_query, 0, 0, 0 },
-  { "POST", "/v1/me/devices", users_h_device_add, device_in, RATE, NULL, 0, 20, 0 },
-  { "GET", "/v1/me/devices", users_h_device_list, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/me/devices/:id", users_h_device_delete, NULL, RATE, NULL, 0, 20, 0 },
+  VZ_GET("/v1/me", h_me, .flags = VZ_AUTH),
+  VZ_PATCH("/v1/me", h_me_update, .body = me_in, RATE, .rate_per_min = 30),
+  VZ_DELETE("/v1/me", h_me_delete, RATE, .rate_per_min = 10),
+  VZ_GET("/v1/users/:id", h_user),
+  VZ_POST("/v1/users/:id/follow", h_follow, RATE, .rate_per_min = 60),
+  VZ_DELETE("/v1/users/:id/follow", h_unfollow, RATE, .rate_per_min = 60),
+  VZ_GET("/v1/users/:id/followers", h_followers),
+  VZ_GET("/v1/users/:id/following", h_following),
+  VZ_POST("/v1/users/:id/block", h_block, RATE, .rate_per_min = 30),
+  VZ_DELETE("/v1/users/:id/block", h_unblock, RATE, .rate_per_min = 30),
+  VZ_GET("/v1/users", users_h_search, .query = search_query),
+  VZ_POST("/v1/me/devices", users_h_device_add, .body = device_in, RATE, .rate_per_min = 20),
+  VZ_GET("/v1/me/devices", users_h_device_list, .flags = VZ_AUTH),
+  VZ_DELETE("/v1/me/devices/:id", users_h_device_delete, RATE, .rate_per_min = 20),
   /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
-  { "PUT", "/v1/me/avatar", users_h_avatar_put, NULL, RATE | VZ_RAW_BODY, NULL, USERS_AVATAR_MAX + 16384, 10, 0 },
+  VZ_PUT("/v1/me/avatar", users_h_avatar_put, .flags = VZ_AUTH | VZ_RATE_USER | VZ_RAW_BODY,
+         .max_body = USERS_AVATAR_MAX + 16384, .rate_per_min = 10),
   /* a retried submission (timeout, double tap) replays the first answer instead of a 409 */
-  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, RATE | VZ_IDEMPOTENT, NULL, 0, 10, 0 },
-  { "GET", "/v1/sellers/applications/me", users_h_seller_mine, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "GET", "/v1/admin/sellers/applications", users_h_seller_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, seller_list_query, 0, 0, 0 },
+  VZ_POST("/v1/sellers/applications", users_h_seller_apply, .body = seller_in,
+          .flags = VZ_AUTH | VZ_RATE_USER | VZ_IDEMPOTENT, .rate_per_min = 10),
+  VZ_GET("/v1/sellers/applications/me", users_h_seller_mine, .flags = VZ_AUTH),
+  VZ_GET("/v1/admin/sellers/applications", users_h_seller_list, .flags = VZ_ROLE_ADMIN, .query = seller_list_query),
   /* no VZ_AUDIT: the handler writes the audit row itself, in the decision's transaction
    * and with its details (sellers.c), so one decision is one row */
-  { "POST", "/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, NULL,
-    VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, reject_in,
-    VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
+  VZ_POST("/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, .body = reject_in, .flags = VZ_ROLE_ADMIN),
   { 0 } };
 #undef RATE
 

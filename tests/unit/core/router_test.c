@@ -28,13 +28,13 @@ static const vz_field n_in[] = {
   { "links", VZ_ARR, 0, 0, 2, 0, &link_in }, { "tags", VZ_ARR, 0, 1, 3, 0, &tag_in },
   { "meta", VZ_OBJ, VZ_NULLABLE, 0, 0, 0, meta_fields }, { "ratio", VZ_NUM, 0, -1, 1, 0 }, { 0 } };
 static vz_route table[] = {
-  { "GET", "/t/things", h_ok, NULL, 0, q_in, 0, 0, 0 },
-  { "POST", "/t/things", h_ok, b_in, 0, NULL, 0, 0, 0 },
-  { "GET", "/t/things/:id", h_ok, NULL, 0, NULL, 0, 0, 0 },
-  { "GET", "/t/things/:id/parts/:part", h_ok, NULL, 0, NULL, 0, 0, 0 },
-  { "*", "/t/static/", h_ok, NULL, VZ_PREFIX, NULL, 0, 0, 0 },
-  { "POST", "/t/nested", h_ok, n_in, 0, NULL, 0, 0, 0 },
-  { "PUT", "/t/raw", h_ok, NULL, VZ_RAW_BODY, NULL, 0, 0, 0 },
+  VZ_GET("/t/things", h_ok, .query = q_in),
+  VZ_POST("/t/things", h_ok, .body = b_in),
+  VZ_GET("/t/things/:id", h_ok),
+  VZ_GET("/t/things/:id/parts/:part", h_ok),
+  VZ_ANY_METHOD("/t/static/", h_ok, .flags = VZ_PREFIX),
+  VZ_POST("/t/nested", h_ok, .body = n_in),
+  VZ_PUT("/t/raw", h_ok, .flags = VZ_RAW_BODY),
   { 0 } };
 
 static void setup(void) {
