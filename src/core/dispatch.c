@@ -212,9 +212,27 @@ static void after_work_cb(uv_work_t *w, int status) {
 
 /* ---- the pipeline ---------------------------------------------------------------- */
 
+int vz_role_flag(int r) {
+  switch (r) {
+  case VZ_R_USER: return VZ_AUTH;
+  case VZ_R_SELLER: return VZ_ROLE_SELLER;
+  case VZ_R_MODERATOR: return VZ_ROLE_MODERATOR;
+  case VZ_R_ADMIN: return VZ_ROLE_ADMIN;
+  default: return 0;
+  }
+}
+
+int vz_role_allows(int have, int need) {
+  need &= VZ_AUTH | VZ_ROLE_FLAGS;
+  if (!need) return 1;
+  if (have < VZ_R_USER || have > VZ_R_ADMIN) return 0;
+  if (!(need & VZ_ROLE_FLAGS) || have == VZ_R_ADMIN) return 1;
+  return (need & vz_role_flag(have) & VZ_ROLE_FLAGS) != 0;
+}
+
 static int authenticate_or_fail(vz_req *req) {
   const char *h = vz_req_header(req, "Authorization");
-  int need = req->route->flags & (VZ_AUTH | VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
+  int need = req->route->flags & (VZ_AUTH | VZ_ROLE_FLAGS);
   if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
     if (!need) return 0;
     vz_add_header(req, "WWW-Authenticate", "Bearer");
@@ -227,10 +245,7 @@ static int authenticate_or_fail(vz_req *req) {
     vz_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
     return vz_fail(req, 401, "unauthenticated", NULL, "invalid or expired token");
   }
-  int roles = need & (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
-  if (!roles || req->role == VZ_R_ADMIN) return 0;
-  if ((roles & VZ_ROLE_SELLER) && req->role == VZ_R_SELLER) return 0;
-  if ((roles & VZ_ROLE_MODERATOR) && req->role == VZ_R_MODERATOR) return 0;
+  if (vz_role_allows(req->role, need)) return 0;
   return vz_fail(req, 403, "forbidden", NULL, "your role may not do this");
 }
 

@@ -34,7 +34,7 @@ typedef struct vz_field {
 /* Route flags. A route runs on the worker pool, with req->db, unless it says VZ_ON_LOOP or
  * VZ_ASYNC: blocking the loop stalls every connection it owns, so staying off the pool is
  * the exception that has to be written down. Roles: a route with a role flag admits that
- * role and admin. */
+ * role and admin (vz_role_allows). */
 enum {
   VZ_AUTH = 1 << 0,           /* any signed-in user */
   VZ_ROLE_SELLER = 1 << 1,
@@ -54,7 +54,15 @@ enum {
                                * IP: many users share one address behind a NAT; anonymous
                                * callers still count per IP */
 };
+#define VZ_ROLE_FLAGS (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN)
+/* The one role enum (auth's tokens carry it; auth_role_* names the same values). */
 enum vz_role { VZ_R_NONE = 0, VZ_R_USER = 1, VZ_R_SELLER = 2, VZ_R_MODERATOR = 3, VZ_R_ADMIN = 4 };
+/* The one role policy: may a caller with role `have` (VZ_R_*) use a route whose flags are
+ * `need`? No VZ_AUTH and no role flag: anyone. VZ_AUTH alone: any signed-in role. Role
+ * flags: one of those roles, or admin (who may do everything). */
+int vz_role_allows(int have, int need);
+/* The role flag that admits role r (VZ_AUTH for a plain user, 0 for none). */
+int vz_role_flag(int r);
 
 /* A row of a route table; write it with the macros below. method, path and handler stay
  * the first three members, in this order: the macros name the first two and the handler

@@ -1,8 +1,10 @@
-/* Route rows. A row written with the macros is the struct it says
+/* Route rows and the role policy. A row written with the macros is the struct it says
  * (method, path, handler, named extras, zero elsewhere) and runs on the worker pool unless
  * it says VZ_ON_LOOP or VZ_ASYNC. Registration refuses, as a whole table and naming the
  * route in the log, VZ_AUDIT or VZ_IDEMPOTENT on a route that runs on the loop (their
- * request transaction exists only on the pool), and a row without a handler. */
+ * request transaction exists only on the pool), and a row without a handler. One role
+ * policy decides for every caller: no auth flag admits anyone; VZ_AUTH any signed-in role;
+ * a role flag that role or admin, nobody else; an unknown role nothing that needs a role. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -71,4 +73,30 @@ TEST(route_registration_refuses_pool_only_flags_on_the_loop) {
   CHECK_EQ_INT(vz_route_count(), before); /* nothing of a refused table, not even its good rows */
   CHECK_EQ_INT(add_captured(fine, log, sizeof log), 0);
   CHECK_EQ_INT(vz_route_count(), before + 1);
+}
+
+TEST(role_policy_is_one_table) {
+  enum { A = VZ_AUTH, S = VZ_ROLE_SELLER, M = VZ_ROLE_MODERATOR, D = VZ_ROLE_ADMIN };
+  /* rows: need; columns: none, user, seller, moderator, admin, unknown (7) */
+  static const struct { int need; int ok[6]; } t[] = {
+    { 0, { 1, 1, 1, 1, 1, 1 } },
+    { VZ_NO_LOG | VZ_RATE_USER, { 1, 1, 1, 1, 1, 1 } }, /* flags that are not about roles */
+    { A, { 0, 1, 1, 1, 1, 0 } },
+    { S, { 0, 0, 1, 0, 1, 0 } },
+    { A | S, { 0, 0, 1, 0, 1, 0 } },
+    { M, { 0, 0, 0, 1, 1, 0 } },
+    { D, { 0, 0, 0, 0, 1, 0 } },
+    { S | M, { 0, 0, 1, 1, 1, 0 } },
+  };
+  static const int have[6] = { VZ_R_NONE, VZ_R_USER, VZ_R_SELLER, VZ_R_MODERATOR, VZ_R_ADMIN, 7 };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    for (int j = 0; j < 6; j++)
+      if (vz_role_allows(have[j], t[i].need) != t[i].ok[j]) {
+        fprintf(stderr, "  need 0x%x, role %d: got %d\n", t[i].need, have[j], !t[i].ok[j]);
+        CHECK(0);
+      }
+  CHECK_EQ_INT(vz_role_flag(VZ_R_USER), VZ_AUTH);
+  CHECK_EQ_INT(vz_role_flag(VZ_R_SELLER), VZ_ROLE_SELLER);
+  CHECK_EQ_INT(vz_role_flag(VZ_R_ADMIN), VZ_ROLE_ADMIN);
+  CHECK_EQ_INT(vz_role_flag(VZ_R_NONE), 0);
 }
