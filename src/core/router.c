@@ -246,7 +246,7 @@ static int enum_ok(const char *choices, const char *s) {
 
 /* Declared-input checks. `path` is the name an error carries: the field's own name at the
  * top level, "links[2].label" inside arrays and objects, so a client can point at it. */
-static int check_str(vz_req *req, const vz_field *f, const char *s, const char *path) {
+static int check_str_or_fail(vz_req *req, const vz_field *f, const char *s, const char *path) {
   size_t len = vz_utf8_chars(s);
   if (f->max && (len < (size_t)f->min || len > (size_t)f->max))
     return vz_fail(req, 400, "invalid_argument", path, "%s must be %lld to %lld characters", path, f->min, f->max);
@@ -260,18 +260,18 @@ static int check_str(vz_req *req, const vz_field *f, const char *s, const char *
   return 0;
 }
 
-static int check_int(vz_req *req, const vz_field *f, long long v, const char *path) {
+static int check_int_or_fail(vz_req *req, const vz_field *f, long long v, const char *path) {
   if ((f->min || f->max) && (v < f->min || v > f->max))
     return vz_fail(req, 400, "invalid_argument", path, "%s must be from %lld to %lld", path, f->min, f->max);
   return 0;
 }
 
-static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *path);
+static int check_value_or_fail(vz_req *req, const vz_field *f, json_t *v, const char *path);
 
 /* A JSON object against a field table: every key must be declared (checked as it comes,
  * so the first bad key is the one named), then every required field must be present.
  * prefix: NULL at the top level, else the path of the object ("links[2]"). */
-static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const char *prefix) {
+static int check_object_or_fail(vz_req *req, const vz_field *fields, json_t *obj, const char *prefix) {
   const char *key;
   json_t *v;
   json_object_foreach(obj, key, v) {
@@ -280,7 +280,7 @@ static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const 
     const char *path = prefix ? vz_arena_printf(req->arena, "%s.%s", prefix, key) : key;
     if (!path) return vz_fail(req, 503, "unavailable", NULL, "server busy");
     if (!f || !f->name) return vz_fail(req, 400, "invalid_argument", path, "unknown field %s", path);
-    int rc = check_value(req, f, v, path);
+    int rc = check_value_or_fail(req, f, v, path);
     if (rc) return rc;
   }
   for (const vz_field *f = fields; f && f->name; f++) {
@@ -293,7 +293,7 @@ static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const 
 }
 
 /* One JSON value against its declared field; arrays and objects recurse into f->of. */
-static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *path) {
+static int check_value_or_fail(vz_req *req, const vz_field *f, json_t *v, const char *path) {
   if (json_is_null(v)) {
     if (f->flags & VZ_NULLABLE) return 0;
     return vz_fail(req, 400, "invalid_argument", path, "%s must not be null", path);
@@ -301,10 +301,10 @@ static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *pa
   switch (f->type) {
   case VZ_STR: case VZ_EMAIL: case VZ_URL: case VZ_ENUM:
     if (!json_is_string(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be a string", path);
-    return check_str(req, f, json_string_value(v), path);
+    return check_str_or_fail(req, f, json_string_value(v), path);
   case VZ_INT:
     if (!json_is_integer(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an integer", path);
-    return check_int(req, f, json_integer_value(v), path);
+    return check_int_or_fail(req, f, json_integer_value(v), path);
   case VZ_ID: {
     int64_t id;
     if (json_is_string(v) && vz_parse_id(json_string_value(v), &id) == 0) return 0;
@@ -324,7 +324,7 @@ static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *pa
   }
   case VZ_OBJ:
     if (!json_is_object(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an object", path);
-    return f->of ? check_object(req, f->of, v, path) : 0;
+    return f->of ? check_object_or_fail(req, f->of, v, path) : 0;
   case VZ_ARR: {
     if (!json_is_array(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an array", path);
     size_t n = json_array_size(v);
@@ -336,7 +336,7 @@ static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *pa
     json_array_foreach(v, i, e) {
       const char *ipath = vz_arena_printf(req->arena, "%s[%zu]", path, i);
       if (!ipath) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-      int rc = check_value(req, f->of, e, ipath);
+      int rc = check_value_or_fail(req, f->of, e, ipath);
       if (rc) return rc;
     }
     return 0;
@@ -396,7 +396,7 @@ int vz_validate_body_or_fail(vz_req *req) {
   /* on a failed defer vz_arena_json has already freed j: reading it then was a use after free */
   if (!(j = vz_arena_json(req, j))) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
   if (!json_is_object(j)) return vz_fail(req, 400, "invalid_json", NULL, "request body must be a JSON object");
-  int rc = check_object(req, r->body, j, NULL);
+  int rc = check_object_or_fail(req, r->body, j, NULL);
   if (rc) return rc;
   req->json = j;
   return 0;
@@ -437,7 +437,7 @@ int vz_validate_query_or_fail(vz_req *req) {
         errno = 0;
         long long x = strtoll(v, &end, 10);
         if (errno || end == v || *end) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an integer", f->name);
-        rc = check_int(req, f, x, f->name);
+        rc = check_int_or_fail(req, f, x, f->name);
       } else if (f->type == VZ_ID) {
         int64_t id;
         if (vz_parse_id(v, &id)) rc = vz_fail(req, 400, "invalid_argument", f->name, "%s must be an id", f->name);
@@ -445,7 +445,7 @@ int vz_validate_query_or_fail(vz_req *req) {
         if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0"))
           rc = vz_fail(req, 400, "invalid_argument", f->name, "%s must be true or false", f->name);
       } else {
-        rc = check_str(req, f, v, f->name);
+        rc = check_str_or_fail(req, f, v, f->name);
       }
       if (rc) return rc;
     }
