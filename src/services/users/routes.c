@@ -180,7 +180,7 @@ static int block_tx(vz_db *db, void *p) {
   const edge *e = p;
   int rc = db_run(db, NULL, "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)"
                   " ON CONFLICT DO NOTHING", "iii", e->from, e->to, db_now_ms());
-  if (rc >= 0) rc = unfollow_tx(db, &(edge){ e->from, e->to });
+  if (rc >= 0) rc = unfollow_tx(db, p);
   if (rc >= 0) rc = unfollow_tx(db, &(edge){ e->to, e->from });
   return rc < 0 ? rc : 0;
 }
