@@ -1,6 +1,7 @@
 /* dispatch: the fixed middleware order every request passes (nginx phases): request id,
- * CORS, route found, rate limit, auth/role, validation, then the handler on the loop or
- * on the worker pool. The reply is finished here: common headers, gzip, log, metrics. */
+ * CORS, route found, rate limit, auth/role, validation, then the handler on the worker pool
+ * (the default) or, for VZ_ON_LOOP / VZ_ASYNC routes, on the loop. The reply is finished
+ * here: common headers, gzip, log, metrics. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,8 @@
 #include "db/db.h"
 
 vz_hooks vz_hook;
-int vz_validate_body(vz_req *req);
-int vz_validate_query(vz_req *req);
+int vz_validate_body_or_fail(vz_req *req);
+int vz_validate_query_or_fail(vz_req *req);
 char *vz_route_allow(vz_req *req);
 void vz_gzip_reply(vz_req *req);
 
@@ -211,9 +212,27 @@ static void after_work_cb(uv_work_t *w, int status) {
 
 /* ---- the pipeline ---------------------------------------------------------------- */
 
-static int authenticate(vz_req *req) {
+int vz_role_flag(int r) {
+  switch (r) {
+  case VZ_R_USER: return VZ_AUTH;
+  case VZ_R_SELLER: return VZ_ROLE_SELLER;
+  case VZ_R_MODERATOR: return VZ_ROLE_MODERATOR;
+  case VZ_R_ADMIN: return VZ_ROLE_ADMIN;
+  default: return 0;
+  }
+}
+
+int vz_role_allows(int have, int need) {
+  need &= VZ_AUTH | VZ_ROLE_FLAGS;
+  if (!need) return 1;
+  if (have < VZ_R_USER || have > VZ_R_ADMIN) return 0;
+  if (!(need & VZ_ROLE_FLAGS) || have == VZ_R_ADMIN) return 1;
+  return (need & vz_role_flag(have) & VZ_ROLE_FLAGS) != 0;
+}
+
+static int authenticate_or_fail(vz_req *req) {
   const char *h = vz_req_header(req, "Authorization");
-  int need = req->route->flags & (VZ_AUTH | VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
+  int need = req->route->flags & (VZ_AUTH | VZ_ROLE_FLAGS);
   if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
     if (!need) return 0;
     vz_add_header(req, "WWW-Authenticate", "Bearer");
@@ -226,10 +245,7 @@ static int authenticate(vz_req *req) {
     vz_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
     return vz_fail(req, 401, "unauthenticated", NULL, "invalid or expired token");
   }
-  int roles = need & (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN);
-  if (!roles || req->role == VZ_R_ADMIN) return 0;
-  if ((roles & VZ_ROLE_SELLER) && req->role == VZ_R_SELLER) return 0;
-  if ((roles & VZ_ROLE_MODERATOR) && req->role == VZ_R_MODERATOR) return 0;
+  if (vz_role_allows(req->role, need)) return 0;
   return vz_fail(req, 403, "forbidden", NULL, "your role may not do this");
 }
 
@@ -237,7 +253,7 @@ int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
 
 /* rate_per_min for this route and caller: per signed-in user on VZ_RATE_USER routes (many
  * users share one NAT address), else per client IP. 1 when refused (429 sent). */
-static int rate_limited(vz_req *req) {
+static int rate_limit_or_fail(vz_req *req) {
   const vz_route *r = req->route;
   if (!r->rate_per_min || !vz_ratelimit_hook) return 0;
   char key[160];
@@ -303,16 +319,16 @@ void vz_dispatch(vz_req *req) {
     goto done;
   }
   /* per IP before anything else is spent; VZ_RATE_USER routes count once the user is known */
-  if (!(r->flags & VZ_RATE_USER) && rate_limited(req)) goto done;
+  if (!(r->flags & VZ_RATE_USER) && rate_limit_or_fail(req)) goto done;
   if (r->cache_ms) {
     req->cache_gen = vz_respcache_gen(r);
     if (vz_respcache_lookup(req)) goto done;
   }
-  if (authenticate(req) || ((r->flags & VZ_RATE_USER) && rate_limited(req)) || vz_validate_query(req) ||
-      vz_validate_body(req))
+  if (authenticate_or_fail(req) || ((r->flags & VZ_RATE_USER) && rate_limit_or_fail(req)) ||
+      vz_validate_query_or_fail(req) || vz_validate_body_or_fail(req))
     goto done;
-  if ((r->flags & VZ_IDEMPOTENT) && (r->flags & VZ_WORKER) && vz_idem_check_or_fail(req)) goto done;
-  if (r->flags & VZ_WORKER) {
+  if ((r->flags & VZ_IDEMPOTENT) && vz_idem_check_or_fail(req)) goto done; /* pool routes only (router.c) */
+  if (vz_route_on_pool(r)) {
     job *j = vz_arena_calloc(req->arena, sizeof *j);
     if (!j) { vz_fail(req, 503, "unavailable", NULL, "server busy"); goto done; }
     j->req = req;

@@ -232,9 +232,9 @@ static const vz_field arm_in[] = {
 
 /* On the loop, no role: --dev is a developer's machine or the test suite, never production. */
 static vz_route routes[] = {
-  { "POST", "/v1/_debug/fault", h_arm, arm_in, 0, NULL, 0, 0, 0 },
-  { "GET", "/v1/_debug/fault", h_show, NULL, 0, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/_debug/fault", h_disarm, NULL, 0, NULL, 0, 0, 0 },
+  VZ_POST("/v1/_debug/fault", h_arm, .body = arm_in, .flags = VZ_ON_LOOP),
+  VZ_GET("/v1/_debug/fault", h_show, .flags = VZ_ON_LOOP),
+  VZ_DELETE("/v1/_debug/fault", h_disarm, .flags = VZ_ON_LOOP),
   { 0 } };
 
 int vz_fault_routes_add(void) { return vz_routes_add(routes); }

@@ -17,8 +17,8 @@
 #include "services/services.h"
 
 int vz_fuzz_http(const uint8_t *data, size_t len);
-int vz_validate_query(vz_req *req);
-int vz_validate_body(vz_req *req);
+int vz_validate_query_or_fail(vz_req *req);
+int vz_validate_body_or_fail(vz_req *req);
 char *vz_route_allow(vz_req *req);
 
 static vz_loop fuzz_loop;
@@ -26,10 +26,10 @@ static vz_loop fuzz_loop;
 static void fuzz_dispatch(vz_req *r) {
   vz_conn *c = r->conn;
   if (r->route) {
-    if (!vz_validate_query(r) && !vz_validate_body(r)) {
+    if (!vz_validate_query_or_fail(r) && !vz_validate_body_or_fail(r)) {
       (void)vz_req_limit(r);
       const char *cur = vz_req_query(r, "cursor");
-      if (cur) (void)vz_cursor_decode(r, cur);
+      if (cur) (void)vz_cursor_decode_or_fail(r, cur);
       const char *id = vz_req_param(r, "id");
       int64_t v;
       if (id) (void)vz_parse_id(id, &v);

@@ -31,27 +31,42 @@ typedef struct vz_field {
   const struct vz_field *of;
 } vz_field;
 
-/* Route flags. Roles: a route with a role flag admits that role and admin. */
+/* Route flags. A route runs on the worker pool, with req->db, unless it says VZ_ON_LOOP or
+ * VZ_ASYNC: blocking the loop stalls every connection it owns, so staying off the pool is
+ * the exception that has to be written down. Roles: a route with a role flag admits that
+ * role and admin (vz_role_allows). */
 enum {
   VZ_AUTH = 1 << 0,           /* any signed-in user */
   VZ_ROLE_SELLER = 1 << 1,
   VZ_ROLE_MODERATOR = 1 << 2,
   VZ_ROLE_ADMIN = 1 << 3,
-  VZ_WORKER = 1 << 4,         /* runs on the worker pool with req->db */
+  VZ_ON_LOOP = 1 << 4,        /* runs on the io loop: no req->db, must not block (health,
+                               * answers from memory) */
   VZ_ASYNC = 1 << 5,          /* runs on the loop and may reply later (return VZ_PENDING) */
   VZ_AUDIT = 1 << 6,          /* a successful call is written to the audit log, in the
-                               * change's transaction (VZ_WORKER; idempotency.h) */
+                               * change's transaction (pool only; idempotency.h) */
   VZ_RAW_BODY = 1 << 7,       /* body is not JSON (uploads): no JSON parsing */
   VZ_PREFIX = 1 << 8,         /* path matches as a prefix (static files, /socket.io/) */
   VZ_IDEMPOTENT = 1 << 9,     /* honours Idempotency-Key: replays the stored answer
-                               * (VZ_WORKER and signed-in only; idempotency.h) */
+                               * (pool only, signed-in callers; idempotency.h) */
   VZ_NO_LOG = 1 << 10,        /* no access log line (health probes) */
   VZ_RATE_USER = 1 << 11,     /* rate_per_min counts per signed-in user (after auth), not per
                                * IP: many users share one address behind a NAT; anonymous
                                * callers still count per IP */
 };
+#define VZ_ROLE_FLAGS (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN)
+/* The one role enum (auth's tokens carry it; auth_role_* names the same values). */
 enum vz_role { VZ_R_NONE = 0, VZ_R_USER = 1, VZ_R_SELLER = 2, VZ_R_MODERATOR = 3, VZ_R_ADMIN = 4 };
+/* The one role policy: may a caller with role `have` (VZ_R_*) use a route whose flags are
+ * `need`? No VZ_AUTH and no role flag: anyone. VZ_AUTH alone: any signed-in role. Role
+ * flags: one of those roles, or admin (who may do everything). */
+int vz_role_allows(int have, int need);
+/* The role flag that admits role r (VZ_AUTH for a plain user, 0 for none). */
+int vz_role_flag(int r);
 
+/* A row of a route table; write it with the macros below. method, path and handler stay
+ * the first three members, in this order: the macros name the first two and the handler
+ * follows positionally (C11 6.7.9: an initializer after a designator fills the next one). */
 typedef struct vz_route {
   const char *method;         /* "GET", "POST", ...; "*" any */
   const char *path;           /* "/v1/categories/:id" */
@@ -65,6 +80,21 @@ typedef struct vz_route {
   int cache_ms;               /* >0: anonymous 200 GETs served from memory (respcache.h) */
   const char *cache_group;    /* invalidated together by vz_cache_bump(group) */
 } vz_route;
+
+/* Route rows, designated: the handler, then only what differs from the defaults:
+ *   VZ_POST("/v1/me/devices", h_device_add, .body = device_in,
+ *           .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 20),
+ * A table ends with { 0 }. */
+#define VZ_ROUTE(method_, path_, ...) { .method = (method_), .path = (path_), __VA_ARGS__ }
+#define VZ_GET(path_, ...) VZ_ROUTE("GET", path_, __VA_ARGS__)
+#define VZ_POST(path_, ...) VZ_ROUTE("POST", path_, __VA_ARGS__)
+#define VZ_PUT(path_, ...) VZ_ROUTE("PUT", path_, __VA_ARGS__)
+#define VZ_PATCH(path_, ...) VZ_ROUTE("PATCH", path_, __VA_ARGS__)
+#define VZ_DELETE(path_, ...) VZ_ROUTE("DELETE", path_, __VA_ARGS__)
+#define VZ_ANY_METHOD(path_, ...) VZ_ROUTE("*", path_, __VA_ARGS__)
+
+/* 1 when the route's handler runs on the worker pool (the default). */
+static inline int vz_route_on_pool(const vz_route *r) { return !(r->flags & (VZ_ON_LOOP | VZ_ASYNC)); }
 
 #define VZ_PENDING (-1000)    /* VZ_ASYNC handler: reply comes later via vz_req_finish */
 #define VZ_MAX_PARAMS 6
@@ -89,8 +119,8 @@ struct vz_req {
   int64_t user_id;            /* 0: anonymous */
   int role;
   int64_t session_id;         /* refresh-token family of the access token, 0 when none */
-  vz_db *db;                  /* VZ_WORKER: this worker's connection */
-  vz_db *db_read;             /* VZ_WORKER: replica when configured, else db */
+  vz_db *db;                  /* on the pool: this worker's connection (NULL on the loop) */
+  vz_db *db_read;             /* on the pool: replica when configured, else db */
   void *user;                 /* free for the handler */
   void (*on_abort)(vz_req *); /* VZ_ASYNC: client went away before the reply */
   vz_loop *loop;              /* owning io loop */
@@ -113,7 +143,9 @@ struct vz_req {
   unsigned cache_gen;         /* respcache generation when the request was dispatched */
 };
 
-/* Registration (before serve starts). Tables end with a zeroed row. */
+/* Registration (before serve starts). Tables end with a zeroed row. All or nothing: -1,
+ * with the route named in the log, when the table is full or a row asks for what its
+ * thread cannot give (VZ_AUDIT / VZ_IDEMPOTENT on the loop). */
 int vz_routes_add(vz_route *table);
 int vz_route_count(void);
 const vz_route *vz_route_at(int idx);
@@ -122,7 +154,7 @@ const vz_route *vz_route_at(int idx);
 const char *vz_req_header(const vz_req *req, const char *name);   /* case-insensitive */
 const char *vz_req_param(const vz_req *req, const char *name);    /* path :param */
 const char *vz_req_query(vz_req *req, const char *name);          /* decoded, NULL when absent */
-int vz_req_param_id(vz_req *req, const char *name, int64_t *out); /* 0, or replies 404 and returns <0 */
+int vz_req_param_id_or_fail(vz_req *req, const char *name, int64_t *out); /* 0, or replies 404 and returns <0 */
 
 /* Replies. Each returns the status so a handler can `return vz_reply_json(...)`. */
 int vz_reply_json(vz_req *req, int status, json_t *body);         /* steals the reference */
@@ -132,15 +164,19 @@ int vz_reply_bytes(vz_req *req, int status, const char *type, const void *body, 
 int vz_reply_empty(vz_req *req, int status);
 int vz_fail(vz_req *req, int status, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* Maps a db_* error to the envelope: 503 + Retry-After, 409 conflict, or 500. */
+/* Maps a db_* error to the envelope: 503 + Retry-After, 409 conflict, or 500. A 503 from
+ * vz_fail carries Retry-After too (1 s unless the caller set one). */
 int vz_fail_db(vz_req *req, int rc);
+/* db_tx (db.h) on req->db: fn's value (>= 0) after the commit, or -1 with the reply sent:
+ * vz_fail_db for a database error, fn's own for DB_EABORT (fn replied, e.g. 404). */
+int vz_tx_or_fail(vz_req *req, int (*fn)(vz_db *db, void *ctx), void *ctx);
 int vz_add_header(vz_req *req, const char *name, const char *value); /* value copied to the arena */
 /* VZ_ASYNC: send the reply set with vz_reply_* on the owning loop. */
 void vz_req_finish(vz_req *req);
 
 /* Cursor pagination: opaque base64url of a short string (e.g. "position:id"). */
 char *vz_cursor_encode(vz_arena *a, const char *plain);
-const char *vz_cursor_decode(vz_req *req, const char *cursor); /* NULL: replied 400 */
+const char *vz_cursor_decode_or_fail(vz_req *req, const char *cursor); /* NULL: replied 400 */
 /* Page size from ?limit= (validated 1..100, default 20). */
 int vz_req_limit(vz_req *req);
 

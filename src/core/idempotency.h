@@ -1,4 +1,4 @@
-/* idempotency: the request transaction. A VZ_WORKER route flagged VZ_AUDIT or
+/* idempotency: the request transaction. A route (on the pool) flagged VZ_AUDIT or
  * VZ_IDEMPOTENT runs its handler inside one database transaction the dispatcher opens,
  * so what the route records about the change commits with the change or not at all:
  *

@@ -19,10 +19,12 @@ const char *vz_cols_select(vz_arena *a, const vz_col *cols) {
   return s;
 }
 
+/* All or nothing: a row missing a key, or carrying null for a value that could not be
+ * made, would be a wrong 200, not a smaller one. */
 json_t *vz_cols_row_at(vz_stmt *st, const vz_col *cols, int first) {
   json_t *o = json_object();
   int i = first;
-  for (const vz_col *c = cols; c->sql; c++, i++) {
+  for (const vz_col *c = cols; o && c->sql; c++, i++) {
     json_t *v;
     if ((c->type & VZ_COL_TYPE) == VZ_COL_RAW) continue;
     if ((c->type & VZ_COL_NULL) && db_col_is_null(st, i)) v = json_null();
@@ -34,7 +36,10 @@ json_t *vz_cols_row_at(vz_stmt *st, const vz_col *cols, int first) {
       case VZ_COL_MEDIA: v = json_sprintf("/v1/media/%s", db_col_text(st, i)); break;
       default: v = json_string(db_col_text(st, i)); break;
     }
-    json_object_set_new(o, c->name, v ? v : json_null());
+    if (json_object_set_new(o, c->name, v) < 0) { /* it took v either way */
+      json_decref(o);
+      o = NULL;
+    }
   }
   return o;
 }
@@ -51,11 +56,11 @@ int vz_page_begin_or_fail(vz_req *req, vz_page *pg, int64_t start_pos, int64_t s
   }
   const char *cursor = vz_req_query(req, "cursor");
   if (!cursor) return 0;
-  const char *plain = vz_cursor_decode(req, cursor);
+  const char *plain = vz_cursor_decode_or_fail(req, cursor);
   if (!plain) return -1;
   long long pos, id;
   char tail;
-  if (sscanf(plain, "%lld:%lld%c", &pos, &id, &tail) != 2) {
+  if (sscanf(plain, "%lld:%lld%c", &pos, &id, &tail) != 2 || id <= 0) { /* every id is positive */
     vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
     return -1;
   }
@@ -76,8 +81,13 @@ int vz_page_take(vz_page *pg, int64_t pos, int64_t id) {
   return 1;
 }
 
+void vz_page_add(vz_page *pg, json_t *item) {
+  if (!item || json_array_append_new(pg->items, item) < 0) pg->failed = 1;
+}
+
 int vz_page_reply(vz_req *req, vz_page *pg) {
   char *next = NULL;
+  if (pg->failed) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   if (pg->more) {
     const char *plain = vz_arena_printf(req->arena, "%" PRId64 ":%" PRId64, pg->last_pos, pg->last_id);
     next = plain ? vz_cursor_encode(req->arena, plain) : NULL;

@@ -12,7 +12,7 @@
  *   if (vz_page_begin_or_fail(req, &pg, INT64_MAX, INT64_MAX)) return 400;
  *   ... bind pg.pos, pg.id and pg.limit + 1, then for each row:
  *   while (db_step(st) == DB_ROW && vz_page_take(&pg, pos_of_row, id_of_row))
- *     json_array_append_new(pg.items, vz_cols_row(st, cols));
+ *     vz_page_add(&pg, vz_cols_row(st, cols));
  *   return vz_page_reply(req, &pg);
  */
 #ifndef VZ_LIST_H
@@ -43,7 +43,8 @@ typedef struct vz_col {
 
 /* "u.id, u.handle, ..." in the arena (NULL when out of memory). */
 const char *vz_cols_select(vz_arena *a, const vz_col *cols);
-/* The current row as a JSON object, columns in table order starting at column `first`. */
+/* The current row as a JSON object, columns in table order starting at column `first`;
+ * NULL when any value could not be made (never an object missing a key). */
 json_t *vz_cols_row_at(vz_stmt *st, const vz_col *cols, int first);
 #define vz_cols_row(st, cols) vz_cols_row_at((st), (cols), 0)
 
@@ -52,6 +53,7 @@ typedef struct vz_page {
   int64_t pos, id;    /* where this page starts: the last row of the previous one */
   int has_cursor;
   int n, more;
+  int failed;         /* an item could not be made: the reply is 503, not a short page */
   int64_t last_pos, last_id;
   json_t *items;      /* owned by the request's arena */
 } vz_page;
@@ -62,6 +64,8 @@ int vz_page_begin_or_fail(vz_req *req, vz_page *pg, int64_t start_pos, int64_t s
 /* For each row in order: 1 = it belongs on the page (append it), 0 = it is the extra
  * row that proves there is a next page (stop reading). */
 int vz_page_take(vz_page *pg, int64_t pos, int64_t id);
+/* Appends an item (taking it); a NULL item, or one that cannot be appended, fails the page. */
+void vz_page_add(vz_page *pg, json_t *item);
 /* {"data": items, "next_cursor": ...} */
 int vz_page_reply(vz_req *req, vz_page *pg);
 #endif

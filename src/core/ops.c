@@ -88,10 +88,11 @@ static int metrics(vz_req *req) {
 }
 
 static vz_route ops_routes[] = {
-  { "GET", "/healthz", healthz, NULL, VZ_NO_LOG, NULL, 0, 0, 0 },
-  { "GET", "/v1/health", healthz, NULL, VZ_NO_LOG, NULL, 0, 0, 0 },
-  { "GET", "/readyz", readyz, NULL, VZ_WORKER | VZ_NO_LOG, NULL, 0, 0, 0 },
-  { "GET", "/metrics", metrics, NULL, VZ_ASYNC | VZ_NO_LOG, NULL, 0, 0, 0 },
+  /* alive: answered by the loop itself, so a stuck pool does not look like a dead process */
+  VZ_GET("/healthz", healthz, .flags = VZ_ON_LOOP | VZ_NO_LOG),
+  VZ_GET("/v1/health", healthz, .flags = VZ_ON_LOOP | VZ_NO_LOG),
+  VZ_GET("/readyz", readyz, .flags = VZ_NO_LOG),  /* asks the database: on the pool */
+  VZ_GET("/metrics", metrics, .flags = VZ_ASYNC | VZ_NO_LOG),
   { 0 },
 };
 

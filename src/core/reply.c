@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -57,8 +58,17 @@ int vz_reply_json(vz_req *req, int status, json_t *body) {
   return status;
 }
 
+static int has_res_header(const vz_req *req, const char *name) {
+  for (int i = 0; i < req->nres_headers; i++)
+    if (!strcasecmp(req->res_headers[i].name, name)) return 1;
+  return 0;
+}
+
 int vz_fail(vz_req *req, int status, const char *code, const char *field, const char *fmt, ...) {
   char msg[512];
+  /* Every 503 says when to come back (RFC 9110 10.2.3), whoever sends it: clients and
+   * proxies back off instead of hammering a server that is busy or lost its database. */
+  if (status == 503 && !has_res_header(req, "Retry-After")) vz_add_header(req, "Retry-After", "1");
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
@@ -78,13 +88,24 @@ int vz_fail(vz_req *req, int status, const char *code, const char *field, const 
   return status;
 }
 
+/* The one mapping from db.h codes to the envelope, for every service: busy and
+ * unavailable are 503 with Retry-After (try again shortly), a constraint is 409, anything
+ * else (our SQL, a corrupt file, DB_EABORT that never replied) is 500. */
 int vz_fail_db(vz_req *req, int rc) {
-  if (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) {
-    vz_add_header(req, "Retry-After", "1");
+  switch (rc) {
+  case DB_EBUSY:
+  case DB_EUNAVAILABLE: /* vz_fail adds Retry-After */
     return vz_fail(req, 503, "unavailable", NULL, "database busy or unavailable, retry shortly");
+  case DB_ECONSTRAINT: return vz_fail(req, 409, "conflict", NULL, "conflicts with existing data");
+  default: return vz_fail(req, 500, "internal", NULL, "database error");
   }
-  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", NULL, "conflicts with existing data");
-  return vz_fail(req, 500, "internal", NULL, "database error");
+}
+
+int vz_tx_or_fail(vz_req *req, int (*fn)(vz_db *db, void *ctx), void *ctx) {
+  int rc = db_tx(req->db, fn, ctx);
+  if (rc >= 0) return rc;
+  if (rc != DB_EABORT || !req->replied) vz_fail_db(req, rc);
+  return -1;
 }
 
 /* fields=a,b,c keeps only those keys; a name the object lacks is a 400. */
@@ -143,7 +164,7 @@ char *vz_cursor_encode(vz_arena *a, const char *plain) {
   return out;
 }
 
-const char *vz_cursor_decode(vz_req *req, const char *cursor) {
+const char *vz_cursor_decode_or_fail(vz_req *req, const char *cursor) {
   size_t n = strlen(cursor);
   char *out = vz_arena_alloc(req->arena, n + 1);
   long len = out ? vz_b64_decode(cursor, n, out, n, VZ_B64_URL) : -1;

@@ -12,15 +12,37 @@
 #include "core/conn.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "lib/utf8.h"
 
 static vz_route *routes[VZ_MAX_ROUTES];
 static int nroutes;
 
+/* A row that asks for what its thread cannot give is our bug, found at start-up rather
+ * than as a silent no-op: the request transaction behind VZ_AUDIT and VZ_IDEMPOTENT
+ * exists only on the worker pool (dispatch.c work_cb). */
+static int route_ok(const vz_route *r) {
+  const char *why = NULL;
+  if (!r->path || !r->handler) why = "a route needs a path and a handler";
+  else if (!vz_route_on_pool(r) && (r->flags & (VZ_AUDIT | VZ_IDEMPOTENT)))
+    why = "VZ_AUDIT and VZ_IDEMPOTENT work only on the worker pool: drop VZ_ON_LOOP / VZ_ASYNC";
+  if (!why) return 1;
+  char name[160];
+  snprintf(name, sizeof name, "%s %s", r->method, r->path ? r->path : "(no path)");
+  vz_log_error("route refused", "route", name, "error", why);
+  return 0;
+}
+
 int vz_routes_add(vz_route *table) {
+  int n = 0;
+  for (vz_route *r = table; r->method; r++, n++)
+    if (!route_ok(r)) return -1;
+  if (nroutes + n > VZ_MAX_ROUTES) {
+    vz_log_error("route table full", "route", table[VZ_MAX_ROUTES - nroutes].path); /* the first that does not fit */
+    return -1;
+  }
   for (vz_route *r = table; r->method; r++) {
-    if (nroutes >= VZ_MAX_ROUTES) return -1;
     r->idx = nroutes;
     routes[nroutes++] = r;
   }
@@ -193,7 +215,7 @@ int vz_parse_id(const char *s, int64_t *out) {
   return 0;
 }
 
-int vz_req_param_id(vz_req *req, const char *name, int64_t *out) {
+int vz_req_param_id_or_fail(vz_req *req, const char *name, int64_t *out) {
   if (vz_parse_id(vz_req_param(req, name), out) == 0) return 0;
   vz_fail(req, 404, "not_found", name, "no such object");
   return -1;
@@ -224,7 +246,7 @@ static int enum_ok(const char *choices, const char *s) {
 
 /* Declared-input checks. `path` is the name an error carries: the field's own name at the
  * top level, "links[2].label" inside arrays and objects, so a client can point at it. */
-static int check_str(vz_req *req, const vz_field *f, const char *s, const char *path) {
+static int check_str_or_fail(vz_req *req, const vz_field *f, const char *s, const char *path) {
   size_t len = vz_utf8_chars(s);
   if (f->max && (len < (size_t)f->min || len > (size_t)f->max))
     return vz_fail(req, 400, "invalid_argument", path, "%s must be %lld to %lld characters", path, f->min, f->max);
@@ -238,18 +260,18 @@ static int check_str(vz_req *req, const vz_field *f, const char *s, const char *
   return 0;
 }
 
-static int check_int(vz_req *req, const vz_field *f, long long v, const char *path) {
+static int check_int_or_fail(vz_req *req, const vz_field *f, long long v, const char *path) {
   if ((f->min || f->max) && (v < f->min || v > f->max))
     return vz_fail(req, 400, "invalid_argument", path, "%s must be from %lld to %lld", path, f->min, f->max);
   return 0;
 }
 
-static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *path);
+static int check_value_or_fail(vz_req *req, const vz_field *f, json_t *v, const char *path);
 
 /* A JSON object against a field table: every key must be declared (checked as it comes,
  * so the first bad key is the one named), then every required field must be present.
  * prefix: NULL at the top level, else the path of the object ("links[2]"). */
-static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const char *prefix) {
+static int check_object_or_fail(vz_req *req, const vz_field *fields, json_t *obj, const char *prefix) {
   const char *key;
   json_t *v;
   json_object_foreach(obj, key, v) {
@@ -258,7 +280,7 @@ static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const 
     const char *path = prefix ? vz_arena_printf(req->arena, "%s.%s", prefix, key) : key;
     if (!path) return vz_fail(req, 503, "unavailable", NULL, "server busy");
     if (!f || !f->name) return vz_fail(req, 400, "invalid_argument", path, "unknown field %s", path);
-    int rc = check_value(req, f, v, path);
+    int rc = check_value_or_fail(req, f, v, path);
     if (rc) return rc;
   }
   for (const vz_field *f = fields; f && f->name; f++) {
@@ -271,7 +293,7 @@ static int check_object(vz_req *req, const vz_field *fields, json_t *obj, const 
 }
 
 /* One JSON value against its declared field; arrays and objects recurse into f->of. */
-static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *path) {
+static int check_value_or_fail(vz_req *req, const vz_field *f, json_t *v, const char *path) {
   if (json_is_null(v)) {
     if (f->flags & VZ_NULLABLE) return 0;
     return vz_fail(req, 400, "invalid_argument", path, "%s must not be null", path);
@@ -279,10 +301,10 @@ static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *pa
   switch (f->type) {
   case VZ_STR: case VZ_EMAIL: case VZ_URL: case VZ_ENUM:
     if (!json_is_string(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be a string", path);
-    return check_str(req, f, json_string_value(v), path);
+    return check_str_or_fail(req, f, json_string_value(v), path);
   case VZ_INT:
     if (!json_is_integer(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an integer", path);
-    return check_int(req, f, json_integer_value(v), path);
+    return check_int_or_fail(req, f, json_integer_value(v), path);
   case VZ_ID: {
     int64_t id;
     if (json_is_string(v) && vz_parse_id(json_string_value(v), &id) == 0) return 0;
@@ -302,7 +324,7 @@ static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *pa
   }
   case VZ_OBJ:
     if (!json_is_object(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an object", path);
-    return f->of ? check_object(req, f->of, v, path) : 0;
+    return f->of ? check_object_or_fail(req, f->of, v, path) : 0;
   case VZ_ARR: {
     if (!json_is_array(v)) return vz_fail(req, 400, "invalid_argument", path, "%s must be an array", path);
     size_t n = json_array_size(v);
@@ -314,7 +336,7 @@ static int check_value(vz_req *req, const vz_field *f, json_t *v, const char *pa
     json_array_foreach(v, i, e) {
       const char *ipath = vz_arena_printf(req->arena, "%s[%zu]", path, i);
       if (!ipath) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-      int rc = check_value(req, f->of, e, ipath);
+      int rc = check_value_or_fail(req, f->of, e, ipath);
       if (rc) return rc;
     }
     return 0;
@@ -350,7 +372,7 @@ static int json_media_type(const char *ct) {
   return 1;
 }
 
-int vz_validate_body(vz_req *req) {
+int vz_validate_body_or_fail(vz_req *req) {
   const vz_route *r = req->route;
   int wants_json = r->body || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
                    !strcmp(req->method, "PATCH");
@@ -374,14 +396,16 @@ int vz_validate_body(vz_req *req) {
   /* on a failed defer vz_arena_json has already freed j: reading it then was a use after free */
   if (!(j = vz_arena_json(req, j))) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
   if (!json_is_object(j)) return vz_fail(req, 400, "invalid_json", NULL, "request body must be a JSON object");
-  int rc = check_object(req, r->body, j, NULL);
+  int rc = check_object_or_fail(req, r->body, j, NULL);
   if (rc) return rc;
   req->json = j;
   return 0;
 }
 
 /* The body validator for any JSON object (declared socket events use it too). */
-int vz_validate_json(vz_req *req, const vz_field *fields, json_t *obj) { return check_object(req, fields, obj, NULL); }
+int vz_validate_json_or_fail(vz_req *req, const vz_field *fields, json_t *obj) {
+  return check_object_or_fail(req, fields, obj, NULL);
+}
 
 static const vz_field common_query[] = {
   { "fields", VZ_STR, 0, 1, 512, 0 },
@@ -396,7 +420,7 @@ static const vz_field *find_field(const vz_field *fs, const char *name, size_t n
   return NULL;
 }
 
-int vz_validate_query(vz_req *req) {
+int vz_validate_query_or_fail(vz_req *req) {
   const vz_route *r = req->route;
   if (r->flags & (VZ_PREFIX | VZ_ASYNC)) return 0; /* protocol endpoints parse their own */
   for (const char *s = req->query; s && *s;) {
@@ -418,7 +442,7 @@ int vz_validate_query(vz_req *req) {
         errno = 0;
         long long x = strtoll(v, &end, 10);
         if (errno || end == v || *end) return vz_fail(req, 400, "invalid_argument", f->name, "%s must be an integer", f->name);
-        rc = check_int(req, f, x, f->name);
+        rc = check_int_or_fail(req, f, x, f->name);
       } else if (f->type == VZ_ID) {
         int64_t id;
         if (vz_parse_id(v, &id)) rc = vz_fail(req, 400, "invalid_argument", f->name, "%s must be an id", f->name);
@@ -426,7 +450,7 @@ int vz_validate_query(vz_req *req) {
         if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0"))
           rc = vz_fail(req, 400, "invalid_argument", f->name, "%s must be true or false", f->name);
       } else {
-        rc = check_str(req, f, v, f->name);
+        rc = check_str_or_fail(req, f, v, f->name);
       }
       if (rc) return rc;
     }

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 
 #include "core/fault.h"
 #include "db/migrate.h"
+#include "lib/clock.h"
 
 #define DRV(db) (((const struct vz_db_base *)(const void *)(db))->drv)
 #define SDRV(st) (((const struct vz_stmt_base *)(const void *)(st))->drv)
@@ -179,6 +181,57 @@ int db_rollback(vz_db *db) {
   }
   b->tx_depth = 0;
   return DRV(db)->rollback(db);
+}
+
+/* ---- the transaction helper ---------------------------------------------------------- */
+
+static atomic_llong tx_retries;
+
+long long db_tx_retries(void) { return atomic_load_explicit(&tx_retries, memory_order_relaxed); }
+
+/* 10-20 ms before the second run, 20-40 ms before the third: long enough for the writer
+ * we collided with to finish a short transaction, random so two colliding requests do not
+ * collide again in step. */
+static void tx_backoff(int run) {
+  long ms = 10L << (run - 1);
+  ms += random() % (ms + 1);
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  while (nanosleep(&ts, &ts) < 0) {}
+}
+
+/* One run at level depth0 + 1. A level fn left open or closed (its own bug) is unwound,
+ * so the caller's level count stays true; the run then counts as failed. */
+static int tx_once(vz_db *db, db_tx_fn fn, void *ctx, int depth0) {
+  int rc = db_begin(db);
+  if (rc < 0) return rc;
+  rc = fn(db, ctx);
+  if (db_tx_depth(db) != depth0 + 1) {
+    while (db_tx_depth(db) > depth0) db_rollback(db);
+    return rc < 0 ? rc : DB_ERROR;
+  }
+  if (rc < 0) {
+    db_rollback(db);
+    return rc;
+  }
+  int c = db_commit(db);
+  if (c < 0) {
+    /* a failed RELEASE keeps the savepoint (db_commit); a failed outermost COMMIT has
+     * already rolled back */
+    if (db_tx_depth(db) > depth0) db_rollback(db);
+    return c;
+  }
+  return rc;
+}
+
+int db_tx(vz_db *db, db_tx_fn fn, void *ctx) {
+  int depth0 = db_tx_depth(db);
+  uint64_t t0 = vz_mono_ms();
+  for (int run = 1;; run++) {
+    int rc = tx_once(db, fn, ctx, depth0);
+    if (rc != DB_EBUSY || depth0 > 0 || run == DB_TX_TRIES || vz_mono_ms() - t0 >= DB_TX_BUDGET_MS) return rc;
+    atomic_fetch_add_explicit(&tx_retries, 1, memory_order_relaxed);
+    tx_backoff(run);
+  }
 }
 
 /* ---- ids ---------------------------------------------------------------------------- */

@@ -24,6 +24,8 @@ enum {
   DB_ECONSTRAINT = -2,   /* unique / foreign key / check violation */
   DB_EBUSY = -3,         /* lock timeout or serialization failure: retry the transaction */
   DB_EUNAVAILABLE = -4,  /* connection lost / server down: answer 503 + Retry-After */
+  DB_EABORT = -5,        /* db_tx: the body chose to roll back (it refused the change and
+                          * has said why, e.g. a 404 sent); not a database failure */
 };
 
 /* Opens one connection. On failure returns <0 and writes a message into err. */
@@ -68,6 +70,26 @@ int db_commit(vz_db *db);
 int db_rollback(vz_db *db);
 /* Open levels: 0 outside a transaction, 1 in one, 2+ inside savepoints. */
 int db_tx_depth(const vz_db *db);
+
+/* The transaction helper: begin, run fn, commit; roll back when fn returns < 0 or the
+ * commit fails. Returns fn's value (>= 0) after a commit, else the error (fn's, or the
+ * begin's / commit's). When the error is DB_EBUSY (SQLite lock or busy snapshot,
+ * PostgreSQL serialization failure or deadlock: the database asks for the transaction to
+ * be run again) the whole thing runs again, up to DB_TX_TRIES times in all, after a short
+ * jittered sleep, while less than DB_TX_BUDGET_MS has passed: a lock wait that already
+ * took SQLite's 5 s busy timeout is not retried. Only the outermost level retries: inside
+ * an enclosing transaction fn runs once in a savepoint and DB_EBUSY goes up to whoever
+ * owns the transaction (retrying a savepoint cannot help; the snapshot is the outer one's).
+ * So fn may run more than once: it must start afresh from ctx each time (free what a
+ * previous run left there), and leave effects outside the database (files, events,
+ * headers: a reply is replaced by the next run's, a header is not) until db_tx returned.
+ * fn returns DB_EABORT after refusing the change itself (it has sent a 4xx). */
+typedef int (*db_tx_fn)(vz_db *db, void *ctx);
+#define DB_TX_TRIES 3
+#define DB_TX_BUDGET_MS 1000
+int db_tx(vz_db *db, db_tx_fn fn, void *ctx);
+/* Retries db_tx made in this process (tests; a counter for /metrics). */
+long long db_tx_retries(void);
 
 /* Applies numbered migrations not yet applied (table schema_migrations). */
 int db_migrate(vz_db *db, char *err, size_t errlen);

@@ -659,8 +659,8 @@ static int eio_handler(vz_req *req);
 int eio_mount(const eio_upper *upper) {
   if (nmounts == MAX_MOUNTS || !upper->prefix || !upper->on_message) return -1;
   vz_route *r = mount_routes[nmounts];
-  r[0] = (vz_route){ .method = "*", .path = upper->prefix, .handler = eio_handler,
-                     .flags = VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG, .max_body = 1100000 };
+  r[0] = (vz_route)VZ_ANY_METHOD(upper->prefix, eio_handler, .flags = VZ_ASYNC | VZ_PREFIX | VZ_RAW_BODY | VZ_NO_LOG,
+                                 .max_body = 1100000);
   r[1] = (vz_route){ .method = NULL };
   mounts[nmounts] = upper;
   if (vz_routes_add(r) < 0) return -1;

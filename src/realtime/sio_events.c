@@ -26,7 +26,7 @@
 /* The core's, declared where they are used (dispatch.c, router.c). */
 vz_db *vz_worker_db(void);
 vz_db *vz_worker_db_read(void);
-int vz_validate_json(vz_req *req, const vz_field *fields, json_t *obj);
+int vz_validate_json_or_fail(vz_req *req, const vz_field *fields, json_t *obj);
 extern int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
 void vz_req_free(vz_req *req);
 
@@ -118,7 +118,7 @@ static int admit(vz_req *req, sio_socket *s, const sio_event *e, const json_t *a
    * is an empty object (its required fields are then reported missing) */
   req->json = vz_arena_json(req, arg ? json_deep_copy(arg) : json_object());
   if (!req->json) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-  return vz_validate_json(req, e->in, req->json);
+  return vz_validate_json_or_fail(req, e->in, req->json);
 }
 
 static void run_handler(vz_req *req, const sio_event *e) {

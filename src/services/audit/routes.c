@@ -50,8 +50,11 @@ static int audit_list(vz_req *req) {
   while ((rc = db_step(st)) == DB_ROW && vz_page_take(&pg, db_col_int(st, 0), db_col_int(st, 0))) {
     json_t *o = vz_cols_row(st, audit_cols);
     json_t *detail = db_col_is_null(st, 7) ? NULL : json_loads(db_col_text(st, 7), 0, NULL);
-    json_object_set_new(o, "detail", detail ? detail : json_object());
-    json_array_append_new(pg.items, o);
+    if (json_object_set_new(o, "detail", detail ? detail : json_object()) < 0) { /* takes detail */
+      json_decref(o);
+      o = NULL;
+    }
+    vz_page_add(&pg, o);
   }
   db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
@@ -66,7 +69,7 @@ static const vz_field audit_query[] = {
 };
 
 vz_route audit_routes[] = {
-  { "GET", "/v1/admin/audit", audit_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, audit_query },
+  VZ_GET("/v1/admin/audit", audit_list, .flags = VZ_ROLE_ADMIN, .query = audit_query),
   { 0 },
 };
 

@@ -32,9 +32,9 @@ int auth_role_from_name(const char *name) {
   return AUTH_ROLE_NONE;
 }
 
+/* The core's policy (vz_role_allows), asked with a role instead of route flags. */
 int auth_role_allows(int have, int need) {
-  if (need <= AUTH_ROLE_USER) return have >= AUTH_ROLE_USER;
-  return have == AUTH_ROLE_ADMIN || have == need;
+  return vz_role_allows(have, need <= AUTH_ROLE_USER ? VZ_AUTH : vz_role_flag(need));
 }
 
 /* Sub-key i for context ctx (8 chars) from the master secret. */

@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { AUTH_ROLE_NONE = 0, AUTH_ROLE_USER = 1, AUTH_ROLE_SELLER = 2, AUTH_ROLE_MODERATOR = 3,
-       AUTH_ROLE_ADMIN = 4 };
+#include "core/http.h"
+
+/* The core's role enum (core/http.h) under auth's names; tokens carry these values. */
+enum { AUTH_ROLE_NONE = VZ_R_NONE, AUTH_ROLE_USER = VZ_R_USER, AUTH_ROLE_SELLER = VZ_R_SELLER,
+       AUTH_ROLE_MODERATOR = VZ_R_MODERATOR, AUTH_ROLE_ADMIN = VZ_R_ADMIN };
 
 typedef struct auth_config {
   /* Master secret (>= 32 bytes of text, e.g. 64 hex characters). Sub-keys for HS256

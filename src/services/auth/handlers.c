@@ -320,7 +320,7 @@ int auth_h_sessions(vz_req *req) {
 
 int auth_h_session_revoke(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int rc = session_revoke(req->db, req->user_id, id, db_now_ms());
   if (rc == SESSION_ENOTFOUND) return vz_fail(req, 404, "not_found", "id", "no such session");
   if (rc != SESSION_OK) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");

@@ -4,7 +4,7 @@
  * verifies without it, so a refresh never frees a ring in use. The JWKS is refetched
  * when its max-age passes, or at most once a minute when a token names a kid we do not
  * have (the provider rotated keys). The fetch runs on the integrations thread (breaker
- * "jwks"); a worker thread waits for it (routes carry VZ_WORKER), never an event loop. */
+ * "jwks"); a worker thread waits for it (its routes run on the pool), never an event loop. */
 #include "services/auth/oauth.h"
 
 #include <pthread.h>

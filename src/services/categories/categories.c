@@ -6,26 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/list.h"
 #include "core/respcache.h"
 #include "db/db.h"
 #include "services/categories/internal.h"
 
 #define MAX_DEPTH 4
-#define COLS "id, parent_id, slug, name, kind, description, position, created_at, updated_at"
 
-static json_t *row_json(vz_stmt *st) {
-  json_t *o = json_object();
-  json_object_set_new(o, "id", vz_json_id(db_col_int(st, 0)));
-  json_object_set_new(o, "parent_id", db_col_is_null(st, 1) ? json_null() : vz_json_id(db_col_int(st, 1)));
-  json_object_set_new(o, "slug", json_string(db_col_text(st, 2)));
-  json_object_set_new(o, "name", json_string(db_col_text(st, 3)));
-  json_object_set_new(o, "kind", json_string(db_col_text(st, 4)));
-  json_object_set_new(o, "description", json_string(db_col_text(st, 5)));
-  json_object_set_new(o, "position", json_integer(db_col_int(st, 6)));
-  json_object_set_new(o, "created_at", vz_json_time(db_col_int(st, 7)));
-  json_object_set_new(o, "updated_at", vz_json_time(db_col_int(st, 8)));
-  return o;
-}
+static const vz_col cat_cols[] = {
+  { "id", "id", VZ_COL_ID },
+  { "parent_id", "parent_id", VZ_COL_ID | VZ_COL_NULL },
+  { "slug", "slug", VZ_COL_TEXT },
+  { "name", "name", VZ_COL_TEXT },
+  { "kind", "kind", VZ_COL_TEXT },
+  { "description", "description", VZ_COL_TEXT },
+  { "position", "position", VZ_COL_INT },
+  { "created_at", "created_at", VZ_COL_TIME },
+  { "updated_at", "updated_at", VZ_COL_TIME },
+  { 0 },
+};
 
 /* LIKE pattern with %, _ and \ escaped (ESCAPE '\'). */
 static char *like_pattern(vz_req *req, const char *q) {
@@ -42,79 +41,68 @@ static char *like_pattern(vz_req *req, const char *q) {
   return p;
 }
 
+/* By position, then id (cursor "position:id"). */
 int category_list(vz_req *req) {
-  int limit = vz_req_limit(req);
-  const char *parent = vz_req_query(req, "parent_id"), *kind = vz_req_query(req, "kind");
-  const char *q = vz_req_query(req, "q"), *cursor = vz_req_query(req, "cursor");
-  int64_t parent_id = 0, after_pos = -1, after_id = 0;
+  const char *parent = vz_req_query(req, "parent_id"), *kind = vz_req_query(req, "kind"), *q = vz_req_query(req, "q");
+  int64_t parent_id = 0;
+  vz_page pg;
   if (parent && strcmp(parent, "root") && vz_parse_id(parent, &parent_id))
     return vz_fail(req, 400, "invalid_argument", "parent_id", "parent_id must be an id or \"root\"");
-  if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
-    long long pos, id;
-    if (!plain) return 400;
-    if (sscanf(plain, "%lld:%lld", &pos, &id) != 2 || pos < 0 || id <= 0)
-      return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
-    after_pos = pos;
-    after_id = id;
-  }
-  /* One statement text per filter combination, so each is prepared once and cached. */
+  if (vz_page_begin_or_fail(req, &pg, INT64_MIN, INT64_MIN)) return req->status;
+  if (pg.has_cursor && pg.pos < 0) /* positions are never negative (create_in, update_in) */
+    return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
+  /* One statement text per filter combination, so each is prepared once and cached. The
+   * casts keep PostgreSQL from typing the keyset parameters as the 32-bit position. */
+  const char *cols = vz_cols_select(req->arena, cat_cols);
   char sql[640];
-  int n = snprintf(sql, sizeof sql, "SELECT " COLS " FROM categories WHERE 1=1");
-  int arg = 1;
-  int a_parent = 0, a_kind = 0, a_q = 0, a_cur = 0;
+  int n = snprintf(sql, sizeof sql, "SELECT %s FROM categories WHERE (position > CAST($1 AS BIGINT)"
+                   " OR (position = CAST($1 AS BIGINT) AND id > CAST($2 AS BIGINT)))", cols ? cols : "");
+  int arg = 3, a_parent = 0, a_kind = 0, a_q = 0;
   if (parent && !parent_id) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND parent_id IS NULL");
   if (parent_id) { a_parent = arg++; n += snprintf(sql + n, sizeof sql - (size_t)n, " AND parent_id = $%d", a_parent); }
   if (kind) { a_kind = arg++; n += snprintf(sql + n, sizeof sql - (size_t)n, " AND kind = $%d", a_kind); }
   if (q) { a_q = arg++; n += snprintf(sql + n, sizeof sql - (size_t)n, " AND LOWER(name) LIKE $%d ESCAPE '\\'", a_q); }
-  if (cursor) {
-    a_cur = arg;
-    arg += 2;
-    n += snprintf(sql + n, sizeof sql - (size_t)n, " AND (position > $%d OR (position = $%d AND id > $%d))", a_cur,
-                  a_cur, a_cur + 1);
-  }
   snprintf(sql + n, sizeof sql - (size_t)n, " ORDER BY position, id LIMIT $%d", arg);
+  const char *like = q ? like_pattern(req, q) : NULL;
+  if (!cols || (q && !like)) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   vz_stmt *st;
   int rc = db_prepare(req->db_read, sql, &st);
   if (rc < 0) return vz_fail_db(req, rc);
+  db_bind_int(st, 1, pg.pos);
+  db_bind_int(st, 2, pg.id);
   if (a_parent) db_bind_int(st, a_parent, parent_id);
   if (a_kind) db_bind_text(st, a_kind, kind, -1);
-  if (a_q) db_bind_text(st, a_q, like_pattern(req, q), -1);
-  if (a_cur) { db_bind_int(st, a_cur, after_pos); db_bind_int(st, a_cur + 1, after_id); }
-  db_bind_int(st, arg, limit + 1);
-  json_t *items = json_array();
-  int64_t last_pos = 0, last_id = 0;
-  int count = 0, more = 0;
-  while ((rc = db_step(st)) == DB_ROW) {
-    if (count == limit) { more = 1; break; }
-    json_array_append_new(items, row_json(st));
-    last_id = db_col_int(st, 0);
-    last_pos = db_col_int(st, 6);
-    count++;
-  }
+  if (a_q) db_bind_text(st, a_q, like, -1);
+  db_bind_int(st, arg, pg.limit + 1);
+  while ((rc = db_step(st)) == DB_ROW && vz_page_take(&pg, db_col_int(st, 6), db_col_int(st, 0)))
+    vz_page_add(&pg, vz_cols_row(st, cat_cols));
   db_finalize(st);
-  if (rc < 0) { json_decref(items); return vz_fail_db(req, rc); }
-  char *next = NULL;
-  if (more) next = vz_cursor_encode(req->arena, vz_arena_printf(req->arena, "%lld:%lld", (long long)last_pos, (long long)last_id));
-  return vz_reply_list(req, items, next);
+  if (rc < 0) return vz_fail_db(req, rc);
+  return vz_page_reply(req, &pg);
 }
 
+/* Category id as JSON into *out (what was there is freed): DB_ROW, DB_DONE when there is
+ * no such category, or a db.h error; a row that cannot be built is DB_ERROR. Answers
+ * nothing, so a db_tx body can return the error for a retry. */
 static int load(vz_req *req, vz_db *db, int64_t id, json_t **out) {
-  vz_stmt *st;
-  int rc = db_run(db, &st, "SELECT " COLS " FROM categories WHERE id = $1", "i", id);
-  if (rc == DB_ROW) *out = row_json(st);
+  const char *cols = vz_cols_select(req->arena, cat_cols);
+  const char *sql = cols ? vz_arena_printf(req->arena, "SELECT %s FROM categories WHERE id = $1", cols) : NULL;
+  vz_stmt *st = NULL;
+  json_decref(*out);
+  *out = NULL;
+  int rc = sql ? db_run(db, &st, sql, "i", id) : DB_ERROR;
+  if (rc == DB_ROW && !(*out = vz_cols_row(st, cat_cols))) rc = DB_ERROR;
   if (st) db_finalize(st);
-  if (rc == DB_DONE) return vz_fail(req, 404, "not_found", "id", "no such category");
-  if (rc < 0) return vz_fail_db(req, rc);
-  return 0;
+  return rc;
 }
 
 int category_show(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
   json_t *item = NULL;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return req->status;
   int rc = load(req, req->db_read, id, &item);
-  if (rc) return rc;
+  if (rc < 0) return vz_fail_db(req, rc);
+  if (rc != DB_ROW) return vz_fail(req, 404, "not_found", "id", "no such category");
   return vz_reply_item(req, 200, item);
 }
 
@@ -129,7 +117,8 @@ static int slug_ok(const char *s) {
 static char *slug_from(vz_req *req, const char *name) {
   size_t n = strlen(name);
   char *s = vz_arena_alloc(req->arena, n + 1), *o = s;
-  for (const char *p = name; *p && s; p++) {
+  if (!s) return NULL;
+  for (const char *p = name; *p; p++) {
     unsigned char c = (unsigned char)*p;
     if (isalnum(c) && c < 0x80) *o++ = (char)tolower(c);
     else if (o > s && o[-1] != '-') *o++ = '-';
@@ -146,26 +135,35 @@ static int64_t json_id(json_t *v) {
   return id;
 }
 
-/* Depth of `parent` (1 for a root); -1 when `self` is on its chain (a cycle), 0 when missing. */
-static int parent_depth(vz_db *db, int64_t parent, int64_t self) {
-  int depth = 0;
-  for (int64_t cur = parent; cur; depth++) {
-    if (cur == self || depth > MAX_DEPTH + 1) return -1;
+/* Depth of `parent` into *depth: 1 for a root, 0 when it does not exist, -1 when `self`
+ * is on its chain (a cycle) or it is deeper than any allowed. 0, or a db.h error. */
+static int parent_depth(vz_db *db, int64_t parent, int64_t self, int *depth) {
+  *depth = 0;
+  for (int64_t cur = parent; cur; ++*depth) {
+    if (cur == self || *depth > MAX_DEPTH + 1) return *depth = -1, 0;
     vz_stmt *st;
     int rc = db_run(db, &st, "SELECT parent_id FROM categories WHERE id = $1", "i", cur);
-    if (rc != DB_ROW) { if (st) db_finalize(st); return rc < 0 ? rc - 100 : (depth ? -1 : 0); }
+    if (rc != DB_ROW) {
+      if (st) db_finalize(st);
+      if (rc < 0) return rc;
+      if (*depth) *depth = -1; /* a dangling parent higher up: refuse rather than guess */
+      return 0;
+    }
     cur = db_col_is_null(st, 0) ? 0 : db_col_int(st, 0);
     db_finalize(st);
   }
-  return depth;
+  return 0;
 }
 
-static int check_parent(vz_req *req, int64_t parent, int64_t self) {
-  int d = parent_depth(req->db, parent, self);
-  if (d < -50) return vz_fail_db(req, d + 100);
-  if (d == 0) return vz_fail(req, 400, "invalid_argument", "parent_id", "no such parent category");
-  if (d < 0) return vz_fail(req, 400, "invalid_argument", "parent_id", "a category cannot sit under itself");
-  if (d >= MAX_DEPTH) return vz_fail(req, 400, "invalid_argument", "parent_id", "categories nest at most %d deep", MAX_DEPTH);
+/* For a db_tx body: 0 when `parent` may hold `self`; DB_EABORT after a 400 naming
+ * parent_id; or a db.h error, not answered. */
+static int parent_check(vz_req *req, vz_db *db, int64_t parent, int64_t self) {
+  int d, rc = parent_depth(db, parent, self, &d);
+  if (rc < 0) return rc;
+  if (d == 0) return vz_fail(req, 400, "invalid_argument", "parent_id", "no such parent category"), DB_EABORT;
+  if (d < 0) return vz_fail(req, 400, "invalid_argument", "parent_id", "a category cannot sit under itself"), DB_EABORT;
+  if (d >= MAX_DEPTH)
+    return vz_fail(req, 400, "invalid_argument", "parent_id", "categories nest at most %d deep", MAX_DEPTH), DB_EABORT;
   return 0;
 }
 
@@ -174,95 +172,101 @@ static const char *str_or(json_t *o, const char *k, const char *dflt) {
   return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
-int category_create(vz_req *req) {
-  json_t *in = req->json;
-  const char *name = str_or(in, "name", "");
-  const char *slug = str_or(in, "slug", NULL);
-  if (slug && !slug_ok(slug))
-    return vz_fail(req, 400, "invalid_argument", "slug", "slug may hold lowercase letters, digits and single dashes");
-  int64_t id = db_id_new(), now = db_now_ms();
-  if (!slug) {
-    slug = slug_from(req, name);
-    if (!*slug) slug = vz_arena_printf(req->arena, "category-%lld", (long long)id);
-  }
+/* One write: the parent is checked inside the transaction, so two admins moving
+ * categories at once cannot build a loop; the row is read back inside it too. */
+typedef struct cat_write { vz_req *req; int64_t id; const char *slug; json_t *item; } cat_write;
+
+static int create_tx(vz_db *db, void *p) {
+  cat_write *w = p;
+  json_t *in = w->req->json, *pos = json_object_get(in, "position");
   int64_t parent = json_id(json_object_get(in, "parent_id"));
-  json_t *pos = json_object_get(in, "position");
-  int rc = db_begin(req->db);
-  if (rc < 0) return vz_fail_db(req, rc);
-  if (parent && (rc = check_parent(req, parent, id))) goto fail;
-  rc = db_run(req->db, NULL,
+  int rc = parent ? parent_check(w->req, db, parent, w->id) : 0;
+  if (rc < 0) return rc;
+  rc = db_run(db, NULL,
               "INSERT INTO categories (id, parent_id, slug, name, kind, description, position, created_at, updated_at)"
               " VALUES ($1, NULLIF(CAST($2 AS BIGINT), 0), $3, $4, $5, $6, $7, $8, $8)",
-              "iissssii", id, parent, slug, name, str_or(in, "kind", "both"),
-              str_or(in, "description", ""), (int64_t)(pos ? json_integer_value(pos) : 0), now);
-  if (rc == DB_ECONSTRAINT) { rc = vz_fail(req, 409, "conflict", "slug", "slug %s is taken", slug); goto fail; }
-  if (rc < 0 || (rc = db_commit(req->db)) < 0) { rc = vz_fail_db(req, rc); goto fail; }
-  vz_cache_bump("categories");
-  json_t *item = NULL;
-  if ((rc = load(req, req->db, id, &item))) return rc;
-  vz_add_header(req, "Location", vz_arena_printf(req->arena, "/v1/categories/%lld", (long long)id));
-  return vz_reply_item(req, 201, item);
-fail:
-  db_rollback(req->db);
-  return rc;
+              "iissssii", w->id, parent, w->slug, str_or(in, "name", ""), str_or(in, "kind", "both"),
+              str_or(in, "description", ""), (int64_t)(pos ? json_integer_value(pos) : 0), db_now_ms());
+  if (rc == DB_ECONSTRAINT) return vz_fail(w->req, 409, "conflict", "slug", "slug %s is taken", w->slug), DB_EABORT;
+  if (rc < 0) return rc;
+  rc = load(w->req, db, w->id, &w->item);
+  return rc == DB_ROW ? 0 : rc < 0 ? rc : DB_ERROR;
 }
 
-int category_update(vz_req *req) {
-  int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
-  json_t *in = req->json;
-  if (json_object_size(in) == 0) return vz_fail(req, 400, "invalid_argument", NULL, "nothing to change");
-  const char *slug = str_or(in, "slug", NULL);
-  if (slug && !slug_ok(slug))
+int category_create(vz_req *req) {
+  cat_write w = { .req = req, .id = db_id_new(), .slug = str_or(req->json, "slug", NULL) };
+  if (w.slug && !slug_ok(w.slug))
     return vz_fail(req, 400, "invalid_argument", "slug", "slug may hold lowercase letters, digits and single dashes");
-  int rc = db_begin(req->db);
-  if (rc < 0) return vz_fail_db(req, rc);
-  json_t *cur = NULL;
-  if ((rc = load(req, req->db, id, &cur))) goto fail;
-  json_decref(cur);
-  json_t *pv = json_object_get(in, "parent_id");
+  if (!w.slug) {
+    w.slug = slug_from(req, str_or(req->json, "name", ""));
+    if (w.slug && !*w.slug) w.slug = vz_arena_printf(req->arena, "category-%lld", (long long)w.id);
+    if (!w.slug) return vz_fail(req, 503, "unavailable", NULL, "server busy");
+  }
+  if (vz_tx_or_fail(req, create_tx, &w) < 0) {
+    json_decref(w.item);
+    return req->status;
+  }
+  vz_cache_bump("categories");
+  vz_add_header(req, "Location", vz_arena_printf(req->arena, "/v1/categories/%lld", (long long)w.id));
+  return vz_reply_item(req, 201, w.item);
+}
+
+static int update_tx(vz_db *db, void *p) {
+  cat_write *w = p;
+  json_t *in = w->req->json, *pv = json_object_get(in, "parent_id"), *pos = json_object_get(in, "position");
   int64_t parent = json_id(pv);
-  if (parent && (rc = check_parent(req, parent, id))) goto fail;
+  int rc = load(w->req, db, w->id, &w->item); /* it exists (404 before a parent error) */
+  if (rc == DB_DONE) return vz_fail(w->req, 404, "not_found", "id", "no such category"), DB_EABORT;
+  if (rc < 0 || (parent && (rc = parent_check(w->req, db, parent, w->id)) < 0)) return rc;
   /* COALESCE keeps what the patch leaves out; parent_id is set only when given. */
-  json_t *pos = json_object_get(in, "position");
-  rc = db_run(req->db, NULL,
+  rc = db_run(db, NULL,
               "UPDATE categories SET name = COALESCE($2, name), slug = COALESCE($3, slug), kind = COALESCE($4, kind),"
               " description = COALESCE($5, description), position = CASE WHEN $6 < 0 THEN position ELSE $6 END,"
               " parent_id = CASE WHEN $7 = 1 THEN NULLIF(CAST($8 AS BIGINT), 0) ELSE parent_id END, updated_at = $9 WHERE id = $1",
-              "issssiiii", id, str_or(in, "name", NULL), slug, str_or(in, "kind", NULL),
+              "issssiiii", w->id, str_or(in, "name", NULL), w->slug, str_or(in, "kind", NULL),
               str_or(in, "description", NULL), (int64_t)(pos ? json_integer_value(pos) : -1), (int64_t)(pv != NULL),
               parent, db_now_ms());
-  if (rc == DB_ECONSTRAINT) { rc = vz_fail(req, 409, "conflict", "slug", "slug is taken"); goto fail; }
-  if (rc < 0 || (rc = db_commit(req->db)) < 0) { rc = vz_fail_db(req, rc); goto fail; }
+  if (rc == DB_ECONSTRAINT) return vz_fail(w->req, 409, "conflict", "slug", "slug is taken"), DB_EABORT;
+  if (rc < 0) return rc;
+  rc = load(w->req, db, w->id, &w->item);
+  return rc == DB_ROW ? 0 : rc < 0 ? rc : DB_ERROR;
+}
+
+int category_update(vz_req *req) {
+  cat_write w = { .req = req, .slug = str_or(req->json, "slug", NULL) };
+  if (vz_req_param_id_or_fail(req, "id", &w.id)) return req->status;
+  if (json_object_size(req->json) == 0) return vz_fail(req, 400, "invalid_argument", NULL, "nothing to change");
+  if (w.slug && !slug_ok(w.slug))
+    return vz_fail(req, 400, "invalid_argument", "slug", "slug may hold lowercase letters, digits and single dashes");
+  if (vz_tx_or_fail(req, update_tx, &w) < 0) {
+    json_decref(w.item);
+    return req->status;
+  }
   vz_cache_bump("categories");
-  json_t *item = NULL;
-  if ((rc = load(req, req->db, id, &item))) return rc;
-  return vz_reply_item(req, 200, item);
-fail:
-  db_rollback(req->db);
-  return rc;
+  return vz_reply_item(req, 200, w.item);
+}
+
+static int delete_tx(vz_db *db, void *p) {
+  cat_write *w = p;
+  vz_stmt *st;
+  int rc = db_run(db, &st, "SELECT COUNT(*) FROM categories WHERE parent_id = $1", "i", w->id);
+  int64_t kids = rc == DB_ROW ? db_col_int(st, 0) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  if (kids)
+    return vz_fail(w->req, 409, "has_children", "id", "move or delete its %lld subcategories first", (long long)kids),
+           DB_EABORT;
+  rc = db_run(db, &st, "DELETE FROM categories WHERE id = $1", "i", w->id);
+  int changed = st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  if (!changed) return vz_fail(w->req, 404, "not_found", "id", "no such category"), DB_EABORT;
+  return 0;
 }
 
 int category_delete(vz_req *req) {
-  int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
-  int rc = db_begin(req->db);
-  if (rc < 0) return vz_fail_db(req, rc);
-  vz_stmt *st;
-  rc = db_run(req->db, &st, "SELECT COUNT(*) FROM categories WHERE parent_id = $1", "i", id);
-  int64_t kids = rc == DB_ROW ? db_col_int(st, 0) : 0;
-  if (st) db_finalize(st);
-  if (rc < 0) { rc = vz_fail_db(req, rc); goto fail; }
-  if (kids) { rc = vz_fail(req, 409, "has_children", "id", "move or delete its %lld subcategories first", (long long)kids); goto fail; }
-  rc = db_run(req->db, &st, "DELETE FROM categories WHERE id = $1", "i", id);
-  int changed = st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
-  if (rc < 0) { rc = vz_fail_db(req, rc); goto fail; }
-  if (!changed) { rc = vz_fail(req, 404, "not_found", "id", "no such category"); goto fail; }
-  if ((rc = db_commit(req->db)) < 0) { rc = vz_fail_db(req, rc); goto fail; }
+  cat_write w = { .req = req };
+  if (vz_req_param_id_or_fail(req, "id", &w.id) || vz_tx_or_fail(req, delete_tx, &w) < 0) return req->status;
   vz_cache_bump("categories");
   return vz_reply_empty(req, 204);
-fail:
-  db_rollback(req->db);
-  return rc;
 }

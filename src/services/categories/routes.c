@@ -30,12 +30,10 @@ static const vz_field update_in[] = {
 };
 
 vz_route categories_routes[] = {
-  { "GET", "/v1/categories", category_list, NULL, VZ_WORKER, list_query, 0, 0, 0, .cache_ms = 2000,
-    .cache_group = "categories" },
-  { "GET", "/v1/categories/:id", category_show, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/categories", category_create, create_in, VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },
-  { "PATCH", "/v1/categories/:id", category_update, update_in, VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/categories/:id", category_delete, NULL, VZ_ROLE_ADMIN | VZ_WORKER | VZ_AUDIT, NULL, 0, 0, 0 },
+  VZ_GET("/v1/categories", category_list, .query = list_query, .cache_ms = 2000, .cache_group = "categories"),
+  VZ_GET("/v1/categories/:id", category_show),
+  VZ_POST("/v1/categories", category_create, .body = create_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_PATCH("/v1/categories/:id", category_update, .body = update_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_DELETE("/v1/categories/:id", category_delete, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
   { 0 },
 };
-

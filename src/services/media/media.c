@@ -169,7 +169,7 @@ static int media_h_get(vz_req *req) {
 }
 
 vz_route media_routes[] = {
-  { "GET", "/v1/media/:key", media_h_get, NULL, VZ_WORKER, NULL, 0, 0, 0 },
+  VZ_GET("/v1/media/:key", media_h_get), /* reads the file on the pool */
   { 0 } };
 
 int media_open(const char *data_dir) {

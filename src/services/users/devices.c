@@ -59,7 +59,7 @@ int users_h_device_list(vz_req *req) {
 int users_h_device_delete(vz_req *req) {
   int64_t id;
   vz_stmt *st = NULL;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int rc = db_run(req->db, &st, "DELETE FROM device_tokens WHERE id = $1 AND user_id = $2", "ii", id, req->user_id);
   int changed = rc >= 0 && st ? db_changes(st) : 0;
   if (st) db_finalize(st);

@@ -71,19 +71,39 @@ static int h_me(vz_req *req) { return show(req, req->user_id, 1); }
 
 static int h_user(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   return show(req, id, id == req->user_id);
+}
+
+typedef struct me_patch { vz_req *req; const char *handle, *handle_lower, *links; } me_patch;
+
+/* The profile is read back inside the transaction: a failed read undoes the update
+ * instead of answering 5xx for a change that was made. */
+static int me_update_tx(vz_db *db, void *p) {
+  me_patch *m = p;
+  vz_req *req = m->req;
+  json_t *in = req->json;
+  int rc = db_run(db, NULL,
+      "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
+      " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
+      " updated_at = $6 WHERE id = $7",
+      "sssssii", m->handle, m->handle_lower, json_string_value(json_object_get(in, "display_name")),
+      json_string_value(json_object_get(in, "bio")), m->links, db_now_ms(), req->user_id);
+  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken"), DB_EABORT;
+  if (rc < 0) return rc;
+  return show(req, req->user_id, 1) == 200 ? 0 : DB_EABORT;
 }
 
 static int h_me_update(vz_req *req) {
   users_err e = {0};
   json_t *in = req->json;
-  const char *handle = json_string_value(json_object_get(in, "handle"));
+  me_patch m = { .req = req, .handle = json_string_value(json_object_get(in, "handle")) };
   json_t *links = json_object_get(in, "links");
   char hl[USERS_HANDLE_MAX + 1] = "";
-  if (handle) {
-    if (users_handle_check(handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
-    for (size_t i = 0; handle[i]; i++) hl[i] = (char)(handle[i] >= 'A' && handle[i] <= 'Z' ? handle[i] + 32 : handle[i]);
+  if (m.handle) {
+    if (users_handle_check(m.handle, &e)) return vz_fail(req, e.status, e.code, e.field, "%s", e.message);
+    for (size_t i = 0; m.handle[i]; i++) hl[i] = (char)(m.handle[i] >= 'A' && m.handle[i] <= 'Z' ? m.handle[i] + 32 : m.handle[i]);
+    m.handle_lower = hl;
   }
   /* links arrive checked by link_in: at most 10 {label, url} with bounded lengths. NULL
    * here would keep the old links under a 200 (coalesce), so it is an error. */
@@ -92,24 +112,9 @@ static int h_me_update(vz_req *req) {
     free(lj);
     return vz_fail(req, 500, "internal", NULL, "could not store the links");
   }
-  /* The profile is read back inside the transaction: a failed read undoes the update
-   * instead of answering 5xx for a change that was made. */
-  int rc = db_begin(req->db);
-  if (rc < 0) return vz_fail_db(req, rc);
-  rc = db_run(req->db, NULL,
-      "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
-      " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
-      " updated_at = $6 WHERE id = $7",
-      "sssssii", handle, handle ? hl : NULL, json_string_value(json_object_get(in, "display_name")),
-      json_string_value(json_object_get(in, "bio")), lj, db_now_ms(), req->user_id);
-  if (rc < 0) {
-    db_rollback(req->db);
-    if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "handle", "that handle is taken");
-    return vz_fail_db(req, rc);
-  }
-  if (show(req, req->user_id, 1) != 200) { db_rollback(req->db); return req->status; }
-  if ((rc = db_commit(req->db)) < 0) { db_rollback(req->db); return vz_fail_db(req, rc); }
-  return 200;
+  m.links = lj;
+  vz_tx_or_fail(req, me_update_tx, &m); /* 200 with the profile, or the error */
+  return req->status;
 }
 
 /* Every service's part, the avatar file included, follows VZ_EV_USER_DELETED (account.c). */
@@ -122,7 +127,7 @@ static int h_me_delete(vz_req *req) {
 
 static int target_or_fail(vz_req *req, int64_t *id) {
   vz_stmt *st = NULL;
-  if (vz_req_param_id(req, "id", id)) return -1;
+  if (vz_req_param_id_or_fail(req, "id", id)) return -1;
   if (*id == req->user_id) { vz_fail(req, 400, "invalid_argument", "id", "that is you"); return -1; }
   int rc = db_run(req->db, &st, "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", "i", *id);
   if (st) db_finalize(st);
@@ -131,63 +136,74 @@ static int target_or_fail(vz_req *req, int64_t *id) {
   return 0;
 }
 
-static int h_follow(vz_req *req) {
-  int64_t id;
-  vz_stmt *st = NULL;
-  if (target_or_fail(req, &id)) return req->status;
-  int blocked = users_blocked_either(req->db, req->user_id, id);
-  if (blocked < 0) return vz_fail_db(req, blocked);
-  if (blocked) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
-  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  int rc = db_run(req->db, &st, "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)"
-                  " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
-  if (rc >= 0 && changed == 1 &&
-      (db_run(req->db, NULL, "UPDATE users SET following_count = following_count + 1 WHERE id = $1", "i", req->user_id) < 0 ||
-       db_run(req->db, NULL, "UPDATE users SET followers_count = followers_count + 1 WHERE id = $1", "i", id) < 0))
-    rc = DB_ERROR;
-  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
-  return vz_reply_empty(req, 204);
-}
+typedef struct edge { int64_t from, to; } edge;
 
-static int unfollow_pair(vz_db *db, int64_t follower, int64_t followee) {
-  vz_stmt *st = NULL;
-  int rc = db_run(db, &st, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", "ii", follower, followee);
-  int changed = rc >= 0 && st ? db_changes(st) : 0;
-  if (st) db_finalize(st);
-  if (rc >= 0 && changed == 1 &&
-      (db_run(db, NULL, "UPDATE users SET following_count = following_count - 1 WHERE id = $1", "i", follower) < 0 ||
-       db_run(db, NULL, "UPDATE users SET followers_count = followers_count - 1 WHERE id = $1", "i", followee) < 0))
-    rc = DB_ERROR;
+/* Both counters move with the row, in its transaction: they are the follows table. */
+static int follow_counts(vz_db *db, int64_t follower, int64_t followee, int delta) {
+  int rc = db_run(db, NULL, "UPDATE users SET following_count = following_count + $1 WHERE id = $2", "ii",
+                  (int64_t)delta, follower);
+  if (rc >= 0)
+    rc = db_run(db, NULL, "UPDATE users SET followers_count = followers_count + $1 WHERE id = $2", "ii",
+                (int64_t)delta, followee);
   return rc < 0 ? rc : 0;
 }
 
+static int follow_tx(vz_db *db, void *p) {
+  const edge *e = p;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT DO NOTHING", "iii", e->from, e->to, db_now_ms());
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  return changed == 1 ? follow_counts(db, e->from, e->to, 1) : 0;
+}
+
+static int unfollow_tx(vz_db *db, void *p) {
+  const edge *e = p;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", "ii", e->from, e->to);
+  int changed = rc >= 0 && st ? db_changes(st) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  return changed == 1 ? follow_counts(db, e->from, e->to, -1) : 0;
+}
+
+/* A block ends the follow in both directions. */
+static int block_tx(vz_db *db, void *p) {
+  const edge *e = p;
+  int rc = db_run(db, NULL, "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)"
+                  " ON CONFLICT DO NOTHING", "iii", e->from, e->to, db_now_ms());
+  if (rc >= 0) rc = unfollow_tx(db, p);
+  if (rc >= 0) rc = unfollow_tx(db, &(edge){ e->to, e->from });
+  return rc < 0 ? rc : 0;
+}
+
+static int h_follow(vz_req *req) {
+  edge e = { req->user_id, 0 };
+  if (target_or_fail(req, &e.to)) return req->status;
+  int blocked = users_blocked_either(req->db, e.from, e.to);
+  if (blocked < 0) return vz_fail_db(req, blocked);
+  if (blocked) return vz_fail(req, 403, "blocked", "id", "you cannot follow this user");
+  if (vz_tx_or_fail(req, follow_tx, &e) < 0) return req->status;
+  return vz_reply_empty(req, 204);
+}
+
 static int h_unfollow(vz_req *req) {
-  int64_t id;
-  if (target_or_fail(req, &id)) return req->status;
-  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  int rc = unfollow_pair(req->db, req->user_id, id);
-  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  edge e = { req->user_id, 0 };
+  if (target_or_fail(req, &e.to) || vz_tx_or_fail(req, unfollow_tx, &e) < 0) return req->status;
   return vz_reply_empty(req, 204);
 }
 
 static int h_block(vz_req *req) {
-  int64_t id;
-  if (target_or_fail(req, &id)) return req->status;
-  if (db_begin(req->db) < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  /* A block ends the follow in both directions. */
-  int rc = db_run(req->db, NULL, "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)"
-                  " ON CONFLICT DO NOTHING", "iii", req->user_id, id, db_now_ms());
-  if (rc >= 0) rc = unfollow_pair(req->db, req->user_id, id);
-  if (rc >= 0) rc = unfollow_pair(req->db, id, req->user_id);
-  if (rc < 0 || db_commit(req->db) < 0) { db_rollback(req->db); return vz_fail_db(req, rc < 0 ? rc : DB_ERROR); }
+  edge e = { req->user_id, 0 };
+  if (target_or_fail(req, &e.to) || vz_tx_or_fail(req, block_tx, &e) < 0) return req->status;
   return vz_reply_empty(req, 204);
 }
 
 static int h_unblock(vz_req *req) {
   int64_t id;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int rc = db_run(req->db, NULL, "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2", "ii", req->user_id, id);
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_reply_empty(req, 204);
@@ -206,7 +222,7 @@ static const vz_col follow_cols[] = {
 static int follow_list(vz_req *req, int followers) {
   int64_t id;
   vz_page pg;
-  if (vz_req_param_id(req, "id", &id)) return 404;
+  if (vz_req_param_id_or_fail(req, "id", &id)) return 404;
   int blocked = users_blocked_either(req->db, id, req->user_id);
   if (blocked < 0) return vz_fail_db(req, blocked);
   if (blocked) return vz_fail(req, 404, "not_found", "id", "no such user");
@@ -220,7 +236,7 @@ static int follow_list(vz_req *req, int followers) {
   vz_stmt *st = NULL;
   int rc = db_run(req->db, &st, sql, "iiii", id, pg.pos, pg.id, (int64_t)pg.limit + 1);
   while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, 4), db_col_int(st, 0))) {
-    json_array_append_new(pg.items, vz_cols_row(st, follow_cols));
+    vz_page_add(&pg, vz_cols_row(st, follow_cols));
     rc = db_step(st);
   }
   if (st) db_finalize(st);
@@ -271,38 +287,38 @@ static const vz_field reject_in[] = {
 /* Signed-in actions are limited per user (VZ_RATE_USER), not per IP: a campus or a
  * mobile carrier puts thousands of users behind one address. The figures are well above
  * what a person does by hand and well below what a script wants. */
-#define RATE (VZ_AUTH | VZ_WORKER | VZ_RATE_USER)
+#define RATE .flags = VZ_AUTH | VZ_RATE_USER
 vz_route users_routes[] = {
-  { "GET", "/v1/me", h_me, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "PATCH", "/v1/me", h_me_update, me_in, RATE, NULL, 0, 30, 0 },
-  { "DELETE", "/v1/me", h_me_delete, NULL, RATE, NULL, 0, 10, 0 },
-  { "GET", "/v1/users/:id", h_user, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/users/:id/follow", h_follow, NULL, RATE, NULL, 0, 60, 0 },
-  { "DELETE", "/v1/users/:id/follow", h_unfollow, NULL, RATE, NULL, 0, 60, 0 },
-  { "GET", "/v1/users/:id/followers", h_followers, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "GET", "/v1/users/:id/following", h_following, NULL, VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/users/:id/block", h_block, NULL, RATE, NULL, 0, 30, 0 },
-  { "DELETE", "/v1/users/:id/block", h_unblock, NULL, RATE, NULL, 0, 30, 0 },
-  { "GET", "/v1/users", users_h_search, NULL, VZ_WORKER, search_query, 0, 0, 0 },
-  { "POST", "/v1/me/devices", users_h_device_add, device_in, RATE, NULL, 0, 20, 0 },
-  { "GET", "/v1/me/devices", users_h_device_list, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "DELETE", "/v1/me/devices/:id", users_h_device_delete, NULL, RATE, NULL, 0, 20, 0 },
+  VZ_GET("/v1/me", h_me, .flags = VZ_AUTH),
+  VZ_PATCH("/v1/me", h_me_update, .body = me_in, RATE, .rate_per_min = 30),
+  VZ_DELETE("/v1/me", h_me_delete, RATE, .rate_per_min = 10),
+  VZ_GET("/v1/users/:id", h_user),
+  VZ_POST("/v1/users/:id/follow", h_follow, RATE, .rate_per_min = 60),
+  VZ_DELETE("/v1/users/:id/follow", h_unfollow, RATE, .rate_per_min = 60),
+  VZ_GET("/v1/users/:id/followers", h_followers),
+  VZ_GET("/v1/users/:id/following", h_following),
+  VZ_POST("/v1/users/:id/block", h_block, RATE, .rate_per_min = 30),
+  VZ_DELETE("/v1/users/:id/block", h_unblock, RATE, .rate_per_min = 30),
+  VZ_GET("/v1/users", users_h_search, .query = search_query),
+  VZ_POST("/v1/me/devices", users_h_device_add, .body = device_in, RATE, .rate_per_min = 20),
+  VZ_GET("/v1/me/devices", users_h_device_list, .flags = VZ_AUTH),
+  VZ_DELETE("/v1/me/devices/:id", users_h_device_delete, RATE, .rate_per_min = 20),
   /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
-  { "PUT", "/v1/me/avatar", users_h_avatar_put, NULL, RATE | VZ_RAW_BODY, NULL, USERS_AVATAR_MAX + 16384, 10, 0 },
+  VZ_PUT("/v1/me/avatar", users_h_avatar_put, .flags = VZ_AUTH | VZ_RATE_USER | VZ_RAW_BODY,
+         .max_body = USERS_AVATAR_MAX + 16384, .rate_per_min = 10),
   /* a retried submission (timeout, double tap) replays the first answer instead of a 409 */
-  { "POST", "/v1/sellers/applications", users_h_seller_apply, seller_in, RATE | VZ_IDEMPOTENT, NULL, 0, 10, 0 },
-  { "GET", "/v1/sellers/applications/me", users_h_seller_mine, NULL, VZ_AUTH | VZ_WORKER, NULL, 0, 0, 0 },
-  { "GET", "/v1/admin/sellers/applications", users_h_seller_list, NULL, VZ_ROLE_ADMIN | VZ_WORKER, seller_list_query, 0, 0, 0 },
+  VZ_POST("/v1/sellers/applications", users_h_seller_apply, .body = seller_in,
+          .flags = VZ_AUTH | VZ_RATE_USER | VZ_IDEMPOTENT, .rate_per_min = 10),
+  VZ_GET("/v1/sellers/applications/me", users_h_seller_mine, .flags = VZ_AUTH),
+  VZ_GET("/v1/admin/sellers/applications", users_h_seller_list, .flags = VZ_ROLE_ADMIN, .query = seller_list_query),
   /* no VZ_AUDIT: the handler writes the audit row itself, in the decision's transaction
    * and with its details (sellers.c), so one decision is one row */
-  { "POST", "/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, NULL,
-    VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, reject_in,
-    VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
+  VZ_POST("/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, .body = reject_in, .flags = VZ_ROLE_ADMIN),
   /* no VZ_AUDIT: the handler writes the row itself, with the reason, in the change's
    * transaction (suspend.c) */
-  { "POST", "/v1/admin/users/:id/suspend", users_h_suspend, users_suspend_in, VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
-  { "POST", "/v1/admin/users/:id/unsuspend", users_h_unsuspend, NULL, VZ_ROLE_ADMIN | VZ_WORKER, NULL, 0, 0, 0 },
+  VZ_POST("/v1/admin/users/:id/suspend", users_h_suspend, .body = users_suspend_in, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/users/:id/unsuspend", users_h_unsuspend, .flags = VZ_ROLE_ADMIN),
   { 0 } };
 #undef RATE
 

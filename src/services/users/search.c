@@ -3,12 +3,13 @@
  * so this is the one place in users that branches on db_dialect. The query is reduced to
  * words of letters and digits before it reaches either engine, so no FTS5 or tsquery
  * syntax from the client is ever interpreted. Each word matches as a prefix; all must
- * match. Results: most followed first, cursor "followers:id". */
+ * match. Results: most followed first, then by id (cursor "followers:id", core/list.h). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/http.h"
+#include "core/list.h"
 #include "db/db.h"
 #include "services/users/internal.h"
 
@@ -31,58 +32,51 @@ static int words_of(vz_req *req, const char *q, char **w) {
   return n;
 }
 
+static const vz_col hit_cols[] = {
+  { "u.id", "id", VZ_COL_ID },
+  { "u.handle", "handle", VZ_COL_TEXT | VZ_COL_NULL },
+  { "u.display_name", "display_name", VZ_COL_TEXT },
+  { "u.avatar_key", "avatar_url", VZ_COL_MEDIA | VZ_COL_NULL },
+  { "u.followers_count", "followers_count", VZ_COL_INT },
+  { 0 },
+};
+
 int users_h_search(vz_req *req) {
-  const char *q = vz_req_query(req, "q"), *cursor = vz_req_query(req, "cursor");
-  int limit = vz_req_limit(req);
+  const char *q = vz_req_query(req, "q");
   char *w[MAX_WORDS];
   int nw = q ? words_of(req, q, w) : 0;
+  vz_page pg;
   if (!nw) return vz_fail(req, 400, "invalid_argument", "q", "q must contain a letter or digit");
-  long long after_f = -1, after_id = 0;
-  if (cursor) {
-    const char *plain = vz_cursor_decode(req, cursor);
-    if (!plain) return 400;
-    if (sscanf(plain, "%lld:%lld", &after_f, &after_id) != 2 || after_f < 0 || after_id <= 0)
-      return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
-  }
-  int pg = db_dialect(req->db_read) == DB_POSTGRES;
+  /* most followed first, then by id: keyset (followers, id) with the id ascending */
+  if (vz_page_begin_or_fail(req, &pg, INT64_MAX, 0)) return req->status;
+  if (pg.has_cursor && pg.pos < 0) /* a follower count is never negative */
+    return vz_fail(req, 400, "invalid_argument", "cursor", "cursor is not one this server issued");
+  int pg_sql = db_dialect(req->db_read) == DB_POSTGRES;
   /* FTS5: "word"* "word2"* (implicit AND); tsquery: word:* & word2:* */
   char match[512];
   size_t m = 0;
   for (int i = 0; i < nw && m < sizeof match - 80; i++) {
-    int k = pg ? snprintf(match + m, sizeof match - m, "%s%.60s:*", i ? " & " : "", w[i])
-               : snprintf(match + m, sizeof match - m, "%s\"%.60s\"*", i ? " " : "", w[i]);
+    int k = pg_sql ? snprintf(match + m, sizeof match - m, "%s%.60s:*", i ? " & " : "", w[i])
+                   : snprintf(match + m, sizeof match - m, "%s\"%.60s\"*", i ? " " : "", w[i]);
     if (k < 0 || (size_t)k >= sizeof match - m) break;
     m += (size_t)k;
   }
-  const char *from = pg ? "FROM users u WHERE u.search @@ to_tsquery('simple', $1) AND u.deleted_at IS NULL"
-                        : "FROM users_fts f JOIN users u ON u.id = f.rowid WHERE users_fts MATCH $1"
-                          " AND u.deleted_at IS NULL";
-  char sql[900];
-  snprintf(sql, sizeof sql,
-           "SELECT u.id, u.handle, u.display_name, u.avatar_key, u.followers_count %s"
-           " AND ($2 < 0 OR u.followers_count < $2 OR (u.followers_count = $2 AND u.id > $3))"
-           " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = u.id AND b.blocked_id = $4)"
-           " OR (b.blocker_id = $4 AND b.blocked_id = u.id))"
-           " ORDER BY u.followers_count DESC, u.id LIMIT $5", from);
+  const char *from = pg_sql ? "FROM users u WHERE u.search @@ to_tsquery('simple', $1) AND u.deleted_at IS NULL"
+                            : "FROM users_fts f JOIN users u ON u.id = f.rowid WHERE users_fts MATCH $1"
+                              " AND u.deleted_at IS NULL";
+  const char *sql = vz_arena_printf(req->arena,
+      "SELECT %s %s AND (u.followers_count < $2 OR (u.followers_count = $2 AND u.id > $3))"
+      " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = u.id AND b.blocked_id = $4)"
+      " OR (b.blocker_id = $4 AND b.blocked_id = u.id))"
+      " ORDER BY u.followers_count DESC, u.id LIMIT $5", vz_cols_select(req->arena, hit_cols), from);
+  if (!sql) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   vz_stmt *st = NULL;
-  int rc = db_run(req->db_read, &st, sql, "siiii", match, (int64_t)after_f, (int64_t)after_id,
-                  req->user_id, (int64_t)limit + 1);
-  json_t *items = json_array();
-  int n = 0, more = 0;
-  int64_t lf = 0, lid = 0;
-  while (rc == DB_ROW) {
-    if (n == limit) { more = 1; break; }
-    lid = db_col_int(st, 0), lf = db_col_int(st, 4);
-    json_array_append_new(items, json_pack("{s:o, s:o, s:s, s:o, s:I}", "id", vz_json_id(lid),
-        "handle", db_col_is_null(st, 1) ? json_null() : json_string(db_col_text(st, 1)),
-        "display_name", db_col_text(st, 2),
-        "avatar_url", db_col_is_null(st, 3) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 3)),
-        "followers_count", (json_int_t)lf));
-    n++;
+  int rc = db_run(req->db_read, &st, sql, "siiii", match, pg.pos, pg.id, req->user_id, (int64_t)pg.limit + 1);
+  while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, 4), db_col_int(st, 0))) {
+    vz_page_add(&pg, vz_cols_row(st, hit_cols));
     rc = db_step(st);
   }
   if (st) db_finalize(st);
-  if (rc < 0) { json_decref(items); return vz_fail_db(req, rc); }
-  char *next = more ? vz_cursor_encode(req->arena, vz_arena_printf(req->arena, "%lld:%lld", (long long)lf, (long long)lid)) : NULL;
-  return vz_reply_list(req, items, next);
+  if (rc < 0) return vz_fail_db(req, rc);
+  return vz_page_reply(req, &pg);
 }

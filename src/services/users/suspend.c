@@ -30,7 +30,7 @@ static json_t *state_json(int64_t id, int suspended, int64_t until) {
 
 /* The admin's own account is refused: suspending it would lock out the one acting. */
 static int target_or_fail(vz_req *req, int64_t *id) {
-  if (vz_req_param_id(req, "id", id)) return -1;
+  if (vz_req_param_id_or_fail(req, "id", id)) return -1;
   if (*id == req->user_id) {
     vz_fail(req, 400, "invalid_argument", "id", "you cannot suspend or lift your own account");
     return -1;

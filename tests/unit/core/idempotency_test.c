@@ -91,13 +91,13 @@ static int h_slow(vz_req *q) {
 
 static void failing_audit(vz_req *q) { vz_fail_db(q, DB_EUNAVAILABLE); }
 
-static vz_route r_audit = { "POST", "/v1/admin/things", h_create, NULL, VZ_AUTH | VZ_WORKER | VZ_AUDIT };
-static vz_route r_audit_fail = { "POST", "/v1/admin/things", h_commit_then_fail, NULL, VZ_AUTH | VZ_WORKER | VZ_AUDIT };
-static vz_route r_audit_open = { "POST", "/v1/admin/things", h_leave_open, NULL, VZ_AUTH | VZ_WORKER | VZ_AUDIT };
-static vz_route r_idem = { "POST", "/v1/things", h_create, NULL, VZ_AUTH | VZ_WORKER | VZ_IDEMPOTENT };
-static vz_route r_idem2 = { "POST", "/v1/other-things", h_create, NULL, VZ_AUTH | VZ_WORKER | VZ_IDEMPOTENT };
-static vz_route r_idem_fail = { "POST", "/v1/things", h_commit_then_fail, NULL, VZ_AUTH | VZ_WORKER | VZ_IDEMPOTENT };
-static vz_route r_idem_slow = { "POST", "/v1/things", h_slow, NULL, VZ_AUTH | VZ_WORKER | VZ_IDEMPOTENT };
+static vz_route r_audit = VZ_POST("/v1/admin/things", h_create, .flags = VZ_AUTH | VZ_AUDIT);
+static vz_route r_audit_fail = VZ_POST("/v1/admin/things", h_commit_then_fail, .flags = VZ_AUTH | VZ_AUDIT);
+static vz_route r_audit_open = VZ_POST("/v1/admin/things", h_leave_open, .flags = VZ_AUTH | VZ_AUDIT);
+static vz_route r_idem = VZ_POST("/v1/things", h_create, .flags = VZ_AUTH | VZ_IDEMPOTENT);
+static vz_route r_idem2 = VZ_POST("/v1/other-things", h_create, .flags = VZ_AUTH | VZ_IDEMPOTENT);
+static vz_route r_idem_fail = VZ_POST("/v1/things", h_commit_then_fail, .flags = VZ_AUTH | VZ_IDEMPOTENT);
+static vz_route r_idem_slow = VZ_POST("/v1/things", h_slow, .flags = VZ_AUTH | VZ_IDEMPOTENT);
 
 static int setup(vz_db *db) {
   char err[256];
@@ -270,7 +270,7 @@ static void concurrent_body(vz_db *db, const char *url, int *vz_failed) {
 TEST(idempotency_duplicate_in_flight_waits_and_replays) { dbt_each(vz_failed, concurrent_body); }
 
 TEST(idempotency_key_header_is_checked) {
-  static vz_route r = { "POST", "/v1/things", h_create, NULL, VZ_AUTH | VZ_WORKER | VZ_IDEMPOTENT };
+  static vz_route r = VZ_POST("/v1/things", h_create, .flags = VZ_AUTH | VZ_IDEMPOTENT);
   char long_key[300];
   memset(long_key, 'k', sizeof long_key);
   long_key[255] = 0;
@@ -296,7 +296,7 @@ TEST(idempotency_key_header_is_checked) {
 }
 
 TEST(idempotency_request_hash_is_canonical) {
-  static vz_route r = { "POST", "/v1/things", h_create, NULL, VZ_AUTH | VZ_WORKER | VZ_IDEMPOTENT };
+  static vz_route r = VZ_POST("/v1/things", h_create, .flags = VZ_AUTH | VZ_IDEMPOTENT);
   char h1[65], h2[65];
   vz_req *a = mk(NULL, &r, "{\"b\":1,\"a\":{\"y\":[1,2],\"x\":\"\\u00e9\"}}", "k", 7);
   vz_req *b = mk(NULL, &r, "{ \"a\" : { \"x\" : \"\xc3\xa9\", \"y\" : [1, 2] }, \"b\" : 1 }", "k", 7);

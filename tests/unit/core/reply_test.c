@@ -21,7 +21,7 @@ TEST(reply_cursor_round_trip) {
     char *c = vz_cursor_encode(r->arena, plain[i]);
     CHECK(c);
     CHECK(strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(c));
-    CHECK_EQ_STR(vz_cursor_decode(r, c), plain[i]);
+    CHECK_EQ_STR(vz_cursor_decode_or_fail(r, c), plain[i]);
     vz_req_free(r);
   }
 }
@@ -30,7 +30,7 @@ TEST(reply_cursor_forged) {
   const char *bad[] = { "", "!!", "a b", "AA", "A", "%2F", NULL };
   for (int i = 0; bad[i]; i++) {
     vz_req *r = mk();
-    CHECK(vz_cursor_decode(r, bad[i]) == NULL);
+    CHECK(vz_cursor_decode_or_fail(r, bad[i]) == NULL);
     CHECK_EQ_INT(r->status, 400);
     CHECK(strstr(r->res_body, "\"field\":\"cursor\""));
     vz_req_free(r);

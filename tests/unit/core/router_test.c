@@ -9,8 +9,8 @@
 #include "../test.h"
 
 int vz_utf8_valid(const char *s, size_t n);
-int vz_validate_query(vz_req *req);
-int vz_validate_body(vz_req *req);
+int vz_validate_query_or_fail(vz_req *req);
+int vz_validate_body_or_fail(vz_req *req);
 char *vz_route_allow(vz_req *req);
 
 static int h_ok(vz_req *r) { (void)r; return 200; }
@@ -28,13 +28,13 @@ static const vz_field n_in[] = {
   { "links", VZ_ARR, 0, 0, 2, 0, &link_in }, { "tags", VZ_ARR, 0, 1, 3, 0, &tag_in },
   { "meta", VZ_OBJ, VZ_NULLABLE, 0, 0, 0, meta_fields }, { "ratio", VZ_NUM, 0, -1, 1, 0 }, { 0 } };
 static vz_route table[] = {
-  { "GET", "/t/things", h_ok, NULL, 0, q_in, 0, 0, 0 },
-  { "POST", "/t/things", h_ok, b_in, 0, NULL, 0, 0, 0 },
-  { "GET", "/t/things/:id", h_ok, NULL, 0, NULL, 0, 0, 0 },
-  { "GET", "/t/things/:id/parts/:part", h_ok, NULL, 0, NULL, 0, 0, 0 },
-  { "*", "/t/static/", h_ok, NULL, VZ_PREFIX, NULL, 0, 0, 0 },
-  { "POST", "/t/nested", h_ok, n_in, 0, NULL, 0, 0, 0 },
-  { "PUT", "/t/raw", h_ok, NULL, VZ_RAW_BODY, NULL, 0, 0, 0 },
+  VZ_GET("/t/things", h_ok, .query = q_in),
+  VZ_POST("/t/things", h_ok, .body = b_in),
+  VZ_GET("/t/things/:id", h_ok),
+  VZ_GET("/t/things/:id/parts/:part", h_ok),
+  VZ_ANY_METHOD("/t/static/", h_ok, .flags = VZ_PREFIX),
+  VZ_POST("/t/nested", h_ok, .body = n_in),
+  VZ_PUT("/t/raw", h_ok, .flags = VZ_RAW_BODY),
   { 0 } };
 
 static void setup(void) {
@@ -115,7 +115,7 @@ TEST(router_utf8) {
 
 static int query_status(const char *target) {
   vz_req *r = mk("GET", target);
-  int rc = r->route ? vz_validate_query(r) : -1;
+  int rc = r->route ? vz_validate_query_or_fail(r) : -1;
   int st = rc ? r->status : 0;
   done(r);
   return st;
@@ -148,7 +148,7 @@ static int body_status_at(const char *method, const char *target, const char *ct
   r->nheaders = ct ? 1 : 0;
   r->body = json;
   r->body_len = strlen(json);
-  int rc = vz_validate_body(r);
+  int rc = vz_validate_body_or_fail(r);
   int st = rc ? r->status : 0;
   if (field_out) {
     json_t *j = rc && r->res_body ? json_loadb(r->res_body, r->res_len, 0, NULL) : NULL;
@@ -226,7 +226,7 @@ TEST(router_body_needs_json_content_type) {
   vz_req *r = mk("POST", "/t/things");
   r->body = ok;
   r->body_len = strlen(ok);
-  CHECK_EQ_INT(vz_validate_body(r), 415);
+  CHECK_EQ_INT(vz_validate_body_or_fail(r), 415);
   CHECK(r->res_body && strstr(r->res_body, "\"code\":\"unsupported_media_type\""));
   done(r);
 }
@@ -290,7 +290,7 @@ TEST(router_body_exact_or_503_under_allocation_failure) {
     r->body = body;
     r->body_len = sizeof body - 1;
     vz_fault_arm(&(vz_fault_spec){ .kind = VZ_FAULT_ALLOC, .nth = n, .scope = VZ_FAULT_THREAD });
-    int rc = vz_validate_body(r);
+    int rc = vz_validate_body_or_fail(r);
     vz_fault_disarm();
     if (rc) {
       if (r->status != 503) fprintf(stderr, "  alloc %ld: %d %.*s\n", n, r->status, (int)r->res_len, r->res_body);

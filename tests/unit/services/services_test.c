@@ -22,8 +22,8 @@
 #include "core/service.h"
 #include "services/services.h"
 
-int vz_validate_query(vz_req *req);
-int vz_validate_body(vz_req *req);
+int vz_validate_query_or_fail(vz_req *req);
+int vz_validate_body_or_fail(vz_req *req);
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb, (void)flag, (void)ftw;
@@ -119,7 +119,7 @@ static int run(const vz_route *r, const char *query, const char *body, char *fie
   req->nheaders = 1;
   req->body = body ? body : "";
   req->body_len = body ? strlen(body) : 0;
-  int rc = body ? vz_validate_body(req) : vz_validate_query(req);
+  int rc = body ? vz_validate_body_or_fail(req) : vz_validate_query_or_fail(req);
   int st = rc ? req->status : 0;
   json_t *j = rc && req->res_body ? json_loadb(req->res_body, req->res_len, 0, NULL) : NULL;
   const char *f = json_string_value(json_object_get(json_object_get(j, "error"), "field"));
