@@ -12,6 +12,7 @@
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
 #include "services/clock/clock.h"
+#include "services/docs/docs.h"
 #include "services/media/media.h"
 #include "services/users/users.h"
 
@@ -22,6 +23,7 @@ const vz_service *const vz_service_list[] = {
   &audit_service,
   &categories_service,
   &clock_service,
+  &docs_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
