@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "core/arena.h"
+#include "core/idempotency.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -34,6 +35,9 @@ void vz_req_free(vz_req *req);
 enum { OUT_OK, OUT_CLIENT, OUT_SERVER, OUT_N };
 static const char *const outcome_names[OUT_N] = { "ok", "client_error", "server_error" };
 static const sio_event *events[MAX_EVENTS];
+/* Each event's request carries a route of its own ("EVENT sio:<event>"), so what the core
+ * does for routes by their flags (audit in the change's transaction) applies as is. */
+static vz_route ev_routes[MAX_EVENTS];
 static int nevents;
 static _Atomic uint64_t counts[MAX_EVENTS][OUT_N];
 static _Atomic uint64_t micros[MAX_EVENTS];
@@ -41,6 +45,15 @@ static _Atomic uint64_t micros[MAX_EVENTS];
 int sio_events_add(sio_event *table) {
   for (sio_event *e = table; e->event; e++) {
     if (nevents == MAX_EVENTS || !e->nsp || !e->handler) return -1;
+    /* audit rows go in the change's transaction: a worker's; idempotency keys are HTTP's */
+    if ((e->flags & VZ_IDEMPOTENT) || ((e->flags & VZ_AUDIT) && (e->flags & SIO_ON_LOOP))) {
+      vz_log_error("socket event refused: VZ_AUDIT needs the worker pool, VZ_IDEMPOTENT is for routes", "event", e->event);
+      return -1;
+    }
+    char *path = malloc(strlen(e->event) + 5);
+    if (!path) return -1;
+    snprintf(path, strlen(e->event) + 5, "sio:%s", e->event);
+    ev_routes[nevents] = (vz_route){ .method = "EVENT", .path = path, .handler = e->handler, .flags = e->flags };
     e->idx = nevents;
     events[nevents++] = e;
     if (sio_on_declared(e->nsp, e->event, e) < 0) return -1;
@@ -81,6 +94,7 @@ static vz_req *req_new(sio_socket *s, const sio_event *e) {
   r->method = "EVENT";
   r->path = vz_arena_printf(a, "%s %s", e->nsp, e->event);
   r->query = "";
+  r->route = &ev_routes[e->idx];
   r->loop = eio_session_loop(s->c->e);
   r->start_ns = vz_mono_ns();
   r->user_id = s->who.user_id;
@@ -160,7 +174,12 @@ static void work_cb(uv_work_t *w) {
   req->db = vz_worker_db();
   req->db_read = vz_worker_db_read();
   if (!req->db) vz_fail(req, 503, "unavailable", NULL, "database unavailable, retry shortly");
-  else run_handler(req, j->e);
+  else if (j->e->flags & VZ_AUDIT) { /* one transaction with its audit row, as a route */
+    vz_log_context_set(req->request_id, req->user_id, req->path);
+    vz_tx_run(req);
+    vz_log_context_clear();
+    if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
+  } else run_handler(req, j->e);
   req->db = req->db_read = NULL;
 }
 

@@ -28,7 +28,7 @@ typedef struct sio_event {
   const char *event;        /* "time" */
   vz_handler handler;
   const vz_field *in;       /* the first argument, a JSON object; NULL: no input */
-  int flags;                /* VZ_AUTH, VZ_ROLE_*, SIO_ON_LOOP */
+  int flags;                /* VZ_AUTH, VZ_ROLE_*, VZ_AUDIT (worker only), SIO_ON_LOOP */
   int rate_per_min;         /* per user (guests: per socket); 0: none */
   int idx;                  /* set at registration: metrics slot */
 } sio_event;

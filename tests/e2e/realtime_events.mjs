@@ -87,3 +87,15 @@ story('a worker event whose socket left meanwhile is dropped, and the server car
   const again = await connected(connect('/test', u.token));
   try { assert.equal((await ack(again, 'db-echo', { text: 'still here' })).data.text, 'still here'); } finally { again.close(); }
 });
+
+story('an audited event writes its audit row with the change, and none when it fails', async () => {
+  const u = await newUser('evaudit');
+  const s = await connected(connect('/test', u.token));
+  try {
+    assert.equal((await ack(s, 'audit-note', { text: 'hello' })).data.text, 'hello');
+    assert.equal((await ack(s, 'audit-note', { text: 'fail' })).error.field, 'text');
+    const rows = expectStatus(await api('GET', `/v1/admin/audit?target_type=sio:audit-note&actor_id=${u.id}`, { token: await adminToken() }), 200).json.data;
+    assert.equal(rows.length, 1, 'one row: the refused event left none');
+    assert.equal(rows[0].action, 'EVENT sio:audit-note');
+  } finally { s.close(); }
+});

@@ -133,10 +133,18 @@ static int e_db_echo(vz_req *req) {
 /* admin-only: the role check of a declared event. */
 static int e_admin_only(vz_req *req) { return vz_reply_item(req, 200, json_pack("{s:b}", "ok", 1)); }
 
+/* audit-note {text}: an audited event; "fail" is refused (400), which must leave no row. */
+static int e_audit_note(vz_req *req) {
+  const char *text = json_string_value(json_object_get(req->json, "text"));
+  if (!strcmp(text, "fail")) return vz_fail(req, 400, "invalid_argument", "text", "refused on purpose");
+  return vz_reply_item(req, 200, json_pack("{s:s}", "text", text));
+}
+
 static const vz_field db_echo_in[] = { { "text", VZ_STR, VZ_REQUIRED, 1, 100, 0 }, { 0 } };
 static sio_event test_events[] = {
   { .nsp = "/test", .event = "db-echo", .handler = e_db_echo, .in = db_echo_in, .flags = VZ_AUTH, .rate_per_min = 600 },
   { .nsp = "/test", .event = "admin-only", .handler = e_admin_only, .flags = VZ_ROLE_ADMIN | SIO_ON_LOOP },
+  { .nsp = "/test", .event = "audit-note", .handler = e_audit_note, .in = db_echo_in, .flags = VZ_AUTH | VZ_AUDIT },
   { 0 },
 };
 
