@@ -58,6 +58,8 @@ export default [{
         hidden = (await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status;
         onPrimary = (await c.call(c.PORTS[P], 'GET', `/v1/categories/${id}`)).status;
         await onReplica('SELECT pg_wal_replay_resume()');
+        // until replay passes the primary's WAL insert position, which holds this commit
+        // even while it waits in the WAL buffers (synchronous_commit=off: postgres-replica.sh)
         await replicaSh('wait');
         assert.equal((await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status, 200, 'visible after replay resumes');
       } finally { await onReplica('SELECT pg_wal_replay_resume()').catch(() => {}); }
