@@ -32,11 +32,11 @@ export default [{
     c.start(R, { extra: ['--replica', replica] });
     try {
       await c.waitReady(R);
-      const s = await c.call(c.PORTS[R], 'POST', '/v1/auth/signin', { email, password });
+      const s = await c.call(c.PORTS[R], 'POST', '/v1/auth/signin', { body: { email, password } });
       assert.equal(s.status, 200, s.text);
       const token = s.json.data.access_token;
       const create = async (name) => {
-        const r = await c.call(c.PORTS[R], 'POST', '/v1/categories', { name, kind: 'both' }, token);
+        const r = await c.call(c.PORTS[R], 'POST', '/v1/categories', { body: { name, kind: 'both' }, token });
         assert.equal(r.status, 201, r.text); // writes and the read-your-write go to the primary
         return r.json.data.id;
       };

@@ -1,8 +1,8 @@
 // Every admin write leaves an audit row naming who, what and which object; only admins read them.
-import { story, api, expectStatus, expectError, adminToken, newUser, unique, assert } from './lib.mjs';
+import { story, api, expectStatus, expectError, asAdmin, newUser, unique, assert } from './lib.mjs';
 
 story('an admin category write is audited and readable at /v1/admin/audit', async () => {
-  const admin = await adminToken();
+  const admin = (await asAdmin()).token;
   const slug = unique('aud-');
   const created = expectStatus(await api('POST', '/v1/categories', { token: admin, body: { name: slug, slug, kind: 'stream' } }), 201);
   const id = created.json.data.id;
@@ -18,7 +18,7 @@ story('an admin category write is audited and readable at /v1/admin/audit', asyn
 });
 
 story('audit pages with a cursor and refuses non-admins', async () => {
-  const admin = await adminToken();
+  const admin = (await asAdmin()).token;
   for (let i = 0; i < 3; i++) {
     const slug = unique('audp-');
     expectStatus(await api('POST', '/v1/categories', { token: admin, body: { name: slug, slug, kind: 'both' } }), 201);

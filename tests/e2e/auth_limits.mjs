@@ -2,12 +2,12 @@
 // which scales per-IP limits by 100 (every story comes from 127.0.0.1), so this story
 // starts its own server with VIDZO_AUTH_IP_LIMIT_SCALE=1 and proves the real numbers.
 // Needs VZ_TEST_BIN (tests/run.sh sets it).
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { api, assert } from './lib.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -46,9 +46,7 @@ async function withServer(env, fn) {
   }
 }
 
-const post = (url, path, body) => fetch(url + path, {
-  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-}).then(async (r) => ({ status: r.status, headers: r.headers, body: await r.json().catch(() => null) }));
+const post = (url, path, body) => api('POST', path, { base: url, body });
 
 export default [
   { name: 'per-IP limits hold at production values (scale 1): sign-up 20/min, then 429', timeout: 60000, fn: async () => {
@@ -60,7 +58,7 @@ export default [
       assert.deepEqual(statuses.slice(0, 20), Array(20).fill(202));
       const r = await post(url, '/v1/auth/signup', { email: `lim${tag}x@e2e.test`, password: 'Sunny-day-2026' });
       assert.equal(r.status, 429);
-      assert.equal(r.body.error.code, 'rate_limited');
+      assert.equal(r.json.error.code, 'rate_limited');
       assert.ok(Number(r.headers.get('retry-after')) >= 1);
       // sign-in failures: 10 per email in 15 minutes, whatever the IP scale
       for (let i = 0; i < 10; i++)

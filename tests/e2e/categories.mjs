@@ -3,7 +3,7 @@
 // bad write gets a 4xx naming the field. Reads are seeded straight into the database
 // when no admin can sign in yet (auth not merged), so they run either way.
 import { spawnSync } from 'node:child_process';
-import { story, api, expectError, expectStatus, assert, unique, adminToken as libAdminToken, newUser, lastCode, sleep } from './lib.mjs';
+import { story, api, expectError, expectStatus, assert, unique, asAdmin, newUser, lastCode, sleep } from './lib.mjs';
 
 const DB_URL = process.env.VZ_TEST_DB_URL ||
   (process.env.VZ_TEST_DATA_DIR ? `sqlite:${process.env.VZ_TEST_DATA_DIR}/vidzo.db` : 'sqlite:/tmp/vzcore/vidzo.db');
@@ -15,7 +15,7 @@ export async function adminToken() {
     console.log('     (note: no /v1/auth/signin in this build: admin write stories skipped)');
     return null;
   }
-  return libAdminToken();
+  return (await asAdmin()).token;
 }
 
 // A signed-in user without a role, or null without auth.

@@ -1,13 +1,12 @@
 // Issue 16: Idempotency-Key on POST /v1/sellers/applications (a retried submission gets
 // the first answer, not a 409), and audit inside the transaction of the change it records
 // (an admin write that fails after its handler wrote leaves neither the change nor a row).
-import { api, adminToken, assert, expectError, expectStatus, unique } from './lib.mjs';
-import { newUser } from './users_helpers.mjs';
+import { api, asAdmin, assert, expectError, expectStatus, newUser, unique } from './lib.mjs';
 
 const application = { business_name: 'Numbat Knits', legal_name: 'Numbat Knits Pty Ltd', country: 'AU',
   tax_id: 'AU11223491505', address: '5 Hay St, Perth WA 6000' };
 const apply = (u, key, body = application, extra = {}) =>
-  api('POST', '/v1/sellers/applications', { token: u.access, body, headers: key !== null ? { 'idempotency-key': key, ...extra } : extra });
+  api('POST', '/v1/sellers/applications', { token: u.token, body, headers: key !== null ? { 'idempotency-key': key, ...extra } : extra });
 
 export default [
   { name: 'a retried application with the same Idempotency-Key gets the first answer, replayed', fn: async () => {
@@ -24,7 +23,7 @@ export default [
     assert.equal(again.text, first.text, 'the stored answer, byte for byte');
     assert.equal(again.headers.get('content-type'), 'application/json');
     // one application exists; without a key a second one is the route's own 409
-    const mine = expectStatus(await api('GET', '/v1/sellers/applications/me', { token: u.access }), 200);
+    const mine = expectStatus(await api('GET', '/v1/sellers/applications/me', { token: u.token }), 200);
     assert.equal(mine.json.data.id, first.json.data.id);
     expectError(await apply(u, null), 409, 'conflict');
     // the same key for a different request: 422, nothing run
@@ -62,7 +61,7 @@ export default [
     expectStatus(await apply(u, 'x'.repeat(255)), 201);
   } },
   { name: 'a failing audited action leaves no change and no audit row; a successful one exactly one', fn: async () => {
-    const admin = await adminToken();
+    const admin = (await asAdmin()).token;
     const slug = unique('idem-aud-');
     const rows = async (id) => expectStatus(await api('GET', `/v1/admin/audit?target_type=categories&target_id=${id}&limit=100`,
       { token: admin }), 200).json.data;

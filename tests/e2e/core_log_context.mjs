@@ -2,35 +2,11 @@
 // and key-reuse lines of POST /v1/sellers/applications) carries the request's id, user and
 // route without the handler naming them; lines written outside a handler (start-up,
 // drain, stop, after on-loop requests) carry none, so no request's context leaks.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assert, unique } from './lib.mjs';
+import { api, assert, newUser, unique } from './lib.mjs';
 import { startServer, stopServer } from './core_net.mjs';
 
 const application = { business_name: 'Bilby Bakes', legal_name: 'Bilby Bakes Ltd', country: 'NZ',
   tax_id: 'NZ123456789', address: '1 Queen St, Auckland 1010' };
-
-async function call(srv, method, path, { body, token, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (body !== undefined) h['content-type'] = 'application/json';
-  const res = await fetch(srv.url + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
-}
-
-// A verified account on the private server (--dev writes codes to DATA_DIR/outbox).
-async function signUp(srv) {
-  const dir = srv.child.spawnargs[srv.child.spawnargs.indexOf('--data-dir') + 1];
-  const handle = unique('lc').slice(0, 24), email = `${handle}@e2e.test`;
-  const s = await call(srv, 'POST', '/v1/auth/signup', { body: { email, password: 'Sunny-day-2026', handle } });
-  assert.equal(s.status, 202, s.text);
-  const codes = readFileSync(join(dir, 'outbox', 'otp.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    .filter((l) => l.to === email);
-  const v = await call(srv, 'POST', '/v1/auth/verify-email', { body: { email, code: codes[codes.length - 1].code } });
-  assert.equal(v.status, 200, v.text);
-  return { id: v.json.data.user.id, token: v.json.data.access_token };
-}
 
 export default [
   { name: 'a handler\'s log line carries rid, uid and route; lines outside handlers carry none', timeout: 60000, fn: async () => {
@@ -38,16 +14,16 @@ export default [
     const srv = await startServer(['--dev', '--log-level', 'info'], { port: Number(process.env.VZ_TEST_PORT || 18080) + 5 });
     delete process.env.VIDZO_PASSWORD_COST_FAST;
     try {
-      const u = await signUp(srv), key = unique('k-');
-      const send = (rid, body = application) => call(srv, 'POST', '/v1/sellers/applications',
-        { token: u.token, body, headers: { 'idempotency-key': key, 'x-request-id': rid } });
+      const u = await newUser('lc', { base: srv.url, dataDir: srv.dir }), key = unique('k-');
+      const send = (rid, body = application) => api('POST', '/v1/sellers/applications',
+        { base: srv.url, token: u.token, body, headers: { 'idempotency-key': key, 'x-request-id': rid } });
       const first = unique('rid-first-'), replay = unique('rid-replay-'), reuse = unique('rid-reuse-'), health = unique('rid-health-');
       assert.equal((await send(first)).status, 201);
       assert.equal((await send(replay)).status, 201);
       assert.equal((await send(reuse, { ...application, business_name: 'Other' })).status, 422);
       // on-loop requests (healthz, no access line) on every loop: their context must not
       // survive into the drain lines those loop threads write next
-      for (let i = 0; i < 8; i++) await call(srv, 'GET', '/healthz', { headers: { 'x-request-id': health } });
+      for (let i = 0; i < 8; i++) await api('GET', '/healthz', { base: srv.url, headers: { 'x-request-id': health } });
     } finally {
       const e = await stopServer(srv);
       assert.equal(e.code, 0, `exit ${JSON.stringify(e)}`);

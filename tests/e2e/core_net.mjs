@@ -88,7 +88,7 @@ export async function startServer(flags = [], { port } = {}) {
     '--jwt-secret', 'test-secret-0123456789abcdef0123456789', ...flags];
   if (!flags.includes('--log-level')) args.push('--log-level', 'warn');
   const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const srv = { child, port, url: `http://127.0.0.1:${port}`, out: '', err: '', exit: null };
+  const srv = { child, port, dir, url: `http://127.0.0.1:${port}`, out: '', err: '', exit: null };
   child.stdout.on('data', (d) => { srv.out += d; });
   child.stderr.on('data', (d) => { srv.err += d; });
   srv.exited = new Promise((r) => child.on('exit', (code, sig) => { srv.exit = { code, sig, at: Date.now() }; r(srv.exit); }));

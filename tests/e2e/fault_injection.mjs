@@ -12,8 +12,7 @@
 // nothing leaks into other stories. The report says which route claimed the arm: a run
 // that was not claimed by the request under test fails (determinism).
 import { execFileSync } from 'node:child_process';
-import { api, assert, lastCode, unique, URL_BASE } from './lib.mjs';
-import { asAdmin, newUser } from './users_helpers.mjs';
+import { api, asAdmin, assert, lastCode, newUser, unique } from './lib.mjs';
 
 const KINDS = ['db', 'alloc', 'call'];
 const MAX_N = 600; // far above any handler's count: the walk ends long before
@@ -42,23 +41,8 @@ function violation(id, detail) {
 
 // ---- plumbing -------------------------------------------------------------------------
 
-// One call with a deadline: a hang is a failure, not a stuck suite.
-async function call(method, path, { body, token } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res;
-  try {
-    res = await fetch(URL_BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15000) });
-  } catch (e) {
-    assert.fail(`${method} ${path}: no reply (${e.message}): crashed or hung`);
-  }
-  const text = await res.text();
-  let json;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, json, text };
-}
+// One call with a deadline: a hang (or a crash: no reply) fails the story, never stalls the suite.
+const call = (method, path, opts = {}) => api(method, path, { ...opts, timeout: 15000 });
 
 async function faultRouteReady() {
   const r = await call('GET', '/v1/_debug/fault');
@@ -242,7 +226,7 @@ async function followWalk(kind) {
   return walk('follow', kind, 'POST /v1/users/:id/follow', {
     okStatus: 204,
     prepare: async () => ({ a, b }),
-    act: () => call('POST', `/v1/users/${b.id}/follow`, { token: a.access }),
+    act: () => call('POST', `/v1/users/${b.id}/follow`, { token: a.token }),
     check: async (c, res, ok, tag, k) => {
       const s = await followState(a, b);
       const none = (x) => x.a_following === 0 && x.b_followers === 0 && !x.listed && x.rows === 0;
@@ -251,7 +235,7 @@ async function followWalk(kind) {
       const r = ok ? 'done' : settle(tag, k, s, none, one);
       if (!r) violation('follow.partial', `${tag} ${JSON.stringify(s)}`);
       if (r !== 'before') { // back to "not following" for the next run
-        assert.equal((await call('DELETE', `/v1/users/${b.id}/follow`, { token: a.access })).status, 204, tag);
+        assert.equal((await call('DELETE', `/v1/users/${b.id}/follow`, { token: a.token })).status, 204, tag);
         assert.ok(none(await followState(a, b)), `${tag}: unfollow left counters behind`);
       }
       return r === 'applied' ? r : undefined;
@@ -262,11 +246,11 @@ async function followWalk(kind) {
 // c has blocked a: a's follow is refused (403), or fails cleanly; it never lands.
 async function blockedFollowWalk(kind) {
   const a = await newUser(), c = await newUser();
-  assert.equal((await call('POST', `/v1/users/${a.id}/block`, { token: c.access })).status, 204);
+  assert.equal((await call('POST', `/v1/users/${a.id}/block`, { token: c.token })).status, 204);
   return walk('follow-blocked', kind, 'POST /v1/users/:id/follow', {
     okStatus: 403,
     prepare: async () => ({}),
-    act: () => call('POST', `/v1/users/${c.id}/follow`, { token: a.access }),
+    act: () => call('POST', `/v1/users/${c.id}/follow`, { token: a.token }),
     check: async (x, res, ok, tag) => {
       assert.notEqual(res.status, 204, `${tag}: a blocked user could follow`);
       if (ok) assert.equal(res.json?.error?.code, 'blocked', `${tag}: ${res.text}`);
@@ -290,9 +274,9 @@ async function applyWalk(kind) {
       used++;
       return u;
     },
-    act: (x) => call('POST', '/v1/sellers/applications', { token: x.access, body: application }),
+    act: (x) => call('POST', '/v1/sellers/applications', { token: x.token, body: application }),
     check: async (x, res, ok, tag, k) => {
-      const mine = await call('GET', '/v1/sellers/applications/me', { token: x.access });
+      const mine = await call('GET', '/v1/sellers/applications/me', { token: x.token });
       const rows = sqlOne(`SELECT count(*) AS n FROM seller_applications WHERE user_id = ${x.id}`);
       if (ok) {
         const d = res.json?.data;
@@ -315,9 +299,9 @@ async function approveWalk(kind) {
   const admin = await asAdmin();
   let cur = null; // { user, app }: a pending application
   const state = async (c) => {
-    const me = (await call('GET', '/v1/me', { token: c.user.access })).json.data;
-    const app = (await call('GET', '/v1/sellers/applications/me', { token: c.user.access })).json.data;
-    const audit = (await call('GET', `/v1/admin/audit?target_id=${c.app}&limit=100`, { token: admin.access })).json.data;
+    const me = (await call('GET', '/v1/me', { token: c.user.token })).json.data;
+    const app = (await call('GET', '/v1/sellers/applications/me', { token: c.user.token })).json.data;
+    const audit = (await call('GET', `/v1/admin/audit?target_id=${c.app}&limit=100`, { token: admin.token })).json.data;
     return { role: me.role, status: app.status, audit: audit.map((a) => [a.action, a.detail?.user_id === c.user.id, a.detail?.decision]) };
   };
   return walk('seller-approve', kind, 'POST /v1/admin/sellers/applications/:id/approve', {
@@ -325,12 +309,12 @@ async function approveWalk(kind) {
     prepare: async () => {
       if (cur) return cur;
       const user = await newUser();
-      const r = await call('POST', '/v1/sellers/applications', { token: user.access, body: application });
+      const r = await call('POST', '/v1/sellers/applications', { token: user.token, body: application });
       assert.equal(r.status, 201, r.text);
       cur = { user, app: r.json.data.id };
       return cur;
     },
-    act: (c) => call('POST', `/v1/admin/sellers/applications/${c.app}/approve`, { token: admin.access }),
+    act: (c) => call('POST', `/v1/admin/sellers/applications/${c.app}/approve`, { token: admin.token }),
     check: async (c, res, ok, tag, k) => {
       const s = await state(c);
       const before = (x) => x.role === 'user' && x.status === 'pending' && x.audit.length === 0;
@@ -365,14 +349,14 @@ async function profileWalk(kind) {
     prepare: async () => {
       if (!u || used >= 25) {
         u = await newUser(); used = 0; at = 0;
-        assert.equal((await call('PATCH', '/v1/me', { token: u.access, body: profiles[0] })).status, 200);
+        assert.equal((await call('PATCH', '/v1/me', { token: u.token, body: profiles[0] })).status, 200);
       }
       used++;
       return u;
     },
-    act: (x) => call('PATCH', '/v1/me', { token: x.access, body: profiles[1 - at] }),
+    act: (x) => call('PATCH', '/v1/me', { token: x.token, body: profiles[1 - at] }),
     check: async (x, res, ok, tag, k) => {
-      const me = (await call('GET', '/v1/me', { token: x.access })).json?.data;
+      const me = (await call('GET', '/v1/me', { token: x.token })).json?.data;
       const is = (p) => (y) => y && y.bio === p.bio && JSON.stringify(y.links) === JSON.stringify(p.links);
       if (ok) {
         assert.ok(is(profiles[1 - at])(res.json?.data) && typeof res.json.data.role === 'string', `${tag}: 200 but ${res.text}`);

@@ -5,12 +5,12 @@
 // the "jwks" breaker opens after 5 failed attempts and later sign-ins fail fast without
 // touching the network, all visible in /metrics; the server still drains cleanly.
 // Needs VZ_TEST_BIN (tests/run.sh sets it).
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { api, assert } from './lib.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -53,7 +53,7 @@ async function withServer(env, fn) {
 
 // Every sample of /metrics whose name is `name`, keyed by its label set.
 async function samples(url, name) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const { text } = await api('GET', '/metrics', { base: url });
   const got = {};
   for (const line of text.split('\n')) {
     const m = line.match(/^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/);
@@ -62,10 +62,8 @@ async function samples(url, name) {
   return got;
 }
 
-const signIn = (url) => fetch(`${url}/v1/auth/oauth/google`, {
-  method: 'POST', headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ id_token: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln' }),
-}).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
+const signIn = (url) => api('POST', '/v1/auth/oauth/google',
+  { base: url, body: { id_token: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln' } });
 
 export default [
   { name: 'an unreachable JWKS: 503, one retry per fetch, then the jwks breaker fails fast', timeout: 60000, fn: async () => {
@@ -80,8 +78,8 @@ export default [
         // failure in a row, which opens the breaker (no retry into an open breaker).
         for (let i = 0; i < 3; i++) {
           const r = await signIn(url);
-          assert.equal(r.status, 503, JSON.stringify(r.body));
-          assert.equal(r.body.error.code, 'unavailable');
+          assert.equal(r.status, 503, r.text);
+          assert.equal(r.json.error.code, 'unavailable');
         }
         assert.deepEqual(await samples(url, 'vidzo_integration_breaker_state'), { '{integration="jwks"}': 1 });
         const t0 = Date.now();

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { call, codeIn, withServer } from './issue_015_auth_outbox.mjs';
+import { withServer } from './issue_015_auth_outbox.mjs';
 import { api, assert, expectError, expectStatus, lastCode, newUser, unique, URL_BASE } from './lib.mjs';
 
 const PV = 'Victim-pass-2026', PA = 'Attacker-pass-2026';
@@ -68,10 +68,10 @@ const stepNow = () => Math.floor(Date.now() / 1000 / 30);
 
 // Turns TOTP on for a signed-in user with the code of step `step`; returns the secret.
 async function enableTotp(url, token, step) {
-  const s = await call(url, 'POST', '/v1/auth/totp/setup', {}, token);
+  const s = await api('POST', '/v1/auth/totp/setup', { base: url, body: {}, token });
   assert.equal(s.status, 200, s.text);
   const secret = s.json.data.secret;
-  const e = await call(url, 'POST', '/v1/auth/totp/enable', { code: totp(secret, step) }, token);
+  const e = await api('POST', '/v1/auth/totp/enable', { base: url, body: { code: totp(secret, step) }, token });
   assert.equal(e.status, 204, e.text);
   return secret;
 }
@@ -101,42 +101,42 @@ export default [
       await withServer({ args: ['--dev'], env: { VIDZO_TOTP_OPTIONAL: '1', VIDZO_GOOGLE_CLIENT_IDS: 'e2e-client', VIDZO_GOOGLE_JWKS: google.path } }, async ({ url, dir }) => {
         const email = `${unique('victim')}@e2e.test`;
         // the attacker signs up with the victim's address and never verifies it
-        assert.equal((await call(url, 'POST', '/v1/auth/signup', { email, password: PA })).status, 202);
-        const squatCode = codeIn(dir, email, 'verify_email'); // mailed to the victim, unused
+        assert.equal((await api('POST', '/v1/auth/signup', { base: url, body: { email, password: PA } })).status, 202);
+        const squatCode = lastCode(email, 'verify_email', { dataDir: dir }); // mailed to the victim, unused
         assert.ok(squatCode);
         // the victim signs in with Google, which vouches for the address
         const tok = google.idToken({ sub: unique('g'), email, email_verified: true, name: 'Victim' });
-        const g = await call(url, 'POST', '/v1/auth/oauth/google', { id_token: tok });
+        const g = await api('POST', '/v1/auth/oauth/google', { base: url, body: { id_token: tok } });
         assert.equal(g.status, 200, g.text);
-        const me = await call(url, 'GET', '/v1/me', null, g.json.data.access_token);
+        const me = await api('GET', '/v1/me', { base: url, token: g.json.data.access_token });
         assert.equal(me.json.data.email_verified, true);
         // the attacker's password no longer opens the account ...
-        const s = await call(url, 'POST', '/v1/auth/signin', { email, password: PA });
+        const s = await api('POST', '/v1/auth/signin', { base: url, body: { email, password: PA } });
         assert.equal(s.status, 401, `the squatter's password still signs in: ${s.text}`);
         assert.equal(s.json.error.code, 'invalid_credentials');
         // ... and the sign-up code bound to it cannot bring it back
-        const v = await call(url, 'POST', '/v1/auth/verify-email', { email, code: squatCode });
+        const v = await api('POST', '/v1/auth/verify-email', { base: url, body: { email, code: squatCode } });
         assert.equal(v.status, 400, `a stale sign-up code still works: ${v.text}`);
-        assert.equal((await call(url, 'POST', '/v1/auth/signin', { email, password: PA })).status, 401);
+        assert.equal((await api('POST', '/v1/auth/signin', { base: url, body: { email, password: PA } })).status, 401);
         // the victim's Google session is untouched, and Google signs in again
-        assert.equal((await call(url, 'GET', '/v1/me', null, g.json.data.access_token)).status, 200);
-        assert.equal((await call(url, 'POST', '/v1/auth/oauth/google', { id_token: tok })).status, 200);
+        assert.equal((await api('GET', '/v1/me', { base: url, token: g.json.data.access_token })).status, 200);
+        assert.equal((await api('POST', '/v1/auth/oauth/google', { base: url, body: { id_token: tok } })).status, 200);
         // the victim sets a password the normal way (reset by emailed code), and it works
-        assert.equal((await call(url, 'POST', '/v1/auth/password/forgot', { email })).status, 202);
-        const rc = codeIn(dir, email, 'reset_password');
-        assert.equal((await call(url, 'POST', '/v1/auth/password/reset', { email, code: rc, password: PV })).status, 204);
-        assert.equal((await call(url, 'POST', '/v1/auth/signin', { email, password: PV })).status, 200);
+        assert.equal((await api('POST', '/v1/auth/password/forgot', { base: url, body: { email } })).status, 202);
+        const rc = lastCode(email, 'reset_password', { dataDir: dir });
+        assert.equal((await api('POST', '/v1/auth/password/reset', { base: url, body: { email, code: rc, password: PV } })).status, 204);
+        assert.equal((await api('POST', '/v1/auth/signin', { base: url, body: { email, password: PV } })).status, 200);
 
         // a Google account of a user with TOTP on still asks for the TOTP step
         const step = stepNow();
-        const u = await call(url, 'POST', '/v1/auth/signin', { email, password: PV });
+        const u = await api('POST', '/v1/auth/signin', { base: url, body: { email, password: PV } });
         const secret = await enableTotp(url, u.json.data.access_token, step - 1);
         const tok2 = google.idToken({ sub: JSON.parse(Buffer.from(tok.split('.')[1], 'base64url')).sub, email, email_verified: true });
-        const ask = await call(url, 'POST', '/v1/auth/oauth/google', { id_token: tok2 });
+        const ask = await api('POST', '/v1/auth/oauth/google', { base: url, body: { id_token: tok2 } });
         assert.equal(ask.status, 401, ask.text);
         assert.equal(ask.json.error.code, 'totp_required');
         assert.equal(ask.json.data, undefined);
-        const ok = await call(url, 'POST', '/v1/auth/oauth/google', { id_token: tok2, totp: totp(secret, step) });
+        const ok = await api('POST', '/v1/auth/oauth/google', { base: url, body: { id_token: tok2, totp: totp(secret, step) } });
         assert.equal(ok.status, 200, ok.text);
       });
     } finally {
@@ -198,9 +198,9 @@ export default [
     // by SMS code, once the number is verified
     const phone = `+4915${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
     expectStatus(await api('POST', '/v1/me/phone', { token: u.token, body: { phone } }), 202);
-    expectStatus(await api('POST', '/v1/me/phone/verify', { token: u.token, body: { phone, code: lastCode(phone, `verify_phone:${u.id}`, 'sms.jsonl') } }), 200);
+    expectStatus(await api('POST', '/v1/me/phone/verify', { token: u.token, body: { phone, code: lastCode(phone, `verify_phone:${u.id}`, { file: 'sms.jsonl' }) } }), 200);
     expectStatus(await api('POST', '/v1/auth/sms/request', { body: { phone } }), 202);
-    const sms = lastCode(phone, 'signin', 'sms.jsonl');
+    const sms = lastCode(phone, 'signin', { file: 'sms.jsonl' });
     const ask2 = expectError(await api('POST', '/v1/auth/sms/verify', { body: { phone, code: sms } }), 401, 'totp_required', 'totp');
     assert.equal(ask2.json.data, undefined, 'no tokens without the second factor');
     // an authenticator code already used does not pass, and it spends the texted code

@@ -2,15 +2,14 @@
 // for their url, so 10 links with 100k-character labels made a 1 MB profile. Now each
 // link is exactly {label: 1-40 characters, url: http(s), at most 300}, at most 10 of
 // them, and an error names the link and its part ("links[2].label").
-import { api, assert, expectError, expectStatus } from './lib.mjs';
-import { newUser } from './users_helpers.mjs';
+import { api, assert, expectError, expectStatus, newUser } from './lib.mjs';
 
 const link = (i, over = {}) => ({ label: `site ${i}`, url: `https://example.com/${i}`, ...over });
 
 export default [
   { name: 'issue 15: link labels and urls are bounded and named by path; the largest profile stays small', fn: async () => {
     const u = await newUser();
-    const patch = (body) => api('PATCH', '/v1/me', { token: u.access, body });
+    const patch = (body) => api('PATCH', '/v1/me', { token: u.token, body });
     expectError(await patch({ links: [link(0, { label: 'x'.repeat(100000) })] }), 400, 'invalid_argument', 'links[0].label');
     expectError(await patch({ links: [link(0), link(1), link(2, { label: 'x'.repeat(41) })] }), 400, 'invalid_argument', 'links[2].label');
     expectError(await patch({ links: [link(0, { label: '' })] }), 400, 'invalid_argument', 'links[0].label');

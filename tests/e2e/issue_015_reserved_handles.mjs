@@ -2,8 +2,7 @@
 // ...) cannot be claimed, at sign-up or by a later change, in any case and with '.' or
 // '_' in between: 409 handle_reserved naming the handle. Ordinary handles that merely
 // contain such a word stay available.
-import { api, assert, expectError, expectStatus, unique } from './lib.mjs';
-import { newUser } from './users_helpers.mjs';
+import { api, assert, expectError, expectStatus, newUser, unique } from './lib.mjs';
 
 const RESERVED = ['admin', 'Admin', 'ADMINISTRATOR', 'vidzo', 'VidZo', 'support', 'root', 'moderator', 'help', 'api',
   'www', 'staff', 'official', 'system', 'null', 'ad.min', 'v_i_d_z_o', 'Sup.port'];
@@ -17,10 +16,10 @@ export default [
     }
     const u = await newUser();
     for (const handle of RESERVED)
-      expectError(await api('PATCH', '/v1/me', { token: u.access, body: { handle } }), 409, 'handle_reserved', 'handle');
-    assert.equal((await api('GET', '/v1/me', { token: u.access })).json.data.handle, u.handle);
+      expectError(await api('PATCH', '/v1/me', { token: u.token, body: { handle } }), 409, 'handle_reserved', 'handle');
+    assert.equal((await api('GET', '/v1/me', { token: u.token })).json.data.handle, u.handle);
     // a word inside a longer handle is fine
     const mine = `admin${unique('').slice(-8)}`;
-    assert.equal(expectStatus(await api('PATCH', '/v1/me', { token: u.access, body: { handle: mine } }), 200).json.data.handle, mine);
+    assert.equal(expectStatus(await api('PATCH', '/v1/me', { token: u.token, body: { handle: mine } }), 200).json.data.handle, mine);
   } },
 ];

@@ -1,8 +1,7 @@
 // Issue 15, item 15: a seller decision's audit row is found by the application it decided:
 // GET /v1/admin/audit?target_type=seller_application&target_id=<application id> returns
 // exactly that decision (the user whose role changed is in its detail).
-import { api, assert, expectStatus } from './lib.mjs';
-import { asAdmin, newUser } from './users_helpers.mjs';
+import { api, asAdmin, assert, expectStatus, newUser } from './lib.mjs';
 
 const application = { business_name: 'Wombat Wares', legal_name: 'Wombat Wares Ltd', country: 'AU', tax_id: 'AU51824753556',
   address: '1 George St, Sydney NSW 2000' };
@@ -10,12 +9,12 @@ const application = { business_name: 'Wombat Wares', legal_name: 'Wombat Wares L
 export default [
   { name: 'issue 15: approve and reject audit rows are found by the application id', fn: async () => {
     const u = await newUser(), admin = await asAdmin();
-    const audit = async (q) => expectStatus(await api('GET', `/v1/admin/audit?${q}&limit=100`, { token: admin.access }), 200).json.data;
-    const first = expectStatus(await api('POST', '/v1/sellers/applications', { token: u.access, body: application }), 201).json.data;
+    const audit = async (q) => expectStatus(await api('GET', `/v1/admin/audit?${q}&limit=100`, { token: admin.token }), 200).json.data;
+    const first = expectStatus(await api('POST', '/v1/sellers/applications', { token: u.token, body: application }), 201).json.data;
     expectStatus(await api('POST', `/v1/admin/sellers/applications/${first.id}/reject`,
-      { token: admin.access, body: { reason: 'address does not match' } }), 200);
-    const second = expectStatus(await api('POST', '/v1/sellers/applications', { token: u.access, body: application }), 201).json.data;
-    expectStatus(await api('POST', `/v1/admin/sellers/applications/${second.id}/approve`, { token: admin.access }), 200);
+      { token: admin.token, body: { reason: 'address does not match' } }), 200);
+    const second = expectStatus(await api('POST', '/v1/sellers/applications', { token: u.token, body: application }), 201).json.data;
+    expectStatus(await api('POST', `/v1/admin/sellers/applications/${second.id}/approve`, { token: admin.token }), 200);
 
     const rej = await audit(`target_type=seller_application&target_id=${first.id}`);
     assert.deepEqual(rej.map((x) => x.action), ['seller.reject']);

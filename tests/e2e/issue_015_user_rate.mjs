@@ -2,15 +2,14 @@
 // shared 60 a minute. Signed-in actions now count per user (VZ_RATE_USER): two users on
 // the same address each get their own budget, and one user past theirs gets 429 with
 // Retry-After while the other goes on. (All stories run from 127.0.0.1: one address.)
-import { api, assert, expectStatus } from './lib.mjs';
-import { newUser } from './users_helpers.mjs';
+import { api, assert, expectStatus, newUser } from './lib.mjs';
 
 const OLD_PER_IP = 60, PER_USER = 60;
 
 export default [
   { name: 'issue 15: follows count per user, not per shared IP; past the per-user limit 429 + Retry-After', timeout: 60000, fn: async () => {
     const a = await newUser(), b = await newUser(), target = await newUser();
-    const follow = (u) => api('POST', `/v1/users/${target.id}/follow`, { token: u.access });
+    const follow = (u) => api('POST', `/v1/users/${target.id}/follow`, { token: u.token });
     const t0 = Date.now();
     const each = 45; // 2 x 45 = 90 from one address, over the old per-IP 60
     for (let i = 0; i < each; i++) expectStatus(await follow(a), 204);
@@ -26,6 +25,6 @@ export default [
     assert.ok(n >= PER_USER && n <= PER_USER + secs + 1, `a was refused after ${n} follows in ${secs} s`);
     // b, on the same address, still has its own budget; so do unrelated actions of a
     expectStatus(await follow(b), 204);
-    expectStatus(await api('GET', '/v1/me', { token: a.access }), 200);
+    expectStatus(await api('GET', '/v1/me', { token: a.token }), 200);
   } },
 ];

@@ -7,12 +7,16 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assert, URL_BASE, sleep } from './lib.mjs';
+import { api, assert, URL_BASE, sleep } from './lib.mjs';
 
 export const EIO = '/socket.io/?EIO=4';
 
-export async function get(q, init) { const r = await fetch(URL_BASE + EIO + q, init); return { status: r.status, text: await r.text() }; }
-export async function post(q, body) { return get(q, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }); }
+// A long-polling request (q: the query after EIO=4) and what it answered: { status, text }.
+export async function get(q, { method = 'GET', raw, headers } = {}) {
+  const r = await api(method, EIO + q, { raw, headers });
+  return { status: r.status, text: r.text };
+}
+export const post = (q, body) => get(q, { method: 'POST', raw: body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
 export async function open() {
   const r = await get('&transport=polling');
   assert.equal(r.status, 200);
