@@ -1,40 +1,16 @@
 // categories.mjs: /v1/categories as its users see it. Anyone reads the tree (list with
 // cursor pagination, filters, fields= projection, show); only an admin writes, and every
-// bad write gets a 4xx naming the field. Reads are seeded straight into the database
-// when no admin can sign in yet (auth not merged), so they run either way.
+// bad write gets a 4xx naming the field. The read stories seed their rows straight into
+// the database: families of up to 45 rows with chosen ids and repeating positions, in one
+// transaction.
 import { spawnSync } from 'node:child_process';
-import { story, api, expectError, expectStatus, assert, unique, asAdmin, newUser, lastCode, sleep } from './lib.mjs';
+import { story, api, expectError, expectStatus, assert, unique, asAdmin, newUser, URL_BASE } from './lib.mjs';
 
 const DB_URL = process.env.VZ_TEST_DB_URL ||
   (process.env.VZ_TEST_DATA_DIR ? `sqlite:${process.env.VZ_TEST_DATA_DIR}/vidzo.db` : 'sqlite:/tmp/vzcore/vidzo.db');
-// Admin bearer token (lib.mjs: `vidzo admin create` + sign-in), or null while the auth
-// service is not in this build, so the admin stories skip instead of failing.
-export async function adminToken() {
-  const probe = await api('POST', '/v1/auth/signin', { body: {} });
-  if (probe.status === 404) {
-    console.log('     (note: no /v1/auth/signin in this build: admin write stories skipped)');
-    return null;
-  }
-  return (await asAdmin()).token;
-}
+const adminToken = async () => (await asAdmin()).token;
 
-// A signed-in user without a role, or null without auth.
-async function userToken() {
-  const probe = await api('POST', '/v1/auth/signin', { body: {} });
-  if (probe.status === 404) return null;
-  // Sign-up is rate limited per IP and the whole suite shares one: wait out a 429.
-  const email = `${unique('cat').slice(0, 20)}@e2e.test`, password = 'Sunny-day-2026';
-  for (let i = 0; i < 5; i++) {
-    const r = await api('POST', '/v1/auth/signup', { body: { email, password } });
-    if (r.status === 429) { await sleep(1000 * Number(r.headers.get('retry-after') || 2)); continue; }
-    expectStatus(r, 202);
-    const v = expectStatus(await api('POST', '/v1/auth/verify-email', { body: { email, code: lastCode(email, 'verify_email') } }), 200);
-    return v.json.data.access_token;
-  }
-  return (await newUser('cat')).token;
-}
-
-// Inserts rows directly (no admin needed). rows: [{id, parent_id, slug, name, kind, position}]
+// Inserts rows directly, in one transaction. rows: [{id, parent_id, slug, name, kind, position}]
 let idSeq = 0;
 const newId = () => BigInt(Date.now() - 1700000000000) * 1048576n + BigInt((process.pid % 4096) * 64 + (idSeq++ % 64));
 function seed(rows) {
@@ -158,15 +134,13 @@ story('writes without a token are 401; with a bad token too', async () => {
 });
 
 story('a signed-in user who is not an admin gets 403 on writes', async () => {
-  const tok = await userToken();
-  if (!tok) { console.log('     (note: auth not in this build: skipped)'); return; }
+  const tok = (await newUser('cat')).token;
   expectError(await api('POST', '/v1/categories', { token: tok, body: { name: 'Nope', kind: 'stream' } }), 403, 'forbidden');
   expectError(await api('DELETE', '/v1/categories/1', { token: tok }), 403, 'forbidden');
 });
 
 story('an admin creates, renames, moves and deletes categories', async () => {
   const tok = await adminToken();
-  if (!tok) return;
   const slug = unique('music');
   const c = expectStatus(await api('POST', '/v1/categories', { token: tok, body: { name: 'Music', slug, kind: 'stream' } }), 201);
   const id = c.json.data.id;
@@ -189,7 +163,6 @@ story('an admin creates, renames, moves and deletes categories', async () => {
 
 story('bad category input is a 400 naming the field', async () => {
   const tok = await adminToken();
-  if (!tok) return;
   const post = (body, raw) => api('POST', '/v1/categories', { token: tok, body, raw,
     headers: raw !== undefined ? { 'content-type': 'application/json' } : {} });
   expectError(await post({ kind: 'stream' }), 400, 'invalid_argument', 'name');
@@ -215,7 +188,6 @@ story('bad category input is a 400 naming the field', async () => {
 
 story('duplicate slugs are 409; deleting a parent is 409; cycles are refused', async () => {
   const tok = await adminToken();
-  if (!tok) return;
   const slug = unique('dup');
   const a = expectStatus(await api('POST', '/v1/categories', { token: tok, body: { name: 'A', slug, kind: 'stream' } }), 201).json.data;
   expectError(await api('POST', '/v1/categories', { token: tok, body: { name: 'B', slug, kind: 'stream' } }), 409, 'conflict', 'slug');
@@ -230,7 +202,7 @@ story('duplicate slugs are 409; deleting a parent is 409; cycles are refused', a
 
 story('a large list is gzipped for clients that accept it', async () => {
   seedFamily(30);
-  const r = await fetch(`${process.env.VZ_TEST_URL || 'http://127.0.0.1:18080'}/v1/categories?limit=100`,
+  const r = await fetch(`${URL_BASE}/v1/categories?limit=100`,
     { headers: { 'accept-encoding': 'gzip' } });
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-encoding'), 'gzip');
