@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import { api } from '../e2e/lib.mjs';
 
 const env = process.env;
 export const WORK = env.VZ_MULTI_WORK;
@@ -47,43 +48,17 @@ export function start(i, { extra = [], db = PG_URL } = {}) {
 export const running = (i) => !!procs[i];
 export const pid = (i) => procs[i] && procs[i].pid;
 
-// One GET straight to a port, no keep-alive; resolves { status, body } or { error }.
-// One JSON request on a fresh connection; network errors come back as status 0.
-export function call(port, method, path, body, token) {
-  return new Promise((resolve) => {
-    const data = body ? JSON.stringify(body) : '';
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers, timeout: 10000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => { let json; try { json = JSON.parse(text); } catch { json = undefined; } resolve({ status: res.statusCode, json, text }); });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, error: e.code || e.message }));
-    req.end(data);
-  });
-}
-
-export function get(port, path, { headers = {}, timeout = 3000 } = {}) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false, timeout }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ error: e.code || e.message }));
-  });
-}
+// One request straight to a port (an instance, or the balancer): lib.mjs's api() on a
+// connection of its own (instances are killed and restarted), 10 s at most, a network
+// error answered as status 0 with .error. opts as api's: body, token, headers, timeout.
+export const call = (port, method, path, opts = {}) =>
+  api(method, path, { base: `http://127.0.0.1:${port}`, fresh: true, soft: true, timeout: 10000, ...opts });
 
 export async function waitReady(i, ms = 15000) {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
     if (!procs[i]) throw new Error(`instance ${i + 1} exited while starting`);
-    const r = await get(PORTS[i], '/readyz', { timeout: 1000 });
+    const r = await call(PORTS[i], 'GET', '/readyz', { timeout: 1000 });
     if (r.status === 200) return Date.now() - t0;
     await sleep(100);
   }
@@ -126,12 +101,11 @@ export const sessions = async (i, backend = 'sio') => Number((await stat(i, back
 
 // Signs in the admin run.sh created (through `port`, the balancer by default) and
 // resolves its token reply {access_token, refresh_token, ...}; skips the story (t.skip)
-// when there is no such account or no sign-in route.
+// when there is no such account.
 export async function adminSignin(t, port = LB_PORT) {
   const email = env.VZ_MULTI_ADMIN_EMAIL, password = env.VZ_MULTI_ADMIN_PASSWORD;
   if (!email) t.skip('no admin account (run.sh could not create one: vidzo admin create)');
-  const s = await call(port, 'POST', '/v1/auth/signin', { email, password });
-  if (s.status === 404) t.skip('POST /v1/auth/signin does not exist on this build');
+  const s = await call(port, 'POST', '/v1/auth/signin', { body: { email, password } });
   if (s.status !== 200) throw new Error(`admin sign-in: ${s.status} ${s.text}`);
   return s.json.data;
 }

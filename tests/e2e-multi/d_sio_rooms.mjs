@@ -15,7 +15,7 @@ try { ({ io } = require('socket.io-client')); } catch { io = null; }
 
 async function gatewayMissing() {
   if (!io) return 'socket.io-client is not installed under tests/node_modules (make test-deps)';
-  const r = await c.get(c.PORTS[0], '/socket.io/?EIO=4&transport=polling');
+  const r = await c.call(c.PORTS[0], 'GET', '/socket.io/?EIO=4&transport=polling');
   if (r.status === 404) return 'no Socket.IO gateway on this build (GET /socket.io/ is 404)';
   const ns = await new Promise((resolve) => {
     const s = io(`http://127.0.0.1:${c.PORTS[0]}/test`, { transports: ['websocket'], auth: { token: 'probe' }, reconnection: false, timeout: 3000 });

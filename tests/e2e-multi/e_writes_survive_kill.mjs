@@ -17,7 +17,7 @@ export default [{
     const writer = async (w) => {
       while (!stop) {
         const name = `multi ${tag} ${w}-${n++}`;
-        const r = await c.call(c.LB_PORT, 'POST', '/v1/categories', { name, kind: 'both' }, token);
+        const r = await c.call(c.LB_PORT, 'POST', '/v1/categories', { body: { name, kind: 'both' }, token });
         outcomes[r.status] = (outcomes[r.status] || 0) + 1;
         if (r.status === 201) accepted.push(r.json.data.id);
       }

@@ -21,7 +21,7 @@ export default [{
   async fn(t) {
     if (process.env.VZ_MULTI_PG_CONTROL !== '1') t.skip('the database is not ours to restart (VZ_MULTI_PG_CONTROL unset)');
     // Warm every worker connection first, so stale connections are part of the test.
-    for (let k = 0; k < 48; k++) assert.equal((await c.get(c.PORTS[k % 3], '/v1/categories/1')).status, 404);
+    for (let k = 0; k < 48; k++) assert.equal((await c.call(c.PORTS[k % 3], 'GET', '/v1/categories/1')).status, 404);
     await pgctl('stop');
     let down;
     try {
@@ -32,11 +32,11 @@ export default [{
         for (const port of c.PORTS) {
           for (const [name, path] of [['readyz', '/readyz'], ['categories', '/v1/categories/1'], ['healthz', '/healthz']]) {
             const s0 = Date.now();
-            const r = await c.get(port, path, { timeout: 8000 });
+            const r = await c.call(port, 'GET', path, { timeout: 8000 });
             slowest = Math.max(slowest, Date.now() - s0);
             const k = r.status || r.error;
             seen[name][k] = (seen[name][k] || 0) + 1;
-            if (r.status === 503 && !r.headers['retry-after']) noRetryAfter++;
+            if (r.status === 503 && !r.headers.get('retry-after')) noRetryAfter++;
           }
         }
       }
@@ -57,7 +57,7 @@ export default [{
     // After readyz, every request must work: no stale connection may leak a 503 now.
     const after = {};
     for (let k = 0; k < 90; k++) {
-      const r = await c.get(c.PORTS[k % 3], '/v1/categories/1');
+      const r = await c.call(c.PORTS[k % 3], 'GET', '/v1/categories/1');
       after[r.status || r.error] = (after[r.status || r.error] || 0) + 1;
     }
     t.log(`database back: instances ready after ${recoverMs} ms; next 90 reads ${JSON.stringify(after)}`);

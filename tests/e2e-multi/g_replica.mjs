@@ -32,11 +32,11 @@ export default [{
     c.start(R, { extra: ['--replica', replica] });
     try {
       await c.waitReady(R);
-      const s = await c.call(c.PORTS[R], 'POST', '/v1/auth/signin', { email, password });
+      const s = await c.call(c.PORTS[R], 'POST', '/v1/auth/signin', { body: { email, password } });
       assert.equal(s.status, 200, s.text);
       const token = s.json.data.access_token;
       const create = async (name) => {
-        const r = await c.call(c.PORTS[R], 'POST', '/v1/categories', { name, kind: 'both' }, token);
+        const r = await c.call(c.PORTS[R], 'POST', '/v1/categories', { body: { name, kind: 'both' }, token });
         assert.equal(r.status, 201, r.text); // writes and the read-your-write go to the primary
         return r.json.data.id;
       };
@@ -58,6 +58,8 @@ export default [{
         hidden = (await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status;
         onPrimary = (await c.call(c.PORTS[P], 'GET', `/v1/categories/${id}`)).status;
         await onReplica('SELECT pg_wal_replay_resume()');
+        // until replay passes the primary's WAL insert position, which holds this commit
+        // even while it waits in the WAL buffers (synchronous_commit=off: postgres-replica.sh)
         await replicaSh('wait');
         assert.equal((await c.call(c.PORTS[R], 'GET', `/v1/categories/${id}`)).status, 200, 'visible after replay resumes');
       } finally { await onReplica('SELECT pg_wal_replay_resume()').catch(() => {}); }

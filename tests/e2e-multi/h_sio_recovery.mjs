@@ -34,8 +34,8 @@ function client(url, token, opts = {}) {
 
 // vidzo_realtime_recoveries_total{from="memory"|"stream"|"none"} of instance i.
 async function recoveries(i) {
-  const r = await c.get(c.PORTS[i], '/metrics');
-  const n = (from) => Number((r.body.match(new RegExp(`vidzo_realtime_recoveries_total\\{from="${from}"\\} (\\d+)`)) || [])[1] ?? NaN);
+  const r = await c.call(c.PORTS[i], 'GET', '/metrics');
+  const n = (from) => Number((r.text.match(new RegExp(`vidzo_realtime_recoveries_total\\{from="${from}"\\} (\\d+)`)) || [])[1] ?? NaN);
   return { memory: n('memory'), stream: n('stream'), none: n('none') };
 }
 

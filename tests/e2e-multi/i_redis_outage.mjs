@@ -30,6 +30,7 @@ export default [{
   async fn(t) {
     if (!io) t.skip('socket.io-client is not installed under tests/node_modules (make test-deps)');
     if (!c.REDIS_URL) t.skip('no Redis configured');
+    if (process.env.VZ_MULTI_REDIS_CONTROL !== '1') t.skip('Redis is not ours to stop (VZ_MULTI_REDIS_CONTROL unset)');
     const token = (await c.adminSignin(t)).access_token;
     const room = `outage-${Date.now()}`;
     const [sender, local, remote] = [c.PORTS[0], c.PORTS[0], c.PORTS[1]].map((p) => client(p, token));

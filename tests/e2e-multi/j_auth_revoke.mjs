@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as c from './cluster.mjs';
 
-const me = (i, token) => c.call(c.PORTS[i], 'GET', '/v1/me', null, token);
+const me = (i, token) => c.call(c.PORTS[i], 'GET', '/v1/me', { token });
 
 export default [{
   name: 'a sign-out on one instance ends that access token on all of them, and after a restart',
@@ -13,7 +13,7 @@ export default [{
   async fn(t) {
     const gone = await c.adminSignin(t, c.PORTS[0]), kept = await c.adminSignin(t, c.PORTS[0]);
     for (let i = 0; i < 3; i++) assert.equal((await me(i, gone.access_token)).status, 200, `accepted on ${i + 1} first`);
-    const out = await c.call(c.PORTS[0], 'POST', '/v1/auth/signout', { refresh_token: gone.refresh_token }, gone.access_token);
+    const out = await c.call(c.PORTS[0], 'POST', '/v1/auth/signout', { body: { refresh_token: gone.refresh_token }, token: gone.access_token });
     assert.equal(out.status, 204);
     const t0 = Date.now();
     for (let i = 0; i < 3; i++) {

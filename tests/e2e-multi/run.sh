@@ -3,8 +3,9 @@
 # BIN (ports 18101-18103, started and restarted by the Node runner) on one PostgreSQL and
 # one Redis, HAProxy on 18100 in front (config from haproxy.cfg.in), then the stories in
 # tests/e2e-multi/[a-z]_*.mjs. Prints "N passed, N failed" last; everything it started is
-# stopped on any exit. Env: VZ_MULTI_PORT (18100), VZ_TEST_FILTER, VZ_KEEP=1 keeps the work
-# dir (logs) for a look.
+# stopped on any exit. Env: VZ_MULTI_PORT (18100; the instances take the next three),
+# VZ_PG_REPLICA_PORT (PG_URL's port + 1), VZ_TEST_FILTER, VZ_KEEP=1 keeps the work dir (logs)
+# for a look. Other ports come from the URLs, so runs on other ports can share a machine.
 set -uo pipefail
 BIN=${1:?usage: run.sh BIN PG_URL REDIS_URL}
 PG_URL=${2:?PG_URL}
@@ -63,6 +64,13 @@ if [ -n "$PG_PORT" ] && [ "$(VZ_PG_PORT=$PG_PORT tests/support/postgres.sh url 2
   else
     export VZ_MULTI_REPLICA_WHY="postgres-replica.sh start failed: $(tail -1 "$WORK/replica.err")"
   fi
+fi
+
+# The Redis outage story stops and starts Redis with tests/support/redis.sh: only when
+# REDIS_URL is that script's instance, and on its port (the default one may be another run's).
+REDIS_PORT=$(printf '%s' "$REDIS_URL" | sed -nE 's#^redis://[^/]*:([0-9]+)(/.*)?$#\1#p')
+if [ -n "$REDIS_PORT" ] && [ "$(VZ_REDIS_PORT=$REDIS_PORT tests/support/redis.sh url 2>/dev/null)" = "$REDIS_URL" ]; then
+  export VZ_REDIS_PORT=$REDIS_PORT VZ_MULTI_REDIS_CONTROL=1
 fi
 
 # Admin tokens carry the admin role only with TOTP on, unless this is set (tests only).

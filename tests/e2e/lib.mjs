@@ -9,15 +9,34 @@ export const URL_BASE = process.env.VZ_TEST_URL || 'http://127.0.0.1:18080';
 // story('a buyer cannot take the last item twice', async (t) => { ... })
 export function story(name, fn, opts = {}) { stories.push({ name, fn, ...opts }); }
 
-// One HTTP call. Returns { status, headers, json, text }.
-export async function api(method, path, { body, token, headers = {}, raw } = {}) {
+// The one HTTP client of the end-to-end stories (and of tests/e2e-multi, which imports it).
+// Returns { status, headers, json, text }: headers is a fetch Headers, json is undefined
+// when the body is not JSON. Options:
+//   body     sent as JSON (content-type application/json unless headers name another)
+//   raw      sent as it is (a string or a Buffer), for what JSON.stringify cannot say
+//   token    a bearer token; headers: more request headers
+//   base     another server than the suite's: a story's own server, a cluster instance
+//   timeout  ms for the whole exchange; past it the call fails (a hang is a failure)
+//   fresh    the connection closes after the reply and none is kept for a later call
+//            (servers that are killed and restarted would leave kept ones dead)
+//   soft     a network error (refused, reset, timeout) is { status: 0, error } instead of
+//            an exception, for stories that count outcomes while servers go away
+export async function api(method, path, { body, token, headers = {}, raw, base = URL_BASE, timeout, fresh, soft } = {}) {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
+  if (fresh) h.connection = 'close';
   let payload;
   if (raw !== undefined) payload = raw;
   else if (body !== undefined) { payload = JSON.stringify(body); h['content-type'] ??= 'application/json'; }
-  const res = await fetch(URL_BASE + path, { method, headers: h, body: payload });
-  const text = await res.text();
+  let res, text;
+  try {
+    res = await fetch(base + path, { method, headers: h, body: payload, signal: timeout ? AbortSignal.timeout(timeout) : undefined });
+    text = await res.text();
+  } catch (e) {
+    const error = e.name === 'TimeoutError' ? `no reply within ${timeout} ms` : e.cause?.code || e.cause?.message || e.message;
+    if (soft) return { status: 0, error, headers: new Headers(), json: undefined, text: '' };
+    throw new Error(`${method} ${base}${path}: ${error}`, { cause: e });
+  }
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: res.status, headers: res.headers, json, text };
@@ -57,9 +76,8 @@ export function rawHttp(bytes, { ms = 2000, chunks } = {}) {
 }
 
 // Reads one counter or gauge from /metrics (sum over matching label sets).
-export async function metric(name, labels = {}) {
-  const res = await fetch(URL_BASE + '/metrics');
-  const text = await res.text();
+export async function metric(name, labels = {}, { base } = {}) {
+  const { text } = expectStatus(await api('GET', '/metrics', { base }), 200);
   let sum = 0, seen = false;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
@@ -76,40 +94,53 @@ export const unique = (p = 'x') => `${p}${Date.now().toString(36)}${Math.random(
 export { assert };
 
 // ---- accounts ------------------------------------------------------------------
-// The test server runs with --dev: one-time codes land in DATA_DIR/outbox/otp.jsonl.
+// The test server runs with --dev: one-time codes land in DATA_DIR/outbox/otp.jsonl
+// (SMS codes in sms.jsonl).
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-// The newest code sent to `to` for `purpose` (email codes in otp.jsonl, SMS in sms.jsonl).
-export function lastCode(to, purpose, file = 'otp.jsonl') {
-  const path = `${process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data'}/outbox/${file}`;
+export const DATA_DIR = process.env.VZ_TEST_DATA_DIR || process.env.VZ_DATA_DIR || './data';
+
+// The newest code sent to `to` for `purpose` (any purpose when it is empty); dataDir: the
+// outbox of a story's own server.
+export function lastCode(to, purpose, { file = 'otp.jsonl', dataDir = DATA_DIR } = {}) {
+  const path = `${dataDir}/outbox/${file}`;
   if (!existsSync(path)) return null;
   const lines = readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const m = lines.filter((l) => l.to === to.toLowerCase() && (!purpose || l.purpose === purpose));
   return m.length ? m[m.length - 1].code : null;
 }
 
-// A fresh verified user: { id, email, password, token, refresh }.
-export async function newUser(prefix = 'u') {
+// A fresh verified user with a session: { id, email, password, handle, token, refresh }.
+// The handle is `prefix` and a unique tail (24 characters at most), the email
+// handle@e2e.test. base and dataDir: sign up on a story's own server instead.
+export async function newUser(prefix = 'u', { base, dataDir } = {}) {
   const handle = unique(prefix).slice(0, 24);
-  const email = `${handle}@e2e.test`;
-  const password = 'Sunny-day-2026';
-  expectStatus(await api('POST', '/v1/auth/signup', { body: { email, password, handle } }), 202);
-  const r = expectStatus(await api('POST', '/v1/auth/verify-email', { body: { email, code: lastCode(email, 'verify_email') } }), 200);
-  return { id: r.json.data.user.id, email, password, handle, token: r.json.data.access_token, refresh: r.json.data.refresh_token };
+  const email = `${handle}@e2e.test`, password = 'Sunny-day-2026';
+  // Sign-up is limited per IP and every story comes from 127.0.0.1: wait out a 429.
+  for (let i = 0; ; i++) {
+    const s = await api('POST', '/v1/auth/signup', { base, body: { email, password, handle } });
+    if (s.status !== 429 || i === 4) { expectStatus(s, 202); break; }
+    await sleep(1000 * Number(s.headers.get('retry-after') || 2));
+  }
+  const code = lastCode(email, 'verify_email', { dataDir });
+  const d = expectStatus(await api('POST', '/v1/auth/verify-email', { base, body: { email, code } }), 200).json.data;
+  return { id: d.user.id, email, password, handle, token: d.access_token, refresh: d.refresh_token };
 }
 
-// The admin of the test database (created once through the CLI, as an operator would).
+// The admin of the test database, created once through the CLI as an operator would
+// (`vidzo admin create --if-missing`), signed in: the shape newUser returns, without handle.
 let admin;
-export async function adminToken() {
+export async function asAdmin() {
   if (admin) return admin;
   const email = 'admin@e2e.test', password = 'Admin-pass-123456';
   const bin = process.env.VZ_TEST_BIN || 'build/debug/vidzo';
   const args = ['admin', 'create', '--email', email, '--password', password, '--if-missing', '--log-level', 'error'];
   if (process.env.VZ_TEST_DB_URL) args.push('--db', process.env.VZ_TEST_DB_URL);
   if (process.env.VZ_TEST_DATA_DIR) args.push('--data-dir', process.env.VZ_TEST_DATA_DIR);
-  execFileSync(bin, args, { stdio: 'pipe' });
-  const r = expectStatus(await api('POST', '/v1/auth/signin', { body: { email, password } }), 200);
-  admin = r.json.data.access_token;
+  execFileSync(bin, args, { env: { ...process.env, VIDZO_PASSWORD_COST_FAST: '1' }, stdio: 'pipe' });
+  const d = expectStatus(await api('POST', '/v1/auth/signin', { body: { email, password } }), 200).json.data;
+  assert.equal(d.user.role, 'admin', 'the CLI made an admin (run the server with VIDZO_TOTP_OPTIONAL=1)');
+  admin = { id: d.user.id, email, password, token: d.access_token, refresh: d.refresh_token };
   return admin;
 }

@@ -1,5 +1,8 @@
-// run.mjs: loads every tests/e2e/*.mjs story file and runs the stories one by one.
-// Usage: node run.mjs [filter]. Prints "ok"/"FAIL" per story and "N passed, N failed".
+// run.mjs: loads every story file under tests/e2e/ (one folder per part of src: core/,
+// auth/, users/, realtime/, ...) and runs the stories one by one, in path order.
+// Usage: node run.mjs [filter]: only stories whose "<path> <name>" contains filter, the path
+// relative to tests/e2e (e.g. realtime/realtime.mjs). Prints "ok"/"FAIL" per story and
+// "N passed, N failed".
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -7,7 +10,9 @@ import { stories, URL_BASE } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] || process.env.VZ_TEST_FILTER || '';
-const files = readdirSync(here).filter((f) => f.endsWith('.mjs') && f !== 'lib.mjs' && f !== 'run.mjs').sort();
+const walk = (dir) => readdirSync(join(here, dir), { withFileTypes: true })
+  .flatMap((e) => (e.isDirectory() ? walk(`${dir}${e.name}/`) : [`${dir}${e.name}`]));
+const files = walk('').filter((f) => f.endsWith('.mjs') && f !== 'lib.mjs' && f !== 'run.mjs').sort();
 for (const f of files) {
   const mod = await import(pathToFileURL(join(here, f)).href);
   for (const s of mod.default || []) stories.push({ ...s, file: f });

@@ -5,7 +5,7 @@
 # The primary needs nothing special: initdb's defaults are wal_level=replica,
 # max_wal_senders=10, and --auth=trust writes "host replication all 127.0.0.1/32 trust".
 #   tests/support/postgres-replica.sh start   # prints postgres://postgres@127.0.0.1:15433/vidzo_test
-#   tests/support/postgres-replica.sh wait    # until the replica has replayed all the primary wrote
+#   tests/support/postgres-replica.sh wait    # until the replica has replayed every commit made so far
 #   tests/support/postgres-replica.sh lag     # bytes of WAL not yet replayed, per the primary
 #   tests/support/postgres-replica.sh stop
 # Env: VZ_PG_PORT (primary, 15432), VZ_PG_REPLICA_PORT (15433), VZ_PG_DB, VZ_PG_BIN.
@@ -51,9 +51,15 @@ start() {
   echo "$URL"
 }
 
-# Until the replica has replayed everything the primary has written so far (30 s at most).
+# Until the replica has replayed every commit the primary has answered so far (30 s at most).
+# The target is the insert position, not pg_current_wal_lsn() (the write position): the
+# primary runs with synchronous_commit=off, so a commit its client already got an answer for
+# can sit in the WAL buffers, below the write position and not yet sent, for up to
+# wal_writer_delay (200 ms); a wait on the write position then returned before the row could
+# be on the replica (g_replica, "visible after replay resumes"). Every inserted record
+# reaches the replica: the WAL writer flushes up to the newest asynchronous commit.
 wait_sync() {
-  target=$(psql_at "$PRIMARY_PORT" "SELECT pg_current_wal_lsn()")
+  target=$(psql_at "$PRIMARY_PORT" "SELECT pg_current_wal_insert_lsn()")
   i=0
   until [ "$(psql_at "$PORT" "SELECT pg_last_wal_replay_lsn() >= '$target'::pg_lsn" 2>/dev/null)" = t ]; do
     i=$((i + 1))

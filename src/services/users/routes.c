@@ -43,7 +43,7 @@ static json_t *profile_json(vz_stmt *st, int self) {
 }
 
 /* A failed read is an error, not "not blocked": answering 0 let a blocked user follow
- * whenever this one query failed (fault walk, tests/e2e/fault_injection.mjs). */
+ * whenever this one query failed (fault walk, tests/e2e/core/fault_injection.mjs). */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b) {
   vz_stmt *st = NULL;
   if (!a || !b) return 0;

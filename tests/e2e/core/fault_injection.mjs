@@ -1,0 +1,409 @@
+// Fault injection (STYLE.md "Tests", issue 16): for each fault kind, fail the 1st, 2nd,
+// 3rd ... allocation, database step or outbound call of one request, until the request
+// runs through without reaching the Nth. Every run must end in the success reply or a
+// clean 500/503 envelope (never a crash, a hang, a wrong 4xx or a malformed body), and
+// leave the data either as it was or fully changed, never half-written. Walked: sign-up
+// (signup, then verify-email), follow (and a follow of someone who blocked you), seller
+// approval (apply, then admin approve).
+//
+// Needs a debug build started with --dev (POST /v1/_debug/fault, core/fault.h); on a
+// release build, or without --dev, the route is 404 and the stories skip. Each run arms
+// one request-scoped fault that the next handler claims, and disarms right after, so
+// nothing leaks into other stories. The report says which route claimed the arm: a run
+// that was not claimed by the request under test fails (determinism).
+import { execFileSync } from 'node:child_process';
+import { api, asAdmin, assert, lastCode, newUser, unique } from '../lib.mjs';
+
+const KINDS = ['db', 'alloc', 'call'];
+const MAX_N = 600; // far above any handler's count: the walk ends long before
+const password = 'Sunny-day-2026';
+
+// Half-writes found and reported but owned elsewhere (auth is another helper's work in
+// progress, issue 16 report). A violation listed here is logged, not failed; any other
+// violation fails the story.
+const KNOWN = {
+  'signup.user_without_code': 'auth: users_create commits before otp_issue; a failure in between leaves an unverified user with no code (a later sign-up heals it)',
+  'signup.code_not_sent': 'auth: otp_issue commits the code, then the sender fails (503); the resend cool-down then answers 202 without sending for 60 s',
+  'verify.code_consumed_email_unverified': 'auth: otp_verify commits the consumed code before UPDATE users SET email_verified; a failure in between burns the code and leaves the email unverified',
+  'verify.db_error_as_invalid_code': 'auth: auth_h_verify_email answers 400 invalid_code when users_account_by_email fails (a database error), after the code was consumed',
+  'verify.unusable_token': 'auth: jwt_sign encodes header and claims with json_dumps, which jansson 2.14 can leave malformed after a failed allocation; the 200 carries a signed access token every route refuses (use vz_json_dumps)',
+  'verify.verified_without_session': 'auth: email_verified is committed before session_create; a failure there burns the code (sign-in still works)',
+};
+const knownSeen = new Set();
+function violation(id, detail) {
+  if (KNOWN[id]) {
+    if (!knownSeen.has(id)) console.log(`     known half-write ${id}: ${KNOWN[id]} (${detail})`);
+    knownSeen.add(id);
+    return;
+  }
+  assert.fail(`half-write ${id}: ${detail}`);
+}
+
+// ---- plumbing -------------------------------------------------------------------------
+
+// One call with a deadline: a hang (or a crash: no reply) fails the story, never stalls the suite.
+const call = (method, path, opts = {}) => api(method, path, { ...opts, timeout: 15000 });
+
+async function faultRouteReady() {
+  const r = await call('GET', '/v1/_debug/fault');
+  if (r.status === 404) return false;
+  assert.equal(r.status, 200, r.text);
+  return true;
+}
+const arm = async (kind, nth) =>
+  assert.equal((await call('POST', '/v1/_debug/fault', { body: { kind, nth, scope: 'request' } })).status, 200);
+// Disarms and returns what the claiming request saw: { route, fired, seen }.
+const disarm = async () => (await call('DELETE', '/v1/_debug/fault')).json?.data?.last;
+
+// Success with the expected status, or the clean envelope; anything else fails.
+function clean(res, okStatus, what) {
+  if (res.status === okStatus) return true;
+  assert.ok(res.status === 500 || res.status === 503, `${what}: want ${okStatus} or a clean 500/503, got ${res.status}: ${res.text.slice(0, 300)}`);
+  assert.ok(res.json && res.json.error && typeof res.json.error.code === 'string' && typeof res.json.error.message === 'string',
+    `${what}: ${res.status} without the error envelope: ${res.text.slice(0, 300)}`);
+  return false;
+}
+
+// Direct reads of the SQLite file for what no endpoint shows (codes, sessions, audit
+// rows). Ids are cast to text: 63-bit ids do not fit a JavaScript number. On another
+// database the stories keep their API checks and skip these.
+const dbUrl = process.env.VZ_TEST_DB_URL || '';
+const dbPath = dbUrl.startsWith('sqlite:') ? dbUrl.slice(7).replace(/^\/\/(?=\/)/, '') : null;
+const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+function sql(query) {
+  if (!dbPath) return null;
+  const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+const sqlOne = (query) => { const r = sql(query); return r ? r[0] : null; };
+
+// The walk: prepare (outside the fault), arm N, act, disarm, check, until a run in which
+// the Nth event never came. Returns the figures for the report line.
+async function walk(what, kind, route, { prepare, act, okStatus, check, known }) {
+  const fig = { runs: 0, errors: 0, applied_reply_lost: 0, events: 0 };
+  for (let n = 1; n <= MAX_N; n++) {
+    const ctx = await prepare();
+    await arm(kind, n);
+    let res, last;
+    try { res = await act(ctx); } finally { last = await disarm(); }
+    const tag = `${what} (${kind} #${n})`;
+    assert.ok(last, `${tag}: no handler claimed the fault (rate limited? ${res && res.status})`);
+    assert.equal(last.route, route, `${tag}: the fault was claimed by another request`);
+    assert.equal((await call('GET', '/healthz')).status, 200, `${tag}: server not alive`);
+    const wrong = res.status !== okStatus && known && known(res);
+    if (wrong) violation(wrong, `${tag}: ${res.status} ${res.text.slice(0, 120)}`);
+    const ok = wrong ? false : clean(res, okStatus, tag);
+    fig.runs++;
+    if (!ok) fig.errors++;
+    if ((await check(ctx, res, ok, tag, kind)) === 'applied') fig.applied_reply_lost++;
+    if (!last.fired) {
+      assert.ok(ok, `${tag}: failed although no fault fired: ${res.text.slice(0, 300)}`);
+      fig.events = last.seen;
+      console.log(`     ${what} ${kind}: ${fig.events} events, ${fig.runs} runs, ${fig.errors} clean errors` +
+        (fig.applied_reply_lost ? `, ${fig.applied_reply_lost} applied but answered 5xx` : ''));
+      return fig;
+    }
+  }
+  assert.fail(`${what} ${kind}: still firing after ${MAX_N} runs`);
+}
+
+// After a failed run the state is all-before ('before'), or all-after ('applied') for an
+// allocation fault only: the reply is built after the commit and may fail there. After a
+// database fault all-after means a step after the commit, which a handler must not need.
+// Anything else is null: a half-write, for the caller to name.
+function settle(tag, kind, state, wantBefore, wantAfter) {
+  if (wantBefore(state)) return 'before';
+  if (wantAfter(state)) {
+    assert.notEqual(kind, 'db', `${tag}: committed, then a database step failed the reply: ${JSON.stringify(state)}`);
+    return 'applied';
+  }
+  return null;
+}
+
+const skipNote = () => console.log('     (note: no /v1/_debug/fault: not a debug build with --dev; skipped)');
+
+// ---- sign-up -----------------------------------------------------------------------
+
+function signupState(email) {
+  const e = email.toLowerCase();
+  const u = sqlOne(`SELECT CAST(id AS TEXT) AS id, email_verified FROM users WHERE email_lower = ${q(e)}`);
+  if (u === null) return null; // not SQLite
+  const codes = sqlOne(`SELECT count(*) AS n FROM otp_codes WHERE destination = ${q(e)} AND purpose = 'verify_email' AND consumed_at IS NULL`);
+  const sessions = u ? sqlOne(`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${u.id}`) : { n: 0 };
+  return { user: !!u, verified: !!(u && u.email_verified), live_codes: codes.n, sessions: sessions.n, sent: !!lastCode(email, 'verify_email') };
+}
+
+async function signupWalk(kind) {
+  return walk('signup', kind, 'POST /v1/auth/signup', {
+    okStatus: 202,
+    prepare: async () => ({ email: `${unique('fi')}@e2e.test` }),
+    act: (c) => call('POST', '/v1/auth/signup', { body: { email: c.email, password } }),
+    check: async (c, res, ok, tag) => {
+      const s = signupState(c.email);
+      if (ok) {
+        assert.equal(res.json?.data?.status, 'sent_if_account_exists', `${tag}: ${res.text}`);
+        if (s) assert.ok(s.user && !s.verified && s.live_codes === 1 && s.sent, `${tag}: 202 but ${JSON.stringify(s)}`);
+      } else if (s) {
+        if (s.user && !s.live_codes) violation('signup.user_without_code', tag);
+        if (s.live_codes && !s.sent) violation('signup.code_not_sent', tag);
+      }
+      // whatever happened, the person can finish signing up by trying again
+      if (!ok) {
+        assert.equal((await call('POST', '/v1/auth/signup', { body: { email: c.email, password } })).status, 202, `${tag}: retry`);
+        const code = lastCode(c.email, 'verify_email');
+        if (!code) return violation('signup.code_not_sent', `${tag}: retry sent nothing`);
+        const v = await call('POST', '/v1/auth/verify-email', { body: { email: c.email, code } });
+        assert.equal(v.status, 200, `${tag}: verify after retry: ${v.text}`);
+      }
+    },
+  });
+}
+
+async function verifyWalk(kind) {
+  let cur = null; // a signed-up, unverified account whose code is still good
+  return walk('verify-email', kind, 'POST /v1/auth/verify-email', {
+    okStatus: 200,
+    prepare: async () => {
+      if (cur) return cur;
+      const email = `${unique('fv')}@e2e.test`;
+      assert.equal((await call('POST', '/v1/auth/signup', { body: { email, password } })).status, 202);
+      cur = { email, code: lastCode(email, 'verify_email') };
+      assert.ok(cur.code);
+      return cur;
+    },
+    act: (c) => call('POST', '/v1/auth/verify-email', { body: { email: c.email, code: c.code } }),
+    known: (res) => (res.status === 400 && res.json?.error?.code === 'invalid_code' ? 'verify.db_error_as_invalid_code' : null),
+    check: async (c, res, ok, tag, k) => {
+      const s = signupState(c.email);
+      if (ok) {
+        const d = res.json?.data;
+        assert.ok(d && typeof d.access_token === 'string' && typeof d.refresh_token === 'string' && d.user?.id, `${tag}: ${res.text}`);
+        const me = await call('GET', '/v1/me', { token: d.access_token });
+        if (me.status === 401) violation('verify.unusable_token', tag);
+        else assert.equal(me.json?.data?.email_verified, true, `${tag}: the new access token: ${me.status} ${me.text.slice(0, 200)}`);
+        if (s) assert.ok(s.verified && s.live_codes === 0 && s.sessions === 1, `${tag}: 200 but ${JSON.stringify(s)}`);
+        cur = null;
+        return;
+      }
+      if (!s) { // API only: the same code still works, or the account is usable by password
+        const again = await call('POST', '/v1/auth/verify-email', { body: { email: c.email, code: c.code } });
+        if (again.status !== 200) violation('verify.code_consumed_email_unverified', `${tag}: retry ${again.status}`);
+        cur = null;
+        return;
+      }
+      const r = settle(tag, k, s, (x) => !x.verified && x.live_codes === 1 && x.sessions === 0,
+        (x) => x.verified && x.live_codes === 0 && x.sessions === 1);
+      if (r === 'before') return; // the next run uses the same code: it must still work
+      cur = null;
+      if (r === 'applied') return r;
+      if (!s.verified && !s.live_codes) violation('verify.code_consumed_email_unverified', `${tag} ${JSON.stringify(s)}`);
+      else if (s.verified && !s.sessions) violation('verify.verified_without_session', `${tag} ${JSON.stringify(s)}`);
+      else violation('verify.other', `${tag} ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+// ---- follow ---------------------------------------------------------------------------
+
+async function followState(a, b) {
+  const get = async (p) => { const r = await call('GET', p); assert.equal(r.status, 200, `${p}: ${r.text}`); return r.json.data; };
+  const pa = await get(`/v1/users/${a.id}`), pb = await get(`/v1/users/${b.id}`);
+  const followers = (await get(`/v1/users/${b.id}/followers`)).map((x) => x.id);
+  const following = (await get(`/v1/users/${a.id}/following`)).map((x) => x.id);
+  const s = { a_following: pa.following_count, b_followers: pb.followers_count, listed: followers.includes(a.id) && following.includes(b.id),
+    rows: followers.length };
+  // the counters are the table: checked in the file too, where the API could cache
+  const t = sqlOne(`SELECT (SELECT count(*) FROM follows WHERE followee_id = ${b.id}) AS b_rows,` +
+    ` (SELECT followers_count FROM users WHERE id = ${b.id}) AS b_count,` +
+    ` (SELECT count(*) FROM follows WHERE follower_id = ${a.id}) AS a_rows,` +
+    ` (SELECT following_count FROM users WHERE id = ${a.id}) AS a_count`);
+  if (t) assert.ok(t.b_rows === t.b_count && t.a_rows === t.a_count, `counters differ from the follows table: ${JSON.stringify(t)}`);
+  return s;
+}
+
+async function followWalk(kind) {
+  const a = await newUser(), b = await newUser(); // a fresh follower per walk: 60 follows a minute each
+  return walk('follow', kind, 'POST /v1/users/:id/follow', {
+    okStatus: 204,
+    prepare: async () => ({ a, b }),
+    act: () => call('POST', `/v1/users/${b.id}/follow`, { token: a.token }),
+    check: async (c, res, ok, tag, k) => {
+      const s = await followState(a, b);
+      const none = (x) => x.a_following === 0 && x.b_followers === 0 && !x.listed && x.rows === 0;
+      const one = (x) => x.a_following === 1 && x.b_followers === 1 && x.listed && x.rows === 1;
+      if (ok) assert.ok(one(s), `${tag}: 204 but ${JSON.stringify(s)}`);
+      const r = ok ? 'done' : settle(tag, k, s, none, one);
+      if (!r) violation('follow.partial', `${tag} ${JSON.stringify(s)}`);
+      if (r !== 'before') { // back to "not following" for the next run
+        assert.equal((await call('DELETE', `/v1/users/${b.id}/follow`, { token: a.token })).status, 204, tag);
+        assert.ok(none(await followState(a, b)), `${tag}: unfollow left counters behind`);
+      }
+      return r === 'applied' ? r : undefined;
+    },
+  });
+}
+
+// c has blocked a: a's follow is refused (403), or fails cleanly; it never lands.
+async function blockedFollowWalk(kind) {
+  const a = await newUser(), c = await newUser();
+  assert.equal((await call('POST', `/v1/users/${a.id}/block`, { token: c.token })).status, 204);
+  return walk('follow-blocked', kind, 'POST /v1/users/:id/follow', {
+    okStatus: 403,
+    prepare: async () => ({}),
+    act: () => call('POST', `/v1/users/${c.id}/follow`, { token: a.token }),
+    check: async (x, res, ok, tag) => {
+      assert.notEqual(res.status, 204, `${tag}: a blocked user could follow`);
+      if (ok) assert.equal(res.json?.error?.code, 'blocked', `${tag}: ${res.text}`);
+      const s = await followState(a, c);
+      assert.ok(s.a_following === 0 && s.b_followers === 0 && !s.listed, `${tag}: ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+// ---- seller approval ------------------------------------------------------------------
+
+const application = { business_name: 'Quokka Goods', legal_name: 'Quokka Goods Pty Ltd', country: 'AU', tax_id: 'AU51824753556',
+  address: '2 Hay St, Perth WA 6000', description: 'Things, live.', website: 'https://quokka.example' };
+
+async function applyWalk(kind) {
+  let u = null, used = 0; // ten applications a minute per user: a new applicant every eight runs
+  return walk('seller-apply', kind, 'POST /v1/sellers/applications', {
+    okStatus: 201,
+    prepare: async () => {
+      if (!u || used >= 8) { u = await newUser(); used = 0; }
+      used++;
+      return u;
+    },
+    act: (x) => call('POST', '/v1/sellers/applications', { token: x.token, body: application }),
+    check: async (x, res, ok, tag, k) => {
+      const mine = await call('GET', '/v1/sellers/applications/me', { token: x.token });
+      const rows = sqlOne(`SELECT count(*) AS n FROM seller_applications WHERE user_id = ${x.id}`);
+      if (ok) {
+        const d = res.json?.data;
+        assert.ok(d && d.status === 'pending' && d.legal_name === application.legal_name && d.id, `${tag}: ${res.text}`);
+        assert.equal(mine.json?.data?.id, d.id, tag);
+        if (rows) assert.equal(rows.n, 1, tag);
+        u = null;
+        return;
+      }
+      if (mine.status === 404) return assert.ok(!rows || rows.n === 0, `${tag}: ${JSON.stringify(rows)}`);
+      assert.equal(mine.status, 200, `${tag}: ${mine.text}`);
+      assert.notEqual(k, 'db', `${tag}: application stored, then a database step failed the reply`);
+      u = null; // applied: the next run needs an applicant without one
+      return 'applied';
+    },
+  });
+}
+
+async function approveWalk(kind) {
+  const admin = await asAdmin();
+  let cur = null; // { user, app }: a pending application
+  const state = async (c) => {
+    const me = (await call('GET', '/v1/me', { token: c.user.token })).json.data;
+    const app = (await call('GET', '/v1/sellers/applications/me', { token: c.user.token })).json.data;
+    const audit = (await call('GET', `/v1/admin/audit?target_id=${c.app}&limit=100`, { token: admin.token })).json.data;
+    return { role: me.role, status: app.status, audit: audit.map((a) => [a.action, a.detail?.user_id === c.user.id, a.detail?.decision]) };
+  };
+  return walk('seller-approve', kind, 'POST /v1/admin/sellers/applications/:id/approve', {
+    okStatus: 200,
+    prepare: async () => {
+      if (cur) return cur;
+      const user = await newUser();
+      const r = await call('POST', '/v1/sellers/applications', { token: user.token, body: application });
+      assert.equal(r.status, 201, r.text);
+      cur = { user, app: r.json.data.id };
+      return cur;
+    },
+    act: (c) => call('POST', `/v1/admin/sellers/applications/${c.app}/approve`, { token: admin.token }),
+    check: async (c, res, ok, tag, k) => {
+      const s = await state(c);
+      const before = (x) => x.role === 'user' && x.status === 'pending' && x.audit.length === 0;
+      const after = (x) => x.role === 'seller' && x.status === 'approved' &&
+        JSON.stringify(x.audit) === JSON.stringify([['seller.approve', true, 'approved']]);
+      if (ok) {
+        assert.equal(res.json?.data?.status, 'approved', `${tag}: ${res.text}`);
+        assert.ok(after(s), `${tag}: 200 but ${JSON.stringify(s)}`);
+        cur = null;
+        return;
+      }
+      const r = settle(tag, k, s, before, after);
+      if (!r) violation('approve.partial', `${tag} ${JSON.stringify(s)}`);
+      if (r !== 'before') cur = null;
+      return r;
+    },
+  });
+}
+
+// ---- profile update -------------------------------------------------------------------
+
+// Two link sets, alternated, so "as before" and "fully changed" differ in every field.
+const profiles = [
+  { bio: 'first bio', links: [{ label: 'Shop', url: 'https://one.example/shop' }, { label: 'Blog', url: 'https://one.example/blog' }] },
+  { bio: 'second bio', links: [{ label: 'Store', url: 'https://two.example/store' }] },
+];
+
+async function profileWalk(kind) {
+  let u = null, used = 0, at = 0; // thirty updates a minute per user: a new one every 25 runs
+  return walk('profile-update', kind, 'PATCH /v1/me', {
+    okStatus: 200,
+    prepare: async () => {
+      if (!u || used >= 25) {
+        u = await newUser(); used = 0; at = 0;
+        assert.equal((await call('PATCH', '/v1/me', { token: u.token, body: profiles[0] })).status, 200);
+      }
+      used++;
+      return u;
+    },
+    act: (x) => call('PATCH', '/v1/me', { token: x.token, body: profiles[1 - at] }),
+    check: async (x, res, ok, tag, k) => {
+      const me = (await call('GET', '/v1/me', { token: x.token })).json?.data;
+      const is = (p) => (y) => y && y.bio === p.bio && JSON.stringify(y.links) === JSON.stringify(p.links);
+      if (ok) {
+        assert.ok(is(profiles[1 - at])(res.json?.data) && typeof res.json.data.role === 'string', `${tag}: 200 but ${res.text}`);
+        assert.ok(is(profiles[1 - at])(me), `${tag}: 200 but stored ${JSON.stringify(me)}`);
+        at = 1 - at;
+        return;
+      }
+      const r = settle(tag, k, me, is(profiles[at]), is(profiles[1 - at]));
+      if (!r) violation('profile.partial', `${tag} ${JSON.stringify(me)}`);
+      if (r === 'applied') at = 1 - at;
+      return r;
+    },
+  });
+}
+
+// ---- stories --------------------------------------------------------------------------
+
+const walkStory = (name, fn) => ({
+  name, timeout: 240000, fn: async () => {
+    if (!(await faultRouteReady())) return skipNote();
+    try {
+      for (const kind of KINDS) await fn(kind);
+    } finally {
+      await call('DELETE', '/v1/_debug/fault');
+    }
+  },
+});
+
+export default [
+  walkStory('fault walk: sign-up (signup) fails cleanly at every allocation, db step and call', signupWalk),
+  walkStory('fault walk: sign-up (verify-email) fails cleanly at every allocation, db step and call', verifyWalk),
+  walkStory('fault walk: follow fails cleanly and the counters stay the follows table', followWalk),
+  walkStory('fault walk: a blocked follow stays refused whatever step fails', blockedFollowWalk),
+  walkStory('fault walk: profile update (bio and links) is all or nothing', profileWalk),
+  walkStory('fault walk: seller application fails cleanly, nothing half-stored', applyWalk),
+  walkStory('fault walk: seller approval is all or nothing: status, role and audit row', approveWalk),
+  { name: 'fault route: bad specs are 400, an arm no request claimed is gone after DELETE', fn: async () => {
+    if (!(await faultRouteReady())) return skipNote();
+    for (const body of [{ kind: 'disk', nth: 1 }, { kind: 'db', nth: 0 }, { kind: 'db' }, { kind: 'db', nth: 1, scope: 'thread' }]) {
+      const r = await call('POST', '/v1/_debug/fault', { body });
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+    }
+    await arm('db', 1);
+    assert.equal((await call('GET', '/v1/_debug/fault')).json.data.armed, true);
+    await call('DELETE', '/v1/_debug/fault');
+    assert.equal((await call('GET', '/v1/_debug/fault')).json.data.armed, false);
+    const r = await call('GET', '/v1/categories');
+    assert.equal(r.status, 200, `after disarm nothing fails: ${r.text}`);
+  } },
+];
