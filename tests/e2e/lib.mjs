@@ -144,3 +144,52 @@ export async function asAdmin() {
   admin = { id: d.user.id, email, password, token: d.access_token, refresh: d.refresh_token };
   return admin;
 }
+
+// ---- private servers ------------------------------------------------------------
+// For stories that need other flags or settings than the shared server's.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// A port the kernel just handed out and took back: free, unlike a guessed one.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// Starts `vidzo serve` (VZ_TEST_BIN) on its own port, data dir and SQLite file with extra
+// flags and environment, runs fn({ url, dir, log }), then SIGTERM: the story fails unless
+// the server drains to exit 0 with no sanitizer report.
+export async function withServer({ args = [], env = {} }, fn) {
+  const bin = process.env.VZ_TEST_BIN;
+  assert.ok(bin, 'VZ_TEST_BIN must name the vidzo binary');
+  const dir = mkdtempSync(join(tmpdir(), 'vidzo-own-'));
+  const port = await freePort();
+  const child = spawn(bin, ['serve', '--port', String(port), '--bind', '127.0.0.1', '--threads', '1',
+    '--db', `sqlite:${dir}/vidzo.db`, '--data-dir', dir, '--log-level', 'warn',
+    '--jwt-secret', 'own-secret-0123456789abcdef0123456789', '--shutdown-timeout', '2', ...args],
+  { env: { ...process.env, VIDZO_PASSWORD_COST_FAST: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => child.on('exit', (code, sig) => r({ code, sig })));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      try { up = (await fetch(`${url}/readyz`)).ok; } catch { await new Promise((r) => setTimeout(r, 100)); }
+    }
+    assert.ok(up, `server did not start: ${out.slice(0, 500)}`);
+    await fn({ url, dir, log: () => out });
+  } finally {
+    child.kill('SIGTERM');
+    const { code } = await exited;
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, `server exit: ${out.slice(-1500)}`);
+    assert.ok(!/Sanitizer|runtime error/.test(out), out.slice(-1500));
+  }
+}

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withServer } from './issue_015_auth_outbox.mjs';
+import { withServer } from '../lib.mjs';
 import { api, assert, expectError, expectStatus, lastCode, newUser, unique, URL_BASE } from '../lib.mjs';
 
 const PV = 'Victim-pass-2026', PA = 'Attacker-pass-2026';

@@ -5,51 +5,7 @@
 // the "jwks" breaker opens after 5 failed attempts and later sign-ins fail fast without
 // touching the network, all visible in /metrics; the server still drains cleanly.
 // Needs VZ_TEST_BIN (tests/run.sh sets it).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { api, assert } from '../lib.mjs';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-async function withServer(env, fn) {
-  const bin = process.env.VZ_TEST_BIN;
-  assert.ok(bin, 'VZ_TEST_BIN must name the vidzo binary');
-  const dir = mkdtempSync(join(tmpdir(), 'vidzo-integ-'));
-  const port = await freePort();
-  const child = spawn(bin, ['serve', '--port', String(port), '--bind', '127.0.0.1', '--threads', '1',
-    '--db', `sqlite:${dir}/vidzo.db`, '--data-dir', dir, '--log-level', 'warn', '--dev',
-    '--jwt-secret', 'integ-secret-0123456789abcdef0123456789', '--shutdown-timeout', '2'],
-  { env: { ...process.env, VIDZO_PASSWORD_COST_FAST: '1', VIDZO_TOTP_OPTIONAL: '1',
-    VIDZO_AUTH_IP_LIMIT_SCALE: '100', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((r) => child.on('exit', (code, sig) => r({ code, sig })));
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      try { up = (await fetch(`${url}/readyz`)).ok; } catch { await new Promise((r) => setTimeout(r, 100)); }
-    }
-    assert.ok(up, `server did not start: ${out.slice(0, 500)}`);
-    await fn(url, () => out);
-  } finally {
-    child.kill('SIGTERM');
-    const { code } = await exited;
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(code, 0, `server exit: ${out.slice(-1500)}`);
-    assert.ok(!/Sanitizer|runtime error/.test(out), out.slice(-1500));
-  }
-}
+import { api, assert, freePort, withServer } from '../lib.mjs';
 
 // Every sample of /metrics whose name is `name`, keyed by its label set.
 async function samples(url, name) {
@@ -68,8 +24,9 @@ const signIn = (url) => api('POST', '/v1/auth/oauth/google',
 export default [
   { name: 'an unreachable JWKS: 503, one retry per fetch, then the jwks breaker fails fast', timeout: 60000, fn: async () => {
     const dead = await freePort();
-    await withServer({ VIDZO_GOOGLE_CLIENT_IDS: 'e2e-client', VIDZO_GOOGLE_JWKS: `https://127.0.0.1:${dead}/jwks` },
-      async (url, log) => {
+    await withServer({ args: ['--dev'], env: { VIDZO_TOTP_OPTIONAL: '1', VIDZO_AUTH_IP_LIMIT_SCALE: '100',
+      VIDZO_GOOGLE_CLIENT_IDS: 'e2e-client', VIDZO_GOOGLE_JWKS: `https://127.0.0.1:${dead}/jwks` } },
+      async ({ url, log }) => {
         // Registered at start-up: the series exist before the first call.
         assert.deepEqual(await samples(url, 'vidzo_integration_breaker_state'), { '{integration="jwks"}': 0 });
         const req = await samples(url, 'vidzo_integration_requests_total');
