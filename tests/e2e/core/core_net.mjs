@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { URL_BASE } from '../lib.mjs';
+import { URL_BASE, freePort } from '../lib.mjs';
 
 export const BIN = process.env.VZ_TEST_BIN || 'build/debug/vidzo';
 export default [];
@@ -80,9 +80,8 @@ export class RawConn {
 export const GET = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
 
 // Starts `vidzo serve` on its own port and data dir; resolves once /healthz answers.
-let nextPort = 18190 + (process.pid % 200);
 export async function startServer(flags = [], { port } = {}) {
-  port ??= nextPort++;
+  port ??= await freePort(); /* a guessed range once met other runs' servers */
   const dir = mkdtempSync(join(tmpdir(), 'vzcore-'));
   const args = ['serve', '--port', String(port), '--bind', '127.0.0.1', '--threads', '2', '--data-dir', dir,
     '--jwt-secret', 'test-secret-0123456789abcdef0123456789', ...flags];
