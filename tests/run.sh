@@ -87,6 +87,17 @@ if [[ " $DBS " == *" postgres "* ]]; then
   REDIS_URL=$(tests/support/redis.sh start) && REDIS_STARTED=1 || { echo "!! Redis did not start"; TOTAL_FAIL=$((TOTAL_FAIL + 1)); }
 fi
 
+# The release build is what `make run` serves: it must compile (-O2 enables warnings, such
+# as -Wformat-truncation, that the debug flavours do not), though its tests run in the
+# debug and asan flavours.
+if [ -z "${VZ_SKIP_RELEASE_BUILD:-}" ]; then
+  if make -s -j2 FLAVOR=release all >"$WORK/build-release.log" 2>&1; then
+    echo "ok   build release"; TOTAL_PASS=$((TOTAL_PASS + 1))
+  else
+    tail -40 "$WORK/build-release.log"; echo "FAIL build release"; TOTAL_FAIL=$((TOTAL_FAIL + 1))
+  fi
+fi
+
 for flavor in $FLAVORS; do
   echo "### build $flavor"
   if ! make -s -j2 FLAVOR="$flavor" all unit >"$WORK/build-$flavor.log" 2>&1; then

@@ -157,7 +157,7 @@ static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_i
   atomic_fetch_add_explicit(&counts[e->idx][out], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&micros[e->idx], us, memory_order_relaxed);
   if (vz_log_level <= VZ_LOG_INFO || st >= 500) {
-    char sts[8], ms[24], uid[24];
+    char sts[12], ms[24], uid[24];
     snprintf(sts, sizeof sts, "%d", st);
     snprintf(ms, sizeof ms, "%.3f", (double)us / 1000);
     snprintf(uid, sizeof uid, "%" PRId64, req->user_id);
