@@ -83,7 +83,13 @@ static int run_one(vz_db *db, const reg *r, const char *me) {
   char err[256] = "";
   int rc = jobs_claim(db, r->queue, me, r->lease_ms, &j);
   if (rc <= 0) return rc;
-  if (r->fn(db, &j, err, sizeof err) == 0) {
+  /* lines the handler writes say which job (rid "job:<id>") and queue, as a request's do */
+  char rid[32];
+  snprintf(rid, sizeof rid, "job:%lld", (long long)j.id);
+  vz_log_context_set(rid, 0, r->queue);
+  int ok = r->fn(db, &j, err, sizeof err) == 0;
+  vz_log_context_clear();
+  if (ok) {
     rc = jobs_complete(db, &j);
     if (rc == 0) atomic_fetch_add(&st_done, 1);
   } else {

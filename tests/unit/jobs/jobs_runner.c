@@ -4,18 +4,31 @@
  * error kept; an enqueue wakes idle workers (the job runs well before the 2 s idle poll);
  * stop returns with nothing left running. SQLite and, with VZ_TEST_PG_URL, PostgreSQL. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 #include "../db/dbtest.h"
+#include "core/log.h"
 #include "jobs/runner.h"
 
 #define N 120
 static atomic_int runs[N], fails;
 
+/* A line the handler of job k=0 would log, as vz_log formats it on the worker thread:
+ * the runner's context must name the job and its queue. */
+static char ctx_line[512];
+static void format_line(const char *msg, ...) {
+  va_list ap;
+  va_start(ap, msg);
+  vz_log_format(ctx_line, sizeof ctx_line, VZ_LOG_INFO, msg, ap);
+  va_end(ap);
+}
+
 static int count_job(vz_db *db, const jobs_job *j, char *err, size_t n) {
   int k = (int)strtol(strchr(j->payload, ':') + 1, NULL, 10);
   if (k >= 0 && k < N) atomic_fetch_add(&runs[k], 1);
+  if (k == 0) format_line("handler says", (char *)0);
   return 0;
 }
 
@@ -70,6 +83,8 @@ static void runner_body(vz_db *db, const char *url, int *vz_failed) {
   int once = 1;
   for (int k = 0; k < N; k++) once &= atomic_load(&runs[k]) == 1;
   CHECK(once);
+  CHECK(strstr(ctx_line, "\"rid\":\"job:") != NULL);
+  CHECK(strstr(ctx_line, q2) != NULL); /* k=0 went to q2: the route field names the queue */
   CHECK_EQ_INT(count_status(db, q1, "done") + count_status(db, q2, "done"), N);
   CHECK_EQ_INT(count_status(db, q3, "dead"), 1);
   CHECK_EQ_INT(atomic_load(&fails), 2);
