@@ -146,6 +146,9 @@ vz_db *vz_worker_db(void) {
   return tl_db;
 }
 
+/* This thread's connection if it has one, never opening it (NULL off the workers). */
+vz_db *vz_worker_db_current(void) { return tl_db; }
+
 /* The replica is an optimisation, never a dependency: when it cannot be opened or a
  * request on it failed with 503 and a ping confirms it is gone, this thread reads from
  * the primary for REPLICA_RETRY_NS before trying the replica again. */

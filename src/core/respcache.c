@@ -10,6 +10,7 @@
 
 #include "core/bus.h"
 #include "core/loop_internal.h"
+#include "db/db.h"
 
 #define GROUPS 16
 #define BUCKETS 128
@@ -53,11 +54,30 @@ static void bump_local(const char *name) {
   if (g >= 0) atomic_fetch_add(&groups[g].gen, 1);
 }
 
-void vz_cache_bump(const char *group) {
+static void bump_now(const char *group) {
   bump_local(group);
   char topic[64];
   snprintf(topic, sizeof topic, "inv:%s", group);
   vz_bus_publish(topic, "", 0); /* other instances; our own echo bumps once more, harmless */
+}
+
+static void bump_after_commit(void *group) {
+  bump_now(group);
+  free(group);
+}
+
+vz_db *vz_worker_db_current(void);
+
+/* Inside a transaction the bump waits for its commit: bumped earlier, a read between the
+ * bump and the commit would cache the old rows again for the whole cache_ms. */
+void vz_cache_bump(const char *group) {
+  vz_db *db = vz_worker_db_current();
+  if (db && db_tx_depth(db) > 0) {
+    char *g = strdup(group);
+    if (g && db_after_commit(db, bump_after_commit, g, free) == 0) return;
+    free(g);
+  }
+  bump_now(group);
 }
 
 static void on_invalidate(const char *topic, const void *data, size_t len) {

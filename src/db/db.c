@@ -38,8 +38,47 @@ int db_open(const char *url, vz_db **out, char *err, size_t errlen) {
   return drv->open(url, out, err, errlen);
 }
 
+/* ---- after-commit hooks --------------------------------------------------------------- */
+
+struct db_after {
+  struct db_after *next;
+  void (*fn)(void *), (*drop)(void *);
+  void *arg;
+  int depth; /* the level open at registration: a rollback of it drops the hook */
+};
+
+int db_after_commit(vz_db *db, void (*fn)(void *), void *arg, void (*drop)(void *)) {
+  struct vz_db_base *b = (struct vz_db_base *)(void *)db;
+  if (!b->tx_depth) {
+    fn(arg);
+    return 0;
+  }
+  struct db_after *a = malloc(sizeof *a), **tail = &b->after;
+  if (!a) return -1;
+  *a = (struct db_after){ .fn = fn, .drop = drop, .arg = arg, .depth = b->tx_depth };
+  while (*tail) tail = &(*tail)->next; /* run in registration order */
+  *tail = a;
+  return 0;
+}
+
+/* run: after the outermost commit; else drop those registered at levels above `keep`. */
+static void after_settle(vz_db *db, int run, int keep) {
+  struct vz_db_base *b = (struct vz_db_base *)(void *)db;
+  struct db_after **p = &b->after;
+  while (*p) {
+    struct db_after *a = *p;
+    if (!run && a->depth <= keep) { p = &a->next; continue; }
+    *p = a->next;
+    if (run) a->fn(a->arg);
+    else if (a->drop) a->drop(a->arg);
+    free(a);
+  }
+}
+
 void db_close(vz_db *db) {
-  if (db) DRV(db)->close(db);
+  if (!db) return;
+  after_settle(db, 0, 0);
+  DRV(db)->close(db);
 }
 
 #ifdef VZ_DEBUG
@@ -160,7 +199,12 @@ int db_commit(vz_db *db) {
     /* a failed RELEASE keeps the level: the caller's db_rollback then undoes this
      * savepoint, not the enclosing transaction */
     int rc = savepoint(db, "RELEASE SAVEPOINT", b->tx_depth - 1);
-    if (rc >= 0) b->tx_depth--;
+    if (rc >= 0) {
+      b->tx_depth--;
+      /* the savepoint's hooks now belong to the level it merged into */
+      for (struct db_after *a = b->after; a; a = a->next)
+        if (a->depth > b->tx_depth) a->depth = b->tx_depth;
+    }
     return rc;
   }
   b->tx_depth = 0;
@@ -168,6 +212,7 @@ int db_commit(vz_db *db) {
   /* SQLite keeps a transaction open after a failed COMMIT; end it, so the level count and
    * the connection agree (every caller rolls back after a failed commit anyway). */
   if (rc < 0) DRV(db)->rollback(db);
+  after_settle(db, rc >= 0, 0);
   return rc;
 }
 
@@ -177,9 +222,11 @@ int db_rollback(vz_db *db) {
     int level = --b->tx_depth;
     int rc = savepoint(db, "ROLLBACK TO SAVEPOINT", level);
     int rc2 = savepoint(db, "RELEASE SAVEPOINT", level);
+    after_settle(db, 0, level);
     return rc < 0 ? rc : rc2;
   }
   b->tx_depth = 0;
+  after_settle(db, 0, 0);
   return DRV(db)->rollback(db);
 }
 

@@ -70,6 +70,11 @@ int db_commit(vz_db *db);
 int db_rollback(vz_db *db);
 /* Open levels: 0 outside a transaction, 1 in one, 2+ inside savepoints. */
 int db_tx_depth(const vz_db *db);
+/* Runs fn(arg) once the outermost transaction has committed (at once when none is open);
+ * never when it, or the savepoint that was open at registration, rolls back (then only
+ * drop(arg), when given). For what must not be seen before the change is: a cache bump,
+ * a wake-up of the job workers. 0, or DB_ENOMEM... as -1 (fn not registered, not run). */
+int db_after_commit(vz_db *db, void (*fn)(void *arg), void *arg, void (*drop)(void *arg));
 
 /* The transaction helper: begin, run fn, commit; roll back when fn returns < 0 or the
  * commit fails. Returns fn's value (>= 0) after a commit, else the error (fn's, or the
@@ -131,7 +136,8 @@ typedef struct db_driver {
 } db_driver;
 
 /* Every driver's vz_db and vz_stmt start with this header so db.c can dispatch. */
-struct vz_db_base { const db_driver *drv; int dialect; int tx_depth; /* db.c only */ };
+struct db_after;
+struct vz_db_base { const db_driver *drv; int dialect; int tx_depth; struct db_after *after; /* db.c only */ };
 struct vz_stmt_base { const db_driver *drv; };
 
 extern const db_driver db_sqlite_driver;

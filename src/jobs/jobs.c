@@ -25,6 +25,11 @@
 static const char claim_pg[] = CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RET;
 static const char claim_sqlite[] = CLAIM_SET CLAIM_RET;
 
+static void wake_workers(void *arg) {
+  (void)arg;
+  jobs_runner_wake();
+}
+
 int jobs_enqueue_max(vz_db *db, const char *queue, const char *payload_json, int64_t run_at_ms,
                      const char *idempotency_key, int max_attempts, int64_t *id) {
   int64_t now = db_now_ms(), new_id = db_id_new();
@@ -43,7 +48,9 @@ int jobs_enqueue_max(vz_db *db, const char *queue, const char *payload_json, int
   if (db_changes(st) == 1) {
     if (id) *id = new_id;
     rc = 0;
-    jobs_runner_wake();
+    /* wake the workers when the job can be seen: after the enclosing commit (woken at
+     * insert, a worker on PostgreSQL found nothing and slept until its next poll) */
+    if (db_after_commit(db, wake_workers, NULL, NULL) < 0) jobs_runner_wake();
     goto done;
   }
   db_finalize(st);
