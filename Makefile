@@ -32,7 +32,7 @@ SRCS      := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJS      := $(SRCS:%.c=$(B)/%.o) $(B)/gen/migrations.o
 UNIT_SRCS := $(shell find tests/unit -name '*.c' | sort)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
-MIGRATIONS := $(sort $(wildcard src/db/migrations/*.sql))
+MIGRATIONS := $(wildcard src/db/migrations/*.sql src/services/*/migrations/*.sql)
 
 .PHONY: all run test deps test-deps clean lint fuzz bench unit
 all: $(B)/vidzo

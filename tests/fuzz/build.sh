@@ -28,7 +28,7 @@ done
 # The migrations table, generated as the Makefile does (the HTTP target links the
 # dispatcher, which reaches the db code).
 mkdir -p "$out/gen"
-sh scripts/embed-migrations.sh src/db/migrations/*.sql >"$out/gen/migrations.c"
+sh scripts/embed-migrations.sh src/db/migrations/*.sql src/services/*/migrations/*.sql >"$out/gen/migrations.c"
 clang "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" \
   -c -o "$out/gen/migrations.o" "$out/gen/migrations.c"
 objs+=("$out/gen/migrations.o")
