@@ -134,7 +134,11 @@ int auth_issue_access(int64_t uid, int role, int64_t sid, char **out, int64_t *e
                         auth_role_name(role), "iat", now, "exp", now + access_ttl, "typ",
                         "access");
   if (!c) return -1;
-  if (sid) json_object_set_new(c, "sid", json_string(sids));
+  /* a token missing its sid would escape the session's revocation (denylist) */
+  if (sid && json_object_set_new(c, "sid", json_string(sids)) != 0) {
+    json_decref(c);
+    return -1;
+  }
   int rc = jwt_sign(ring, c, out);
   json_decref(c);
   if (expires_in) *expires_in = access_ttl;

@@ -100,22 +100,51 @@ static int not_suspended_or_fail(vz_req *req, const users_account *a) {
   return vz_fail(req, 403, "account_suspended", NULL, "this account is suspended until %s", until);
 }
 
-/* Starts a session for account a and replies 200/201 with both tokens. Every sign-in
- * (password, emailed or texted code, provider, email verification) ends here. */
-int auth_reply_session(vz_req *req, const users_account *a, int status) {
+/* The users and otp helpers say "database error" without the db.h code: answered as an
+ * unavailable database (503 + Retry-After), as a lost connection would be. */
+#define DB_RC_OF_HELPER DB_EUNAVAILABLE
+
+/* The last step of every sign-in, as a step of the caller's transaction: the session row,
+ * the signed access token and the reply, so a token that cannot be signed or a reply that
+ * cannot be built leaves no session behind (and rolls back what the caller wrote with
+ * it). 0 with the reply sent (a suspended account's 403 included: nothing written here,
+ * the caller's writes stand), DB_EABORT after a 5xx of its own, or a db.h error. */
+static int session_reply_tx(vz_req *req, vz_db *db, const users_account *a, int status) {
   session_tokens s;
   char *access = NULL;
   int64_t ttl = 0;
   int setup = 0, role = effective_role(a, &setup);
-  if (not_suspended_or_fail(req, a)) return req->status;
-  if (session_create(req->db, a->id, jstr(req, "device"), vz_req_header(req, "User-Agent"),
-                     req->ip, db_now_ms(), &s) != SESSION_OK)
-    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  if (auth_issue_access(a->id, role, s.family_id, &access, &ttl) != 0)
-    return vz_fail(req, 500, "internal", NULL, "could not sign the token");
+  if (not_suspended_or_fail(req, a)) return 0;
+  if (session_create(db, a->id, jstr(req, "device"), vz_req_header(req, "User-Agent"), req->ip,
+                     db_now_ms(), &s) != SESSION_OK)
+    return DB_RC_OF_HELPER;
+  if (auth_issue_access(a->id, role, s.family_id, &access, &ttl) != 0) {
+    vz_fail(req, 500, "internal", NULL, "could not sign the token");
+    return DB_EABORT;
+  }
   json_t *body = token_body(a->id, role, setup, access, ttl, s.token);
   free(access);
-  return vz_reply_item(req, status, body);
+  vz_reply_item(req, status, body);
+  return req->status >= 400 ? DB_EABORT : 0;
+}
+
+typedef struct session_ctx {
+  vz_req *req;
+  const users_account *a;
+  int status;
+} session_ctx;
+
+static int session_tx(vz_db *db, void *ctx) {
+  session_ctx *c = ctx;
+  return session_reply_tx(c->req, db, c->a, c->status);
+}
+
+/* Starts a session for account a and replies 200/201 with both tokens. Every sign-in
+ * (password, emailed or texted code, provider, email verification) ends here. */
+int auth_reply_session(vz_req *req, const users_account *a, int status) {
+  session_ctx c = {req, a, status};
+  vz_tx_or_fail(req, session_tx, &c);
+  return req->status;
 }
 
 static int password_ok_or_fail(vz_req *req, const char *pw) {
@@ -140,20 +169,89 @@ static int otp_fail(vz_req *req, int rc) {
 
 /* Codes go out only for accounts that exist; the reply is the same either way. Cool-down
  * and per-destination limits are silent for the same reason; only the per-IP cap is
- * reported, since it says nothing about any account. pending: bound to the code (otp.h). */
-static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists,
-                        const char *pending) {
+ * reported, since it says nothing about any account. pending: bound to the code (otp.h).
+ * A step of the caller's transaction: 0 with the 202 sent, DB_EABORT after a refusal
+ * (429, a code that could not be sent: the caller's writes roll back with it), or a db.h
+ * error. */
+static int otp_accepted_tx(vz_req *req, vz_db *db, const char *purpose, const char *email,
+                           int exists, const char *pending) {
   /* the per-IP cap first, for every request: its answer must not depend on `exists` */
-  int rc = otp_ip_check(req->db, req->ip, db_now_ms());
+  int rc = otp_ip_check(db, req->ip, db_now_ms());
   if (rc == OTP_OK && exists)
-    rc = otp_issue(req->db, purpose, "email", email, req->ip, db_now_ms(), pending);
-  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+    rc = otp_issue(db, purpose, "email", email, req->ip, db_now_ms(), pending);
+  if (rc == OTP_EDB) return DB_RC_OF_HELPER;
+  if (rc == OTP_ESEND) {
+    vz_fail(req, 503, "unavailable", NULL, "%s", otp_strerror(rc));
+    return DB_EABORT;
+  }
   if (rc == OTP_EIPRATE) {
     vz_add_header(req, "Retry-After", "3600");
-    return vz_fail(req, 429, "rate_limited", NULL, "%s", otp_strerror(rc));
+    vz_fail(req, 429, "rate_limited", NULL, "%s", otp_strerror(rc));
+    return DB_EABORT;
   }
-  return vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent_if_account_exists",
-                                           "resend_after_s", OTP_RESEND_MS / 1000));
+  vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent_if_account_exists",
+                                    "resend_after_s", OTP_RESEND_MS / 1000));
+  return req->status >= 400 ? DB_EABORT : 0;
+}
+
+typedef struct accept_ctx {
+  vz_req *req;
+  const char *purpose, *email;
+  int exists;
+} accept_ctx;
+
+static int accept_tx(vz_db *db, void *ctx) {
+  accept_ctx *c = ctx;
+  return otp_accepted_tx(c->req, db, c->purpose, c->email, c->exists, NULL);
+}
+
+static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists) {
+  accept_ctx c = {req, purpose, email, exists};
+  vz_tx_or_fail(req, accept_tx, &c);
+  return req->status;
+}
+
+typedef struct signup_ctx {
+  vz_req *req;
+  const char *email, *hash;
+} signup_ctx;
+
+/* One transaction: the account (when new), the code and its send, the send being the
+ * last step before the commit (otp_issue). A failure anywhere leaves neither an account
+ * without a code nor a stored code that never went out (whose resend cool-down would
+ * then keep the next sign-up waiting). */
+static int signup_tx(vz_db *db, void *ctx) {
+  signup_ctx *c = ctx;
+  vz_req *req = c->req;
+  users_account a;
+  users_err e = {0};
+  const char *handle = jstr(req, "handle");
+  int rc = users_account_by_email(db, c->email, &a);
+  if (rc == USERS_ENOTFOUND) {
+    /* in a savepoint: a parallel sign-up's row fails the insert, and on PostgreSQL a
+     * failed statement spoils the transaction until rolled back to a savepoint */
+    int sp = db_begin(db);
+    if (sp < 0) return sp;
+    rc = users_create(db, jstr(req, "email"), 0, NULL, handle, jstr(req, "display_name"),
+                      NULL, &e);
+    sp = rc == USERS_OK ? db_commit(db) : db_rollback(db);
+    if (sp < 0) {
+      db_rollback(db);
+      return sp;
+    }
+    if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+    if ((rc == USERS_ECONFLICT && e.field && !strcmp(e.field, "handle")) ||
+        (rc != USERS_OK && rc != USERS_ECONFLICT)) {
+      fail_users(req, &e);
+      return DB_EABORT;
+    }
+    /* made just now, or by a parallel sign-up: either way read what is there */
+    rc = users_account_by_email(db, c->email, &a);
+  }
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  /* a taken address gets no code and no change: the reply says nothing more */
+  int unclaimed = rc == USERS_OK && !a.email_verified && !a.deleted;
+  return otp_accepted_tx(req, db, "verify_email", c->email, unclaimed, unclaimed ? c->hash : NULL);
 }
 
 /* An unverified account has no password: each sign-up's password hash waits with the
@@ -162,47 +260,67 @@ static int otp_accepted(vz_req *req, const char *purpose, const char *email, int
  * the owner's code activates; the newest sign-up's code retires the older ones. */
 int auth_h_signup(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
-  users_account a;
   users_err e = {0};
   const char *pw = jstr(req, "password"), *handle = jstr(req, "handle");
   if (email_or_fail(req, email) || password_ok_or_fail(req, pw)) return req->status;
   if (handle && users_handle_check(handle, &e) != 0) return fail_users(req, &e);
+  /* hashed before the transaction: argon2id takes a while, the write lock must not */
   if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
-  int rc = users_account_by_email(req->db, email, &a);
-  if (rc == USERS_ENOTFOUND) {
-    rc = users_create(req->db, jstr(req, "email"), 0, NULL, handle, jstr(req, "display_name"),
-                      NULL, &e);
-    if (rc == USERS_ECONFLICT && e.field && !strcmp(e.field, "handle")) return fail_users(req, &e);
-    if (rc != USERS_OK && rc != USERS_ECONFLICT) return fail_users(req, &e);
-    /* made just now, or by a parallel sign-up: either way read what is there */
-    rc = users_account_by_email(req->db, email, &a);
+  signup_ctx c = {req, email, hash};
+  vz_tx_or_fail(req, signup_tx, &c);
+  return req->status;
+}
+
+typedef struct verify_ctx {
+  vz_req *req;
+  const char *email;
+  otp_hit hit;
+} verify_ctx;
+
+/* One transaction: the code spent, the email verified (with the password bound to the
+ * code), the session and the reply with its tokens. No failure can burn the code and
+ * leave the account unverified, or verified without the session the reply would carry.
+ * A wrong, dead or already spent code is answered 400 and committed: the attempt it
+ * spent must count against the guesser. */
+static int verify_email_tx(vz_db *db, void *ctx) {
+  verify_ctx *c = ctx;
+  vz_req *req = c->req;
+  users_account a;
+  int64_t now = db_now_ms();
+  int changed = 0;
+  int rc = otp_match(db, "verify_email", c->email, jstr(req, "code"), now, &c->hit);
+  if (rc == OTP_OK) rc = otp_consume(db, &c->hit, now);
+  if (rc == OTP_EDB) return DB_RC_OF_HELPER;
+  if (rc != OTP_OK) {
+    otp_fail(req, rc);
+    return 0;
   }
-  if (rc == USERS_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  /* a taken address gets no code and no change: the reply says nothing more */
-  int unclaimed = rc == USERS_OK && !a.email_verified && !a.deleted;
-  return otp_accepted(req, "verify_email", email, unclaimed, unclaimed ? hash : NULL);
+  rc = users_account_by_email(db, c->email, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc != USERS_OK || a.deleted) {
+    otp_fail(req, OTP_ENONE);
+    return 0;
+  }
+  /* The password bound to this code becomes the account's, and only while nobody has
+   * proven the mailbox yet: after a provider sign-in or a reset, a sign-up code (maybe
+   * from someone else's sign-up) must not set a password. Legacy codes carry none. */
+  rc = users_verify_email(db, a.id, c->hit.pending[0] ? c->hit.pending : NULL, 0, &changed);
+  if (rc < 0) return rc;
+  if (changed != 1) {
+    otp_fail(req, OTP_ENONE);
+    return 0;
+  }
+  a.email_verified = 1;
+  return session_reply_tx(req, db, &a, 200);
 }
 
 int auth_h_verify_email(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
-  users_account a;
-  otp_hit hit;
-  int64_t now = db_now_ms();
-  int changed = 0;
   if (email_or_fail(req, email)) return req->status;
-  int rc = otp_match(req->db, "verify_email", email, jstr(req, "code"), now, &hit);
-  if (rc == OTP_OK) rc = otp_consume(req->db, &hit, now);
-  if (rc != OTP_OK) return otp_fail(req, rc);
-  if (users_account_by_email(req->db, email, &a) != USERS_OK || a.deleted) return otp_fail(req, OTP_ENONE);
-  /* The password bound to this code becomes the account's, and only while nobody has
-   * proven the mailbox yet: after a provider sign-in or a reset, a sign-up code (maybe
-   * from someone else's sign-up) must not set a password. Legacy codes carry none. */
-  rc = users_verify_email(req->db, a.id, hit.pending[0] ? hit.pending : NULL, 0, &changed);
-  sodium_memzero(&hit, sizeof hit);
-  if (rc < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  if (changed != 1) return otp_fail(req, OTP_ENONE);
-  a.email_verified = 1;
-  return auth_reply_session(req, &a, 200);
+  verify_ctx c = {.req = req, .email = email};
+  vz_tx_or_fail(req, verify_email_tx, &c);
+  sodium_memzero(&c.hit, sizeof c.hit);
+  return req->status;
 }
 
 /* The second factor, whatever the first was (password, emailed or texted code, provider
@@ -336,7 +454,7 @@ int auth_h_otp_request(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   users_account a;
   if (email_or_fail(req, email)) return req->status;
-  return otp_accepted(req, "signin", email, verified_account(req, email, &a), NULL);
+  return otp_accepted(req, "signin", email, verified_account(req, email, &a));
 }
 
 int auth_h_otp_verify(vz_req *req) {
@@ -355,7 +473,7 @@ int auth_h_forgot(vz_req *req) {
   users_account a;
   if (email_or_fail(req, email)) return req->status;
   int rc = users_account_by_email(req->db, email, &a);
-  return otp_accepted(req, "reset_password", email, rc == USERS_OK && !a.deleted, NULL);
+  return otp_accepted(req, "reset_password", email, rc == USERS_OK && !a.deleted);
 }
 
 int auth_h_reset(vz_req *req) {

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/json.h"
+
 typedef struct jwt_key {
   char kid[JWT_KID_MAX];
   int alg;
@@ -379,11 +381,13 @@ int jwt_sign(const jwt_ring *r, json_t *claims, char **out) {
   json_t *hdr = json_pack("{s:s, s:s, s:s}", "alg", jwt_alg_name(k->alg), "typ", "JWT", "kid",
                           k->kid);
   if (!hdr) return JWT_ENOMEM;
-  hjson = json_dumps(hdr, JSON_COMPACT);
-  pjson = json_dumps(claims, JSON_COMPACT);
+  /* vz_json_dumps, not json_dumps: after a failed allocation jansson can skip a key and
+   * still return text, which would sign a token without its "sub" or "typ" */
+  size_t hl = 0, pl = 0;
+  hjson = vz_json_dumps(hdr, &hl);
+  pjson = vz_json_dumps(claims, &pl);
   json_decref(hdr);
   if (!hjson || !pjson) goto fail;
-  size_t hl = strlen(hjson), pl = strlen(pjson);
   size_t cap = sodium_base64_ENCODED_LEN(hl, sodium_base64_VARIANT_URLSAFE_NO_PADDING) +
                sodium_base64_ENCODED_LEN(pl, sodium_base64_VARIANT_URLSAFE_NO_PADDING) +
                sodium_base64_ENCODED_LEN(sizeof sig, sodium_base64_VARIANT_URLSAFE_NO_PADDING) + 4;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
+
 static unsigned char otp_key[32];
 static otp_sender sender;
 
@@ -69,6 +71,7 @@ const char *otp_strerror(int err) {
     case OTP_ECOOLDOWN: return "a code was sent moments ago; wait a minute before asking again";
     case OTP_ERATE: return "too many codes requested; try again later";
     case OTP_EIPRATE: return "too many codes requested from this network; try again later";
+    case OTP_ESEND: return "the code could not be sent; try again shortly";
     default: return "temporarily unavailable";
   }
 }
@@ -90,7 +93,9 @@ static int log_send(void *ctx, const char *channel, const char *dest, const char
   json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "channel", channel, "to", dest, "purpose",
                         purpose, "code", code,
                         "at", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-  char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  /* vz_json_dumps, not json_dumps: after a failed allocation jansson can drop a key and
+   * still return text, and a line without its code would count as sent */
+  char *line = j ? vz_json_dumps(j, NULL) : NULL;
   int rc = -1;
   json_decref(j);
   if (!line) return -1;

@@ -32,6 +32,7 @@ enum {
   OTP_ERATE = -6,     /* per destination or per IP hourly cap reached */
   OTP_EDB = -7,
   OTP_EIPRATE = -8,   /* the per-IP hourly cap reached (says nothing about any account) */
+  OTP_ESEND = -9,     /* otp_issue: the sender failed; nothing was stored */
 };
 
 /* Per-IP hourly cap (default OTP_PER_IP_HOUR); set once at start-up (auth_init). */
@@ -67,7 +68,9 @@ int otp_send(const char *channel, const char *dest, const char *purpose, const c
 int otp_log_sender_init(const char *path);
 
 /* Database side (otp_store.c). otp_issue applies cool-down and rate limits, stores the
- * hash and sends the code; otp_verify consumes a code or counts a failed attempt. */
+ * hash and sends the code, in one transaction that commits only after the send worked
+ * (OTP_ESEND: not sent, not stored); otp_verify consumes a code or counts a failed
+ * attempt. Called inside a caller's transaction, their writes nest as savepoints. */
 /* The per-IP cap alone: callers check it before knowing whether the account exists, so
  * its answer cannot reveal that. OTP_OK, OTP_EIPRATE or OTP_EDB. */
 int otp_ip_check(vz_db *db, const char *ip, int64_t now_ms);

@@ -76,12 +76,26 @@ int otp_issue(vz_db *db, const char *purpose, const char *channel, const char *d
              "INSERT INTO otp_codes (id, purpose, channel, destination, code_hash, attempts, ip,"
              " created_at, expires_at, pending_secret) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)",
              "issssiiis", db_id_new(), purpose, channel, dest, hash, ip, now_ms,
-             now_ms + OTP_TTL_MS, pending) < 0 ||
-      db_commit(db) < 0) {
+             now_ms + OTP_TTL_MS, pending) < 0) {
     db_rollback(db);
     return OTP_EDB;
   }
-  return otp_send(channel, dest, purpose, code) == 0 ? OTP_OK : OTP_EDB;
+  /* Sent before the commit: a code that could not be sent is never stored (a stored one
+   * would start the resend cool-down, and whoever asked would wait for a code that never
+   * comes). The other failure, sent but the commit failed, leaves a code that matches no
+   * row: asking again works at once. Inside a caller's transaction this is a savepoint and
+   * the caller's commit is the one that counts, with the same reasoning. */
+  if (otp_send(channel, dest, purpose, code) != 0) {
+    sodium_memzero(code, sizeof code);
+    db_rollback(db);
+    return OTP_ESEND;
+  }
+  sodium_memzero(code, sizeof code);
+  if (db_commit(db) < 0) {
+    db_rollback(db);
+    return OTP_EDB;
+  }
+  return OTP_OK;
 }
 
 int otp_match(vz_db *db, const char *purpose, const char *dest, const char *code,

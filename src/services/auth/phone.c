@@ -44,6 +44,7 @@ int auth_h_phone_request(vz_req *req) {
   int rc = otp_ip_check(req->db, req->ip, now);
   if (rc == OTP_OK) rc = otp_issue(req->db, purpose_of(req), "sms", phone, req->ip, now, NULL);
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc == OTP_ESEND) return vz_fail(req, 503, "unavailable", NULL, "%s", otp_strerror(rc));
   if (rc == OTP_EIPRATE || rc == OTP_ERATE) {
     vz_add_header(req, "Retry-After", "3600");
     return vz_fail(req, 429, "rate_limited", "phone", "%s", otp_strerror(rc));
@@ -83,6 +84,7 @@ int auth_h_sms_signin_request(vz_req *req) {
   if (uid < 0) return vz_fail_db(req, (int)uid);
   if (rc == OTP_OK && uid > 0) rc = otp_issue(req->db, "signin", "sms", phone, req->ip, now, NULL);
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+  if (rc == OTP_ESEND) return vz_fail(req, 503, "unavailable", NULL, "%s", otp_strerror(rc));
   if (rc == OTP_EIPRATE) {
     vz_add_header(req, "Retry-After", "3600");
     return vz_fail(req, 429, "rate_limited", NULL, "%s", otp_strerror(rc));

@@ -66,6 +66,45 @@ TEST(otp_store_pending_secret_bound_to_its_code) {
   otp_set_sender(&(otp_sender){0});
 }
 
+static int refuse(void *ctx, const char *channel, const char *dest, const char *purpose,
+                  const char *code) {
+  return -1;
+}
+
+static int64_t codes_for(vz_db *db, const char *dest) {
+  vz_stmt *st = NULL;
+  int64_t n = -1;
+  if (db_run(db, &st, "SELECT count(*) FROM otp_codes WHERE destination = $1", "s", dest) == DB_ROW)
+    n = db_col_int(st, 0);
+  if (st) db_finalize(st);
+  return n;
+}
+
+/* A code the sender could not take is not stored, so it starts no resend cool-down: the
+ * next request sends at once. Inside a caller's transaction the caller's level is kept. */
+static void send_fail_body(vz_db *db, const char *url, int *vz_failed) {
+  const char *dest = "unsent@e2e.test";
+  int64_t now = db_now_ms();
+  CHECK_EQ_INT(migrate(db), 0);
+  otp_set_sender(&(otp_sender){refuse, NULL});
+  CHECK_EQ_INT(otp_issue(db, "signin", "email", dest, "10.0.0.2", now, NULL), OTP_ESEND);
+  CHECK_EQ_INT(codes_for(db, dest), 0);
+  CHECK_EQ_INT(db_begin(db), 0);
+  CHECK_EQ_INT(otp_issue(db, "signin", "email", dest, "10.0.0.2", now + 1, NULL), OTP_ESEND);
+  CHECK_EQ_INT(db_tx_depth(db), 1);
+  CHECK_EQ_INT(db_commit(db), 0);
+  CHECK_EQ_INT(codes_for(db, dest), 0);
+  otp_set_sender(&(otp_sender){capture, NULL});
+  CHECK_EQ_INT(otp_issue(db, "signin", "email", dest, "10.0.0.2", now + 2, NULL), OTP_OK);
+  CHECK_EQ_INT(codes_for(db, dest), 1);
+}
+
+TEST(otp_store_unsent_code_is_not_stored) {
+  otp_set_key(key);
+  dbt_each(vz_failed, send_fail_body);
+  otp_set_sender(&(otp_sender){0});
+}
+
 #define NTAKERS 8
 typedef struct taker {
   const char *url;
