@@ -138,6 +138,7 @@ struct vz_req {
   struct vz_conn *conn;
   uint64_t start_ns;
   unsigned keep_alive : 1, accepts_gzip : 1, head_only : 1, replied : 1, cors_ok : 1, parser_http10 : 1;
+  unsigned db_busy : 1;       /* the reply is vz_fail_db's for DB_EBUSY (the request transaction retries) */
   const char *origin;
   uint64_t db_ns;
   unsigned cache_gen;         /* respcache generation when the request was dispatched */

@@ -22,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "db/db.h"
+#include "lib/clock.h"
 
 static const char HEADER[] = "Idempotency-Key";
 
@@ -195,14 +197,11 @@ static void unwind(vz_db *db) {
   while (db_tx_depth(db) > 0) db_rollback(db);
 }
 
-int vz_tx_run(vz_req *req) {
+/* One run of the request transaction (see vz_tx_run). */
+static int tx_once(vz_req *req, idem *cp, int first_header) {
   const vz_route *r = req->route;
   vz_db *db = req->db;
-  idem c = { .key = (r->flags & VZ_IDEMPOTENT) ? vz_req_header(req, HEADER) : NULL };
-  int first_header = req->nres_headers;
-  if (c.key && !req->user_id) c.key = NULL; /* refused on the loop; never scope by user 0 */
-  if (c.key && !(c.route = vz_arena_printf(req->arena, "%s %s", r->method, r->path)))
-    return vz_fail(req, 503, "unavailable", NULL, "out of memory");
+  idem c = *cp;
   int rc = db_begin(db);
   if (rc < 0) return vz_fail_db(req, rc);
   if (db_tx_depth(db) != 1) { /* the worker ends every level after each request */
@@ -240,6 +239,39 @@ fail:
 rollback:
   unwind(db);
   return req->status;
+}
+
+/* Forgets a reply that was rolled back, so the handler can answer again. */
+static void reply_reset(vz_req *req, int first_header) {
+  free(req->res_body);
+  req->res_body = NULL;
+  req->res_len = 0;
+  req->res_type = NULL;
+  req->status = 0;
+  req->replied = 0;
+  req->db_busy = 0;
+  req->nres_headers = first_header;
+}
+
+/* The request transaction, run again (at most 3 runs, within 1 s, jittered pauses) when
+ * it lost to another writer (busy): the whole of it was rolled back, so running the
+ * handler again is safe, and nested db_tx bodies only retry at the outermost level. */
+int vz_tx_run(vz_req *req) {
+  const vz_route *r = req->route;
+  idem c = { .key = (r->flags & VZ_IDEMPOTENT) ? vz_req_header(req, HEADER) : NULL };
+  int first_header = req->nres_headers;
+  if (c.key && !req->user_id) c.key = NULL; /* refused on the loop; never scope by user 0 */
+  if (c.key && !(c.route = vz_arena_printf(req->arena, "%s %s", r->method, r->path)))
+    return vz_fail(req, 503, "unavailable", NULL, "out of memory");
+  uint64_t deadline = vz_mono_ms() + 1000;
+  for (int run = 1;; run++) {
+    req->db_busy = 0;
+    int st = tx_once(req, &c, first_header);
+    if (!req->db_busy || run == 3 || vz_mono_ms() + 50 > deadline) return st;
+    reply_reset(req, first_header);
+    uint32_t pause_ms = 10u * (uint32_t)run + randombytes_uniform(10u * (uint32_t)run);
+    usleep(pause_ms * 1000);
+  }
 }
 
 int vz_idem_delete_expired(vz_db *db, int64_t now_ms) {

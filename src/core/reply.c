@@ -92,6 +92,7 @@ int vz_fail(vz_req *req, int status, const char *code, const char *field, const 
  * unavailable are 503 with Retry-After (try again shortly), a constraint is 409, anything
  * else (our SQL, a corrupt file, DB_EABORT that never replied) is 500. */
 int vz_fail_db(vz_req *req, int rc) {
+  req->db_busy = rc == DB_EBUSY;
   switch (rc) {
   case DB_EBUSY:
   case DB_EUNAVAILABLE: /* vz_fail adds Retry-After */

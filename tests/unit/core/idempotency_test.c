@@ -91,9 +91,23 @@ static int h_slow(vz_req *q) {
 
 static void failing_audit(vz_req *q) { vz_fail_db(q, DB_EUNAVAILABLE); }
 
+/* Writes, then loses to another writer (busy) on its first `busy_left` runs. */
+static _Atomic int busy_left;
+static int h_busy_then_ok(vz_req *q) {
+  runs++;
+  db_run(q->db, NULL, "INSERT INTO things (id, name) VALUES ($1, 'busy')", "i", db_id_new());
+  vz_add_header(q, "X-Run", "yes");
+  if (busy_left > 0) {
+    busy_left--;
+    return vz_fail_db(q, DB_EBUSY);
+  }
+  return vz_reply_item(q, 201, json_pack("{s:s}", "name", "busy"));
+}
+
 static vz_route r_audit = VZ_POST("/v1/admin/things", h_create, .flags = VZ_AUTH | VZ_AUDIT);
 static vz_route r_audit_fail = VZ_POST("/v1/admin/things", h_commit_then_fail, .flags = VZ_AUTH | VZ_AUDIT);
 static vz_route r_audit_open = VZ_POST("/v1/admin/things", h_leave_open, .flags = VZ_AUTH | VZ_AUDIT);
+static vz_route r_audit_busy = VZ_POST("/v1/admin/things", h_busy_then_ok, .flags = VZ_AUTH | VZ_AUDIT);
 static vz_route r_idem = VZ_POST("/v1/things", h_create, .flags = VZ_AUTH | VZ_IDEMPOTENT);
 static vz_route r_idem2 = VZ_POST("/v1/other-things", h_create, .flags = VZ_AUTH | VZ_IDEMPOTENT);
 static vz_route r_idem_fail = VZ_POST("/v1/things", h_commit_then_fail, .flags = VZ_AUTH | VZ_IDEMPOTENT);
@@ -156,6 +170,37 @@ static void audit_body(vz_db *db, const char *url, int *vz_failed) {
   vz_log_level = level;
 }
 TEST(tx_audit_row_commits_with_the_change) { dbt_each(vz_failed, audit_body); }
+
+/* A request transaction that lost to another writer runs again, from scratch: once it
+ * succeeds there is one row, one audit row and one copy of its headers; past 3 runs the
+ * 503 (with Retry-After) stands and nothing is kept. */
+static void busy_body(vz_db *db, const char *url, int *vz_failed) {
+  CHECK_EQ_INT(setup(db), 0);
+  vz_hooks saved = vz_hook;
+  vz_hook.audit = audit_hook;
+  runs = 0;
+  busy_left = 2;
+  vz_req *q = run(db, &r_audit_busy, NULL, NULL, 9);
+  CHECK_EQ_INT(q->status, 201);
+  CHECK_EQ_INT(runs, 3);
+  int xrun = 0;
+  for (int i = 0; i < q->nres_headers; i++) xrun += !strcmp(q->res_headers[i].name, "X-Run");
+  CHECK_EQ_INT(xrun, 1);
+  vz_req_free(q);
+  CHECK_EQ_INT(count(db, "SELECT count(*) FROM things"), 1);
+  CHECK_EQ_INT(count(db, "SELECT count(*) FROM audit_log WHERE actor_id = 9"), 1);
+  runs = 0;
+  busy_left = 5;
+  q = run(db, &r_audit_busy, NULL, NULL, 9);
+  CHECK_EQ_INT(q->status, 503);
+  CHECK_EQ_INT(runs, 3);
+  CHECK(res_header(q, "Retry-After") != NULL);
+  vz_req_free(q);
+  CHECK_EQ_INT(count(db, "SELECT count(*) FROM things"), 1);
+  busy_left = 0;
+  vz_hook = saved;
+}
+TEST(tx_busy_request_transaction_runs_again) { dbt_each(vz_failed, busy_body); }
 
 static void idem_body(vz_db *db, const char *url, int *vz_failed) {
   CHECK_EQ_INT(setup(db), 0);
