@@ -1,18 +1,12 @@
-// realtime_events.mjs: socket events declared like routes (realtime/sio_events.h): the
+// realtime/events.mjs: socket events declared like routes (realtime/sio_events.h): the
 // same checks and envelope as HTTP, answered in the client's ack. The clock service's
 // "time" event (with GET /v1/time) is the first real one; the test application
 // declares "db-echo" (worker pool, signed in) and "admin-only" (role) on "/test".
 import { io } from 'socket.io-client';
 import { story, assert, URL_BASE, newUser, metric, api, expectStatus, asAdmin } from '../lib.mjs';
+import { connected, ack } from './realtime_support.mjs';
 
 const connect = (nsp, token) => io(URL_BASE + nsp, { forceNew: true, reconnection: false, transports: ['websocket'], auth: { token } });
-const connected = (s) => new Promise((res, rej) => {
-  if (s.connected) return res(s);
-  const t = setTimeout(() => rej(new Error('no connect')), 5000);
-  s.once('connect', () => { clearTimeout(t); res(s); });
-  s.once('connect_error', (e) => { clearTimeout(t); rej(e); });
-});
-const ack = (s, ...args) => s.timeout(5000).emitWithAck(...args);
 let user;
 const theUser = async () => (user ??= await newUser('ev'));
 

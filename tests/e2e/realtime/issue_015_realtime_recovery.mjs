@@ -4,17 +4,10 @@
 // could end its owner's recovery. Needs the --bench e2e application ("/test-recovery").
 import { io } from 'socket.io-client';
 import { story, assert, URL_BASE, sleep, unique, newUser } from '../lib.mjs';
+import { once, connected, ack } from './realtime_support.mjs';
 
 const NSP = '/test-recovery';
 const client = (auth) => io(URL_BASE + NSP, { forceNew: true, reconnection: false, transports: ['websocket'], auth });
-function once(sock, ev, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev} within ${ms} ms`)), ms);
-    sock.once(ev, (...a) => { clearTimeout(t); resolve(a.length > 1 ? a : a[0]); });
-  });
-}
-const connected = async (s) => { if (!s.connected) await once(s, 'connect'); return s; };
-const ack = (s, ...args) => s.timeout(5000).emitWithAck(...args);
 
 story('a stranger presenting someone\'s recovery pid starts fresh and leaves the session to its owner', async () => {
   const [owner, other] = [await newUser('rown'), await newUser('roth')];

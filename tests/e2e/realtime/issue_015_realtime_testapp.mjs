@@ -8,14 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { story, assert, URL_BASE, unique, newUser } from '../lib.mjs';
-import { startOwn, waitUp } from './realtime_support.mjs';
+import { startOwn, waitUp, once } from './realtime_support.mjs';
 
-function once(sock, ev, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev} within ${ms} ms`)), ms);
-    sock.once(ev, (...a) => { clearTimeout(t); resolve(a.length > 1 ? a : a[0]); });
-  });
-}
 // 'connect', or the connect_error's message
 async function outcome(base, nsp, auth) {
   const s = io(base + nsp, { forceNew: true, reconnection: false, transports: ['websocket'], auth });

@@ -5,19 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { story, assert, URL_BASE, sleep, unique, newUser, metric, api, expectStatus } from '../lib.mjs';
-import { startOwn, waitUp } from './realtime_support.mjs';
+import { startOwn, waitUp, once, connected, ack } from './realtime_support.mjs';
 
 const opts = (extra = {}) => ({ forceNew: true, reconnection: false, auth: { token: 'alice' }, ...extra });
 const connect = (nsp = '/test', extra = {}) => io(URL_BASE + nsp, opts(extra));
 
-function once(sock, ev, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev} within ${ms} ms`)), ms);
-    sock.once(ev, (...a) => { clearTimeout(t); resolve(a.length > 1 ? a : a[0]); });
-  });
-}
-const connected = async (s) => { if (!s.connected) await once(s, 'connect'); return s; };
-const ack = (s, ...args) => s.timeout(5000).emitWithAck(...args);
 // One account for the stories that need a JWT (sign-up is rate limited per client IP).
 let rtUser;
 const theUser = async () => (rtUser ??= await newUser('rt'));

@@ -114,3 +114,23 @@ export async function waitUp(port) {
   }
   throw new Error('own server did not start');
 }
+
+// ---- socket.io-client helpers shared by the stories ---------------------------------
+// The next `ev` on sock (its arguments, or the one argument), or a rejection after ms.
+export function once(sock, ev, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${ev} within ${ms} ms`)), ms);
+    sock.once(ev, (...a) => { clearTimeout(t); resolve(a.length > 1 ? a : a[0]); });
+  });
+}
+// Resolves with the socket once connected; a refused CONNECT rejects with its error.
+export function connected(s, ms = 5000) {
+  if (s.connected) return Promise.resolve(s);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no connect within ${ms} ms`)), ms);
+    s.once('connect', () => { clearTimeout(t); resolve(s); });
+    s.once('connect_error', (e) => { clearTimeout(t); reject(e); });
+  });
+}
+// An emit that waits for the server's acknowledgement (5 s).
+export const ack = (s, ...args) => s.timeout(5000).emitWithAck(...args);

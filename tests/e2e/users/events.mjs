@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import { asAdmin, api, assert, expectError, expectStatus, metric, newUser, sleep, story, unique, URL_BASE } from '../lib.mjs';
+import { once } from '../realtime/realtime_support.mjs';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
   '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
@@ -150,12 +151,6 @@ const suspend = (token, id, body) => api('POST', `/v1/admin/users/${id}/suspend`
 const unsuspend = (token, id) => api('POST', `/v1/admin/users/${id}/unsuspend`, { token });
 const signin = (u) => api('POST', '/v1/auth/signin', { body: { email: u.email, password: u.password } });
 
-function once(sock, ev, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${ev} within ${ms} ms`)), ms);
-    sock.once(ev, (...a) => { clearTimeout(t); resolve(a.length > 1 ? a : a[0]); });
-  });
-}
 
 story('an admin suspends an account: its sessions and sockets end, sign-in is refused until lifted', async () => {
   const admin = (await asAdmin()).token, u = await newUser('sus');
