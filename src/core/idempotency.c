@@ -256,6 +256,9 @@ static void reply_reset(vz_req *req, int first_header) {
 /* The request transaction, run again (at most 3 runs, within 1 s, jittered pauses) when
  * it lost to another writer (busy): the whole of it was rolled back, so running the
  * handler again is safe, and nested db_tx bodies only retry at the outermost level. */
+static atomic_llong busy_reruns;
+long long vz_tx_busy_reruns(void) { return atomic_load_explicit(&busy_reruns, memory_order_relaxed); }
+
 int vz_tx_run(vz_req *req) {
   const vz_route *r = req->route;
   idem c = { .key = (r->flags & VZ_IDEMPOTENT) ? vz_req_header(req, HEADER) : NULL };
@@ -269,6 +272,7 @@ int vz_tx_run(vz_req *req) {
     int st = tx_once(req, &c, first_header);
     if (!req->db_busy || run == 3 || vz_mono_ms() + 50 > deadline) return st;
     reply_reset(req, first_header);
+    atomic_fetch_add_explicit(&busy_reruns, 1, memory_order_relaxed);
     uint32_t pause_ms = 10u * (uint32_t)run + randombytes_uniform(10u * (uint32_t)run);
     usleep(pause_ms * 1000);
   }

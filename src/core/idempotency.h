@@ -33,6 +33,8 @@ int vz_idem_check_or_fail(vz_req *req);
 /* On the worker, with req->db: runs the route's handler inside the request transaction
  * (above). Returns the reply's status. */
 int vz_tx_run(vz_req *req);
+/* Request transactions run again after a busy loss (for /metrics). */
+long long vz_tx_busy_reruns(void);
 
 /* Lowercase hex SHA-256 of the request as the key compares it. 0, or <0 out of memory. */
 int vz_idem_request_hash(vz_req *req, char out[65]);

@@ -11,7 +11,9 @@
 
 #include "core/http.h"
 #include "core/loop_internal.h"
+#include "core/idempotency.h"
 #include "core/version.h"
+#include "db/db.h"
 
 static const double bounds[VZ_HIST_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                  0.1,    0.25,  0.5,    1,     2.5,   5,     10 };
@@ -166,6 +168,12 @@ char *vz_metrics_render(size_t *len) {
                     "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
                     "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n",
                     open, total, bad, limited, atomic_load(&queue_depth), VZ_VERSION, rss_bytes(), cpu_seconds());
+  vz_metrics_printf(&b, &l, &c,
+                    "# HELP vidzo_db_busy_retries_total Transactions run again after losing to another writer.\n"
+                    "# TYPE vidzo_db_busy_retries_total counter\n"
+                    "vidzo_db_busy_retries_total{level=\"db_tx\"} %lld\n"
+                    "vidzo_db_busy_retries_total{level=\"request\"} %lld\n",
+                    db_tx_retries(), vz_tx_busy_reruns());
   for (int i = 0; i < nwriters; i++) writers[i](&b, &l, &c);
   *len = l;
   return b;

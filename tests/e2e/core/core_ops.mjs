@@ -19,7 +19,7 @@ story('/metrics is Prometheus text with the named series, and counts move', asyn
   assert.match(res.headers.get('content-type'), /^text\/plain/);
   const text = await res.text();
   for (const name of ['vidzo_http_requests_total', 'vidzo_http_request_duration_seconds_bucket',
-    'vidzo_http_request_duration_seconds_count', 'vidzo_http_connections_open', 'vidzo_worker_queue_depth',
+    'vidzo_http_request_duration_seconds_count', 'vidzo_http_connections_open', 'vidzo_worker_queue_depth', 'vidzo_db_busy_retries_total',
     'vidzo_db_query_duration_seconds_bucket', 'vidzo_http_bad_requests_total', 'process_resident_memory_bytes'])
     assert.ok(text.includes(name), `missing ${name}`);
   for (const line of text.split('\n'))

@@ -180,9 +180,11 @@ static void busy_body(vz_db *db, const char *url, int *vz_failed) {
   vz_hook.audit = audit_hook;
   runs = 0;
   busy_left = 2;
+  long long reruns = vz_tx_busy_reruns();
   vz_req *q = run(db, &r_audit_busy, NULL, NULL, 9);
   CHECK_EQ_INT(q->status, 201);
   CHECK_EQ_INT(runs, 3);
+  CHECK_EQ_INT((int)(vz_tx_busy_reruns() - reruns), 2); /* counted for /metrics */
   int xrun = 0;
   for (int i = 0; i < q->nres_headers; i++) xrun += !strcmp(q->res_headers[i].name, "X-Run");
   CHECK_EQ_INT(xrun, 1);
