@@ -537,36 +537,51 @@ int auth_h_forgot(vz_req *req) {
   return otp_accepted(req, "reset_password", email, 0);
 }
 
-typedef struct reset_ctx {
-  vz_req *req;
-  const char *email, *hash;
-  int64_t *fam; /* the session families signed out, for the denylist after the commit */
-  size_t nfam, capfam;
-} reset_ctx;
+/* Session families a transaction signed out, for the denylist once it committed: the
+ * denylist (memory, and the other instances over the bus) cannot roll back. */
+typedef struct families {
+  int64_t *v;
+  size_t n, cap;
+} families;
 
-/* The families revoke-all just ended (revoked_at = now), read in the transaction so that
- * nothing needs the database after the commit. */
-static int revoked_families_tx(vz_db *db, reset_ctx *c, int64_t uid, int64_t now) {
+/* Revoke-all as a step of the caller's transaction, reading the families it ended
+ * (revoked_at = now) into f so that nothing needs the database after the commit. */
+static int revoke_all_tx(vz_db *db, families *f, int64_t uid, int64_t now) {
   vz_stmt *st = NULL;
-  int rc = db_run(db, &st,
-                  "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at = $2",
-                  "ii", uid, now);
+  int rc = session_revoke_all_tx(db, uid, now);
+  if (rc < 0) return rc;
+  rc = db_run(db, &st,
+              "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at = $2",
+              "ii", uid, now);
   for (; rc == DB_ROW; rc = db_step(st)) {
-    if (c->nfam == c->capfam) {
-      size_t cap = c->capfam ? c->capfam * 2 : 8;
-      int64_t *f = realloc(c->fam, cap * sizeof *f);
-      if (!f) {
+    if (f->n == f->cap) {
+      size_t cap = f->cap ? f->cap * 2 : 8;
+      int64_t *v = realloc(f->v, cap * sizeof *v);
+      if (!v) {
         rc = DB_ERROR;
         break;
       }
-      c->fam = f;
-      c->capfam = cap;
+      f->v = v;
+      f->cap = cap;
     }
-    c->fam[c->nfam++] = db_col_int(st, 0);
+    f->v[f->n++] = db_col_int(st, 0);
   }
   if (st) db_finalize(st);
   return rc < 0 ? rc : 0;
 }
+
+/* After the transaction: denies what committed, frees the list. */
+static void families_deny(families *f, int committed) {
+  for (size_t i = 0; committed && i < f->n; i++) denylist_session(f->v[i]);
+  free(f->v);
+  memset(f, 0, sizeof *f);
+}
+
+typedef struct reset_ctx {
+  vz_req *req;
+  const char *email, *hash;
+  families fam;
+} reset_ctx;
 
 /* One transaction: the code spent, the new password (the code proved the mailbox, so the
  * email is verified too) and every device signed out. A failure leaves the code good and
@@ -578,7 +593,7 @@ static int reset_tx(vz_db *db, void *ctx) {
   vz_req *req = c->req;
   users_account a;
   int64_t now = db_now_ms();
-  c->nfam = 0; /* a retry starts clean */
+  c->fam.n = 0; /* a retry starts clean */
   int rc = otp_verify(db, "reset_password", c->email, jstr(req, "code"), now);
   if (rc == OTP_EDB) return DB_RC_OF_HELPER;
   if (rc != OTP_OK) {
@@ -592,8 +607,7 @@ static int reset_tx(vz_db *db, void *ctx) {
     return 0;
   }
   rc = users_set_password(db, a.id, c->hash, 1);
-  if (rc >= 0) rc = session_revoke_all_tx(db, a.id, now);
-  if (rc >= 0) rc = revoked_families_tx(db, c, a.id, now);
+  if (rc >= 0) rc = revoke_all_tx(db, &c->fam, a.id, now);
   if (rc < 0) return rc;
   vz_reply_empty(req, 204);
   return 0;
@@ -605,74 +619,118 @@ int auth_h_reset(vz_req *req) {
   if (email_or_fail(req, email) || password_ok_or_fail(req, pw)) return req->status;
   /* hashed before the transaction: argon2id takes a while, the write lock must not */
   if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
-  reset_ctx c = {req, email, hash, NULL, 0, 0};
-  /* the denylist (memory, and the other instances over the bus) cannot roll back: it
-   * hears only about sign-outs that committed */
-  if (vz_tx_or_fail(req, reset_tx, &c) >= 0 && req->status == 204)
-    for (size_t i = 0; i < c.nfam; i++) denylist_session(c.fam[i]);
-  free(c.fam);
+  reset_ctx c = {req, email, hash, {0}};
+  families_deny(&c.fam, vz_tx_or_fail(req, reset_tx, &c) >= 0 && req->status == 204);
   sodium_memzero(hash, sizeof hash);
   return req->status;
 }
+
+typedef struct oauth_ctx {
+  vz_req *req;
+  const oauth_identity *id;
+  families fam;
+} oauth_ctx;
 
 /* A provider just proved the mailbox of an account nobody had verified. Whatever password
  * it holds was set by someone who never proved the address (maybe an attacker who signed
  * up with it first, hoping the owner would link it): drop it, end any session, and retire
  * the pending sign-up codes, whose bound passwords were chosen by the same unknown
  * people. The owner can set a password by the reset flow. Conditional on still being
- * unverified, so a parallel verification is not undone. */
-static int claim_unverified(vz_db *db, int64_t uid, const char *email) {
+ * unverified, so a parallel verification is not undone. 0 or a db.h error. */
+static int claim_unverified_tx(vz_db *db, families *f, int64_t uid, const char *email) {
   int64_t now = db_now_ms();
   int changed = 0;
-  if (users_verify_email(db, uid, NULL, 1, &changed) < 0) return -1;
-  if (!changed) return 0;
-  if (session_revoke_all(db, uid, now) != SESSION_OK) return -1;
-  return otp_retire(db, "verify_email", email, now) < 0 ? -1 : 0;
+  int rc = users_verify_email(db, uid, NULL, 1, &changed);
+  if (rc < 0 || !changed) return rc < 0 ? rc : 0;
+  rc = revoke_all_tx(db, f, uid, now);
+  if (rc < 0) return rc;
+  return otp_retire(db, "verify_email", email, now) < 0 ? DB_RC_OF_HELPER : 0;
+}
+
+/* The account a provider identity signs in to, linking or creating it: *uid, 0, or
+ * DB_EABORT after a refusal (nothing written), or a db.h error. */
+static int oauth_account_tx(vz_req *req, vz_db *db, oauth_ctx *c, int64_t *uid) {
+  const oauth_identity *id = c->id;
+  vz_stmt *st = NULL;
+  users_account a;
+  users_err e = {0};
+  char email[USERS_EMAIL_MAX + 1];
+  int rc = db_run(db, &st, "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",
+                  "ss", id->provider, id->subject);
+  if (rc == DB_ROW) *uid = db_col_int(st, 0);
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  if (*uid) return 0;
+  /* Link by email only when the provider vouches for it (OIDC email_verified). */
+  if (!id->email[0] || !id->email_verified) {
+    vz_fail(req, 400, "invalid_argument", "id_token", "the provider did not share a verified email");
+    return DB_EABORT;
+  }
+  if (users_email_normalize(id->email, email, &e) != 0) {
+    fail_users(req, &e);
+    return DB_EABORT;
+  }
+  rc = users_account_by_email(db, email, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc == USERS_OK && a.deleted) {
+    vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
+    return DB_EABORT;
+  }
+  if (rc == USERS_OK) {
+    *uid = a.id;
+    if (!a.email_verified && (rc = claim_unverified_tx(db, &c->fam, a.id, email)) < 0) return rc;
+  } else {
+    rc = users_create(db, id->email, 1, NULL, NULL, id->name, uid, &e);
+    if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+    if (rc != USERS_OK) {
+      fail_users(req, &e);
+      return DB_EABORT;
+    }
+  }
+  rc = db_run(db, NULL,
+              "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at)"
+              " VALUES ($1, $2, $3, $4, $5)", "ssisi", id->provider, id->subject, *uid, id->email,
+              db_now_ms());
+  return rc < 0 ? rc : 0;
+}
+
+/* One transaction: the account (linked or created), the identity row, the TOTP step and
+ * the session with the reply. A failure leaves no account without its identity, no link
+ * without the session the reply would carry; the retry starts clean. */
+static int oauth_tx(vz_db *db, void *ctx) {
+  oauth_ctx *c = ctx;
+  vz_req *req = c->req;
+  users_account a;
+  users_err e = {0};
+  int64_t uid = 0;
+  c->fam.n = 0; /* a retry starts clean */
+  int rc = oauth_account_tx(req, db, c, &uid);
+  if (rc < 0) return rc;
+  rc = users_account_by_id(db, uid, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc != USERS_OK || a.deleted) {
+    vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
+    return DB_EABORT;
+  }
+  char key[USERS_EMAIL_MAX + 1];
+  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%.200s", c->id->subject);
+  rc = totp_step_tx(req, db, &a, key);
+  if (rc < 0) return rc;
+  if (rc) return 0; /* refused: the link and the counted failure stand */
+  return session_reply_tx(req, db, &a, 200);
 }
 
 int auth_h_oauth(vz_req *req) {
   oauth_identity id;
-  users_account a;
-  users_err e = {0};
-  vz_stmt *st = NULL;
-  int64_t uid = 0;
   const char *provider = vz_req_param(req, "provider");
   int rc = oauth_verify_id_token(provider, jstr(req, "id_token"), jstr(req, "nonce"), &id);
   if (rc == OAUTH_EPROVIDER) return vz_fail(req, 404, "not_found", "provider", "sign-in with %s is not enabled", provider);
   if (rc == OAUTH_EJWKS) return vz_fail(req, 503, "unavailable", NULL, "the provider's keys could not be fetched");
+  if (rc == OAUTH_ENOMEM) return vz_fail(req, 503, "unavailable", NULL, "out of memory");
   if (rc != OAUTH_OK) return vz_fail(req, 401, "invalid_token", "id_token", "the ID token is not valid");
-  rc = db_run(req->db, &st, "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",
-              "ss", id.provider, id.subject);
-  if (rc == DB_ROW) uid = db_col_int(st, 0);
-  if (st) db_finalize(st);
-  if (rc < 0) return vz_fail_db(req, rc);
-  if (!uid) {
-    char email[USERS_EMAIL_MAX + 1];
-    /* Link by email only when the provider vouches for it (OIDC email_verified). */
-    if (!id.email[0] || !id.email_verified)
-      return vz_fail(req, 400, "invalid_argument", "id_token", "the provider did not share a verified email");
-    if (users_email_normalize(id.email, email, &e) != 0) return fail_users(req, &e);
-    rc = users_account_by_email(req->db, email, &a);
-    if (rc == USERS_OK && a.deleted) return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
-    if (rc == USERS_OK) {
-      uid = a.id;
-      if (!a.email_verified && claim_unverified(req->db, uid, email) != 0)
-        return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-    } else if (users_create(req->db, id.email, 1, NULL, NULL, id.name, &uid, &e) != USERS_OK) {
-      return fail_users(req, &e);
-    }
-    if (db_run(req->db, NULL,
-               "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at)"
-               " VALUES ($1, $2, $3, $4, $5)", "ssisi", id.provider, id.subject, uid, id.email,
-               db_now_ms()) < 0)
-      return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  }
-  if (users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
-    return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
-  char key[USERS_EMAIL_MAX + 1];
-  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%.200s", id.subject);
-  if (auth_totp_or_fail(req, &a, key)) return req->status;
-  return auth_reply_session(req, &a, 200);
+  oauth_ctx c = {req, &id, {0}};
+  families_deny(&c.fam, vz_tx_or_fail(req, oauth_tx, &c) >= 0);
+  return req->status;
 }
 
 int auth_h_totp_setup(vz_req *req) {

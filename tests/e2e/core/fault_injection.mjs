@@ -5,7 +5,7 @@
 // leave the data either as it was or fully changed, never half-written. Walked: sign-up
 // (signup, then verify-email), password reset (forgot, then reset), sign-in by emailed
 // code (request, then verify with the TOTP step), phone verification (request, then
-// verify), follow (and a follow of someone who blocked you), seller approval (apply,
+// verify), provider sign-in (Google, on a server of its own), follow (and a follow of someone who blocked you), seller approval (apply,
 // then admin approve).
 //
 // Needs a debug build started with --dev (POST /v1/_debug/fault, core/fault.h); on a
@@ -14,8 +14,11 @@
 // nothing leaks into other stories. The report says which route claimed the arm: a run
 // that was not claimed by the request under test fails (determinism).
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { api, asAdmin, assert, lastCode, newUser, unique } from '../lib.mjs';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { api, asAdmin, assert, lastCode, newUser, unique, withServer } from '../lib.mjs';
 
 const KINDS = ['db', 'alloc', 'call'];
 const MAX_N = 600; // far above any handler's count: the walk ends long before
@@ -39,7 +42,9 @@ function violation(id, detail) {
 // ---- plumbing -------------------------------------------------------------------------
 
 // One call with a deadline: a hang (or a crash: no reply) fails the story, never stalls the suite.
-const call = (method, path, opts = {}) => api(method, path, { ...opts, timeout: 15000 });
+// own: { base, db } while a story talks to a server of its own (provider sign-in).
+let own = null;
+const call = (method, path, opts = {}) => api(method, path, { base: own?.base, ...opts, timeout: 15000 });
 
 async function faultRouteReady() {
   const r = await call('GET', '/v1/_debug/fault');
@@ -68,8 +73,9 @@ const dbUrl = process.env.VZ_TEST_DB_URL || '';
 const dbPath = dbUrl.startsWith('sqlite:') ? dbUrl.slice(7).replace(/^\/\/(?=\/)/, '') : null;
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 function sql(query) {
-  if (!dbPath) return null;
-  const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' });
+  const path = own ? own.db : dbPath;
+  if (!path) return null;
+  const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', path, query], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];
 }
 const sqlOne = (query) => { const r = sql(query); return r ? r[0] : null; };
@@ -395,6 +401,86 @@ async function phoneVerifyWalk(kind) {
   });
 }
 
+// ---- provider sign-in ------------------------------------------------------------------
+
+// A fake Google: an ES256 key whose JWKS the server reads from a file.
+function fakeGoogle(dir) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'g1', alg: 'ES256', use: 'sig' };
+  const path = join(dir, 'google-jwks.json');
+  writeFileSync(path, JSON.stringify({ keys: [jwk] }));
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const idToken = (claims) => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${b64({ alg: 'ES256', kid: 'g1', typ: 'JWT' })}.${b64({
+      iss: 'https://accounts.google.com', aud: 'e2e-client', iat: now, exp: now + 600, ...claims })}`;
+    const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${sig.toString('base64url')}`;
+  };
+  return { path, idToken };
+}
+
+function oauthState(x) {
+  const u = sqlOne(`SELECT CAST(id AS TEXT) AS id FROM users WHERE email_lower = ${q(x.email.toLowerCase())}`);
+  const ids = sqlOne(`SELECT count(*) AS n FROM oauth_identities WHERE provider = 'google' AND subject = ${q(x.sub)}`);
+  const sessions = u ? sqlOne(`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${u.id}`) : { n: 0 };
+  return { account: !!u, identity: ids.n, sessions: sessions.n };
+}
+
+// A first sign-in with Google: the account, its identity row and the session commit
+// together (an account without its link, or a link without the session, is a half-write).
+async function oauthWalk(google, kind) {
+  let cur = null;
+  return walk('oauth-signin', kind, 'POST /v1/auth/oauth/:provider', {
+    okStatus: 200,
+    prepare: async () => {
+      if (!cur) { const sub = unique('g'); cur = { sub, email: `${sub}@e2e.test` }; }
+      return cur;
+    },
+    act: (x) => call('POST', '/v1/auth/oauth/google',
+      { body: { id_token: google.idToken({ sub: x.sub, email: x.email, email_verified: true, name: 'Fault Walk' }) } }),
+    check: async (x, res, ok, tag, k) => {
+      const s = oauthState(x);
+      const before = (y) => !y.account && y.identity === 0 && y.sessions === 0;
+      const after = (y) => y.account && y.identity === 1 && y.sessions === 1;
+      if (ok) {
+        assert.ok(typeof res.json?.data?.access_token === 'string', `${tag}: ${res.text}`);
+        assert.ok(after(s), `${tag}: 200 but ${JSON.stringify(s)}`);
+        cur = null;
+        return;
+      }
+      const r = settle(tag, k, s, before, after);
+      if (r === 'before') return;
+      cur = null;
+      if (r === 'applied') return r;
+      if (s.account && !s.identity) violation('oauth.account_without_identity', `${tag} ${JSON.stringify(s)}`);
+      else if (s.identity && !s.sessions) violation('oauth.linked_without_session', `${tag} ${JSON.stringify(s)}`);
+      else violation('oauth.other', `${tag} ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+const oauthStory = {
+  name: 'fault walk: provider sign-in is all or nothing: account, identity, session', timeout: 240000, fn: async () => {
+    const jwksDir = mkdtempSync(join(tmpdir(), 'vidzo-fi-jwks-'));
+    const google = fakeGoogle(jwksDir);
+    try {
+      await withServer({ args: ['--dev'], env: { VIDZO_GOOGLE_CLIENT_IDS: 'e2e-client', VIDZO_GOOGLE_JWKS: google.path } }, async ({ url, dir }) => {
+        own = { base: url, db: `${dir}/vidzo.db` };
+        try {
+          if (!(await faultRouteReady())) return skipNote();
+          for (const kind of KINDS) await oauthWalk(google, kind);
+        } finally {
+          await call('DELETE', '/v1/_debug/fault');
+          own = null;
+        }
+      });
+    } finally {
+      rmSync(jwksDir, { recursive: true, force: true });
+    }
+  },
+};
+
 // ---- follow ---------------------------------------------------------------------------
 
 async function followState(a, b) {
@@ -585,6 +671,7 @@ export default [
   walkStory('fault walk: password reset is all or nothing: code, password, sessions', resetWalk),
   walkStory('fault walk: emailed-code sign-in with TOTP spends the code only with the session', codeSigninWalk),
   walkStory('fault walk: phone verification spends the code only with the number stored', phoneVerifyWalk),
+  oauthStory,
   walkStory('fault walk: follow fails cleanly and the counters stay the follows table', followWalk),
   walkStory('fault walk: a blocked follow stays refused whatever step fails', blockedFollowWalk),
   walkStory('fault walk: profile update (bio and links) is all or nothing', profileWalk),
