@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
+#include "services/auth/denylist.h"
 #include "services/auth/internal.h"
 #include "services/auth/oauth.h"
 #include "services/auth/otp.h"
@@ -61,10 +62,15 @@ static int failures_ok_or_fail(vz_req *req, const char *kind, const char *key) {
   return 0;
 }
 
+static int record_failure_db(vz_req *req, vz_db *db, const char *kind, const char *key) {
+  int rc = db_run(db, NULL,
+                  "INSERT INTO auth_failures (id, kind, key, ip, created_at) VALUES ($1, $2, $3, $4, $5)",
+                  "isssi", db_id_new(), kind, key, req->ip, db_now_ms());
+  return rc < 0 ? rc : 0;
+}
+
 static void record_failure(vz_req *req, const char *kind, const char *key) {
-  db_run(req->db, NULL,
-         "INSERT INTO auth_failures (id, kind, key, ip, created_at) VALUES ($1, $2, $3, $4, $5)",
-         "isssi", db_id_new(), kind, key, req->ip, db_now_ms());
+  record_failure_db(req, req->db, kind, key);
 }
 
 /* Role carried by tokens: admin/moderator only once TOTP is on (when required). */
@@ -197,16 +203,23 @@ static int otp_accepted_tx(vz_req *req, vz_db *db, const char *purpose, const ch
 typedef struct accept_ctx {
   vz_req *req;
   const char *purpose, *email;
-  int exists;
+  int need_verified;
 } accept_ctx;
 
+/* The account read is a step of the transaction: a failed read is a 503 (vz_fail_db),
+ * never taken for "no account", which would answer 202 and send nothing. A real missing
+ * account still gets the same 202 as an existing one. */
 static int accept_tx(vz_db *db, void *ctx) {
   accept_ctx *c = ctx;
-  return otp_accepted_tx(c->req, db, c->purpose, c->email, c->exists, NULL);
+  users_account a;
+  int rc = users_account_by_email(db, c->email, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  int exists = rc == USERS_OK && !a.deleted && (!c->need_verified || a.email_verified);
+  return otp_accepted_tx(c->req, db, c->purpose, c->email, exists, NULL);
 }
 
-static int otp_accepted(vz_req *req, const char *purpose, const char *email, int exists) {
-  accept_ctx c = {req, purpose, email, exists};
+static int otp_accepted(vz_req *req, const char *purpose, const char *email, int need_verified) {
+  accept_ctx c = {req, purpose, email, need_verified};
   vz_tx_or_fail(req, accept_tx, &c);
   return req->status;
 }
@@ -328,30 +341,67 @@ int auth_h_verify_email(vz_req *req) {
  * relaxes only the enrolment of staff roles (effective_role), never a factor a user
  * turned on. The step is taken atomically (totp_store.c), so parallel sign-ins with one
  * code get one session. key: what a failure counts against. 0, or replied. */
-int auth_totp_or_fail(vz_req *req, const users_account *a, const char *key) {
+/* The TOTP step as a step of the caller's transaction: 0 passed (or not needed), 1 replied
+ * 401 (a wrong code counted against key, to be committed), or a db.h error. */
+static int totp_step_tx(vz_req *req, vz_db *db, const users_account *a, const char *key) {
   if (!a->totp_enabled) return 0;
   const char *code = jstr(req, "totp");
-  if (!code) return vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
+  if (!code) {
+    vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
+    return 1;
+  }
   int64_t step = a->totp_last_step;
   int rc = totp_verify(a->totp_secret, code, (int64_t)time(NULL), &step) == 0
-               ? totp_take_step(req->db, a->id, step) : TOTP_EUSED;
-  if (rc < 0) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
+               ? totp_take_step(db, a->id, step) : TOTP_EUSED;
+  if (rc < 0) return rc;
   if (rc != 0) {
-    record_failure(req, "signin", key);
-    return vz_fail(req, 401, "invalid_totp", "totp", "the authenticator code is not correct");
+    rc = record_failure_db(req, db, "signin", key);
+    if (rc < 0) return rc;
+    vz_fail(req, 401, "invalid_totp", "totp", "the authenticator code is not correct");
+    return 1;
   }
   return 0;
 }
 
-/* Sign-in by an emailed or texted code that matched but is not spent yet. Asked for the
- * TOTP step, the caller retries with the same code; a wrong TOTP code spends it. */
-int auth_code_signin(vz_req *req, const users_account *a, const otp_hit *hit, const char *key) {
-  if (a->totp_enabled && !jstr(req, "totp"))
-    return vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
-  int rc = otp_consume(req->db, hit, db_now_ms());
-  if (rc != OTP_OK) return otp_fail(req, rc);
-  if (auth_totp_or_fail(req, a, key)) return req->status;
-  return auth_reply_session(req, a, 200);
+int auth_totp_or_fail(vz_req *req, const users_account *a, const char *key) {
+  int rc = totp_step_tx(req, req->db, a, key);
+  if (rc < 0) return vz_fail_db(req, rc);
+  return rc ? req->status : 0;
+}
+
+/* Sign-in by an emailed or texted code that matched (otp_match, in the same transaction)
+ * and is not spent yet. Asked for the TOTP step, the caller retries with the same code.
+ * The code is spent, the TOTP step taken and the session made together: a database
+ * failure anywhere rolls all of it back and the code stays good. A wrong TOTP code is
+ * committed with the spent code and the counted failure: it burns the code on purpose. */
+int auth_code_signin_tx(vz_req *req, vz_db *db, const users_account *a, const otp_hit *hit,
+                        const char *key) {
+  if (a->totp_enabled && !jstr(req, "totp")) {
+    vz_fail(req, 401, "totp_required", "totp", "enter the code from your authenticator app");
+    return 0;
+  }
+  int rc = otp_consume(db, hit, db_now_ms());
+  if (rc == OTP_EDB) return DB_RC_OF_HELPER;
+  if (rc != OTP_OK) {
+    otp_fail(req, rc);
+    return 0;
+  }
+  rc = totp_step_tx(req, db, a, key);
+  if (rc < 0) return rc;
+  if (rc) return 0;
+  return session_reply_tx(req, db, a, 200);
+}
+
+/* A code's check: 0 matched, 1 replied (a wrong guess: its spent attempt is committed),
+ * or a db.h error. */
+int auth_code_match_tx(vz_req *req, vz_db *db, const char *dest, otp_hit *hit) {
+  int rc = otp_match(db, "signin", dest, jstr(req, "code"), db_now_ms(), hit);
+  if (rc == OTP_EDB) return DB_RC_OF_HELPER;
+  if (rc != OTP_OK) {
+    otp_fail(req, rc);
+    return 1;
+  }
+  return 0;
 }
 
 int auth_h_signin(vz_req *req) {
@@ -445,111 +495,242 @@ int auth_h_session_revoke(vz_req *req) {
   return vz_reply_empty(req, 204);
 }
 
-static int verified_account(vz_req *req, const char *email, users_account *a) {
-  int rc = users_account_by_email(req->db, email, a);
-  return rc == USERS_OK && !a->deleted && a->email_verified;
-}
-
 int auth_h_otp_request(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
-  users_account a;
   if (email_or_fail(req, email)) return req->status;
-  return otp_accepted(req, "signin", email, verified_account(req, email, &a));
+  return otp_accepted(req, "signin", email, 1);
+}
+
+typedef struct code_ctx {
+  vz_req *req;
+  const char *email;
+  otp_hit hit;
+} code_ctx;
+
+/* One transaction: the guess, the account read, then auth_code_signin_tx. */
+static int otp_signin_tx(vz_db *db, void *ctx) {
+  code_ctx *c = ctx;
+  users_account a;
+  int rc = auth_code_match_tx(c->req, db, c->email, &c->hit);
+  if (rc) return rc < 0 ? rc : 0;
+  rc = users_account_by_email(db, c->email, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc != USERS_OK || a.deleted || !a.email_verified) {
+    otp_fail(c->req, OTP_ENONE);
+    return 0;
+  }
+  return auth_code_signin_tx(c->req, db, &a, &c->hit, c->email);
 }
 
 int auth_h_otp_verify(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
-  users_account a;
   if (email_or_fail(req, email)) return req->status;
-  otp_hit hit;
-  int rc = otp_match(req->db, "signin", email, jstr(req, "code"), db_now_ms(), &hit);
-  if (rc != OTP_OK) return otp_fail(req, rc);
-  if (!verified_account(req, email, &a)) return otp_fail(req, OTP_ENONE);
-  return auth_code_signin(req, &a, &hit, email);
+  code_ctx c = {.req = req, .email = email};
+  vz_tx_or_fail(req, otp_signin_tx, &c);
+  sodium_memzero(&c.hit, sizeof c.hit);
+  return req->status;
 }
 
 int auth_h_forgot(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
-  users_account a;
   if (email_or_fail(req, email)) return req->status;
-  int rc = users_account_by_email(req->db, email, &a);
-  return otp_accepted(req, "reset_password", email, rc == USERS_OK && !a.deleted);
+  return otp_accepted(req, "reset_password", email, 0);
+}
+
+/* Session families a transaction signed out, for the denylist once it committed: the
+ * denylist (memory, and the other instances over the bus) cannot roll back. */
+typedef struct families {
+  int64_t *v;
+  size_t n, cap;
+} families;
+
+/* Revoke-all as a step of the caller's transaction, reading the families it ended
+ * (revoked_at = now) into f so that nothing needs the database after the commit. */
+static int revoke_all_tx(vz_db *db, families *f, int64_t uid, int64_t now) {
+  vz_stmt *st = NULL;
+  int rc = session_revoke_all_tx(db, uid, now);
+  if (rc < 0) return rc;
+  rc = db_run(db, &st,
+              "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at = $2",
+              "ii", uid, now);
+  for (; rc == DB_ROW; rc = db_step(st)) {
+    if (f->n == f->cap) {
+      size_t cap = f->cap ? f->cap * 2 : 8;
+      int64_t *v = realloc(f->v, cap * sizeof *v);
+      if (!v) {
+        rc = DB_ERROR;
+        break;
+      }
+      f->v = v;
+      f->cap = cap;
+    }
+    f->v[f->n++] = db_col_int(st, 0);
+  }
+  if (st) db_finalize(st);
+  return rc < 0 ? rc : 0;
+}
+
+/* After the transaction: denies what committed, frees the list. */
+static void families_deny(families *f, int committed) {
+  for (size_t i = 0; committed && i < f->n; i++) denylist_session(f->v[i]);
+  free(f->v);
+  memset(f, 0, sizeof *f);
+}
+
+typedef struct reset_ctx {
+  vz_req *req;
+  const char *email, *hash;
+  families fam;
+} reset_ctx;
+
+/* One transaction: the code spent, the new password (the code proved the mailbox, so the
+ * email is verified too) and every device signed out. A failure leaves the code good and
+ * the old password and sessions as they were; never a spent code with the old password,
+ * nor a new password while a stolen session lives on. A wrong or dead code is answered
+ * 400 and committed: the attempt it spent counts against the guesser. */
+static int reset_tx(vz_db *db, void *ctx) {
+  reset_ctx *c = ctx;
+  vz_req *req = c->req;
+  users_account a;
+  int64_t now = db_now_ms();
+  c->fam.n = 0; /* a retry starts clean */
+  int rc = otp_verify(db, "reset_password", c->email, jstr(req, "code"), now);
+  if (rc == OTP_EDB) return DB_RC_OF_HELPER;
+  if (rc != OTP_OK) {
+    otp_fail(req, rc);
+    return 0;
+  }
+  rc = users_account_by_email(db, c->email, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc != USERS_OK || a.deleted) {
+    otp_fail(req, OTP_ENONE);
+    return 0;
+  }
+  rc = users_set_password(db, a.id, c->hash, 1);
+  if (rc >= 0) rc = revoke_all_tx(db, &c->fam, a.id, now);
+  if (rc < 0) return rc;
+  vz_reply_empty(req, 204);
+  return 0;
 }
 
 int auth_h_reset(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
-  users_account a;
   const char *pw = jstr(req, "password");
   if (email_or_fail(req, email) || password_ok_or_fail(req, pw)) return req->status;
-  int rc = otp_verify(req->db, "reset_password", email, jstr(req, "code"), db_now_ms());
-  if (rc != OTP_OK) return otp_fail(req, rc);
-  if (users_account_by_email(req->db, email, &a) != USERS_OK || a.deleted) return otp_fail(req, OTP_ENONE);
+  /* hashed before the transaction: argon2id takes a while, the write lock must not */
   if (password_hash(pw, hash) != 0) return vz_fail(req, 500, "internal", NULL, "hashing failed");
-  int64_t now = db_now_ms();
-  /* The code proved the mailbox, so the email is verified too; every device signs out. */
-  if (users_set_password(req->db, a.id, hash, 1) < 0 || session_revoke_all(req->db, a.id, now) != SESSION_OK)
-    return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  return vz_reply_empty(req, 204);
+  reset_ctx c = {req, email, hash, {0}};
+  families_deny(&c.fam, vz_tx_or_fail(req, reset_tx, &c) >= 0 && req->status == 204);
+  sodium_memzero(hash, sizeof hash);
+  return req->status;
 }
+
+typedef struct oauth_ctx {
+  vz_req *req;
+  const oauth_identity *id;
+  families fam;
+} oauth_ctx;
 
 /* A provider just proved the mailbox of an account nobody had verified. Whatever password
  * it holds was set by someone who never proved the address (maybe an attacker who signed
  * up with it first, hoping the owner would link it): drop it, end any session, and retire
  * the pending sign-up codes, whose bound passwords were chosen by the same unknown
  * people. The owner can set a password by the reset flow. Conditional on still being
- * unverified, so a parallel verification is not undone. */
-static int claim_unverified(vz_db *db, int64_t uid, const char *email) {
+ * unverified, so a parallel verification is not undone. 0 or a db.h error. */
+static int claim_unverified_tx(vz_db *db, families *f, int64_t uid, const char *email) {
   int64_t now = db_now_ms();
   int changed = 0;
-  if (users_verify_email(db, uid, NULL, 1, &changed) < 0) return -1;
-  if (!changed) return 0;
-  if (session_revoke_all(db, uid, now) != SESSION_OK) return -1;
-  return otp_retire(db, "verify_email", email, now) < 0 ? -1 : 0;
+  int rc = users_verify_email(db, uid, NULL, 1, &changed);
+  if (rc < 0 || !changed) return rc < 0 ? rc : 0;
+  rc = revoke_all_tx(db, f, uid, now);
+  if (rc < 0) return rc;
+  return otp_retire(db, "verify_email", email, now) < 0 ? DB_RC_OF_HELPER : 0;
+}
+
+/* The account a provider identity signs in to, linking or creating it: *uid, 0, or
+ * DB_EABORT after a refusal (nothing written), or a db.h error. */
+static int oauth_account_tx(vz_req *req, vz_db *db, oauth_ctx *c, int64_t *uid) {
+  const oauth_identity *id = c->id;
+  vz_stmt *st = NULL;
+  users_account a;
+  users_err e = {0};
+  char email[USERS_EMAIL_MAX + 1];
+  int rc = db_run(db, &st, "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",
+                  "ss", id->provider, id->subject);
+  if (rc == DB_ROW) *uid = db_col_int(st, 0);
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  if (*uid) return 0;
+  /* Link by email only when the provider vouches for it (OIDC email_verified). */
+  if (!id->email[0] || !id->email_verified) {
+    vz_fail(req, 400, "invalid_argument", "id_token", "the provider did not share a verified email");
+    return DB_EABORT;
+  }
+  if (users_email_normalize(id->email, email, &e) != 0) {
+    fail_users(req, &e);
+    return DB_EABORT;
+  }
+  rc = users_account_by_email(db, email, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc == USERS_OK && a.deleted) {
+    vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
+    return DB_EABORT;
+  }
+  if (rc == USERS_OK) {
+    *uid = a.id;
+    if (!a.email_verified && (rc = claim_unverified_tx(db, &c->fam, a.id, email)) < 0) return rc;
+  } else {
+    rc = users_create(db, id->email, 1, NULL, NULL, id->name, uid, &e);
+    if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+    if (rc != USERS_OK) {
+      fail_users(req, &e);
+      return DB_EABORT;
+    }
+  }
+  rc = db_run(db, NULL,
+              "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at)"
+              " VALUES ($1, $2, $3, $4, $5)", "ssisi", id->provider, id->subject, *uid, id->email,
+              db_now_ms());
+  return rc < 0 ? rc : 0;
+}
+
+/* One transaction: the account (linked or created), the identity row, the TOTP step and
+ * the session with the reply. A failure leaves no account without its identity, no link
+ * without the session the reply would carry; the retry starts clean. */
+static int oauth_tx(vz_db *db, void *ctx) {
+  oauth_ctx *c = ctx;
+  vz_req *req = c->req;
+  users_account a;
+  users_err e = {0};
+  int64_t uid = 0;
+  c->fam.n = 0; /* a retry starts clean */
+  int rc = oauth_account_tx(req, db, c, &uid);
+  if (rc < 0) return rc;
+  rc = users_account_by_id(db, uid, &a);
+  if (rc == USERS_EDB) return DB_RC_OF_HELPER;
+  if (rc != USERS_OK || a.deleted) {
+    vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
+    return DB_EABORT;
+  }
+  char key[USERS_EMAIL_MAX + 1];
+  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%.200s", c->id->subject);
+  rc = totp_step_tx(req, db, &a, key);
+  if (rc < 0) return rc;
+  if (rc) return 0; /* refused: the link and the counted failure stand */
+  return session_reply_tx(req, db, &a, 200);
 }
 
 int auth_h_oauth(vz_req *req) {
   oauth_identity id;
-  users_account a;
-  users_err e = {0};
-  vz_stmt *st = NULL;
-  int64_t uid = 0;
   const char *provider = vz_req_param(req, "provider");
   int rc = oauth_verify_id_token(provider, jstr(req, "id_token"), jstr(req, "nonce"), &id);
   if (rc == OAUTH_EPROVIDER) return vz_fail(req, 404, "not_found", "provider", "sign-in with %s is not enabled", provider);
   if (rc == OAUTH_EJWKS) return vz_fail(req, 503, "unavailable", NULL, "the provider's keys could not be fetched");
+  if (rc == OAUTH_ENOMEM) return vz_fail(req, 503, "unavailable", NULL, "out of memory");
   if (rc != OAUTH_OK) return vz_fail(req, 401, "invalid_token", "id_token", "the ID token is not valid");
-  rc = db_run(req->db, &st, "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",
-              "ss", id.provider, id.subject);
-  if (rc == DB_ROW) uid = db_col_int(st, 0);
-  if (st) db_finalize(st);
-  if (rc < 0) return vz_fail_db(req, rc);
-  if (!uid) {
-    char email[USERS_EMAIL_MAX + 1];
-    /* Link by email only when the provider vouches for it (OIDC email_verified). */
-    if (!id.email[0] || !id.email_verified)
-      return vz_fail(req, 400, "invalid_argument", "id_token", "the provider did not share a verified email");
-    if (users_email_normalize(id.email, email, &e) != 0) return fail_users(req, &e);
-    rc = users_account_by_email(req->db, email, &a);
-    if (rc == USERS_OK && a.deleted) return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
-    if (rc == USERS_OK) {
-      uid = a.id;
-      if (!a.email_verified && claim_unverified(req->db, uid, email) != 0)
-        return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-    } else if (users_create(req->db, id.email, 1, NULL, NULL, id.name, &uid, &e) != USERS_OK) {
-      return fail_users(req, &e);
-    }
-    if (db_run(req->db, NULL,
-               "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at)"
-               " VALUES ($1, $2, $3, $4, $5)", "ssisi", id.provider, id.subject, uid, id.email,
-               db_now_ms()) < 0)
-      return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  }
-  if (users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
-    return vz_fail(req, 403, "forbidden", NULL, "this account was deleted");
-  char key[USERS_EMAIL_MAX + 1];
-  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%.200s", id.subject);
-  if (auth_totp_or_fail(req, &a, key)) return req->status;
-  return auth_reply_session(req, &a, 200);
+  oauth_ctx c = {req, &id, {0}};
+  families_deny(&c.fam, vz_tx_or_fail(req, oauth_tx, &c) >= 0);
+  return req->status;
 }
 
 int auth_h_totp_setup(vz_req *req) {

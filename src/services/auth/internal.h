@@ -56,8 +56,11 @@ int auth_reply_session(vz_req *req, const struct users_account *a, int status);
 /* The TOTP step of a sign-in when the account has TOTP on: 0 passed (or not needed), else
  * replied; a wrong code counts as a failed sign-in against key (handlers.c). */
 int auth_totp_or_fail(vz_req *req, const struct users_account *a, const char *key);
-/* Finishes a sign-in by an emailed or texted code that otp_match accepted: asks for the
- * TOTP step when the account has it on, spends the code, replies with the tokens. */
-int auth_code_signin(vz_req *req, const struct users_account *a, const otp_hit *hit,
-                     const char *key);
+/* Sign-in by an emailed or texted code, as steps of one transaction (handlers.c): the
+ * guess for purpose "signin" at dest (0 matched, 1 replied and to be committed, or a db.h
+ * error), then, for the account it signs in, the TOTP step when the account has it on,
+ * the code spent and the session with the reply (0 replied, DB_EABORT or a db.h error). */
+int auth_code_match_tx(vz_req *req, vz_db *db, const char *dest, otp_hit *hit);
+int auth_code_signin_tx(vz_req *req, vz_db *db, const struct users_account *a,
+                        const otp_hit *hit, const char *key);
 #endif

@@ -444,12 +444,17 @@ static int key_verify(const jwt_key *k, const char *in, size_t len, const unsign
   return -1;
 }
 
-static json_t *segment_json(const char *s, size_t len) {
+/* vz_json_loadb, not json_loadb: jansson drops a byte it could not store and parses on
+ * ("sub":"12345" read as "1235"), which after the signature check would be a claim
+ * nobody signed. *oom set when the parse failed for want of memory: not a bad token. */
+static json_t *segment_json(const char *s, size_t len, int *oom) {
   unsigned char buf[JWT_MAX_LEN];
   long n = b64url_decode(s, len, buf, sizeof buf);
   json_error_t jerr;
+  int failed = 0;
   if (n <= 0) return NULL;
-  json_t *j = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *j = vz_json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr, &failed);
+  if (failed) *oom = 1;
   if (j && !json_is_object(j)) {
     json_decref(j);
     return NULL;
@@ -521,8 +526,12 @@ int jwt_verify(const jwt_ring *r, const char *token, const jwt_expect *ex, json_
   if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token))) return JWT_EFORMAT;
   size_t sig_b64 = len - (size_t)(d2 + 1 - token);
   if (sig_b64 == 0) return JWT_EALG; /* an unsigned JWS is what "none" looks like */
-  if (!(hdr = segment_json(token, (size_t)(d1 - token)))) goto fail;
-  if (!(body = segment_json(d1 + 1, (size_t)(d2 - d1 - 1)))) goto fail;
+  int oom = 0;
+  if (!(hdr = segment_json(token, (size_t)(d1 - token), &oom)) ||
+      !(body = segment_json(d1 + 1, (size_t)(d2 - d1 - 1), &oom))) {
+    if (oom) rc = JWT_ENOMEM;
+    goto fail;
+  }
   long sl = b64url_decode(d2 + 1, sig_b64, sig, sizeof sig);
   if (sl <= 0) goto fail;
   if (json_object_get(hdr, "crit")) goto fail;

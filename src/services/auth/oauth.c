@@ -206,6 +206,7 @@ int oauth_verify_id_token(const char *name, const char *tok, const char *nonce,
     rc = verify_with(p, s, tok, nonce, &c);
   }
   ring_release(p, s);
+  if (rc == JWT_ENOMEM) return OAUTH_ENOMEM;
   if (rc != JWT_OK) return OAUTH_EINVALID;
   const char *sub = json_string_value(json_object_get(c, "sub"));
   const char *email = json_string_value(json_object_get(c, "email"));

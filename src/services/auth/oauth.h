@@ -6,7 +6,8 @@
 
 struct auth_config;
 
-enum { OAUTH_OK = 0, OAUTH_EPROVIDER = -1, OAUTH_EJWKS = -2, OAUTH_EINVALID = -3 };
+/* OAUTH_ENOMEM: the token could not be checked for want of memory (not a bad token). */
+enum { OAUTH_OK = 0, OAUTH_EPROVIDER = -1, OAUTH_EJWKS = -2, OAUTH_EINVALID = -3, OAUTH_ENOMEM = -4 };
 
 typedef struct oauth_identity {
   char provider[16];   /* "google" | "apple" */

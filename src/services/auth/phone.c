@@ -3,6 +3,7 @@
  * the same limits; POST /v1/me/phone/verify checks it and sets users.phone. A number held
  * verified by another account answers 409 at verify time (UNIQUE on users.phone), never
  * at request time, so asking for a code reveals nothing. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,16 +34,21 @@ static const char *phone_or_fail(vz_req *req) {
 /* The purpose names the account, so a code proves "this account holds this number": it
  * cannot be spent by another account, and each account has its own resend cool-down,
  * while the per-number hourly cap (counted by destination) still covers all of them. */
-static const char *purpose_of(vz_req *req) {
-  return vz_arena_printf(req->arena, "verify_phone:%lld", (long long)req->user_id);
+#define PURPOSE_MAX 40
+/* In the caller's buffer: an arena string could fail to allocate, and a NULL purpose
+ * would match no code (a 400 "invalid code" for what was an out-of-memory). */
+static const char *purpose_of(vz_req *req, char buf[PURPOSE_MAX]) {
+  snprintf(buf, PURPOSE_MAX, "verify_phone:%lld", (long long)req->user_id);
+  return buf;
 }
 
 int auth_h_phone_request(vz_req *req) {
   const char *phone = phone_or_fail(req);
   if (!phone) return req->status;
+  char purpose[PURPOSE_MAX];
   int64_t now = db_now_ms();
   int rc = otp_ip_check(req->db, req->ip, now);
-  if (rc == OTP_OK) rc = otp_issue(req->db, purpose_of(req), "sms", phone, req->ip, now, NULL);
+  if (rc == OTP_OK) rc = otp_issue(req->db, purpose_of(req, purpose), "sms", phone, req->ip, now, NULL);
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
   if (rc == OTP_ESEND) return vz_fail(req, 503, "unavailable", NULL, "%s", otp_strerror(rc));
   if (rc == OTP_EIPRATE || rc == OTP_ERATE) {
@@ -53,17 +59,47 @@ int auth_h_phone_request(vz_req *req) {
   return vz_reply_item(req, 202, json_pack("{s:s, s:i}", "status", "sent", "resend_after_s", OTP_RESEND_MS / 1000));
 }
 
+/* 0 with the reply sent (a refused guess included: its spent attempt is committed), or
+ * a db.h error. The otp helpers say "database error" without the db.h code: answered as
+ * an unavailable database, as a lost connection would be. */
+static int code_or_fail_tx(vz_req *req, int rc) {
+  if (rc == OTP_EDB) return DB_EUNAVAILABLE;
+  if (rc == OTP_ELOCKED) vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
+  else vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+  return 0;
+}
+
+typedef struct phone_ctx {
+  vz_req *req;
+  const char *phone;
+  otp_hit hit;
+} phone_ctx;
+
+/* One transaction: the code spent and the number stored, so a failure between them
+ * cannot burn the code and leave the number unverified. A number another account holds
+ * (409) rolls back too: the code stays good, for nothing, as the number is taken. */
+static int phone_verify_tx(vz_db *db, void *ctx) {
+  phone_ctx *c = ctx;
+  vz_req *req = c->req;
+  char purpose[PURPOSE_MAX];
+  int rc = otp_verify(db, purpose_of(req, purpose), c->phone, json_string_value(json_object_get(req->json, "code")), db_now_ms());
+  if (rc != OTP_OK) return code_or_fail_tx(req, rc);
+  rc = users_set_phone(db, req->user_id, c->phone);
+  if (rc == DB_ECONSTRAINT) {
+    vz_fail(req, 409, "conflict", "phone", "this number belongs to another account");
+    return DB_EABORT;
+  }
+  if (rc < 0) return rc;
+  vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", c->phone, "phone_verified", 1));
+  return req->status >= 400 ? DB_EABORT : 0;
+}
+
 int auth_h_phone_verify(vz_req *req) {
   const char *phone = phone_or_fail(req);
   if (!phone) return req->status;
-  int rc = otp_verify(req->db, purpose_of(req), phone, json_string_value(json_object_get(req->json, "code")), db_now_ms());
-  if (rc == OTP_ELOCKED) return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
-  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  if (rc != OTP_OK) return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
-  rc = users_set_phone(req->db, req->user_id, phone);
-  if (rc == DB_ECONSTRAINT) return vz_fail(req, 409, "conflict", "phone", "this number belongs to another account");
-  if (rc < 0) return vz_fail_db(req, rc);
-  return vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", phone, "phone_verified", 1));
+  phone_ctx c = {.req = req, .phone = phone};
+  vz_tx_or_fail(req, phone_verify_tx, &c);
+  return req->status;
 }
 
 /* Sign-in by SMS code. Only a verified number of a live account gets a code, and the reply
@@ -93,22 +129,34 @@ int auth_h_sms_signin_request(vz_req *req) {
                                            OTP_RESEND_MS / 1000));
 }
 
-int auth_h_sms_signin_verify(vz_req *req) {
-  const char *phone = phone_or_fail(req);
-  if (!phone) return req->status;
-  otp_hit hit;
-  int rc = otp_match(req->db, "signin", phone, json_string_value(json_object_get(req->json, "code")), db_now_ms(), &hit);
-  if (rc == OTP_ELOCKED) return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
-  if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
-  if (rc != OTP_OK) return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
-  int64_t uid = account_by_phone(req, phone);
+/* One transaction, as the emailed code's (auth_code_signin_tx): the guess, the account,
+ * the TOTP step, the code spent and the session. */
+static int sms_signin_tx(vz_db *db, void *ctx) {
+  phone_ctx *c = ctx;
+  vz_req *req = c->req;
   users_account a;
-  if (uid < 0) return vz_fail_db(req, (int)uid);
-  if (!uid || users_account_by_id(req->db, uid, &a) != USERS_OK || a.deleted)
-    return vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+  int64_t uid = 0;
+  int rc = auth_code_match_tx(req, db, c->phone, &c->hit);
+  if (rc) return rc < 0 ? rc : 0;
+  rc = users_id_by_phone(db, c->phone, &uid);
+  if (rc < 0) return rc;
+  if (uid) {
+    rc = users_account_by_id(db, uid, &a);
+    if (rc == USERS_EDB) return DB_EUNAVAILABLE;
+  }
+  if (!uid || rc != USERS_OK || a.deleted) return code_or_fail_tx(req, OTP_ENONE);
   /* a TOTP failure counts against the account's email, as a password sign-in's would */
   char key[USERS_EMAIL_MAX + 1];
   users_err e = {0};
-  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%s", phone);
-  return auth_code_signin(req, &a, &hit, key);
+  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%s", c->phone);
+  return auth_code_signin_tx(req, db, &a, &c->hit, key);
+}
+
+int auth_h_sms_signin_verify(vz_req *req) {
+  const char *phone = phone_or_fail(req);
+  if (!phone) return req->status;
+  phone_ctx c = {.req = req, .phone = phone};
+  vz_tx_or_fail(req, sms_signin_tx, &c);
+  sodium_memzero(&c.hit, sizeof c.hit);
+  return req->status;
 }

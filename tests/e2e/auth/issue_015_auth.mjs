@@ -208,6 +208,19 @@ export default [
     expectError(await api('POST', '/v1/auth/sms/verify', { body: { phone, code: sms, totp: totp(secret, step + 1) } }), 400, 'invalid_code');
   } },
 
+  { name: 'issue 15: a wrong TOTP code spends the emailed sign-in code, a right one then gets no session', fn: async () => {
+    const u = await newUser('tw');
+    const step = stepNow();
+    const secret = await enableTotp(URL_BASE, u.token, step - 1);
+    expectStatus(await api('POST', '/v1/auth/otp/request', { body: { email: u.email } }), 202);
+    const code = lastCode(u.email, 'signin');
+    // the step used to turn TOTP on is spent: refused, and the emailed code burns with it
+    expectError(await api('POST', '/v1/auth/otp/verify', { body: { email: u.email, code, totp: totp(secret, step - 1) } }), 401, 'invalid_totp', 'totp');
+    expectError(await api('POST', '/v1/auth/otp/verify', { body: { email: u.email, code, totp: totp(secret, step) } }), 400, 'invalid_code', 'code');
+    // the refused request did not take the TOTP step: it still signs in with the password
+    expectStatus(await api('POST', '/v1/auth/signin', { body: { email: u.email, password: u.password, totp: totp(secret, step) } }), 200);
+  } },
+
   { name: 'issue 15: one TOTP code signs in once, even from 8 parallel sign-ins', timeout: 60000, fn: async () => {
     // The account is made by the CLI, which hashes at the production argon2id cost: its
     // password check takes long enough for all 8 sign-ins to read the account before any

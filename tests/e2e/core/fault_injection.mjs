@@ -3,8 +3,10 @@
 // runs through without reaching the Nth. Every run must end in the success reply or a
 // clean 500/503 envelope (never a crash, a hang, a wrong 4xx or a malformed body), and
 // leave the data either as it was or fully changed, never half-written. Walked: sign-up
-// (signup, then verify-email), follow (and a follow of someone who blocked you), seller
-// approval (apply, then admin approve).
+// (signup, then verify-email), password reset (forgot, then reset), sign-in by emailed
+// code (request, then verify with the TOTP step), phone verification (request, then
+// verify), provider sign-in (Google, on a server of its own), follow (and a follow of someone who blocked you), seller approval (apply,
+// then admin approve).
 //
 // Needs a debug build started with --dev (POST /v1/_debug/fault, core/fault.h); on a
 // release build, or without --dev, the route is 404 and the stories skip. Each run arms
@@ -12,7 +14,11 @@
 // nothing leaks into other stories. The report says which route claimed the arm: a run
 // that was not claimed by the request under test fails (determinism).
 import { execFileSync } from 'node:child_process';
-import { api, asAdmin, assert, lastCode, newUser, unique } from '../lib.mjs';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { api, asAdmin, assert, lastCode, newUser, unique, withServer } from '../lib.mjs';
 
 const KINDS = ['db', 'alloc', 'call'];
 const MAX_N = 600; // far above any handler's count: the walk ends long before
@@ -36,7 +42,9 @@ function violation(id, detail) {
 // ---- plumbing -------------------------------------------------------------------------
 
 // One call with a deadline: a hang (or a crash: no reply) fails the story, never stalls the suite.
-const call = (method, path, opts = {}) => api(method, path, { ...opts, timeout: 15000 });
+// own: { base, db } while a story talks to a server of its own (provider sign-in).
+let own = null;
+const call = (method, path, opts = {}) => api(method, path, { base: own?.base, ...opts, timeout: 15000 });
 
 async function faultRouteReady() {
   const r = await call('GET', '/v1/_debug/fault');
@@ -65,8 +73,9 @@ const dbUrl = process.env.VZ_TEST_DB_URL || '';
 const dbPath = dbUrl.startsWith('sqlite:') ? dbUrl.slice(7).replace(/^\/\/(?=\/)/, '') : null;
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 function sql(query) {
-  if (!dbPath) return null;
-  const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' });
+  const path = own ? own.db : dbPath;
+  if (!path) return null;
+  const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', path, query], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];
 }
 const sqlOne = (query) => { const r = sql(query); return r ? r[0] : null; };
@@ -196,6 +205,281 @@ async function verifyWalk(kind) {
     },
   });
 }
+
+// ---- codes asked for: forgot-password, sign-in code ---------------------------------
+
+// A 202 either sent a code (stored, live) or the request failed cleanly with nothing
+// stored: a failed account read is a 503, never taken for "no account" (202, no code).
+async function codeRequestWalk(what, path, purpose, kind) {
+  let u = null;
+  return walk(what, kind, `POST ${path}`, {
+    okStatus: 202,
+    prepare: async () => { if (!u) u = { ...(await newUser('fc')), sent: null }; return u; },
+    act: (x) => call('POST', path, { body: { email: x.email } }),
+    check: async (x, res, ok, tag, k) => {
+      const live = sqlOne(`SELECT count(*) AS n FROM otp_codes WHERE destination = ${q(x.email.toLowerCase())} AND purpose = '${purpose}' AND consumed_at IS NULL`);
+      const sent = lastCode(x.email, purpose), fresh = sent && sent !== x.sent;
+      x.sent = sent;
+      if (ok) {
+        assert.equal(res.json?.data?.status, 'sent_if_account_exists', `${tag}: ${res.text}`);
+        assert.ok(fresh, `${tag}: 202 for an existing account, but no code went out`);
+        if (live) assert.equal(live.n, 1, `${tag}: 202 but ${live.n} live codes`);
+        u = null; // the next run needs an account without a code (the resend cool-down)
+        return;
+      }
+      // a code that went out and was then rolled back (the commit failed) is dead: harmless
+      if (!live || live.n === 0) return;
+      assert.ok(fresh, `${tag}: a live code that was never sent`);
+      assert.notEqual(k, 'db', `${tag}: code stored, then a database step failed the reply`);
+      u = null;
+      return 'applied';
+    },
+  });
+}
+const forgotWalk = (kind) => codeRequestWalk('forgot-password', '/v1/auth/password/forgot', 'reset_password', kind);
+const otpRequestWalk = (kind) => codeRequestWalk('otp-request', '/v1/auth/otp/request', 'signin', kind);
+
+// ---- password reset ------------------------------------------------------------------
+
+function resetState(x) {
+  const e = x.email.toLowerCase();
+  const u = sqlOne(`SELECT password_hash AS h FROM users WHERE id = ${x.id}`);
+  if (u === null) return null; // not SQLite
+  const codes = sqlOne(`SELECT count(*) AS n FROM otp_codes WHERE destination = ${q(e)} AND purpose = 'reset_password' AND consumed_at IS NULL`);
+  const live = sqlOne(`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${x.id} AND revoked_at IS NULL`);
+  return { new_password: u.h !== x.hash, live_codes: codes.n, live_sessions: live.n };
+}
+
+// The code check, the new password and every device signed out commit together.
+async function resetWalk(kind) {
+  let cur = null; // a user with a live reset code and a live session
+  return walk('password-reset', kind, 'POST /v1/auth/password/reset', {
+    okStatus: 204,
+    prepare: async () => {
+      if (cur) return cur;
+      const u = await newUser('fr');
+      assert.equal((await call('POST', '/v1/auth/password/forgot', { body: { email: u.email } })).status, 202);
+      cur = { ...u, code: lastCode(u.email, 'reset_password'), hash: sqlOne(`SELECT password_hash AS h FROM users WHERE id = ${u.id}`)?.h };
+      assert.ok(cur.code);
+      return cur;
+    },
+    act: (x) => call('POST', '/v1/auth/password/reset', { body: { email: x.email, code: x.code, password: 'Rainy-day-2027' } }),
+    check: async (x, res, ok, tag, k) => {
+      const s = resetState(x);
+      const before = (y) => !y.new_password && y.live_codes === 1 && y.live_sessions === 1;
+      const after = (y) => y.new_password && y.live_codes === 0 && y.live_sessions === 0;
+      if (ok) {
+        if (s) assert.ok(after(s), `${tag}: 204 but ${JSON.stringify(s)}`);
+        const si = await call('POST', '/v1/auth/signin', { body: { email: x.email, password: 'Rainy-day-2027' } });
+        assert.equal(si.status, 200, `${tag}: the new password: ${si.text}`);
+        const me = await call('GET', '/v1/me', { token: x.token });
+        assert.equal(me.status, 401, `${tag}: the access token of a signed-out session still works`);
+        cur = null;
+        return;
+      }
+      if (!s) { cur = null; return; }
+      const r = settle(tag, k, s, before, after);
+      if (r === 'before') return; // the same code must still work on the next run
+      cur = null;
+      if (r === 'applied') return r;
+      if (!s.new_password && !s.live_codes) violation('reset.code_spent_password_kept', `${tag} ${JSON.stringify(s)}`);
+      else if (s.new_password && s.live_sessions) violation('reset.sessions_left_signed_in', `${tag} ${JSON.stringify(s)}`);
+      else violation('reset.other', `${tag} ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+// ---- sign-in by emailed code, TOTP on ---------------------------------------------------
+
+// RFC 6238 TOTP (SHA-1, 30 s, 6 digits) for a base32 secret at time step `step`.
+function totp(secretB32, step) {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, acc = 0;
+  const bytes = [];
+  for (const ch of secretB32.replace(/=+$/, '').toUpperCase()) {
+    acc = (acc << 5) | alpha.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) { bytes.push((acc >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', Buffer.from(bytes)).update(msg).digest();
+  const off = mac[19] & 0xf;
+  const bin = ((mac[off] & 0x7f) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
+  return String(bin % 1000000).padStart(6, '0');
+}
+const stepNow = () => Math.floor(Date.now() / 1000 / 30);
+
+function codeSigninState(x) {
+  const e = x.email.toLowerCase();
+  const u = sqlOne(`SELECT CAST(totp_last_step AS TEXT) AS step FROM users WHERE id = ${x.id}`);
+  if (u === null) return null;
+  const codes = sqlOne(`SELECT count(*) AS n FROM otp_codes WHERE destination = ${q(e)} AND purpose = 'signin' AND consumed_at IS NULL`);
+  const sessions = sqlOne(`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${x.id}`);
+  return { step_taken: u.step !== x.step, live_codes: codes.n, sessions: sessions.n - 1 };
+}
+
+// The emailed code is spent only with the TOTP step taken and the session made.
+async function codeSigninWalk(kind) {
+  let cur = null; // a user with TOTP on and a live sign-in code
+  return walk('code-signin-totp', kind, 'POST /v1/auth/otp/verify', {
+    okStatus: 200,
+    prepare: async () => {
+      if (cur) return cur;
+      const u = await newUser('ft');
+      const s = await call('POST', '/v1/auth/totp/setup', { token: u.token, body: {} });
+      assert.equal(s.status, 200, s.text);
+      const secret = s.json.data.secret, step = stepNow() - 1;
+      assert.equal((await call('POST', '/v1/auth/totp/enable', { token: u.token, body: { code: totp(secret, step) } })).status, 204);
+      assert.equal((await call('POST', '/v1/auth/otp/request', { body: { email: u.email } })).status, 202);
+      cur = { ...u, secret, step: sqlOne(`SELECT CAST(totp_last_step AS TEXT) AS step FROM users WHERE id = ${u.id}`)?.step,
+        code: lastCode(u.email, 'signin') };
+      assert.ok(cur.code);
+      return cur;
+    },
+    act: (x) => call('POST', '/v1/auth/otp/verify', { body: { email: x.email, code: x.code, totp: totp(x.secret, stepNow()) } }),
+    check: async (x, res, ok, tag, k) => {
+      const s = codeSigninState(x);
+      const before = (y) => !y.step_taken && y.live_codes === 1 && y.sessions === 0;
+      const after = (y) => y.step_taken && y.live_codes === 0 && y.sessions === 1;
+      if (ok) {
+        assert.ok(typeof res.json?.data?.access_token === 'string', `${tag}: ${res.text}`);
+        if (s) assert.ok(after(s), `${tag}: 200 but ${JSON.stringify(s)}`);
+        cur = null;
+        return;
+      }
+      if (!s) { cur = null; return; }
+      const r = settle(tag, k, s, before, after);
+      if (r === 'before') return; // the same code and a fresh TOTP step must work next run
+      cur = null;
+      if (r === 'applied') return r;
+      if (!s.live_codes && !s.sessions) violation('code_signin.code_spent_no_session', `${tag} ${JSON.stringify(s)}`);
+      else violation('code_signin.other', `${tag} ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+// ---- phone verification ----------------------------------------------------------------
+
+const newPhone = () => `+4916${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
+
+// The code spent and the number stored commit together.
+async function phoneVerifyWalk(kind) {
+  let u = null, used = 0, cur = null; // ten codes / thirty checks a minute per user: a new one every 8 runs
+  return walk('phone-verify', kind, 'POST /v1/me/phone/verify', {
+    okStatus: 200,
+    prepare: async () => {
+      if (!u || used >= 8) { u = await newUser('fp'); used = 0; cur = null; }
+      used++;
+      if (cur) return cur;
+      const phone = newPhone();
+      assert.equal((await call('POST', '/v1/me/phone', { token: u.token, body: { phone } })).status, 202);
+      cur = { u, phone, code: lastCode(phone, `verify_phone:${u.id}`, { file: 'sms.jsonl' }) };
+      assert.ok(cur.code);
+      return cur;
+    },
+    act: (x) => call('POST', '/v1/me/phone/verify', { token: x.u.token, body: { phone: x.phone, code: x.code } }),
+    check: async (x, res, ok, tag, k) => {
+      const me = (await call('GET', '/v1/me', { token: x.u.token })).json?.data;
+      const codes = sqlOne(`SELECT count(*) AS n FROM otp_codes WHERE destination = ${q(x.phone)} AND consumed_at IS NULL`);
+      const s = { stored: me?.phone === x.phone, live_codes: codes ? codes.n : null };
+      const before = (y) => !y.stored && (y.live_codes === null || y.live_codes === 1);
+      const after = (y) => y.stored && (y.live_codes === null || y.live_codes === 0);
+      if (ok) {
+        assert.equal(res.json?.data?.phone, x.phone, `${tag}: ${res.text}`);
+        assert.ok(after(s), `${tag}: 200 but ${JSON.stringify(s)}`);
+        cur = null;
+        return;
+      }
+      const r = settle(tag, k, s, before, after);
+      if (r === 'before') return;
+      cur = null;
+      if (r === 'applied') return r;
+      if (!s.stored && s.live_codes === 0) violation('phone.code_spent_number_unset', `${tag} ${JSON.stringify(s)}`);
+      else violation('phone.other', `${tag} ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+// ---- provider sign-in ------------------------------------------------------------------
+
+// A fake Google: an ES256 key whose JWKS the server reads from a file.
+function fakeGoogle(dir) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'g1', alg: 'ES256', use: 'sig' };
+  const path = join(dir, 'google-jwks.json');
+  writeFileSync(path, JSON.stringify({ keys: [jwk] }));
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const idToken = (claims) => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${b64({ alg: 'ES256', kid: 'g1', typ: 'JWT' })}.${b64({
+      iss: 'https://accounts.google.com', aud: 'e2e-client', iat: now, exp: now + 600, ...claims })}`;
+    const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${sig.toString('base64url')}`;
+  };
+  return { path, idToken };
+}
+
+function oauthState(x) {
+  const u = sqlOne(`SELECT CAST(id AS TEXT) AS id FROM users WHERE email_lower = ${q(x.email.toLowerCase())}`);
+  const ids = sqlOne(`SELECT count(*) AS n FROM oauth_identities WHERE provider = 'google' AND subject = ${q(x.sub)}`);
+  const sessions = u ? sqlOne(`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${u.id}`) : { n: 0 };
+  return { account: !!u, identity: ids.n, sessions: sessions.n };
+}
+
+// A first sign-in with Google: the account, its identity row and the session commit
+// together (an account without its link, or a link without the session, is a half-write).
+async function oauthWalk(google, kind) {
+  let cur = null;
+  return walk('oauth-signin', kind, 'POST /v1/auth/oauth/:provider', {
+    okStatus: 200,
+    prepare: async () => {
+      if (!cur) { const sub = unique('g'); cur = { sub, email: `${sub}@e2e.test` }; }
+      return cur;
+    },
+    act: (x) => call('POST', '/v1/auth/oauth/google',
+      { body: { id_token: google.idToken({ sub: x.sub, email: x.email, email_verified: true, name: 'Fault Walk' }) } }),
+    check: async (x, res, ok, tag, k) => {
+      const s = oauthState(x);
+      const before = (y) => !y.account && y.identity === 0 && y.sessions === 0;
+      const after = (y) => y.account && y.identity === 1 && y.sessions === 1;
+      if (ok) {
+        assert.ok(typeof res.json?.data?.access_token === 'string', `${tag}: ${res.text}`);
+        assert.ok(after(s), `${tag}: 200 but ${JSON.stringify(s)}`);
+        cur = null;
+        return;
+      }
+      const r = settle(tag, k, s, before, after);
+      if (r === 'before') return;
+      cur = null;
+      if (r === 'applied') return r;
+      if (s.account && !s.identity) violation('oauth.account_without_identity', `${tag} ${JSON.stringify(s)}`);
+      else if (s.identity && !s.sessions) violation('oauth.linked_without_session', `${tag} ${JSON.stringify(s)}`);
+      else violation('oauth.other', `${tag} ${JSON.stringify(s)}`);
+    },
+  });
+}
+
+const oauthStory = {
+  name: 'fault walk: provider sign-in is all or nothing: account, identity, session', timeout: 240000, fn: async () => {
+    const jwksDir = mkdtempSync(join(tmpdir(), 'vidzo-fi-jwks-'));
+    const google = fakeGoogle(jwksDir);
+    try {
+      await withServer({ args: ['--dev'], env: { VIDZO_GOOGLE_CLIENT_IDS: 'e2e-client', VIDZO_GOOGLE_JWKS: google.path } }, async ({ url, dir }) => {
+        own = { base: url, db: `${dir}/vidzo.db` };
+        try {
+          if (!(await faultRouteReady())) return skipNote();
+          for (const kind of KINDS) await oauthWalk(google, kind);
+        } finally {
+          await call('DELETE', '/v1/_debug/fault');
+          own = null;
+        }
+      });
+    } finally {
+      rmSync(jwksDir, { recursive: true, force: true });
+    }
+  },
+};
 
 // ---- follow ---------------------------------------------------------------------------
 
@@ -382,6 +666,12 @@ const walkStory = (name, fn) => ({
 export default [
   walkStory('fault walk: sign-up (signup) fails cleanly at every allocation, db step and call', signupWalk),
   walkStory('fault walk: sign-up (verify-email) fails cleanly at every allocation, db step and call', verifyWalk),
+  walkStory('fault walk: forgot-password answers 202 only with the code sent', forgotWalk),
+  walkStory('fault walk: sign-in code request answers 202 only with the code sent', otpRequestWalk),
+  walkStory('fault walk: password reset is all or nothing: code, password, sessions', resetWalk),
+  walkStory('fault walk: emailed-code sign-in with TOTP spends the code only with the session', codeSigninWalk),
+  walkStory('fault walk: phone verification spends the code only with the number stored', phoneVerifyWalk),
+  oauthStory,
   walkStory('fault walk: follow fails cleanly and the counters stay the follows table', followWalk),
   walkStory('fault walk: a blocked follow stays refused whatever step fails', blockedFollowWalk),
   walkStory('fault walk: profile update (bio and links) is all or nothing', profileWalk),
