@@ -49,12 +49,8 @@ int session_refresh(vz_db *db, const char *token, const char *user_agent, const 
                     int64_t now_ms, session_tokens *out);
 /* Sign-out: revokes the family the token belongs to (must belong to user_id if > 0). */
 int session_signout(vz_db *db, const char *token, int64_t user_id, int64_t now_ms);
-/* Revokes one family of user_id (SESSION_ENOTFOUND if it is not theirs), or all. */
+/* Revokes one family of user_id (SESSION_ENOTFOUND if it is not theirs). */
 int session_revoke(vz_db *db, int64_t user_id, int64_t family_id, int64_t now_ms);
-int session_revoke_all(vz_db *db, int64_t user_id, int64_t now_ms);
-/* Ends the access tokens of the sessions of user_id revoked at revoked_at_ms (after a
- * revoke-all committed). */
-void session_deny_revoked(vz_db *db, int64_t user_id, int64_t revoked_at_ms);
 /* Revoke-all inside the caller's transaction, without touching the denylist: memory (and
  * the other instances told over the bus) cannot roll back with the transaction, so the
  * access tokens are ended after the commit, by session_deny_recent (on_user.c runs it from

@@ -176,15 +176,6 @@ int session_revoke(vz_db *db, int64_t user_id, int64_t family_id, int64_t now_ms
   return changed > 0 ? SESSION_OK : SESSION_ENOTFOUND;
 }
 
-int session_revoke_all(vz_db *db, int64_t user_id, int64_t now_ms) {
-  int rc = db_run(db, NULL,
-                  "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-                  "ii", now_ms, user_id);
-  if (rc < 0) return SESSION_EDB;
-  session_deny_revoked(db, user_id, now_ms);
-  return SESSION_OK;
-}
-
 int session_revoke_all_tx(vz_db *db, int64_t user_id, int64_t now_ms) {
   int rc = db_run(db, NULL,
                   "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
@@ -200,15 +191,6 @@ int session_deny_recent(vz_db *db, int64_t user_id, int64_t since_ms) {
   for (; rc == DB_ROW; rc = db_step(st)) denylist_session(db_col_int(st, 0));
   if (st) db_finalize(st);
   return rc < 0 ? rc : 0;
-}
-
-void session_deny_revoked(vz_db *db, int64_t user_id, int64_t revoked_at_ms) {
-  vz_stmt *st = NULL;
-  int rc = db_run(db, &st,
-                  "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at = $2",
-                  "ii", user_id, revoked_at_ms);
-  for (; rc == DB_ROW; rc = db_step(st)) denylist_session(db_col_int(st, 0));
-  if (st) db_finalize(st);
 }
 
 static json_t *text_or_null(vz_stmt *st, int col) {
