@@ -166,7 +166,7 @@ static int email_or_fail(vz_req *req, char out[USERS_EMAIL_MAX + 1]) {
   return 0;
 }
 
-static int otp_fail(vz_req *req, int rc) {
+int auth_otp_fail(vz_req *req, int rc) {
   if (rc == OTP_ELOCKED)
     return vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
   if (rc == OTP_EDB) return vz_fail(req, 503, "unavailable", NULL, "database unavailable");
@@ -284,34 +284,28 @@ int auth_h_signup(vz_req *req) {
   return req->status;
 }
 
-typedef struct verify_ctx {
-  vz_req *req;
-  const char *email;
-  otp_hit hit;
-} verify_ctx;
-
 /* One transaction: the code spent, the email verified (with the password bound to the
  * code), the session and the reply with its tokens. No failure can burn the code and
  * leave the account unverified, or verified without the session the reply would carry.
  * A wrong, dead or already spent code is answered 400 and committed: the attempt it
  * spent must count against the guesser. */
 static int verify_email_tx(vz_db *db, void *ctx) {
-  verify_ctx *c = ctx;
+  auth_code_ctx *c = ctx;
   vz_req *req = c->req;
   users_account a;
   int64_t now = db_now_ms();
   int changed = 0;
-  int rc = otp_match(db, "verify_email", c->email, jstr(req, "code"), now, &c->hit);
+  int rc = otp_match(db, "verify_email", c->dest, jstr(req, "code"), now, &c->hit);
   if (rc == OTP_OK) rc = otp_consume(db, &c->hit, now);
   if (rc == OTP_EDB) return DB_RC_OF_HELPER;
   if (rc != OTP_OK) {
-    otp_fail(req, rc);
+    auth_otp_fail(req, rc);
     return 0;
   }
-  rc = users_account_by_email(db, c->email, &a);
+  rc = users_account_by_email(db, c->dest, &a);
   if (rc == USERS_EDB) return DB_RC_OF_HELPER;
   if (rc != USERS_OK || a.deleted) {
-    otp_fail(req, OTP_ENONE);
+    auth_otp_fail(req, OTP_ENONE);
     return 0;
   }
   /* The password bound to this code becomes the account's, and only while nobody has
@@ -320,7 +314,7 @@ static int verify_email_tx(vz_db *db, void *ctx) {
   rc = users_verify_email(db, a.id, c->hit.pending[0] ? c->hit.pending : NULL, 0, &changed);
   if (rc < 0) return rc;
   if (changed != 1) {
-    otp_fail(req, OTP_ENONE);
+    auth_otp_fail(req, OTP_ENONE);
     return 0;
   }
   a.email_verified = 1;
@@ -330,7 +324,7 @@ static int verify_email_tx(vz_db *db, void *ctx) {
 int auth_h_verify_email(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   if (email_or_fail(req, email)) return req->status;
-  verify_ctx c = {.req = req, .email = email};
+  auth_code_ctx c = {.req = req, .dest = email};
   vz_tx_or_fail(req, verify_email_tx, &c);
   sodium_memzero(&c.hit, sizeof c.hit);
   return req->status;
@@ -383,7 +377,7 @@ int auth_code_signin_tx(vz_req *req, vz_db *db, const users_account *a, const ot
   int rc = otp_consume(db, hit, db_now_ms());
   if (rc == OTP_EDB) return DB_RC_OF_HELPER;
   if (rc != OTP_OK) {
-    otp_fail(req, rc);
+    auth_otp_fail(req, rc);
     return 0;
   }
   rc = totp_step_tx(req, db, a, key);
@@ -398,7 +392,7 @@ int auth_code_match_tx(vz_req *req, vz_db *db, const char *dest, otp_hit *hit) {
   int rc = otp_match(db, "signin", dest, jstr(req, "code"), db_now_ms(), hit);
   if (rc == OTP_EDB) return DB_RC_OF_HELPER;
   if (rc != OTP_OK) {
-    otp_fail(req, rc);
+    auth_otp_fail(req, rc);
     return 1;
   }
   return 0;
@@ -501,31 +495,25 @@ int auth_h_otp_request(vz_req *req) {
   return otp_accepted(req, "signin", email, 1);
 }
 
-typedef struct code_ctx {
-  vz_req *req;
-  const char *email;
-  otp_hit hit;
-} code_ctx;
-
 /* One transaction: the guess, the account read, then auth_code_signin_tx. */
 static int otp_signin_tx(vz_db *db, void *ctx) {
-  code_ctx *c = ctx;
+  auth_code_ctx *c = ctx;
   users_account a;
-  int rc = auth_code_match_tx(c->req, db, c->email, &c->hit);
+  int rc = auth_code_match_tx(c->req, db, c->dest, &c->hit);
   if (rc) return rc < 0 ? rc : 0;
-  rc = users_account_by_email(db, c->email, &a);
+  rc = users_account_by_email(db, c->dest, &a);
   if (rc == USERS_EDB) return DB_RC_OF_HELPER;
   if (rc != USERS_OK || a.deleted || !a.email_verified) {
-    otp_fail(c->req, OTP_ENONE);
+    auth_otp_fail(c->req, OTP_ENONE);
     return 0;
   }
-  return auth_code_signin_tx(c->req, db, &a, &c->hit, c->email);
+  return auth_code_signin_tx(c->req, db, &a, &c->hit, c->dest);
 }
 
 int auth_h_otp_verify(vz_req *req) {
   char email[USERS_EMAIL_MAX + 1];
   if (email_or_fail(req, email)) return req->status;
-  code_ctx c = {.req = req, .email = email};
+  auth_code_ctx c = {.req = req, .dest = email};
   vz_tx_or_fail(req, otp_signin_tx, &c);
   sodium_memzero(&c.hit, sizeof c.hit);
   return req->status;
@@ -597,13 +585,13 @@ static int reset_tx(vz_db *db, void *ctx) {
   int rc = otp_verify(db, "reset_password", c->email, jstr(req, "code"), now);
   if (rc == OTP_EDB) return DB_RC_OF_HELPER;
   if (rc != OTP_OK) {
-    otp_fail(req, rc);
+    auth_otp_fail(req, rc);
     return 0;
   }
   rc = users_account_by_email(db, c->email, &a);
   if (rc == USERS_EDB) return DB_RC_OF_HELPER;
   if (rc != USERS_OK || a.deleted) {
-    otp_fail(req, OTP_ENONE);
+    auth_otp_fail(req, OTP_ENONE);
     return 0;
   }
   rc = users_set_password(db, a.id, c->hash, 1);

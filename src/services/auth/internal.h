@@ -60,6 +60,14 @@ int auth_totp_or_fail(vz_req *req, const struct users_account *a, const char *ke
  * guess for purpose "signin" at dest (0 matched, 1 replied and to be committed, or a db.h
  * error), then, for the account it signs in, the TOTP step when the account has it on,
  * the code spent and the session with the reply (0 replied, DB_EABORT or a db.h error). */
+/* The db_tx context of a request that spends a one-time code sent to dest. */
+typedef struct auth_code_ctx {
+  vz_req *req;
+  const char *dest;  /* the email or phone number the code went to */
+  otp_hit hit;
+} auth_code_ctx;
+/* The reply for a code that did not match: 429 when locked, 503 for OTP_EDB, else 400. */
+int auth_otp_fail(vz_req *req, int rc);
 int auth_code_match_tx(vz_req *req, vz_db *db, const char *dest, otp_hit *hit);
 int auth_code_signin_tx(vz_req *req, vz_db *db, const struct users_account *a,
                         const otp_hit *hit, const char *key);

@@ -64,40 +64,33 @@ int auth_h_phone_request(vz_req *req) {
  * an unavailable database, as a lost connection would be. */
 static int code_or_fail_tx(vz_req *req, int rc) {
   if (rc == OTP_EDB) return DB_EUNAVAILABLE;
-  if (rc == OTP_ELOCKED) vz_fail(req, 429, "too_many_attempts", "code", "%s", otp_strerror(rc));
-  else vz_fail(req, 400, "invalid_code", "code", "the code is invalid or has expired");
+  auth_otp_fail(req, rc);
   return 0;
 }
-
-typedef struct phone_ctx {
-  vz_req *req;
-  const char *phone;
-  otp_hit hit;
-} phone_ctx;
 
 /* One transaction: the code spent and the number stored, so a failure between them
  * cannot burn the code and leave the number unverified. A number another account holds
  * (409) rolls back too: the code stays good, for nothing, as the number is taken. */
 static int phone_verify_tx(vz_db *db, void *ctx) {
-  phone_ctx *c = ctx;
+  auth_code_ctx *c = ctx;
   vz_req *req = c->req;
   char purpose[PURPOSE_MAX];
-  int rc = otp_verify(db, purpose_of(req, purpose), c->phone, json_string_value(json_object_get(req->json, "code")), db_now_ms());
+  int rc = otp_verify(db, purpose_of(req, purpose), c->dest, json_string_value(json_object_get(req->json, "code")), db_now_ms());
   if (rc != OTP_OK) return code_or_fail_tx(req, rc);
-  rc = users_set_phone(db, req->user_id, c->phone);
+  rc = users_set_phone(db, req->user_id, c->dest);
   if (rc == DB_ECONSTRAINT) {
     vz_fail(req, 409, "conflict", "phone", "this number belongs to another account");
     return DB_EABORT;
   }
   if (rc < 0) return rc;
-  vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", c->phone, "phone_verified", 1));
+  vz_reply_item(req, 200, json_pack("{s:s, s:b}", "phone", c->dest, "phone_verified", 1));
   return req->status >= 400 ? DB_EABORT : 0;
 }
 
 int auth_h_phone_verify(vz_req *req) {
   const char *phone = phone_or_fail(req);
   if (!phone) return req->status;
-  phone_ctx c = {.req = req, .phone = phone};
+  auth_code_ctx c = {.req = req, .dest = phone};
   vz_tx_or_fail(req, phone_verify_tx, &c);
   return req->status;
 }
@@ -132,13 +125,13 @@ int auth_h_sms_signin_request(vz_req *req) {
 /* One transaction, as the emailed code's (auth_code_signin_tx): the guess, the account,
  * the TOTP step, the code spent and the session. */
 static int sms_signin_tx(vz_db *db, void *ctx) {
-  phone_ctx *c = ctx;
+  auth_code_ctx *c = ctx;
   vz_req *req = c->req;
   users_account a;
   int64_t uid = 0;
-  int rc = auth_code_match_tx(req, db, c->phone, &c->hit);
+  int rc = auth_code_match_tx(req, db, c->dest, &c->hit);
   if (rc) return rc < 0 ? rc : 0;
-  rc = users_id_by_phone(db, c->phone, &uid);
+  rc = users_id_by_phone(db, c->dest, &uid);
   if (rc < 0) return rc;
   if (uid) {
     rc = users_account_by_id(db, uid, &a);
@@ -148,14 +141,14 @@ static int sms_signin_tx(vz_db *db, void *ctx) {
   /* a TOTP failure counts against the account's email, as a password sign-in's would */
   char key[USERS_EMAIL_MAX + 1];
   users_err e = {0};
-  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%s", c->phone);
+  if (users_email_normalize(a.email, key, &e) != 0) snprintf(key, sizeof key, "%s", c->dest);
   return auth_code_signin_tx(req, db, &a, &c->hit, key);
 }
 
 int auth_h_sms_signin_verify(vz_req *req) {
   const char *phone = phone_or_fail(req);
   if (!phone) return req->status;
-  phone_ctx c = {.req = req, .phone = phone};
+  auth_code_ctx c = {.req = req, .dest = phone};
   vz_tx_or_fail(req, sms_signin_tx, &c);
   sodium_memzero(&c.hit, sizeof c.hit);
   return req->status;
