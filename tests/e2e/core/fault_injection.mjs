@@ -14,11 +14,11 @@
 // nothing leaks into other stories. The report says which route claimed the arm: a run
 // that was not claimed by the request under test fails (determinism).
 import { execFileSync } from 'node:child_process';
-import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { api, asAdmin, assert, lastCode, newUser, unique, withServer } from '../lib.mjs';
+import { fakeGoogle, stepNow, totp } from '../auth/auth_support.mjs';
 
 const KINDS = ['db', 'alloc', 'call'];
 const MAX_N = 600; // far above any handler's count: the walk ends long before
@@ -291,24 +291,6 @@ async function resetWalk(kind) {
 
 // ---- sign-in by emailed code, TOTP on ---------------------------------------------------
 
-// RFC 6238 TOTP (SHA-1, 30 s, 6 digits) for a base32 secret at time step `step`.
-function totp(secretB32, step) {
-  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, acc = 0;
-  const bytes = [];
-  for (const ch of secretB32.replace(/=+$/, '').toUpperCase()) {
-    acc = (acc << 5) | alpha.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) { bytes.push((acc >>> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', Buffer.from(bytes)).update(msg).digest();
-  const off = mac[19] & 0xf;
-  const bin = ((mac[off] & 0x7f) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
-  return String(bin % 1000000).padStart(6, '0');
-}
-const stepNow = () => Math.floor(Date.now() / 1000 / 30);
 
 function codeSigninState(x) {
   const e = x.email.toLowerCase();
@@ -402,23 +384,6 @@ async function phoneVerifyWalk(kind) {
 }
 
 // ---- provider sign-in ------------------------------------------------------------------
-
-// A fake Google: an ES256 key whose JWKS the server reads from a file.
-function fakeGoogle(dir) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'g1', alg: 'ES256', use: 'sig' };
-  const path = join(dir, 'google-jwks.json');
-  writeFileSync(path, JSON.stringify({ keys: [jwk] }));
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const idToken = (claims) => {
-    const now = Math.floor(Date.now() / 1000);
-    const input = `${b64({ alg: 'ES256', kid: 'g1', typ: 'JWT' })}.${b64({
-      iss: 'https://accounts.google.com', aud: 'e2e-client', iat: now, exp: now + 600, ...claims })}`;
-    const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
-    return `${input}.${sig.toString('base64url')}`;
-  };
-  return { path, idToken };
-}
 
 function oauthState(x) {
   const u = sqlOne(`SELECT CAST(id AS TEXT) AS id FROM users WHERE email_lower = ${q(x.email.toLowerCase())}`);
