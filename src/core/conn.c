@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop_internal.h"
+#include "lib/clock.h"
 
 #define MAX_HEADERS 64
 #define MAX_URL 8192
@@ -443,7 +444,7 @@ static int on_message_begin(http_parser *p) {
   r->arena = a;
   r->conn = c;
   r->loop = c->loop;
-  r->start_ns = vz_now_ns();
+  r->start_ns = vz_mono_ns();
   r->headers = vz_arena_alloc(a, MAX_HEADERS * sizeof(vz_header));
   memcpy(r->ip, c->ip, sizeof c->ip);
   c->req = r;
@@ -591,7 +592,7 @@ static void reply_parse_error(vz_conn *c, int status) {
     r->arena = a;
     r->loop = c->loop;
     r->conn = c;
-    r->start_ns = vz_now_ns();
+    r->start_ns = vz_mono_ns();
     r->method = "?";
   }
   if (!r->path) r->path = "";

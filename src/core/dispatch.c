@@ -17,6 +17,7 @@
 #include "core/loop_internal.h"
 #include "core/respcache.h"
 #include "db/db.h"
+#include "lib/clock.h"
 
 vz_hooks vz_hook;
 int vz_validate_body_or_fail(vz_req *req);
@@ -45,7 +46,7 @@ static void set_request_id(vz_req *req) {
   }
   if (!rid_prefix) {
     uint32_t r;
-    do { r = (uint32_t)random() ^ (uint32_t)(vz_now_ns() >> 7) ^ (uint32_t)(uintptr_t)&rid_counter; } while (!r);
+    do { r = (uint32_t)random() ^ (uint32_t)(vz_mono_ns() >> 7) ^ (uint32_t)(uintptr_t)&rid_counter; } while (!r);
     rid_prefix = r;
   }
   snprintf(req->request_id, sizeof req->request_id, "%08x%012llx", rid_prefix, (unsigned long long)++rid_counter);
@@ -95,7 +96,7 @@ void vz_req_free(vz_req *req) {
 }
 
 void vz_req_log_and_count(vz_req *req) {
-  double secs = (double)(vz_now_ns() - req->start_ns) / 1e9;
+  double secs = (double)(vz_mono_ns() - req->start_ns) / 1e9;
   vz_metrics_observe(&req->loop->m, req->route ? req->route->idx : VZ_MAX_ROUTES, req->status, secs);
   if (vz_log_level > VZ_LOG_INFO || (req->route && (req->route->flags & VZ_NO_LOG))) return;
   char st[8], ms[32], uid[24];
@@ -156,15 +157,15 @@ vz_db *vz_worker_db_current(void) { return tl_db; }
 static _Thread_local uint64_t tl_replica_down_until;
 
 vz_db *vz_worker_db_read(void) {
-  if (!vz_cfg.replica_url[0] || vz_now_ns() < tl_replica_down_until) return vz_worker_db();
+  if (!vz_cfg.replica_url[0] || vz_mono_ns() < tl_replica_down_until) return vz_worker_db();
   if (!tl_db_read) tl_db_read = open_tracked(vz_cfg.replica_url);
-  if (!tl_db_read) tl_replica_down_until = vz_now_ns() + REPLICA_RETRY_NS;
+  if (!tl_db_read) tl_replica_down_until = vz_mono_ns() + REPLICA_RETRY_NS;
   return tl_db_read ? tl_db_read : vz_worker_db();
 }
 
 static void replica_check(vz_req *req) {
   if (req->status != 503 || !tl_db_read || req->db_read != tl_db_read || db_ping(tl_db_read) == 0) return;
-  tl_replica_down_until = vz_now_ns() + REPLICA_RETRY_NS;
+  tl_replica_down_until = vz_mono_ns() + REPLICA_RETRY_NS;
   vz_log_warn("read replica unreachable: reading from the primary for 5 s", "error", db_errmsg(tl_db_read));
 }
 
@@ -183,7 +184,7 @@ static void work_cb(uv_work_t *w) {
   vz_req *req = ((job *)w)->req;
   vz_metrics_queue(-1);
   vz_log_context_set(req->request_id, req->user_id, req->route->path);
-  uint64_t t0 = vz_now_ns();
+  uint64_t t0 = vz_mono_ns();
   req->db = vz_worker_db();
   req->db_read = vz_worker_db_read();
   if (!req->db) {
@@ -203,7 +204,7 @@ static void work_cb(uv_work_t *w) {
   if (req->route->flags & VZ_IDEMPOTENT) vz_idem_sweep(req->db);
   replica_check(req);
   req->db = req->db_read = NULL;
-  vz_metrics_db((double)(vz_now_ns() - t0) / 1e9);
+  vz_metrics_db((double)(vz_mono_ns() - t0) / 1e9);
   vz_log_context_clear();
 }
 

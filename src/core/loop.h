@@ -46,5 +46,4 @@ void vz_conn_close_detached(uv_tcp_t *h);
 /* Server lifecycle (main.c). */
 int vz_server_run(void);            /* blocks until shutdown; 0 on a clean drain */
 void vz_server_stop(void);          /* begin graceful shutdown (what SIGTERM does) */
-uint64_t vz_now_ns(void);
 #endif

@@ -11,6 +11,7 @@
 #include "core/bus.h"
 #include "core/loop_internal.h"
 #include "db/db.h"
+#include "lib/clock.h"
 
 #define GROUPS 16
 #define BUCKETS 128
@@ -116,7 +117,7 @@ int vz_respcache_lookup(vz_req *req) {
   unsigned gen = atomic_load_explicit(&groups[g].gen, memory_order_relaxed);
   for (entry *e = c->b[hash(key) % BUCKETS]; e; e = e->next) {
     if (e->gzip != req->accepts_gzip || strcmp(e->key, key)) continue;
-    if (e->gen != gen || vz_now_ns() > e->expires_ns) return 0;
+    if (e->gen != gen || vz_mono_ns() > e->expires_ns) return 0;
     vz_reply_bytes(req, 200, e->type, e->body, e->len);
     if (e->encoded) {
       vz_add_header(req, "Content-Encoding", "gzip");
@@ -177,7 +178,7 @@ void vz_respcache_store(vz_req *req) {
   /* The generation read at dispatch, before the handler ran: if a write bumped it while
    * the handler read the database, this copy is stale at once and never served. */
   e->gen = req->cache_gen;
-  e->expires_ns = vz_now_ns() + (uint64_t)req->route->cache_ms * 1000000ull;
+  e->expires_ns = vz_mono_ns() + (uint64_t)req->route->cache_ms * 1000000ull;
   e->next = c->b[h];
   c->b[h] = e;
   c->n++;

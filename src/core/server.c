@@ -35,7 +35,6 @@ static void (*start_hooks[MAX_HOOKS])(vz_loop *);
 static int nstart_hooks;
 static uv_signal_t sig_term, sig_int;
 
-uint64_t vz_now_ns(void) { return vz_mono_ns(); }
 
 int vz_loop_count(void) { return nloops; }
 vz_loop *vz_loop_get(int i) { return i >= 0 && i < nloops ? &loops[i] : NULL; }
@@ -168,7 +167,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 /* The loop is done when draining and nothing it owns is left (or the deadline passed). */
 static void drain_check(uv_timer_t *t) {
   vz_loop *l = t->data;
-  int past = vz_now_ns() >= l->drain_deadline_ns;
+  int past = vz_mono_ns() >= l->drain_deadline_ns;
   if (past && (l->nconns > 0 || l->holds > 0)) {
     char n[32];
     snprintf(n, sizeof n, "%ld", l->nconns + l->holds);
@@ -197,7 +196,7 @@ static void start_drain(void *arg) {
   }
   for (int i = 0; i < ndrain_hooks; i++) drain_hooks[i](l);
   vz_conn_close_all(l, 0); /* idle ones now; busy ones after their reply */
-  l->drain_deadline_ns = vz_now_ns() + (uint64_t)vz_cfg.shutdown_timeout * 1000000000ull;
+  l->drain_deadline_ns = vz_mono_ns() + (uint64_t)vz_cfg.shutdown_timeout * 1000000000ull;
   uv_timer_start(&l->drain_timer, drain_check, 0, 20);
 }
 

@@ -287,11 +287,7 @@ int db_tx(vz_db *db, db_tx_fn fn, void *ctx) {
 #define ID_SEQ_BITS 12
 #define ID_NODE_BITS 8
 
-int64_t db_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t db_now_ms(void) { return vz_wall_ms(); }
 
 /* The 8 "random" bits are drawn once per process: within a process the sequence already
  * guarantees uniqueness, and a fixed value per instance means two instances collide only

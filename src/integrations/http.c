@@ -33,6 +33,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/version.h"
+#include "lib/clock.h"
 
 #define INTEG_MAX 32
 #define MAX_DRAINS 256
@@ -95,11 +96,6 @@ static int t_ndrains;
 static uint64_t rng;
 static _Thread_local int on_client_thread;
 
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 const char *integ_strerror(int err) {
   switch (err) {
@@ -155,7 +151,7 @@ int integ_register(const integ_conf *c) {
 int integ_breaker_state(const char *name, int *retry_after_s) {
   integ *ig = find(name);
   if (!ig) return -1;
-  if (retry_after_s) *retry_after_s = (int)((integ_breaker_wait_ms(&ig->br, now_ms()) + 999) / 1000);
+  if (retry_after_s) *retry_after_s = (int)((integ_breaker_wait_ms(&ig->br, vz_mono_ms()) + 999) / 1000);
   return atomic_load_explicit(&ig->br.state, memory_order_relaxed);
 }
 
@@ -244,7 +240,7 @@ static void deliver_on_loop(void *arg) {
 }
 
 static void complete(call *c) {
-  c->res.seconds = (double)(now_ms() - c->start_ms) / 1000.0;
+  c->res.seconds = (double)(vz_mono_ms() - c->start_ms) / 1000.0;
   if (c->easy) {
     curl_easy_cleanup(c->easy);
     c->easy = NULL;
@@ -505,7 +501,7 @@ static void harvest(uint64_t now, int stopping) {
 static void *client_main(void *unused) {
   (void)unused;
   on_client_thread = 1;
-  rng = now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+  rng = vz_mono_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
   for (;;) {
     pthread_mutex_lock(&cl.mu);
     call *fresh = cl.submitted;
@@ -517,7 +513,7 @@ static void *client_main(void *unused) {
     memcpy(t_drains, cl.drains, sizeof t_drains[0] * (size_t)t_ndrains);
     pthread_mutex_unlock(&cl.mu);
 
-    uint64_t now = now_ms();
+    uint64_t now = vz_mono_ms();
     while (fresh) {
       call *c = fresh;
       fresh = c->next;
@@ -544,7 +540,7 @@ static void *client_main(void *unused) {
     }
     int still = 0;
     curl_multi_perform(cl.multi, &still);
-    now = now_ms();
+    now = vz_mono_ms();
     harvest(now, stopping);
     /* Past the grace (stop) or a draining loop's cut-off, what is in flight is canceled. */
     for (call *c = active, *next; c; c = next) {
@@ -573,7 +569,7 @@ static void on_loop_drain(vz_loop *l) {
   uint64_t margin = grace / 2 < 250 ? grace / 2 : 250;
   pthread_mutex_lock(&cl.mu);
   if (cl.running && cl.ndrains < MAX_DRAINS) {
-    cl.drains[cl.ndrains++] = (drain_mark){l, now_ms() + grace - margin};
+    cl.drains[cl.ndrains++] = (drain_mark){l, vz_mono_ms() + grace - margin};
     curl_multi_wakeup(cl.multi);
   }
   pthread_mutex_unlock(&cl.mu);
@@ -613,7 +609,7 @@ int integ_call(const integ_request *req, vz_loop *loop, integ_done_fn done, void
   c->backoff_ms = req->backoff_ms > 0 ? req->backoff_ms : 100;
   c->max_retry_wait_ms = req->max_retry_wait_ms > 0 ? req->max_retry_wait_ms : 5000;
   c->max_response = req->max_response ? req->max_response : 1024 * 1024;
-  c->start_ms = now_ms();
+  c->start_ms = vz_mono_ms();
   c->deadline_ms = req->deadline_ms > 0 ? c->start_ms + (uint64_t)req->deadline_ms : 0;
   c->loop = loop;
   c->done = done;
@@ -714,7 +710,7 @@ void integ_stop(int grace_ms) {
     return;
   }
   cl.stopping = 1;
-  cl.stop_at_ms = now_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
+  cl.stop_at_ms = vz_mono_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
   curl_multi_wakeup(cl.multi);
   pthread_mutex_unlock(&cl.mu);
   pthread_join(cl.thread, NULL);

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "lib/clock.h"
 
 #define IDLE_MIN_MS 250
 #define IDLE_MAX_MS 2000
@@ -71,11 +72,6 @@ static int idle(int ms, unsigned *seen) {
   return stop;
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Claims and runs one job of r: 1 ran one, 0 nothing due, <0 database trouble. */
 static int run_one(vz_db *db, const reg *r, const char *me) {
@@ -112,7 +108,7 @@ static void *worker(void *arg) {
   int n = (int)(intptr_t)arg, wait_ms = IDLE_MIN_MS;
   char me[64];
   unsigned seen = 0;
-  int64_t next_reap = mono_ms() + REAP_EVERY_MS;
+  int64_t next_reap = (int64_t)vz_mono_ms() + REAP_EVERY_MS;
   vz_db *db = NULL;
   snprintf(me, sizeof me, "%s/w%d", instance, n);
   pthread_mutex_lock(&mu);
@@ -138,9 +134,9 @@ static void *worker(void *arg) {
       if (rc > 0) ran++;
       if (rc < 0) failed = 1;
     }
-    if (n == 0 && mono_ms() >= next_reap) {
+    if (n == 0 && (int64_t)vz_mono_ms() >= next_reap) {
       jobs_reap(db, NULL);
-      next_reap = mono_ms() + REAP_EVERY_MS;
+      next_reap = (int64_t)vz_mono_ms() + REAP_EVERY_MS;
     }
     if (failed) { /* the database went away: a fresh connection after a pause */
       atomic_fetch_add(&st_errors, 1);

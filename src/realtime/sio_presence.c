@@ -14,6 +14,7 @@
 
 #include "core/bus.h"
 #include "core/log.h"
+#include "lib/clock.h"
 
 #define PERIOD_MS 1000
 #define STALE_MS 3500
@@ -29,7 +30,6 @@ static uint64_t self;
 static sio_rooms *(*rooms_of)(vz_loop *l);
 static uv_timer_t timers[64];
 
-static uint64_t now_ms(void) { return uv_hrtime() / 1000000; }
 
 /* Message: origin (8) | loop (2) | { key_len (2) | key | count (4) }* */
 static void publish(uv_timer_t *t) {
@@ -74,7 +74,7 @@ static void on_report(const char *topic, const void *data, size_t len) {
   uint8_t *copy = malloc(len);
   if (!copy) return;
   memcpy(copy, data, len);
-  uint64_t now = now_ms();
+  uint64_t now = vz_mono_ms();
   pthread_mutex_lock(&lock);
   report *slot = NULL;
   for (int i = 0; i < nreports && !slot; i++)
@@ -92,7 +92,7 @@ static void on_report(const char *topic, const void *data, size_t len) {
 
 long sio_presence_count(const char *key, size_t key_len) {
   long total = 0;
-  uint64_t now = now_ms();
+  uint64_t now = vz_mono_ms();
   pthread_mutex_lock(&lock);
   for (int i = 0; i < nreports; i++) {
     const report *r = &reports[i];

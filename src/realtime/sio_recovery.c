@@ -16,6 +16,7 @@
  * in time (the window), and the number of sessions. Stale entries are swept on the
  * emit path every few thousand packets; an idle process holds at most what it had. */
 #include "realtime/sio_recovery.h"
+#include "lib/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -59,11 +60,6 @@ void sio_rec_lock(void) { pthread_mutex_lock(&mu); }
 void sio_rec_unlock(void) { pthread_mutex_unlock(&mu); }
 uint64_t sio_rec_next_seq(void) { return ++seq_now; }
 
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint64_t hash(const char *k, size_t n) {
   uint64_t h = 1469598103934665603ull;
@@ -125,7 +121,7 @@ static void sweep(uint64_t now) {
 }
 
 void sio_rec_store(const char *key, size_t klen, uint64_t seq, ws_buf *b, const char *except_sid) {
-  uint64_t now = now_ms();
+  uint64_t now = vz_mono_ms();
   if (seq > seq_now) seq_now = seq; /* shared mode: offsets are stream ids */
   if (++stores_since_sweep >= SWEEP_EVERY) {
     stores_since_sweep = 0;
@@ -172,7 +168,7 @@ void sio_rec_session_free(sio_rec_session *s) {
 void sio_rec_persist(sio_rec_session *s) {
   sess_node *n = nsessions < SIO_REC_MAX_SESSIONS ? malloc(sizeof *n) : NULL;
   if (!n) { sio_rec_session_free(s); return; }
-  s->at_ms = now_ms();
+  s->at_ms = vz_mono_ms();
   size_t k = hash(s->pid, strlen(s->pid)) & (SBUCKETS - 1);
   n->s = s;
   n->next = stab[k];
@@ -194,7 +190,7 @@ sio_rec_session *sio_rec_take(const char *pid, int64_t user_id, const char *nsp)
     sess_node *n = *pp;
     if (strcmp(n->s->pid, pid) != 0) continue;
     sio_rec_session *s = n->s;
-    int expired = s->at_ms + SIO_REC_WINDOW_MS < now_ms();
+    int expired = s->at_ms + SIO_REC_WINDOW_MS < vz_mono_ms();
     /* Ownership first: a stranger's CONNECT with this pid leaves it where it is. */
     if (!expired && !sio_rec_owned(s, user_id, nsp)) return NULL;
     *pp = n->next;
