@@ -100,6 +100,9 @@ typedef struct pay_event {
   int64_t amount;                       /* minor units, >= 0 (this refund's amount for REFUNDED) */
   char currency[4];                     /* ISO 4217, upper case ("USD") */
   int64_t created_ms;                   /* when the processor says it happened (ordering), 0 unknown */
+  int64_t processor_fee;                /* SUCCEEDED: the processor's fee in minor units when the
+                                         * event carries it (Stripe balance_transaction.fee, PayPal
+                                         * seller_receivable_breakdown.paypal_fee), else 0 */
 } pay_event;
 
 /* create: a payment for one of our payment rows. */
@@ -155,6 +158,7 @@ typedef struct pay_lookup_res {
   int64_t amount_captured;        /* 0 unless SUCCEEDED */
   int64_t amount_refunded;
   char currency[4];
+  int64_t processor_fee;          /* as in pay_event; 0 when unknown */
 } pay_lookup_res;
 
 /* payout: money to a seller's account at the processor (Stripe Connect transfer to
