@@ -14,6 +14,9 @@
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
+#include "services/orders/orders.h"
+#include "services/payments/payments.h"
+#include "services/products/products.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -24,6 +27,9 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &products_service,
+  &orders_service,
+  &payments_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
