@@ -83,7 +83,7 @@ static const vz_field earnings_query[] = { { "period", VZ_ENUM, 0, 0, 10, "day|w
 static vz_route payments_routes[] = {
   VZ_POST("/v1/payments", pay_h_create, .body = create_in, .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 120),
   VZ_GET("/v1/payments/:id", pay_h_show, .flags = VZ_AUTH),
-  VZ_POST("/v1/payments/:id/sandbox", sandbox_h_settle, .body = settle_in, .flags = VZ_AUTH),
+  VZ_POST("/v1/payments/:id/settle", sandbox_h_settle, .body = settle_in, .flags = VZ_AUTH),
   VZ_POST("/v1/payments/webhooks/:provider", pay_h_webhook, .flags = VZ_RAW_BODY, .max_body = 262144, .rate_per_min = 6000),
   VZ_POST("/v1/admin/payments/reconcile", pay_h_reconcile, .body = reconcile_in, .flags = VZ_ROLE_ADMIN),
   VZ_GET("/v1/admin/ledger/check", ledger_h_check, .flags = VZ_ROLE_ADMIN),
