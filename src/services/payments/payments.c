@@ -327,6 +327,18 @@ static int apply_tx(vz_db *db, void *ctx) {
     if (rc == DB_ROW) rid = db_col_int(st, 0);
     db_finalize(st);
     if (rc < 0) return rc;
+    if (!rid) {
+      /* the webhook can outrun the job that stores the provider's refund id: take our
+       * oldest pending refund of that amount on that payment (PayPal names only the
+       * capture, hence the charge id) */
+      rc = db_run(db, &st, "SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.status = 'pending'"
+                  " AND r.provider_refund_id IS NULL AND r.amount = $1 AND p.provider = $2"
+                  " AND (p.provider_payment_id = $3 OR p.provider_charge_id = $4) ORDER BY r.id LIMIT 1", "isss", ev->amount,
+                  a->provider, ev->provider_payment_id, ev->provider_charge_id);
+      if (rc == DB_ROW) rid = db_col_int(st, 0);
+      db_finalize(st);
+      if (rc < 0) return rc;
+    }
     if (!rid) outcome = "unknown_refund";
     else if ((rc = ev->type == PAY_EV_REFUNDED ? refund_succeeded(db, rid, ev->provider_refund_id)
                                                 : refund_failed(db, rid, "the provider reported the refund failed")) < 0)
