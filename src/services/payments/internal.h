@@ -49,6 +49,8 @@ int pay_reconcile(vz_db *db, int64_t min_age_ms, int *fixed);
 
 /* ---- sandbox.c ---- */
 int sandbox_h_settle(vz_req *req);
+/* The Sandbox-Signature header value for body at now_ms ("t=<s>,v1=<hex>"). 0 or -1. */
+int sandbox_sign_header(const char *body, size_t len, int64_t now_ms, char *out, size_t n);
 int sandbox_start(void);
 void sandbox_stop(void);
 

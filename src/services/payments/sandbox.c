@@ -195,6 +195,14 @@ static void sign(const char *t, const char *body, size_t len, char hex[65]) {
   hex[64] = 0;
 }
 
+int sandbox_sign_header(const char *body, size_t len, int64_t now_ms, char *out, size_t n) {
+  char t[24], hex[65];
+  snprintf(t, sizeof t, "%lld", (long long)(now_ms / 1000));
+  sign(t, body, len, hex);
+  int k = snprintf(out, n, "t=%s,v1=%s", t, hex);
+  return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
 static const char *header(const vz_header *h, int n, const char *name) {
   for (int i = 0; i < n; i++)
     if (!strcasecmp(h[i].name, name)) return h[i].value;
@@ -294,7 +302,7 @@ int sandbox_h_settle(vz_req *req) {
   if (crash && !strcmp(crash, "sandbox_settled")) _exit(137);
 #endif
   /* 2. the delivery the processor would POST to us */
-  char evid[48], t[24], sig[100], hex[65];
+  char evid[48], sig[100];
   unsigned char rnd[8];
   FILE *ur = fopen("/dev/urandom", "rb");
   size_t got = ur ? fread(rnd, 1, sizeof rnd, ur) : 0;
@@ -302,15 +310,13 @@ int sandbox_h_settle(vz_req *req) {
   if (got != sizeof rnd) return vz_fail(req, 503, "unavailable", NULL, "no randomness");
   snprintf(evid, sizeof evid, "evt_sbx_%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
   int64_t now = db_now_ms();
-  snprintf(t, sizeof t, "%lld", (long long)(now / 1000));
   json_t *evj = json_pack("{s:s,s:s,s:I,s:{s:s,s:s,s:I,s:s}}", "id", evid, "type", ok ? "payment.succeeded" : "payment.failed",
                           "created", (json_int_t)now, "data", "payment_id", pid, "payment_ref",
                           vz_arena_printf(req->arena, "%lld", (long long)id), "amount", (json_int_t)amount, "currency", cur);
   char *body = evj ? json_dumps(evj, JSON_COMPACT) : NULL;
   json_decref(evj);
   if (!body) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-  sign(t, body, strlen(body), hex);
-  snprintf(sig, sizeof sig, "t=%s,v1=%s", t, hex);
+  sandbox_sign_header(body, strlen(body), now, sig, sizeof sig);
   /* 3. through the webhook path: verify, parse, apply once */
   vz_header hs[1] = { { "Sandbox-Signature", sig } };
   pay_event ev;
