@@ -17,6 +17,7 @@
 #include "services/orders/orders.h"
 #include "services/payments/payments.h"
 #include "services/products/products.h"
+#include "services/streams/streams.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -27,6 +28,7 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &streams_service,
   &products_service,
   &orders_service,
   &payments_service,
