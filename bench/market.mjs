@@ -64,21 +64,25 @@ async function checkoutRun(s, bs, stock, mode) {
 
 async function searchRun(total, conc) {
   const qs = ['sort=newest', 'sort=price_asc&currency=EUR&min_price=1000&max_price=2000', 'q=koala', 'q=mug%20blue&sort=popular',
-    'category_id=1&sort=price_desc', 'in_stock=true&sort=newest', 'q=lamp&in_stock=true', 'seller_id=2&sort=newest'];
-  const ms = [];
+    'category_id=1&sort=price_desc', 'in_stock=true&sort=newest', 'q=lamp&in_stock=true', 'seller_id=2&sort=newest',
+    'q=number%20777777', 'sort=popular'];
+  const ms = [], per = new Map(qs.map((q) => [q, []]));
   let i = 0, bad = 0;
   const worker = async () => {
     while (i < total) {
       const q = qs[i++ % qs.length];
       const t0 = now();
       const r = await api('GET', `/v1/products?${q}&limit=20`);
-      ms.push(now() - t0);
+      const d = now() - t0;
+      ms.push(d);
+      per.get(q).push(d);
       if (r.status !== 200) bad++;
     }
   };
   const t0 = now();
   await Promise.all(Array.from({ length: conc }, worker));
   const secs = (now() - t0) / 1000;
+  for (const [q, xs] of per) console.log(JSON.stringify({ bench: 'search_query', query: q, n: xs.length, p50_ms: +pct(xs, 50).toFixed(2), p99_ms: +pct(xs, 99).toFixed(2) }));
   return { bench: 'search', requests: total, concurrency: conc, non_200: bad, req_per_s: Math.round(total / secs),
     p50_ms: +pct(ms, 50).toFixed(2), p99_ms: +pct(ms, 99).toFixed(2) };
 }
@@ -88,5 +92,5 @@ if (what === 'checkout') {
   const s = await seller(), bs = await buyers();
   for (const stock of [10, N]) for (const mode of ['concurrent', 'serial']) console.log(JSON.stringify(await checkoutRun(s, bs, stock, mode)));
 } else {
-  console.log(JSON.stringify(await searchRun(Number(process.env.SEARCHES || 4000), Number(process.env.CONC || 16))));
+  console.log(JSON.stringify(await searchRun(Number(process.env.SEARCHES || 1000), Number(process.env.CONC || 8))));
 }

@@ -544,17 +544,17 @@ static const vz_field list_query[] = {
 };
 
 static vz_route orders_routes[] = {
-  VZ_POST("/v1/orders", h_checkout, .body = checkout_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER, .rate_per_min = 600),
-  VZ_GET("/v1/orders", h_list_buyer, .query = list_query, .flags = VZ_AUTH),
-  VZ_GET("/v1/orders/:id", h_show, .flags = VZ_AUTH),
-  VZ_POST("/v1/orders/:id/cancel", h_cancel, .body = reason_in, .flags = VZ_AUTH),
-  VZ_POST("/v1/orders/:id/ship", h_ship, .body = ship_in, .flags = VZ_AUTH),
-  VZ_POST("/v1/orders/:id/deliver", h_deliver, .flags = VZ_AUTH),
-  VZ_POST("/v1/orders/:id/refund-request", h_refund_request, .body = refund_request_in, .flags = VZ_AUTH),
-  VZ_POST("/v1/orders/:id/refund", h_refund, .body = refund_in, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_POST("/v1/orders/:id/refund-decline", h_refund_decline, .body = reason_in, .flags = VZ_AUTH),
-  VZ_GET("/v1/sellers/me/orders", h_list_seller, .query = list_query, .flags = VZ_ROLE_SELLER),
-  VZ_GET("/v1/admin/orders", h_list_admin, .query = list_query, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/orders", h_checkout, .op = "checkout", .summary = "Checkout: one order per seller, stock reserved (Idempotency-Key required)", .res = "Checkout", .ok = 201, .errors = "409 422", .body = checkout_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER, .rate_per_min = 600),
+  VZ_GET("/v1/orders", h_list_buyer, .op = "listOrders", .summary = "The buyer's orders", .res = "Order[]", .query = list_query, .flags = VZ_AUTH),
+  VZ_GET("/v1/orders/:id", h_show, .op = "getOrder", .summary = "An order (its buyer, seller or an admin)", .res = "Order", .errors = "404", .flags = VZ_AUTH),
+  VZ_POST("/v1/orders/:id/cancel", h_cancel, .op = "cancelOrder", .summary = "Cancel an order", .res = "Order", .errors = "404 409", .body = reason_in, .flags = VZ_AUTH),
+  VZ_POST("/v1/orders/:id/ship", h_ship, .op = "shipOrder", .summary = "Mark an order shipped with carrier and tracking number", .res = "Order", .errors = "404 409", .body = ship_in, .flags = VZ_AUTH),
+  VZ_POST("/v1/orders/:id/deliver", h_deliver, .op = "deliverOrder", .summary = "Mark an order delivered", .res = "Order", .errors = "404 409", .flags = VZ_AUTH),
+  VZ_POST("/v1/orders/:id/refund-request", h_refund_request, .op = "requestOrderRefund", .summary = "Ask for a refund (buyer)", .res = "Order", .errors = "404 409", .body = refund_request_in, .flags = VZ_AUTH),
+  VZ_POST("/v1/orders/:id/refund", h_refund, .op = "refundOrder", .summary = "Refund all or part of an order (seller, admin)", .res = "Order", .errors = "404 409", .body = refund_in, .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_POST("/v1/orders/:id/refund-decline", h_refund_decline, .op = "declineOrderRefund", .summary = "Decline a refund request", .res = "Order", .errors = "404 409", .body = reason_in, .flags = VZ_AUTH),
+  VZ_GET("/v1/sellers/me/orders", h_list_seller, .op = "listMySales", .summary = "The seller's orders", .res = "Order[]", .query = list_query, .flags = VZ_ROLE_SELLER),
+  VZ_GET("/v1/admin/orders", h_list_admin, .op = "listOrdersAdmin", .summary = "Every order (admin)", .res = "Order[]", .query = list_query, .flags = VZ_ROLE_ADMIN),
   { 0 },
 };
 
