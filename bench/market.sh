@@ -5,7 +5,8 @@
 # Run inside the lock so two load tests never overlap:
 #   flock /work/wt/bench.lock bench/market.sh checkout
 #   flock /work/wt/bench.lock bench/market.sh search
-# Server pinned to CPU 0 (--threads 1), the Node load tool to CPU 1. env: PORT (18600), ROWS.
+# Server pinned to CPU 0 (--threads 1), the Node load tool to CPU 1. env: PORT (18600), ROWS,
+# DB_URL (a PostgreSQL URL instead of a fresh SQLite file; checkout only).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 what="${1:-checkout}"
@@ -15,7 +16,7 @@ bin="$root/build/release/vidzo"
 [[ -x "$bin" ]] || make -s -C "$root" FLAVOR=release all >&2
 data="$(mktemp -d "${TMPDIR:-/tmp}/vidzo-market-bench.XXXX")"
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
-db="sqlite:$data/vidzo.db"
+db="${DB_URL:-sqlite:$data/vidzo.db}"   # DB_URL=postgres://... for the checkout run on PostgreSQL
 if [[ "$what" == search ]]; then
   "$bin" migrate --db "$db" --data-dir "$data" --log-level error
   t0=$(date +%s)
@@ -48,4 +49,4 @@ VIDZO_PASSWORD_COST_FAST=1 VIDZO_TOTP_OPTIONAL=1 taskset -c 0 "$bin" serve --por
 pid=$!
 for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
 export VZ_TEST_URL="http://127.0.0.1:$port" VZ_TEST_DATA_DIR="$data" VZ_TEST_BIN="$bin" VZ_TEST_DB_URL="$db"
-taskset -c 1 node "$root/bench/market.mjs" "$what" || { ls -la "$data" "$data/outbox"; tail -5 "$data/server.log"; exit 1; }
+taskset -c 1 node "$root/bench/market.mjs" "$what" || { tail -5 "$data/server.log"; exit 1; }

@@ -295,8 +295,10 @@ static int apply_tx(vz_db *db, void *ctx) {
     if (rc == DB_ROW) pid = db_col_int(st, 0), snprintf(status, sizeof status, "%s", db_col_text(st, 1));
     db_finalize(st);
     if (rc < 0) return rc;
-    if (pid && (rc = db_run(db, NULL, "UPDATE payments SET provider_payment_id = $2 WHERE id = $1 AND provider_payment_id IS NULL",
-                            "is", pid, ev->provider_payment_id)) < 0) return rc;
+    /* PayPal's refund events name no payment id: never store "" over the NULL */
+    if (pid && ev->provider_payment_id[0] &&
+        (rc = db_run(db, NULL, "UPDATE payments SET provider_payment_id = $2 WHERE id = $1 AND provider_payment_id IS NULL",
+                     "is", pid, ev->provider_payment_id)) < 0) return rc;
   }
   switch (ev->type) {
   case PAY_EV_SUCCEEDED:

@@ -148,8 +148,10 @@ static int write_images(vz_db *db, int64_t id, json_t *imgs) {
   json_t *m;
   json_array_foreach(imgs, i, m) {
     if (rc < 0) break;
+    char mid[24]; /* ids arrive as strings or numbers: stored as the decimal string */
+    snprintf(mid, sizeof mid, "%lld", (long long)id_of(m));
     rc = db_run(db, NULL, "INSERT INTO product_images (product_id, position, media_id) VALUES ($1, $2, $3)", "iis", id,
-                (int64_t)i, json_string_value(m));
+                (int64_t)i, mid);
   }
   return rc < 0 ? rc : 0;
 }
