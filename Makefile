@@ -35,7 +35,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
 MIGRATIONS := $(wildcard src/db/migrations/*.sql src/services/*/migrations/*.sql)
 SCHEMAS   := src/core/schemas.json $(sort $(wildcard src/services/*/schemas.json))
 
-.PHONY: all run test deps test-deps clean lint fuzz bench unit
+.PHONY: all run test deps test-deps clean lint fuzz bench unit contract
 all: $(B)/vidzo
 
 $(B)/vidzo: $(B)/src/main.o $(B)/libvidzo.a
@@ -69,6 +69,12 @@ $(B)/gen/schemas.o: $(B)/gen/schemas.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 unit: $(B)/unit
+
+# The contract documents are the binary's output (docs/internals/contract.md); the test
+# run fails when they differ. This writes them again and shows what the generator says.
+contract: $(B)/vidzo
+	$(B)/vidzo openapi --data-dir /tmp/vidzo-contract > docs/openapi.yaml || true
+	$(B)/vidzo asyncapi --data-dir /tmp/vidzo-contract > docs/asyncapi.yaml || true
 
 deps:
 	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

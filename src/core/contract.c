@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/service.h"
+
 
 void vz_contract_problem(json_t *problems, const char *what, const char *fmt, ...) {
   char msg[400];
@@ -230,6 +232,7 @@ static const char *reason(int status) {
   case 201: return "Created";
   case 202: return "Accepted";
   case 204: return "No Content";
+  case 304: return "Not modified (If-None-Match matched the ETag)";
   case 400: return "Bad request: the error names the field";
   case 401: return "Not signed in, or the token is invalid or expired";
   case 402: return "Payment required";
@@ -263,6 +266,7 @@ static void error_statuses(const vz_route *r, int out[32], int *n) {
   if (r->flags & VZ_ROLE_FLAGS) ADD(403);
   if (strchr(r->path, ':')) ADD(404);
   if (wants_json_body(r)) ADD(415);
+  if (wants_json_body(r) || (r->flags & VZ_RAW_BODY)) ADD(413); /* the body limit */
   if (r->flags & VZ_IDEMPOTENT) ADD(422);
   if (r->rate_per_min) ADD(429);
   if (vz_route_on_pool(r)) ADD(503); /* database busy or unavailable */
@@ -354,6 +358,20 @@ static json_t *op_of(const vz_route *r, const char *what, json_t *problems) {
   }
   char code[8];
   snprintf(code, sizeof code, "%d", ok);
+  /* other successes the row names (a 200 beside a 201, a 304): the same body, or none */
+  for (const char *e = r->errors; e && *e;) {
+    char *end;
+    long st = strtol(e, &end, 10);
+    if (end == e) break;
+    e = end;
+    if (st < 200 || st >= 400 || st == ok) continue;
+    json_t *alt = json_deep_copy(okr);
+    json_object_set_new(alt, "description", json_string(reason((int)st)));
+    if (st == 204 || st == 304) json_object_del(alt, "content");
+    char c2[8];
+    snprintf(c2, sizeof c2, "%ld", st);
+    json_object_set_new(responses, c2, alt);
+  }
   json_object_set_new(responses, code, okr);
   int errs[32], nerr;
   error_statuses(r, errs, &nerr);
@@ -429,7 +447,49 @@ void vz_contract_check_refs(const json_t *v, const json_t *schemas, const char *
   check_refs(v, schemas, what, problems);
 }
 
-json_t *vz_openapi(json_t *problems) {
+static void collect_refs(const json_t *v, const json_t *schemas, json_t *used) {
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      if (!strcmp(k, "$ref") && json_is_string(x) && !strncmp(json_string_value(x), "#/components/schemas/", 21)) {
+        const char *name = json_string_value(x) + 21;
+        json_t *s = json_object_get(schemas, name);
+        if (s && !json_object_get(used, name)) {
+          json_object_set(used, name, s);
+          collect_refs(s, schemas, used);
+        }
+      }
+      collect_refs(x, schemas, used);
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)v, i, x) collect_refs(x, schemas, used);
+  }
+}
+
+json_t *vz_contract_used_schemas(const json_t *v, const json_t *schemas) {
+  json_t *used = json_object(), *sorted = json_object();
+  collect_refs(v, schemas, used);
+  /* in the files' order, not the order of discovery: a new route does not reshuffle */
+  const char *k;
+  json_t *x;
+  json_object_foreach((json_t *)schemas, k, x)
+    if (json_object_get(used, k)) json_object_set(sorted, k, x);
+  json_decref(used);
+  return sorted;
+}
+
+/* A tag's description: the owning service's about line. */
+static const char *tag_about(const vz_service *const *list, const char *tag) {
+  if (!strcmp(tag, "ops")) return "Probes and metrics for operators and load balancers";
+  for (const vz_service *const *s = list; s && *s; s++)
+    if (!strcmp((*s)->name, tag)) return (*s)->about;
+  return NULL;
+}
+
+json_t *vz_openapi(const vz_service *const *list, json_t *problems) {
   char err[256];
   json_t *schemas = vz_contract_schemas(err, sizeof err);
   if (!schemas) {
@@ -462,10 +522,18 @@ json_t *vz_openapi(json_t *problems) {
     const char *tag = r->tag ? r->tag : "core";
     if (!json_object_get(tagset, tag)) {
       json_object_set_new(tagset, tag, json_true());
-      json_array_append_new(tags, json_pack("{ss, ss}", "name", tag, "description", ""));
+      const char *about = tag_about(list, tag);
+      if (!about) vz_contract_problem(problems, what, "service %s has no .about (its tag's description)", tag);
+      json_array_append_new(tags, json_pack("{ss, ss}", "name", tag, "description", about ? about : ""));
     }
   }
   check_refs(schemas, schemas, "schemas.json", problems);
+  /* the error envelope is named by the shared responses; the rest only when used */
+  json_t *all = schemas;
+  json_t *usedby = json_pack("{sO, s{ss}}", "paths", paths, "e", "$ref", "#/components/schemas/Error");
+  schemas = vz_contract_used_schemas(usedby, all);
+  json_decref(usedby);
+  json_decref(all);
   json_decref(ops);
   json_decref(tagset);
   json_t *doc = json_pack(
@@ -476,7 +544,7 @@ json_t *vz_openapi(json_t *problems) {
       "RFC 3339 UTC; lists are cursor pages (`limit`, `cursor`, `next_cursor`) and GETs take `fields=` to trim "
       "the answer. Socket.IO events are in docs/asyncapi.yaml.",
       "license", "name", "Proprietary", "identifier", "LicenseRef-VidZo",
-      "servers", "url", "http://localhost:8080", "description", "a local `make run`",
+      "servers", "url", "/", "description", "the server that serves this document",
       "tags", tags, "paths", paths, "components", components(schemas));
   return doc;
 }

@@ -48,6 +48,7 @@ struct sio_event;
 
 typedef struct vz_service {
   const char *name;
+  const char *about;            /* one line: the description of its tag in the API reference */
   const vz_opt *opts;           /* settings rows, {0}-terminated; NULL: none */
   vz_route *routes;             /* HTTP routes, {0}-terminated; NULL: none */
   struct sio_event *events;     /* Socket.IO events (realtime/sio_events.h), {0}-terminated */

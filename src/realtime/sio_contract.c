@@ -32,6 +32,12 @@ static json_t *ack_schema(const char *res) {
   return json_pack("{ss, si, si, s{s[oo]}}", "type", "array", "minItems", 1, "maxItems", 1, "items", "oneOf", ok, err);
 }
 
+static json_t *used_only(const json_t *channels, json_t *schemas) {
+  json_t *used = vz_contract_used_schemas(channels, schemas);
+  json_decref(schemas);
+  return used;
+}
+
 json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
   char err[256];
   json_t *schemas = vz_contract_schemas(err, sizeof err);
@@ -71,7 +77,7 @@ json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
       for (char *x = msg; *x; x++)
         if (*x == ':' || *x == '/' || *x == ' ') *x = '_';
       json_object_set_new(msgs, msg, m);
-      json_t *op = json_pack("{ss, o, s[o], ss}", "action", emitted ? "send" : "receive", "channel",
+      json_t *op = json_pack("{ss, so, s[o], ss}", "action", emitted ? "send" : "receive", "channel",
                              ref_to("#/channels/%s%s", ch, ""), "messages",
                              ref_to("#/channels/%s/messages/%s", ch, msg), "summary", e->summary ? e->summary : "");
       if (!emitted) {
@@ -102,5 +108,6 @@ json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
       "or the REST error envelope {\"error\": {\"code\", \"message\", \"field\"}}.",
       "servers", "local", "host", "localhost:8080", "protocol", "ws", "pathname", "/socket.io/", "description",
       "a local `make run`; authenticate with {token: <access token>} in the handshake auth",
-      "defaultContentType", "application/json", "channels", channels, "operations", ops, "components", "schemas", schemas);
+      "defaultContentType", "application/json", "channels", channels, "operations", ops, "components", "schemas",
+      used_only(channels, schemas));
 }
