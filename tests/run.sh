@@ -131,6 +131,7 @@ for flavor in $FLAVORS; do
       node tests/e2e/run.mjs ${VZ_TEST_FILTER:-} >"$WORK/e2e-$label.log" 2>&1
     grep -E '^FAIL' -A3 "$WORK/e2e-$label.log" | head -60
     count "$WORK/e2e-$label.log" "e2e ($label)"
+    grep -m1 '^contract coverage' "$WORK/e2e-$label.log" | cut -c1-400
     server_exit_check "$label"
   done
 done

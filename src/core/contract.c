@@ -4,6 +4,7 @@
  * problems list names the rows that declare too little. */
 #include "core/contract.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,8 +93,10 @@ json_t *vz_field_schema(const vz_field *f, int in_query) {
     }
     break;
   case VZ_ID:
-    /* a positive decimal id; in a body also a positive integer */
-    json_object_set_new(s, "pattern", json_string("^[0-9]{1,19}$"));
+    /* a positive decimal id (vz_parse_id: digits, at most 19, not zero); in a body also a
+     * positive integer */
+    json_object_set_new(s, "pattern", json_string("^0*[1-9][0-9]*$"));
+    json_object_set_new(s, "maxLength", json_integer(19));
     if (in_query) {
       type = "string";
     } else {
@@ -269,7 +272,10 @@ static void error_statuses(const vz_route *r, int out[32], int *n) {
   if (wants_json_body(r) || (r->flags & VZ_RAW_BODY)) ADD(413); /* the body limit */
   if (r->flags & VZ_IDEMPOTENT) ADD(422);
   if (r->rate_per_min) ADD(429);
-  if (vz_route_on_pool(r)) ADD(503); /* database busy or unavailable */
+  if (vz_route_on_pool(r)) {
+    ADD(500); /* a database error that is neither busy nor a constraint (vz_fail_db) */
+    ADD(503); /* database busy or unavailable */
+  }
   for (const char *e = r->errors; e && *e;) {
     char *end;
     long s = strtol(e, &end, 10);
@@ -377,7 +383,7 @@ static json_t *op_of(const vz_route *r, const char *what, json_t *problems) {
   error_statuses(r, errs, &nerr);
   for (int k = 0; k < nerr; k++) {
     snprintf(code, sizeof code, "%d", errs[k]);
-    const char *name = errs[k] == 401 ? "Unauthorized" : (errs[k] == 429 || errs[k] == 503) ? "RetryLater" : "Error";
+    const char *name = errs[k] == 401 ? "Unauthorized" : errs[k] == 429 ? "TooManyRequests" : errs[k] == 503 ? "RetryLater" : "Error";
     json_t *e = json_pack("{ss}", "$ref", "");
     json_object_set_new(e, "$ref", json_sprintf("#/components/responses/%s", name));
     json_object_set_new(e, "description", json_string(reason(errs[k])));
@@ -397,8 +403,10 @@ static const char common_components[] =
     " reporting a problem\", \"required\": true, \"schema\": {\"type\": \"string\", \"pattern\": \"^[A-Za-z0-9._-]{1,64}$\"}},"
     "  \"RetryAfter\": {\"description\": \"Seconds to wait before retrying\", \"required\": true,"
     "   \"schema\": {\"type\": \"string\", \"pattern\": \"^[0-9]+$\"}},"
-    "  \"WwwAuthenticate\": {\"description\": \"Bearer, with error=\\\"invalid_token\\\" when a token was sent and refused\","
-    "   \"required\": true, \"schema\": {\"type\": \"string\", \"pattern\": \"^Bearer\"}}},"
+    "  \"WwwAuthenticate\": {\"description\": \"Bearer, with error=\\\"invalid_token\\\" when a token was sent and refused;"
+    " on the routes that need a token (a refused sign-in has none)\", \"schema\": {\"type\": \"string\", \"pattern\": \"^Bearer\"}},"
+    "  \"RetryAfterKnown\": {\"description\": \"Seconds to wait before retrying, when the limit knows\","
+    "   \"schema\": {\"type\": \"string\", \"pattern\": \"^[0-9]+$\"}}},"
     " \"parameters\": {"
     "  \"Limit\": {\"name\": \"limit\", \"in\": \"query\", \"description\": \"Page size\","
     "   \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 100, \"default\": 20}},"
@@ -414,6 +422,9 @@ static const char common_components[] =
     "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
     "  \"Unauthorized\": {\"description\": \"Not signed in\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
     "   \"WWW-Authenticate\": {\"$ref\": \"#/components/headers/WwwAuthenticate\"}},"
+    "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
+    "  \"TooManyRequests\": {\"description\": \"Too many requests\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
+    "   \"Retry-After\": {\"$ref\": \"#/components/headers/RetryAfterKnown\"}},"
     "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
     "  \"RetryLater\": {\"description\": \"Retry later\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
     "   \"Retry-After\": {\"$ref\": \"#/components/headers/RetryAfter\"}},"
@@ -689,3 +700,59 @@ char *vz_yaml_dump(const json_t *doc) {
   if (b.oom) { free(b.p); return NULL; }
   return b.p;
 }
+
+/* ---- serving ----------------------------------------------------------------------- */
+/* The document is built once, on the first request (the tables are fixed by then), on
+ * the worker pool: some milliseconds of work that must not stall an io loop. */
+static pthread_once_t doc_once = PTHREAD_ONCE_INIT;
+static char *doc_text;
+
+static void doc_build(void) {
+  json_t *problems = json_array();
+  json_t *doc = vz_openapi(vz_services_current(), problems);
+  if (doc) doc_text = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  json_decref(problems); /* the test run reports them (vidzo openapi); serving says what it has */
+}
+
+static int openapi_json(vz_req *req) {
+  pthread_once(&doc_once, doc_build);
+  if (!doc_text) return vz_fail(req, 503, "unavailable", NULL, "the contract could not be built");
+  vz_add_header(req, "Cache-Control", "no-cache");
+  return vz_reply_bytes(req, 200, "application/json", doc_text, strlen(doc_text));
+}
+
+/* The Redoc bundle (npm redoc, pinned in the Makefile) is linked in by build/<flavor>/gen/
+ * redoc.o; builds without it (the fuzzers) answer 503. Weak: absent means NULL. */
+extern const char vz_redoc_js[] __attribute__((weak));
+extern const char vz_redoc_js_end[] __attribute__((weak));
+
+static int reference_page(vz_req *req) {
+  static const char html[] =
+      "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>VidZo API reference</title>\n</head>\n<body>\n"
+      "<redoc spec-url=\"/v1/openapi.json\"></redoc>\n"
+      "<script src=\"/docs/redoc.standalone.js\"></script>\n</body>\n</html>\n";
+  vz_add_header(req, "Cache-Control", "no-cache");
+  return vz_reply_bytes(req, 200, "text/html; charset=utf-8", html, sizeof html - 1);
+}
+
+static int reference_js(vz_req *req) {
+  const char *b = vz_redoc_js, *e = vz_redoc_js_end;
+  if (!b || !e || e <= b) return vz_fail(req, 503, "unavailable", NULL, "this build has no reference bundle");
+  vz_add_header(req, "Cache-Control", "public, max-age=86400");
+  return vz_reply_bytes(req, 200, "text/javascript; charset=utf-8", b, (size_t)(e - b));
+}
+
+static vz_route contract_routes[] = {
+  VZ_GET("/v1/openapi.json", openapi_json, .op = "getOpenApi", .summary = "This contract, as OpenAPI 3.1 JSON",
+         .res = "=OpenApiDocument", .tag = "ops", .flags = VZ_NO_LOG),
+  /* the human-readable reference: a page, not an API (under /docs only) */
+  VZ_GET("/docs", reference_page, .flags = VZ_ON_LOOP | VZ_NO_LOG | VZ_UNLISTED),
+  VZ_GET("/docs/", reference_page, .flags = VZ_ON_LOOP | VZ_NO_LOG | VZ_UNLISTED),
+  VZ_GET("/docs/redoc.standalone.js", reference_js, .flags = VZ_ON_LOOP | VZ_NO_LOG | VZ_UNLISTED),
+  { 0 },
+};
+
+int vz_contract_routes_add(void) { return vz_routes_add(contract_routes); }

@@ -12,6 +12,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/ops.h"
+#include "core/contract.h"
 #include "db/db.h"
 
 static int healthz(vz_req *req) {
@@ -104,7 +105,7 @@ static vz_route ops_routes[] = {
 };
 
 int vz_ops_init(void) {
-  if (vz_routes_add(ops_routes) < 0) return -1;
+  if (vz_routes_add(ops_routes) < 0 || vz_contract_routes_add() < 0) return -1;
 #ifdef VZ_DEBUG
   /* fault injection (core/fault.h): debug builds run with --dev only; release has no route */
   if (vz_cfg.dev && vz_fault_routes_add() < 0) return -1;

@@ -72,6 +72,8 @@ int vz_services_settings(const vz_service *const *list, char *err, size_t errlen
 /* init, then registration of routes, queues, topics, event subscriptions, metrics and
  * loop hooks; ends by sealing the event subscriptions. */
 int vz_services_init(const vz_service *const *list, char *err, size_t errlen);
+/* The list vz_services_init was given (the contract names their tags), NULL before. */
+const vz_service *const *vz_services_current(void);
 int vz_services_start(const vz_service *const *list, char *err, size_t errlen);
 void vz_services_stop(const vz_service *const *list);
 #endif
