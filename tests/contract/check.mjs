@@ -46,7 +46,7 @@ try {
   const out = JSON.parse(lint.stdout);
   lintProblems = out.problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer ?? ''}`);
 } catch {
-  lintProblems = [`redocly did not answer in JSON (exit ${lint.status}): ${(lint.stderr || lint.stdout).slice(0, 500)}`];
+  lintProblems = [`redocly did not answer in JSON (exit ${lint.status}): ${(lint.stdout + lint.stderr).slice(-600)}`];
 }
 check('Redocly recommended rules: no errors, no warnings (docs/openapi.yaml)', lintProblems);
 
