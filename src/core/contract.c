@@ -353,6 +353,15 @@ static json_t *op_of(const vz_route *r, const char *what, json_t *problems) {
   int ok = r->ok ? r->ok : (r->res && !strcmp(r->res, "-")) ? 204 : 200;
   json_t *okr = json_pack("{ss, s{s{ss}}}", "description", reason(ok), "headers", "X-Request-Id", "$ref",
                           "#/components/headers/RequestId");
+  /* headers the core adds to some successes */
+  json_t *okh = json_object_get(okr, "headers");
+  if (r->flags & VZ_IDEMPOTENT)
+    json_object_set_new(okh, "Idempotent-Replayed",
+                        json_pack("{ss, s{ss}}", "description", "true when this is the stored answer to an earlier request "
+                                  "with the same Idempotency-Key", "schema", "const", "true"));
+  if (r->cache_ms)
+    json_object_set_new(okh, "X-Cache", json_pack("{ss, s{ss}}", "description", "hit when answered from the response "
+                                                  "cache (anonymous GETs, at most a few seconds old)", "schema", "const", "hit"));
   json_t *body = res_body_schema(r->res);
   if (body) {
     if (r->res_type && strncmp(r->res_type, "application/json", 16)) {

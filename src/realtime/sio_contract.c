@@ -89,7 +89,13 @@ json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
                                                    ref_to("#/channels/%s/messages/%s", ch, ack)));
         json_t *x = json_object();
         if (e->flags & (VZ_AUTH | VZ_ROLE_FLAGS)) json_object_set_new(x, "auth", json_true());
-        if (e->flags & VZ_ROLE_FLAGS) json_object_set_new(x, "roles", json_pack("[s]", "admin"));
+        if (e->flags & VZ_ROLE_FLAGS) {
+          json_t *roles = json_array();
+          if (e->flags & VZ_ROLE_SELLER) json_array_append_new(roles, json_string("seller"));
+          if (e->flags & VZ_ROLE_MODERATOR) json_array_append_new(roles, json_string("moderator"));
+          json_array_append_new(roles, json_string("admin"));
+          json_object_set_new(x, "roles", roles);
+        }
         if (e->rate_per_min) json_object_set_new(x, "rate_per_minute", json_integer(e->rate_per_min));
         if (json_object_size(x)) json_object_set_new(op, "x-vidzo", x);
         else json_decref(x);

@@ -95,16 +95,17 @@ export function checkResponse(method, url, res) {
   const rkey = hit.op.responses[code] ? code : hit.op.responses[`${code[0]}XX`] ? `${code[0]}XX` : hit.op.responses.default ? 'default' : null;
   if (!rkey) return [`${where}: status ${res.status} is not in the contract (it lists ${Object.keys(hit.op.responses).join(', ')})`];
   const resp = deref(s.openapi, hit.op.responses[rkey]);
+  const respPointer = hit.op.responses[rkey].$ref
+    ? `#/components/responses/${hit.op.responses[rkey].$ref.split('/').pop()}`
+    : `${hit.pointer}/responses/${esc(rkey)}`;
   const problems = [];
   for (const [name, h0] of Object.entries(resp.headers || {})) {
     const h = deref(s.openapi, h0);
     const value = res.headers.get(name);
     if (value == null) { if (h.required) problems.push(`${where}: header ${name} missing`); continue; }
-    const hp = h0.$ref ? `#/components/headers/${h0.$ref.split('/').pop()}/schema` : null;
-    if (hp) {
-      const v = validator(s.ajv, 'openapi.json', hp);
-      if (!v(value)) problems.push(`${where}: header ${name}: ${ajvText(v)}`);
-    }
+    const hp = h0.$ref ? `#/components/headers/${h0.$ref.split('/').pop()}/schema` : `${respPointer}/headers/${esc(name)}/schema`;
+    const v = validator(s.ajv, 'openapi.json', hp);
+    if (!v(value)) problems.push(`${where}: header ${name}: ${ajvText(v)}`);
   }
   const noBody = method.toUpperCase() === 'HEAD' || res.status === 204 || res.status === 304;
   if (!resp.content) {
@@ -121,9 +122,6 @@ export function checkResponse(method, url, res) {
   if (!media.startsWith('application/json')) return problems;
   if (res.json === undefined) return [...problems, `${where}: the body is not JSON: ${res.text.slice(0, 100)}`];
   const relaxed = u.searchParams.has('fields');
-  const respPointer = hit.op.responses[rkey].$ref
-    ? `#/components/responses/${hit.op.responses[rkey].$ref.split('/').pop()}`
-    : `${hit.pointer}/responses/${esc(rkey)}`;
   const v = validator(s.ajv, relaxed ? 'openapi-relaxed.json' : 'openapi.json', `${respPointer}/content/${esc(media)}/schema`);
   if (!v(res.json)) problems.push(`${where}: body: ${ajvText(v)}: ${res.text.slice(0, 200)}`);
   return problems;
