@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/contract.h"
+#include "lib/yaml.h"
 #include "core/fault.h"
 #include "core/json.h"
 #include "core/metrics.h"

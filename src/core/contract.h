@@ -49,8 +49,6 @@ struct vz_service;
 json_t *vz_openapi(const struct vz_service *const *list, json_t *problems);
 /* Fingerprint of a document without info.version: 12 hex characters. */
 void vz_contract_fingerprint(const json_t *doc, char out[13]);
-/* YAML text of a JSON document (block style, deterministic), malloc'd. */
-char *vz_yaml_dump(const json_t *doc);
 /* Serves GET /v1/openapi.json and the /docs reference page (registered by ops). */
 int vz_contract_routes_add(void);
 #endif

@@ -2,7 +2,8 @@
 // the binary's `vidzo openapi` / `vidzo asyncapi` have nothing to complain about (every
 // listed row has op, summary and res; info.version follows the fingerprint), docs/*.yaml
 // are exactly that output, Redocly's recommended rules find nothing in docs/openapi.yaml,
-// and @asyncapi/parser validates docs/asyncapi.yaml without errors or warnings.
+// and @asyncapi/parser validates docs/asyncapi.yaml without errors or warnings; the
+// YAML reads back (js-yaml) as the --json form of the same document.
 // Usage: node tests/contract/check.mjs <vidzo binary>. Prints ok/FAIL lines and
 // "N passed, N failed".
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Parser } from '@asyncapi/parser';
+import { isDeepStrictEqual } from 'node:util';
+import yaml from 'js-yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.argv[2] || process.env.VZ_TEST_BIN || join(root, 'build/debug/vidzo');
@@ -36,6 +39,11 @@ for (const kind of ['openapi', 'asyncapi']) {
   const docs = readFileSync(file, 'utf8');
   check(`docs/${kind}.yaml is the binary's output`,
     docs === r.stdout ? [] : ['differs: run `make contract` (FLAVOR=debug) and commit it', ...firstDiff(docs, r.stdout)]);
+  // the YAML printer (src/lib/yaml.c) says what the JSON says, read by a real YAML parser
+  const j = spawnSync(bin, [kind, '--json', '--data-dir', '/tmp/vidzo-contract-check', '--log-level', 'error'], { encoding: 'utf8' });
+  let same;
+  try { same = isDeepStrictEqual(yaml.load(r.stdout), JSON.parse(j.stdout)); } catch (e) { same = e.message; }
+  check(`vidzo ${kind}: the YAML reads back as the --json document`, same === true ? [] : [String(same)]);
 }
 
 const lint = spawnSync(join(root, 'tests/node_modules/.bin/redocly'),

@@ -1,7 +1,7 @@
 /* The contract generator (core/contract.c): each declared field type becomes the JSON
  * Schema of what router.c enforces; a listed row without its contract fields is named in
  * the problems while the document stays whole; unlisted rows stay out; derived error
- * statuses follow the flags; the YAML printer quotes what YAML would misread. */
+ * statuses follow the flags. */
 #include <stdlib.h>
 
 #include "../test.h"
@@ -80,15 +80,4 @@ TEST(contract_names_rows_without_their_fields_and_leaves_unlisted_ones_out) {
   CHECK(json_is_array(json_object_get(bare, "security")) && json_array_size(json_object_get(bare, "security")) == 0);
   json_decref(doc);
   json_decref(problems);
-}
-
-TEST(contract_yaml_quotes_what_yaml_would_misread) {
-  json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:{}, s:[s,i], s:b, s:n}", "plain", "hello world", "num", "3.1.0",
-                        "bool", "yes", "colon", "a: b", "hash", "x #y", "empty", "", "ea", "eo", "list", "a", 1, "t", 1,
-                        "z");
-  char *y = vz_yaml_dump(v);
-  CHECK_EQ_STR(y, "plain: hello world\nnum: \"3.1.0\"\nbool: \"yes\"\ncolon: \"a: b\"\nhash: \"x #y\"\nempty: \"\"\n"
-                  "ea: []\neo: {}\nlist:\n- a\n- 1\nt: true\nz: null\n");
-  free(y);
-  json_decref(v);
 }
