@@ -42,8 +42,10 @@ json_t *streams_row_json(vz_req *req, vz_stmt *st) {
                              db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4)));
   json_t *tags = json_loads(db_col_text(st, 10) ? db_col_text(st, 10) : "[]", 0, NULL);
   json_t *thumb;
-  if (live && !db_col_is_null(st, 12)) /* the live frame, refreshed every 10 s; ?t= busts caches */
-    thumb = json_sprintf("%s/thumbs/%lld.jpg?t=%lld", base, (long long)id, (long long)db_col_int(st, 12));
+  /* the live frame (refreshed every 10 s; players should not cache it) while live, and
+   * the last one for a replay that has no chosen thumbnail */
+  if (streams_conf.thumbs && (live || (ended && db_col_is_null(st, 11))) && !db_col_is_null(st, 16))
+    thumb = json_sprintf("%s/thumbs/%lld.jpg", base, (long long)id);
   else if (!db_col_is_null(st, 11)) thumb = json_sprintf("/v1/media/%s", db_col_text(st, 11));
   else thumb = json_null();
   json_t *replay = json_null();
@@ -463,6 +465,9 @@ static int key_tx(vz_db *db, void *arg) {
   }
   int rc = db_run(db, NULL, "UPDATE streams SET key_hash = $2, updated_at = $3 WHERE id = $1", "isi", c->id, c->hash,
                   db_now_ms());
+  /* a live encoder on the old key is cut off now; it comes back with the new one within
+   * the reconnect grace and keeps its session */
+  if (rc >= 0 && si.status == STREAMS_LIVE) rc = streams_drop_after_commit(db, c->id);
   if (rc < 0) return rc;
   return reply_stream(c->req, db, c->id, 200, c->key) >= 400 ? DB_EABORT : 0;
 }
