@@ -28,6 +28,7 @@
 #include "core/config.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "lib/clock.h"
 #include "services/streams/internal.h"
 
@@ -171,6 +172,47 @@ static void drop_now(const char *client) {
   close(fd);
 }
 
+/* nginx died with its publishers: no on_publish_done will come for them. Each open RTMP
+ * session is treated as its encoder having dropped now, so it gets the reconnect grace
+ * (encoders retry; OBS does by default) and ends after it otherwise. */
+static int orphans_tx(vz_db *db, void *arg) {
+  (void)arg;
+  vz_stmt *st = NULL;
+  int64_t ids[256];
+  char clients[256][64];
+  int n = 0;
+  int rc = db_run(db, &st, "SELECT ss.stream_id, ss.client_id FROM stream_sessions ss JOIN streams s"
+                  " ON s.id = ss.stream_id WHERE s.status = 'live' AND ss.source = 'rtmp' AND ss.ended_at IS NULL"
+                  " AND ss.disconnected_at IS NULL", "");
+  while (rc == DB_ROW && n < 256) {
+    ids[n] = db_col_int(st, 0);
+    snprintf(clients[n++], sizeof clients[0], "%s", db_col_text(st, 1) ? db_col_text(st, 1) : "");
+    rc = db_step(st);
+  }
+  db_finalize(st);
+  if (rc < 0) return rc;
+  for (int i = 0; i < n; i++)
+    if ((rc = streams_publisher_gone(db, ids[i], clients[i])) < 0) return rc;
+  return n;
+}
+
+static void orphans_release(void) {
+  vz_db *db = NULL;
+  char err[256];
+  if (db_open(vz_cfg.db_url, &db, err, sizeof err) < 0) {
+    vz_log_error("nginx-rtmp died: cannot open the database to release its sessions", "error", err);
+    return;
+  }
+  int rc = db_tx(db, orphans_tx, NULL);
+  if (rc < 0) vz_log_error("nginx-rtmp died: releasing its sessions failed", "error", db_errmsg(db));
+  else if (rc > 0) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", rc);
+    vz_log_warn("nginx-rtmp died: its publishers get the reconnect grace", "sessions", n);
+  }
+  db_close(db);
+}
+
 static void *supervise(void *arg) {
   (void)arg;
   int backoff_ms = 250;
@@ -198,6 +240,9 @@ static void *supervise(void *arg) {
       if (WIFEXITED(status)) snprintf(last_exit, sizeof last_exit, "exited with status %d", WEXITSTATUS(status));
       else snprintf(last_exit, sizeof last_exit, "killed by signal %d", WTERMSIG(status));
       vz_log_error("nginx-rtmp died; restarting", "why", last_exit, "log", "DATA_DIR/streams/nginx.log");
+      pthread_mutex_unlock(&mu);
+      orphans_release();
+      pthread_mutex_lock(&mu);
       /* a crash loop backs off up to 5 s; a run that lasted a minute resets it */
       backoff_ms = vz_mono_ms() - started > 60000 ? 250 : (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2);
       struct timespec until;
