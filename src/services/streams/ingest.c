@@ -276,7 +276,7 @@ static void *supervise(void *arg) {
 }
 
 static int ingest_ready_hook(void) {
-  char why[128];
+  char why[192];
   if (streams_ingest_ready(why, sizeof why)) return -1;
   return prev_ready ? prev_ready() : 0;
 }
