@@ -146,8 +146,15 @@ static int h_update(vz_req *req) {
 static const vz_field hook_query[] = { { "secret", VZ_STR, 0, 1, 128 }, { 0 } };
 
 vz_route streams_hook_routes[] = {
-  VZ_POST("/internal/rtmp/publish", h_publish, .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
-  VZ_POST("/internal/rtmp/publish_done", h_publish_done, .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
-  VZ_POST("/internal/rtmp/update", h_update, .flags = VZ_RAW_BODY | VZ_NO_LOG, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/publish", h_publish, .op = "rtmpOnPublish", .tag = "internal",
+          .summary = "nginx-rtmp on_publish: 302 to the origin app for a good key, 403 unknown key, 409 cannot go live",
+          .desc = "Called by the nginx-rtmp edge vidzo supervises, with the secret it was given at start; 404 to anyone else.",
+          .res = "-", .ok = 302, .errors = "404 409", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/publish_done", h_publish_done, .op = "rtmpOnPublishDone", .tag = "internal",
+          .summary = "nginx-rtmp on_publish_done: the encoder left; the session waits for the reconnect grace",
+          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/update", h_update, .op = "rtmpOnUpdate", .tag = "internal",
+          .summary = "nginx-rtmp on_update, every 5 s: 403 disconnects a rotated key or an ended stream",
+          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY | VZ_NO_LOG, .query = hook_query, .max_body = 8192),
   { 0 },
 };

@@ -525,14 +525,29 @@ static const vz_field list_query[] = {
 };
 
 vz_route streams_routes[] = {
-  VZ_POST("/v1/streams", h_create, .body = create_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER,
+  VZ_POST("/v1/streams", h_create, .op = "createStream", .summary = "Plan a stream; the reply carries its ingest key, shown this once",
+          .res = "StreamWithKey", .ok = 201, .body = create_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER,
           .rate_per_min = 30),
   /* anonymous feed pages are served from memory for a second (benchmark: 100k streams) */
-  VZ_GET("/v1/streams", h_list, .query = list_query, .cache_ms = 1000, .cache_group = "streams"),
-  VZ_GET("/v1/streams/:id", h_show, .cache_ms = 1000, .cache_group = "streams"),
-  VZ_PATCH("/v1/streams/:id", h_update, .body = update_in, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_POST("/v1/streams/:id/end", h_end, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_DELETE("/v1/streams/:id", h_cancel, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_POST("/v1/streams/:id/key", h_key, .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
+  VZ_GET("/v1/streams", h_list, .op = "listStreams",
+         .summary = "Discovery feeds: live by viewers, scheduled by start, ended (replays) by end; filters and search",
+         .desc = "status=live orders by current viewers, scheduled soonest first, ended newest first; without status, "
+                 "newest created first (cancelled ones only to their host with host=<id>). category, host, "
+                 "following=true (signed in) and q (words of title and tags, each a prefix, all must match) narrow "
+                 "any of them. Followers-only streams appear only to the host's followers.",
+         .res = "Stream[]", .errors = "401 403", .query = list_query, .cache_ms = 1000, .cache_group = "streams"),
+  VZ_GET("/v1/streams/:id", h_show, .op = "getStream", .summary = "One stream (404 when it is followers-only and you do not follow)",
+         .res = "Stream", .cache_ms = 1000, .cache_group = "streams"),
+  VZ_PATCH("/v1/streams/:id", h_update, .op = "updateStream",
+           .summary = "Change a stream that has not ended (host or admin); scheduled_at only before it goes live",
+           .res = "Stream", .errors = "409", .body = update_in, .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_POST("/v1/streams/:id/end", h_end, .op = "endStream",
+          .summary = "End a live stream now (host or admin): the encoder is cut off, the recording finalised",
+          .res = "Stream", .errors = "409", .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_DELETE("/v1/streams/:id", h_cancel, .op = "cancelStream", .summary = "Cancel a scheduled stream (host or admin)",
+            .res = "Stream", .ok = 200, .errors = "409", .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_POST("/v1/streams/:id/key", h_key, .op = "rotateStreamKey",
+          .summary = "A new ingest key (host or admin); the old one is refused from now on, a live encoder on it cut off",
+          .res = "StreamWithKey", .errors = "409", .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
   { 0 },
 };
