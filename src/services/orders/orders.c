@@ -563,5 +563,6 @@ static const vz_queue orders_queues[] = {
 };
 
 const vz_service orders_service = {
-  .name = "orders", .opts = orders_opts, .routes = orders_routes, .queues = orders_queues,
+  .name = "orders", .about = "Checkout (one order per seller, stock reserved) and the order life: paid, shipped, delivered, cancelled, refunds",
+  .opts = orders_opts, .routes = orders_routes, .queues = orders_queues,
 };

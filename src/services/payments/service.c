@@ -105,6 +105,7 @@ static const vz_queue payments_queues[] = {
 };
 
 const vz_service payments_service = {
-  .name = "payments", .opts = payments_opts, .routes = payments_routes, .queues = payments_queues,
+  .name = "payments", .about = "Payments through a provider (sandbox, Stripe, PayPal), webhooks applied once, the double-entry ledger, seller balances and payouts",
+  .opts = payments_opts, .routes = payments_routes, .queues = payments_queues,
   .init = payments_init, .start = payments_start, .stop = payments_stop,
 };

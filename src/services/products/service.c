@@ -97,5 +97,6 @@ static vz_route products_routes[] = {
 };
 
 const vz_service products_service = {
-  .name = "products", .opts = products_opts, .routes = products_routes, .init = products_init,
+  .name = "products", .about = "The catalogue: sellers' products, variants, stock, review and search; carts and shipping addresses",
+  .opts = products_opts, .routes = products_routes, .init = products_init,
 };

@@ -144,5 +144,8 @@ export default [
     expectError(await api('DELETE', `/v1/me/addresses/${a.id}`, { token: other.token }), 404);
     assert.equal(expectStatus(await api('GET', '/v1/me/addresses', { token: again.access_token }), 200).json.data.length, 1);
     expectStatus(await api('DELETE', `/v1/me/addresses/${a.id}`, { token: again.access_token }), 204);
+    expectStatus(await api('DELETE', '/v1/cart', { token: again.access_token }), 204);
+    assert.equal(expectStatus(await api('GET', '/v1/cart', { token: again.access_token }), 200).json.data.items.length, 0);
+    expectError(await api('DELETE', '/v1/cart'), 401);
   } },
 ];
