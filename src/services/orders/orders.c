@@ -33,6 +33,11 @@ static int max_quantity = 100;
 
 #define MAX_LINES 50
 
+/* jansson goes on after a failed allocation, dropping the key or item (testing.md): these
+ * say so, 1 on failure (the value is released either way). */
+static inline int jset(json_t *o, const char *k, json_t *v) { return json_object_set_new(o, k, v) ? 1 : 0; }
+static inline int jpush(json_t *a, json_t *v) { return json_array_append_new(a, v) ? 1 : 0; }
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 static const vz_col order_cols[] = {
@@ -59,39 +64,38 @@ static int order_json(vz_req *req, vz_db *db, int64_t id, int history, json_t **
   int staff = req->role == VZ_R_ADMIN;
   if (!staff && db_col_int(st, 2) != req->user_id && db_col_int(st, 3) != req->user_id) { db_finalize(st); return DB_DONE; }
   json_t *o = vz_cols_row(st, order_cols);
+  int bad = !o;
   if (o) {
     json_t *a = json_loads(db_col_text(st, OC_ADDRESS), 0, NULL);
-    json_object_set_new(o, "address", a ? a : json_null());
+    bad |= jset(o, "address", a ? a : json_null());
   }
   db_finalize(st);
-  if (!o) return DB_ERROR;
-  json_t *items = json_array();
-  json_object_set_new(o, "items", items);
+  if (bad) { json_decref(o); return DB_ERROR; }
+  json_t *items = json_array(), *h = history ? json_array() : NULL;
   rc = db_run(db, &st, "SELECT variant_id, product_id, title, sku, unit_price, quantity FROM order_items WHERE order_id = $1"
               " ORDER BY variant_id", "i", id);
   while (rc == DB_ROW) {
-    json_array_append_new(items, json_pack("{s:o,s:o,s:s,s:s,s:I,s:I}", "variant_id", vz_json_id(db_col_int(st, 0)),
-                                           "product_id", vz_json_id(db_col_int(st, 1)), "title", db_col_text(st, 2), "sku",
-                                           db_col_text(st, 3), "unit_price", (json_int_t)db_col_int(st, 4), "quantity",
-                                           (json_int_t)db_col_int(st, 5)));
+    bad |= jpush(items, json_pack("{s:o,s:o,s:s,s:s,s:I,s:I}", "variant_id", vz_json_id(db_col_int(st, 0)), "product_id",
+                                  vz_json_id(db_col_int(st, 1)), "title", db_col_text(st, 2), "sku", db_col_text(st, 3),
+                                  "unit_price", (json_int_t)db_col_int(st, 4), "quantity", (json_int_t)db_col_int(st, 5)));
     rc = db_step(st);
   }
   db_finalize(st);
   if (rc >= 0 && history) {
-    json_t *h = json_array();
-    json_object_set_new(o, "history", h);
     rc = db_run(db, &st, "SELECT from_status, to_status, actor_id, note, created_at FROM order_history WHERE order_id = $1"
                 " ORDER BY id", "i", id);
     while (rc == DB_ROW) {
-      json_array_append_new(h, json_pack("{s:s,s:s,s:o,s:o,s:o}", "from", db_col_text(st, 0), "to", db_col_text(st, 1),
-                                         "actor_id", db_col_int(st, 2) ? vz_json_id(db_col_int(st, 2)) : json_null(), "note",
-                                         db_col_is_null(st, 3) ? json_null() : json_string(db_col_text(st, 3)), "at",
-                                         vz_json_time(db_col_int(st, 4))));
+      bad |= jpush(h, json_pack("{s:s,s:s,s:o,s:o,s:o}", "from", db_col_text(st, 0), "to", db_col_text(st, 1), "actor_id",
+                                db_col_int(st, 2) ? vz_json_id(db_col_int(st, 2)) : json_null(), "note",
+                                db_col_is_null(st, 3) ? json_null() : json_string(db_col_text(st, 3)), "at",
+                                vz_json_time(db_col_int(st, 4))));
       rc = db_step(st);
     }
     db_finalize(st);
   }
-  if (rc < 0) { json_decref(o); return rc; }
+  bad |= jset(o, "items", items);
+  if (history) bad |= jset(o, "history", h);
+  if (rc < 0 || bad) { json_decref(o); return rc < 0 ? rc : DB_ERROR; }
   *out = o;
   return DB_ROW;
 }
@@ -419,7 +423,7 @@ static int h_checkout(vz_req *req) {
     if (rc < 0) return vz_fail_db(req, rc);
     json_t *o;
     if ((rc = order_json(req, db, oid, 0, &o)) != DB_ROW) return vz_fail_db(req, rc < 0 ? rc : DB_ERROR);
-    json_array_append_new(orders, o);
+    if (jpush(orders, o)) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
     grand += sub + ship;
     i = j;
   }
@@ -460,7 +464,7 @@ static int list(vz_req *req, int view) {
     json_t *o = vz_cols_row(st, order_cols);
     if (o) {
       json_t *a = json_loads(db_col_text(st, OC_ADDRESS), 0, NULL);
-      json_object_set_new(o, "address", a ? a : json_null());
+      if (jset(o, "address", a ? a : json_null())) json_decref(o), o = NULL; /* the page fails: 503 */
     }
     vz_page_add(&pg, o);
     rc = db_step(st);

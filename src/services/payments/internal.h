@@ -1,10 +1,16 @@
 /* payments/internal.h: shared by the payments service's files only. */
 #ifndef VZ_PAYMENTS_INTERNAL_H
 #define VZ_PAYMENTS_INTERNAL_H
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/http.h"
 #include "db/db.h"
+
+/* jansson goes on after a failed allocation, dropping the key or item (testing.md): these
+ * say so, 1 on failure (the value is released either way). */
+static inline int jset(json_t *o, const char *k, json_t *v) { return json_object_set_new(o, k, v) ? 1 : 0; }
+static inline int jpush(json_t *a, json_t *v) { return json_array_append_new(a, v) ? 1 : 0; }
 #include "jobs/jobs.h"
 #include "services/payments/provider.h"
 

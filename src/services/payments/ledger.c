@@ -61,26 +61,26 @@ int ledger_h_check(vz_req *req) {
   vz_db *db = req->db_read;
   vz_stmt *st = NULL;
   json_t *out = vz_arena_json(req, json_object());
+  int bad = !out;
   int rc = db_run(db, &st, "SELECT count(*) FROM (SELECT txn_id FROM ledger_entries GROUP BY txn_id HAVING sum(amount) <> 0) x", "");
-  if (rc == DB_ROW) json_object_set_new(out, "unbalanced_transactions", json_integer(db_col_int(st, 0)));
+  if (rc == DB_ROW) bad |= jset(out, "unbalanced_transactions", json_integer(db_col_int(st, 0)));
   db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   rc = db_run(db, &st, "SELECT count(*) FROM ledger_txns", "");
-  if (rc == DB_ROW) json_object_set_new(out, "transactions", json_integer(db_col_int(st, 0)));
+  if (rc == DB_ROW) bad |= jset(out, "transactions", json_integer(db_col_int(st, 0)));
   db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   json_t *tot = json_array();
-  json_object_set_new(out, "total_by_currency", tot);
   rc = db_run(db, &st, "SELECT currency, sum(amount) FROM ledger_entries GROUP BY currency ORDER BY currency", "");
   while (rc == DB_ROW) {
-    json_array_append_new(tot, json_pack("{s:s,s:I}", "currency", db_col_text(st, 0), "sum", (json_int_t)db_col_int(st, 1)));
+    bad |= jpush(tot, json_pack("{s:s,s:I}", "currency", db_col_text(st, 0), "sum", (json_int_t)db_col_int(st, 1)));
     rc = db_step(st);
   }
   db_finalize(st);
+  bad |= jset(out, "total_by_currency", tot);
   if (rc < 0) return vz_fail_db(req, rc);
   /* each seller: the ledger's balance against orders paid - refunds - payouts - fees */
   json_t *mis = json_array();
-  json_object_set_new(out, "seller_mismatches", mis);
   rc = db_run(db, &st,
               "SELECT s.seller_id, s.currency,"
               " coalesce((SELECT -sum(e.amount) FROM ledger_entries e WHERE e.account = 'seller_payable'"
@@ -98,17 +98,17 @@ int ledger_h_check(vz_req *req) {
     int64_t bal = db_col_int(st, 2), paid = db_col_int(st, 3), ref = db_col_int(st, 4), po = db_col_int(st, 5),
             fee = db_col_int(st, 6);
     if (bal != paid - ref - po - fee || fee < 0 || bal < 0)
-      json_array_append_new(mis, json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "seller_id", vz_json_id(db_col_int(st, 0)),
+      bad |= jpush(mis, json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "seller_id", vz_json_id(db_col_int(st, 0)),
                                            "currency", db_col_text(st, 1), "ledger_balance", (json_int_t)bal, "paid",
                                            (json_int_t)paid, "refunded", (json_int_t)ref, "payouts", (json_int_t)po,
                                            "fees", (json_int_t)fee));
     rc = db_step(st);
   }
   db_finalize(st);
+  bad |= jset(out, "seller_mismatches", mis);
   if (rc < 0) return vz_fail_db(req, rc);
   /* cash against the payments: captured - refunded - paid out - processor fees */
   json_t *cm = json_array();
-  json_object_set_new(out, "cash_mismatches", cm);
   rc = db_run(db, &st,
               "SELECT c.currency, coalesce((SELECT sum(amount) FROM ledger_entries e WHERE e.account = 'cash' AND e.currency = c.currency), 0),"
               " coalesce((SELECT sum(amount) FROM payments p WHERE p.status = 'succeeded' AND p.currency = c.currency), 0),"
@@ -119,13 +119,15 @@ int ledger_h_check(vz_req *req) {
   while (rc == DB_ROW) {
     int64_t cash = db_col_int(st, 1), in = db_col_int(st, 2), ref = db_col_int(st, 3), po = db_col_int(st, 4), pf = db_col_int(st, 5);
     if (cash != in - ref - po - pf)
-      json_array_append_new(cm, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "currency", db_col_text(st, 0), "cash", (json_int_t)cash,
+      bad |= jpush(cm, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "currency", db_col_text(st, 0), "cash", (json_int_t)cash,
                                           "captured", (json_int_t)in, "refunded", (json_int_t)ref, "payouts", (json_int_t)po,
                                           "processor_fees", (json_int_t)pf));
     rc = db_step(st);
   }
   db_finalize(st);
+  bad |= jset(out, "cash_mismatches", cm);
   if (rc < 0) return vz_fail_db(req, rc);
+  if (bad) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
   return vz_reply_item(req, 200, json_incref(out));
 }
 
@@ -142,14 +144,15 @@ int ledger_h_balance(vz_req *req) {
                   " FROM ledger_entries e WHERE e.account = 'seller_payable' AND e.seller_id = $1"
                   " GROUP BY e.currency ORDER BY e.currency", "i", req->user_id);
   json_t *a = json_array();
+  int bad = 0;
   while (rc == DB_ROW) {
-    json_array_append_new(a, json_pack("{s:s,s:I,s:b,s:I}", "currency", db_col_text(st, 0), "available",
+    bad |= jpush(a, json_pack("{s:s,s:I,s:b,s:I}", "currency", db_col_text(st, 0), "available",
                                        (json_int_t)db_col_int(st, 1), "on_hold", db_col_int(st, 2) > 0, "payout_pending",
                                        (json_int_t)db_col_int(st, 3)));
     rc = db_step(st);
   }
   db_finalize(st);
-  if (rc < 0) { json_decref(a); return vz_fail_db(req, rc); }
+  if (rc < 0 || bad) { json_decref(a); return rc < 0 ? vz_fail_db(req, rc) : vz_fail(req, 503, "unavailable", NULL, "server busy"); }
   return vz_reply_item(req, 200, json_pack("{s:o}", "balances", a));
 }
 
@@ -178,6 +181,7 @@ int ledger_h_earnings(vz_req *req) {
                   " ORDER BY 1 DESC, 3", "i", req->user_id);
   json_t *a = vz_arena_json(req, json_array());
   json_t *last = NULL;
+  int bad = !a;
   int64_t last_b = -1;
   const char *last_cur = "";
   while (rc == DB_ROW) {
@@ -194,19 +198,20 @@ int ledger_h_earnings(vz_req *req) {
         if (json_array_size(a) >= 100) break;
         last = json_pack("{s:I,s:o,s:s,s:I,s:I,s:I}", "_b", (json_int_t)b, "start", vz_json_time(b * 86400000), "currency", cur,
                          "sales", (json_int_t)0, "refunds", (json_int_t)0, "net", (json_int_t)0);
-        json_array_append_new(a, last);
+        if (jpush(a, last)) { bad = 1; break; }
       }
       last_b = b;
       last_cur = json_string_value(json_object_get(last, "currency"));
     }
     const char *k = !strcmp(kind, "charge") ? "sales" : "refunds";
     json_int_t add = !strcmp(kind, "charge") ? v : -v;
-    json_object_set_new(last, k, json_integer(json_integer_value(json_object_get(last, k)) + add));
-    json_object_set_new(last, "net", json_integer(json_integer_value(json_object_get(last, "net")) + v));
+    bad |= jset(last, k, json_integer(json_integer_value(json_object_get(last, k)) + add));
+    bad |= jset(last, "net", json_integer(json_integer_value(json_object_get(last, "net")) + v));
     rc = db_step(st);
   }
   db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
+  if (bad) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
   size_t i;
   json_t *it;
   json_array_foreach(a, i, it) json_object_del(it, "_b");

@@ -74,7 +74,7 @@ static int pay_json(vz_req *req, vz_db *db, int64_t id, json_t **out) {
   if (rc == DB_ROW) {
     int buyer = db_col_int(st, 2) == req->user_id;
     if (!(*out = vz_cols_row(st, pay_cols))) rc = DB_ERROR;
-    else if (!buyer) json_object_set_new(*out, "client_secret", json_null());
+    else if (!buyer && jset(*out, "client_secret", json_null())) json_decref(*out), *out = NULL, rc = DB_ERROR;
   }
   db_finalize(st);
   return rc;

@@ -75,6 +75,15 @@ static int op_put(const char *key, const char *id) {
   return rc < 0 ? rc : 0;
 }
 
+/* Ends the sandbox's own transaction: commit when rc says so, and roll back on any
+ * failure, a failed COMMIT included (db.h: it leaves the transaction open, which would
+ * keep SQLite's write lock for every later writer). Lock held. */
+static int sb_end(int rc) {
+  if (rc >= 0 && (rc = db_commit(sb_db)) >= 0) return rc;
+  db_rollback(sb_db);
+  return rc;
+}
+
 static pay_status status_of(const char *s) {
   if (!strcmp(s, "succeeded")) return PAY_ST_SUCCEEDED;
   if (!strcmp(s, "failed")) return PAY_ST_FAILED;
@@ -98,7 +107,7 @@ static int sb_create(const pay_create_req *in, pay_create_res *out, pay_err *e) 
                              " status, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)", "ssisi", id, in->payment_ref,
                              in->amount, in->currency, db_now_ms());
     if (rc >= 0) rc = op_put(in->idempotency_key, id);
-    rc = rc >= 0 ? db_commit(sb_db) : (db_rollback(sb_db), rc);
+    rc = sb_end(rc);
   }
   pthread_mutex_unlock(&sb_lock);
   if (rc < 0) return db_fail(e);
@@ -145,7 +154,7 @@ static int sb_refund(const pay_refund_req *in, pay_refund_res *out, pay_err *e) 
     refused = rc >= 0 && db_changes(st) == 0;
     db_finalize(st);
     if (rc >= 0 && !refused) rc = op_put(in->idempotency_key, id);
-    rc = rc >= 0 && !refused ? db_commit(sb_db) : (db_rollback(sb_db), rc);
+    rc = refused ? (db_rollback(sb_db), rc) : sb_end(rc);
   }
   pthread_mutex_unlock(&sb_lock);
   if (rc < 0) return db_fail(e);

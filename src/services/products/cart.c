@@ -18,8 +18,9 @@ static int reply_cart(vz_req *req, vz_db *db) {
                   " JOIN products p ON p.id = v.product_id WHERE c.user_id = $1 ORDER BY c.added_at, c.variant_id",
                   "i", req->user_id);
   json_t *items = json_array();
+  int bad = 0;
   while (rc == DB_ROW) {
-    json_array_append_new(items, json_pack("{s:o,s:I,s:o,s:s,s:s,s:s,s:I,s:s,s:b,s:b,s:o}", "variant_id",
+    bad |= jpush(items, json_pack("{s:o,s:I,s:o,s:s,s:s,s:s,s:I,s:s,s:b,s:b,s:o}", "variant_id",
                                            vz_json_id(db_col_int(st, 0)), "quantity", (json_int_t)db_col_int(st, 1),
                                            "product_id", vz_json_id(db_col_int(st, 2)), "title", db_col_text(st, 3),
                                            "variant_title", db_col_text(st, 4), "sku", db_col_text(st, 5), "price",
@@ -30,7 +31,7 @@ static int reply_cart(vz_req *req, vz_db *db) {
     rc = db_step(st);
   }
   db_finalize(st);
-  if (rc < 0) { json_decref(items); return vz_fail_db(req, rc); }
+  if (rc < 0 || bad) { json_decref(items); return rc < 0 ? vz_fail_db(req, rc) : vz_fail(req, 503, "unavailable", NULL, "server busy"); }
   return vz_reply_item(req, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -90,14 +91,15 @@ json_t *products_cart_lines(vz_db *db, int64_t user_id, int *rcp) {
   vz_stmt *st = NULL;
   int rc = db_run(db, &st, "SELECT variant_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY added_at, variant_id", "i", user_id);
   json_t *a = json_array();
+  int bad = 0;
   while (rc == DB_ROW) {
-    json_array_append_new(a, json_pack("{s:o,s:I}", "variant_id", vz_json_id(db_col_int(st, 0)), "quantity",
+    bad |= jpush(a, json_pack("{s:o,s:I}", "variant_id", vz_json_id(db_col_int(st, 0)), "quantity",
                                        (json_int_t)db_col_int(st, 1)));
     rc = db_step(st);
   }
   db_finalize(st);
-  *rcp = rc;
-  if (rc < 0) { json_decref(a); return NULL; }
+  *rcp = rc < 0 ? rc : bad ? DB_ERROR : rc;
+  if (rc < 0 || bad) { json_decref(a); return NULL; }
   return a;
 }
 

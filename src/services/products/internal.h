@@ -2,10 +2,16 @@
 #ifndef VZ_PRODUCTS_INTERNAL_H
 #define VZ_PRODUCTS_INTERNAL_H
 #include <stdarg.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/http.h"
 #include "db/db.h"
+
+/* jansson goes on after a failed allocation, dropping the key or item (testing.md): these
+ * say so, 1 on failure (the value is released either way). */
+static inline int jset(json_t *o, const char *k, json_t *v) { return json_object_set_new(o, k, v) ? 1 : 0; }
+static inline int jpush(json_t *a, json_t *v) { return json_array_append_new(a, v) ? 1 : 0; }
 
 /* --products-auto-approve: none | trusted | all */
 extern char products_auto_approve[16];

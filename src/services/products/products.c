@@ -60,34 +60,33 @@ static int product_json(vz_req *req, vz_db *db, int64_t id, int owner_only, json
   int visible = seller == req->user_id || (!owner_only && (staff || strcmp(status, "active") == 0));
   if (!visible) { db_finalize(st); return DB_DONE; }
   json_t *o = vz_cols_row(st, product_cols);
+  int bad = !o;
   if (o) {
     json_t *tags = json_loads(db_col_text(st, 5), 0, NULL);
-    json_object_set_new(o, "tags", tags ? tags : json_array());
-    json_object_set_new(o, "shipping", json_pack("{s:I,s:I}", "flat", (json_int_t)db_col_int(st, 9), "per_extra",
-                                                 (json_int_t)db_col_int(st, 10)));
+    bad |= jset(o, "tags", tags ? tags : json_array());
+    bad |= jset(o, "shipping", json_pack("{s:I,s:I}", "flat", (json_int_t)db_col_int(st, 9), "per_extra",
+                                         (json_int_t)db_col_int(st, 10)));
   }
   db_finalize(st);
-  if (!o) return DB_ERROR;
   json_t *imgs = json_array(), *vars = json_array();
-  json_object_set_new(o, "images", imgs);
-  json_object_set_new(o, "variants", vars);
   rc = db_run(db, &st, "SELECT media_id FROM product_images WHERE product_id = $1 ORDER BY position", "i", id);
   while (rc == DB_ROW) {
-    json_array_append_new(imgs, json_string(db_col_text(st, 0)));
+    bad |= jpush(imgs, json_string(db_col_text(st, 0)));
     rc = db_step(st);
   }
   db_finalize(st);
-  if (rc < 0) { json_decref(o); return rc; }
-  rc = db_run(db, &st, "SELECT id, sku, title, price, stock FROM product_variants WHERE product_id = $1"
-              " ORDER BY position, id", "i", id);
+  if (rc >= 0) rc = db_run(db, &st, "SELECT id, sku, title, price, stock FROM product_variants WHERE product_id = $1"
+                           " ORDER BY position, id", "i", id);
   while (rc == DB_ROW) {
-    json_array_append_new(vars, json_pack("{s:o,s:s,s:s,s:I,s:I}", "id", vz_json_id(db_col_int(st, 0)), "sku",
-                                          db_col_text(st, 1), "title", db_col_text(st, 2), "price",
-                                          (json_int_t)db_col_int(st, 3), "stock", (json_int_t)db_col_int(st, 4)));
+    bad |= jpush(vars, json_pack("{s:o,s:s,s:s,s:I,s:I}", "id", vz_json_id(db_col_int(st, 0)), "sku", db_col_text(st, 1),
+                                 "title", db_col_text(st, 2), "price", (json_int_t)db_col_int(st, 3), "stock",
+                                 (json_int_t)db_col_int(st, 4)));
     rc = db_step(st);
   }
   db_finalize(st);
-  if (rc < 0) { json_decref(o); return rc; }
+  if (o) bad |= jset(o, "images", imgs) | jset(o, "variants", vars);
+  else json_decref(imgs), json_decref(vars);
+  if (rc < 0 || bad) { json_decref(o); return rc < 0 ? rc : DB_ERROR; }
   *out = o;
   return DB_ROW;
 }
