@@ -34,6 +34,7 @@ int ledger_book(vz_db *db, const char *key, const char *kind, const char *curren
 int ledger_h_check(vz_req *req);
 int ledger_h_earnings(vz_req *req);
 int ledger_h_balance(vz_req *req);
+int ledger_h_summary(vz_req *req);
 /* What the seller may be paid in currency: -(sum of seller_payable). 0 or <0. */
 int ledger_seller_balance(vz_db *db, int64_t seller, const char *currency, int64_t *out);
 

@@ -217,3 +217,34 @@ int ledger_h_earnings(vz_req *req) {
   json_array_foreach(a, i, it) json_object_del(it, "_b");
   return vz_reply_item(req, 200, json_pack("{s:s,s:O}", "period", period, "buckets", a));
 }
+
+/* GET /v1/admin/ledger/summary: what the ledger says per currency, each a sum over its
+ * account: the platform's earnings (fees net of refunds), what the processors kept, the
+ * cash held, what is owed to sellers and to buyers. */
+int ledger_h_summary(vz_req *req) {
+  vz_stmt *st = NULL;
+  int rc = db_run(req->db_read, &st, "SELECT currency, account, sum(amount) FROM ledger_entries GROUP BY currency, account"
+                  " ORDER BY currency, account", "");
+  json_t *a = vz_arena_json(req, json_array()), *cur = NULL;
+  int bad = !a;
+  char last[4] = "";
+  while (rc == DB_ROW && !bad) {
+    const char *c = db_col_text(st, 0), *acct = db_col_text(st, 1);
+    int64_t sum = db_col_int(st, 2);
+    if (!cur || strcmp(c, last)) {
+      cur = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "currency", c, "platform_earnings", (json_int_t)0, "processor_fees",
+                      (json_int_t)0, "cash", (json_int_t)0, "owed_to_sellers", (json_int_t)0, "due_to_buyers", (json_int_t)0);
+      bad |= jpush(a, cur);
+      snprintf(last, sizeof last, "%s", c);
+    }
+    const char *k = !strcmp(acct, "platform_fees") ? "platform_earnings" : !strcmp(acct, "processor_fees") ? "processor_fees"
+                    : !strcmp(acct, "cash") ? "cash" : !strcmp(acct, "seller_payable") ? "owed_to_sellers" : "due_to_buyers";
+    /* credits are negative: earnings and debts read as positive amounts */
+    if (!bad) bad |= jset(cur, k, json_integer(strcmp(k, "cash") && strcmp(k, "processor_fees") ? -sum : sum));
+    rc = db_step(st);
+  }
+  db_finalize(st);
+  if (rc < 0) return vz_fail_db(req, rc);
+  if (bad) return vz_fail(req, 503, "unavailable", NULL, "out of memory, retry shortly");
+  return vz_reply_item(req, 200, json_pack("{s:O}", "currencies", a));
+}

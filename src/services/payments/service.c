@@ -87,6 +87,7 @@ static vz_route payments_routes[] = {
   VZ_POST("/v1/payments/webhooks/:provider", pay_h_webhook, .op = "receivePaymentWebhook", .summary = "Provider webhook: verified, each event applied once", .res = "WebhookAck", .errors = "404", .flags = VZ_RAW_BODY, .max_body = 262144, .rate_per_min = 6000),
   VZ_POST("/v1/admin/payments/reconcile", pay_h_reconcile, .op = "reconcilePayments", .summary = "Run a reconciliation pass now", .res = "ReconcileResult", .body = reconcile_in, .flags = VZ_ROLE_ADMIN),
   VZ_GET("/v1/admin/ledger/check", ledger_h_check, .op = "checkLedger", .summary = "Ledger invariants against orders, refunds and payouts", .res = "LedgerCheck", .flags = VZ_ROLE_ADMIN),
+  VZ_GET("/v1/admin/ledger/summary", ledger_h_summary, .op = "getLedgerSummary", .summary = "Platform earnings and balances per currency, summed over the ledger", .res = "LedgerSummary", .flags = VZ_ROLE_ADMIN),
   VZ_POST("/v1/admin/payouts/run", payout_h_run, .op = "runPayouts", .summary = "Run the payout schedule now", .res = "PayoutRunResult", .flags = VZ_ROLE_ADMIN),
   VZ_GET("/v1/sellers/me/balance", ledger_h_balance, .op = "getMyBalance", .summary = "The seller's balances", .res = "Balances", .flags = VZ_ROLE_SELLER),
   VZ_GET("/v1/sellers/me/earnings", ledger_h_earnings, .op = "getMyEarnings", .summary = "Sales, refunds and net per day, week or month", .res = "Earnings", .query = earnings_query, .flags = VZ_ROLE_SELLER),

@@ -48,6 +48,11 @@ export default [
     assert.deepEqual(bal.map((x) => [x.currency, x.available]), [['EUR', 2600 - 260]]);
     const earn = expectStatus(await api('GET', '/v1/sellers/me/earnings?period=month', { token: s1.token }), 200).json.data;
     assert.equal(earn.buckets[0].sales, 2340);
+    for (const period of ['day', 'week']) assert.equal(expectStatus(await api('GET', `/v1/sellers/me/earnings?period=${period}`, { token: s1.token }), 200).json.data.buckets[0].net, 2340);
+    expectError(await api('GET', '/v1/sellers/me/earnings?period=year', { token: s1.token }), 400, 'invalid_argument', 'period');
+    const sum = expectStatus(await api('GET', '/v1/admin/ledger/summary', { token: admin.token }), 200).json.data.currencies.find((c) => c.currency === 'EUR');
+    assert.ok(sum.platform_earnings >= 260 + 75 && sum.owed_to_sellers >= 2340, JSON.stringify(sum));
+    assert.equal(sum.cash, sum.platform_earnings + sum.owed_to_sellers + sum.due_to_buyers - sum.processor_fees);
     await ledgerOk();
   } },
   { name: 'Idempotency-Key: the same key and body replay the same orders; another body is 422', fn: async () => {
