@@ -60,7 +60,7 @@ export default [{
     for (const { r, b } of ok) {
       const pay = await at(k++, 'POST', '/v1/payments', b.token, { checkout_id: r.json.data.checkout_id });
       assert.equal(pay.status, 201, pay.text);
-      const s = await at(k++, 'POST', `/v1/payments/${pay.json.data.id}/settle`, b.token, { outcome: 'succeed' });
+      const s = await at(k++, 'POST', `/v1/sandbox/payments/${pay.json.data.id}/settle`, b.token, { outcome: 'succeed' });
       assert.equal(s.status, 200, s.text);
       assert.equal(s.json.data.status, 'succeeded');
     }

@@ -208,7 +208,7 @@ int pay_provider_register(const pay_provider *p);
 const pay_provider *pay_provider_find(const char *name);
 
 /* The sandbox provider (payments/sandbox.c), registered by the payments service itself.
- * No network: payments are settled by POST /v1/payments/:id/settle {"outcome":"succeed"|"fail"}, which
+ * No network: payments are settled by POST /v1/sandbox/payments/:id/settle {"outcome":"succeed"|"fail"}, which
  * produces a signed webhook delivery through the same webhook path as a real processor. */
 extern const pay_provider pay_sandbox_provider;
 #endif

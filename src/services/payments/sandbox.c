@@ -3,7 +3,7 @@
  * (sandbox_payments, sandbox_ops) on its own database connection, as a processor keeps
  * its own, so its answers survive a restart of ours (the crash drill) and it never writes
  * inside our transactions; every call is idempotent by the caller's key. A payment is
- * settled by POST /v1/payments/:id/settle {"outcome":"succeed"|"fail"}, which produces a
+ * settled by POST /v1/sandbox/payments/:id/settle {"outcome":"succeed"|"fail"}, which produces a
  * webhook delivery signed like Stripe's (Sandbox-Signature: t=<unix s>,v1=<hex
  * HMAC-SHA256(secret, "<t>.<body>")>) and feeds it through the same verify-and-apply path
  * as POST /v1/payments/webhooks/sandbox; the reply carries the delivery, so a client (or a
@@ -271,7 +271,7 @@ const pay_provider pay_sandbox_provider = {
   .webhook = sb_webhook, .payout = sb_payout,
 };
 
-/* ---- POST /v1/payments/:id/settle -------------------------------------------------------- */
+/* ---- POST /v1/sandbox/payments/:id/settle -------------------------------------------------------- */
 
 int sandbox_h_settle(vz_req *req) {
   int64_t id;

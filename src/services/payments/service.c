@@ -83,7 +83,7 @@ static const vz_field earnings_query[] = { { "period", VZ_ENUM, 0, 0, 10, "day|w
 static vz_route payments_routes[] = {
   VZ_POST("/v1/payments", pay_h_create, .op = "createPayment", .summary = "Pay a checkout through a provider", .res = "Payment", .ok = 201, .errors = "200 404 409 502", .body = create_in, .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 120),
   VZ_GET("/v1/payments/:id", pay_h_show, .op = "getPayment", .summary = "A payment (its buyer or an admin)", .res = "Payment", .errors = "404", .flags = VZ_AUTH),
-  VZ_POST("/v1/payments/:id/settle", sandbox_h_settle, .op = "settleSandboxPayment", .summary = "Sandbox: succeed or fail a pending payment", .res = "SandboxSettlement", .errors = "404 409", .body = settle_in, .flags = VZ_AUTH),
+  VZ_POST("/v1/sandbox/payments/:id/settle", sandbox_h_settle, .op = "settleSandboxPayment", .summary = "Sandbox: succeed or fail a pending payment", .res = "SandboxSettlement", .errors = "404 409", .body = settle_in, .flags = VZ_AUTH),
   VZ_POST("/v1/payments/webhooks/:provider", pay_h_webhook, .op = "receivePaymentWebhook", .summary = "Provider webhook: verified, each event applied once", .res = "WebhookAck", .errors = "404", .flags = VZ_RAW_BODY, .max_body = 262144, .rate_per_min = 6000),
   VZ_POST("/v1/admin/payments/reconcile", pay_h_reconcile, .op = "reconcilePayments", .summary = "Run a reconciliation pass now", .res = "ReconcileResult", .body = reconcile_in, .flags = VZ_ROLE_ADMIN),
   VZ_GET("/v1/admin/ledger/check", ledger_h_check, .op = "checkLedger", .summary = "Ledger invariants against orders, refunds and payouts", .res = "LedgerCheck", .flags = VZ_ROLE_ADMIN),

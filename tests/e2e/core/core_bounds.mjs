@@ -38,7 +38,7 @@ function valid(doc, s0) {
     for (const k of s.required || []) o[k] = valid(doc, s.properties[k]);
     return o;
   }
-  if (t.includes('array')) return [];
+  if (t.includes('array')) return Array.from({ length: s.minItems || 0 }, () => valid(doc, s.items)); // a required list of at least one
   if (s.pattern === '^0*[1-9][0-9]*$') return '1';
   if (t.includes('string')) return str(s, Math.max(s.minLength || 1, s.format === 'email' ? 10 : s.format === 'uri' ? 16 : 1));
   if (t.includes('integer') || t.includes('number')) return s.minimum ?? 0;

@@ -19,7 +19,7 @@ const ROUTES = [
   ['POST', `/v1/orders/${ID}/ship`, 'auth'], ['POST', `/v1/orders/${ID}/deliver`, 'auth'],
   ['POST', `/v1/orders/${ID}/refund-request`, 'auth'], ['POST', `/v1/orders/${ID}/refund`, 'auth'],
   ['POST', `/v1/orders/${ID}/refund-decline`, 'auth'], ['GET', '/v1/sellers/me/orders', 'seller'], ['GET', '/v1/admin/orders', 'admin'],
-  ['POST', '/v1/payments', 'auth'], ['GET', `/v1/payments/${ID}`, 'auth'], ['POST', `/v1/payments/${ID}/settle`, 'auth'],
+  ['POST', '/v1/payments', 'auth'], ['GET', `/v1/payments/${ID}`, 'auth'], ['POST', `/v1/sandbox/payments/${ID}/settle`, 'auth'],
   ['POST', '/v1/admin/payments/reconcile', 'admin'], ['GET', '/v1/admin/ledger/check', 'admin'], ['POST', '/v1/admin/payouts/run', 'admin'],
   ['GET', '/v1/sellers/me/balance', 'seller'], ['GET', '/v1/sellers/me/earnings', 'seller'], ['PUT', '/v1/sellers/me/payout-account', 'seller'],
   ['GET', '/v1/sellers/me/payouts', 'seller'], ['GET', '/v1/admin/ledger/summary', 'admin'],

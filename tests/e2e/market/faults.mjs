@@ -67,7 +67,7 @@ export default [
           await arm(kind, n);
           const res = step === 'create'
             ? await api('POST', '/v1/payments', { token: b.token, body: { checkout_id: r.checkout_id } })
-            : await api('POST', `/v1/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } });
+            : await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } });
           const last = await disarm();
           if (!clean(res, step === 'create' ? [201] : [200], `${step} ${kind} #${n}`)) failed++;
           // finish the job as a client and the reconciliation job would
@@ -75,11 +75,11 @@ export default [
             const again = await api('POST', '/v1/payments', { token: b.token, body: { checkout_id: r.checkout_id } });
             assert.ok([200, 201].includes(again.status), `${step} ${kind} #${n}: retry answered ${again.status} ${again.text.slice(0, 200)}`);
             pay = again.json.data;
-            if (pay.status === 'pending') expectStatus(await api('POST', `/v1/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } }), 200);
+            if (pay.status === 'pending') expectStatus(await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } }), 200);
           } else {
             expectStatus(await api('POST', '/v1/admin/payments/reconcile', { token: admin.token, body: { min_age_seconds: 0 } }), 200);
             const now = expectStatus(await api('GET', `/v1/payments/${pay.id}`, { token: b.token }), 200).json.data;
-            if (now.status === 'pending') expectStatus(await api('POST', `/v1/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } }), 200);
+            if (now.status === 'pending') expectStatus(await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } }), 200);
           }
           const o = expectStatus(await api('GET', `/v1/orders/${r.orders[0].id}`, { token: b.token }), 200).json.data;
           assert.equal(o.status, 'paid', `${step} ${kind} #${n}: order is ${o.status}`);

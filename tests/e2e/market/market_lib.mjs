@@ -42,7 +42,7 @@ export async function checkout(buyer, items, { key = unique('k'), address } = {}
 // Pays a checkout with the sandbox: create the payment, then settle it.
 export async function paySandbox(buyer, checkoutId, outcome = 'succeed') {
   const p = expectStatus(await api('POST', '/v1/payments', { token: buyer.token, body: { checkout_id: checkoutId, provider: 'sandbox' } }), 201).json.data;
-  const r = expectStatus(await api('POST', `/v1/payments/${p.id}/settle`, { token: buyer.token, body: { outcome } }), 200).json.data;
+  const r = expectStatus(await api('POST', `/v1/sandbox/payments/${p.id}/settle`, { token: buyer.token, body: { outcome } }), 200).json.data;
   return { payment: p, settled: r };
 }
 

@@ -31,9 +31,9 @@ export default [
     expectError(await api('POST', '/v1/payments/webhooks/nope', { raw: body, headers: { 'content-type': 'application/json' } }), 404);
     // paying twice: the settle route refuses a settled payment
     const pay = expectStatus(await api('GET', `/v1/payments/${settled.id}`, { token: b.token }), 200).json.data;
-    expectError(await api('POST', `/v1/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } }), 409, 'invalid_state');
-    expectError(await api('POST', `/v1/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'maybe' } }), 400, 'invalid_argument', 'outcome');
-    expectError(await api('POST', `/v1/payments/${pay.id}/settle`, { token: s.token, body: { outcome: 'fail' } }), 404);
+    expectError(await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'succeed' } }), 409, 'invalid_state');
+    expectError(await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { token: b.token, body: { outcome: 'maybe' } }), 400, 'invalid_argument', 'outcome');
+    expectError(await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { token: s.token, body: { outcome: 'fail' } }), 404);
     expectError(await api('GET', `/v1/payments/${pay.id}`), 401);
     assert.equal(expectStatus(await api('GET', `/v1/orders/${r.orders[0].id}`, { token: b.token }), 200).json.data.status, 'paid');
   } },
@@ -162,7 +162,7 @@ export default [
       const r = expectStatus(await api('POST', '/v1/orders', { base: url, token: b.token, headers: { 'idempotency-key': 'c1' },
         body: { items: [{ variant_id: p.variants[0].id, quantity: 1 }], address_id: a.id } }), 201).json.data;
       const pay = expectStatus(await api('POST', '/v1/payments', { base: url, token: b.token, body: { checkout_id: r.checkout_id } }), 201).json.data;
-      const died = await api('POST', `/v1/payments/${pay.id}/settle`, { base: url, token: b.token, body: { outcome: 'succeed' } }).catch((e) => e);
+      const died = await api('POST', `/v1/sandbox/payments/${pay.id}/settle`, { base: url, token: b.token, body: { outcome: 'succeed' } }).catch((e) => e);
       assert.equal(await srv.exited, 137, 'the server died at the crash point');
       assert.ok(!(died && died.status === 200));
       srv = start({});
