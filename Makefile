@@ -6,7 +6,7 @@ CC     ?= cc
 
 PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev \
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
-           pkg-config curl ca-certificates
+           pkg-config curl ca-certificates nginx libnginx-mod-rtmp ffmpeg
 TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wstrict-prototypes
@@ -116,7 +116,7 @@ run: deps
 	$(MAKE) FLAVOR=release all
 	./build/release/vidzo migrate
 	./build/release/vidzo admin create --email admin@vidzo.local --password 'VidZo-admin-2026' --if-missing
-	VIDZO_TOTP_OPTIONAL=1 ./build/release/vidzo serve
+	VIDZO_TOTP_OPTIONAL=1 ./build/release/vidzo serve --rtmp
 
 test: test-deps
 	bash tests/run.sh

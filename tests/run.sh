@@ -6,6 +6,9 @@
 # multi-instance stories (tests/e2e-multi: 3 instances + HAProxy); then a short libFuzzer
 # run of each target. Ends with "N passed, N failed".
 # Env: VZ_FLAVORS="debug asan", VZ_DBS="sqlite postgres", VZ_TEST_FILTER=substring.
+# The slow media stories (real nginx-rtmp and ffmpeg: tests/e2e/streams/ingest.mjs) run
+# once, in the flavor-db named by VZ_MEDIA_LABEL (debug-sqlite; "none" skips them), on
+# ports derived from VZ_TEST_PORT (+10, +11, ...).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -127,7 +130,7 @@ for flavor in $FLAVORS; do
     start_server "$flavor" "$url" "$label" || { TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
     VZ_TEST_URL=http://127.0.0.1:$PORT VZ_TEST_LABEL=$label VZ_TEST_BIN=$ROOT/build/$flavor/vidzo \
       VZ_TEST_DB_URL=$url VZ_TEST_DATA_DIR=$WORK/data-$label VZ_TEST_REDIS_URL=${VZ_REDIS_ARG:+$REDIS_URL} \
-      VZ_TEST_SERVER_PID=$SERVER_PID \
+      VZ_TEST_SERVER_PID=$SERVER_PID VZ_TEST_PORT=$PORT VZ_MEDIA=$([ "$label" = "${VZ_MEDIA_LABEL:-debug-sqlite}" ] && echo 1) \
       node tests/e2e/run.mjs ${VZ_TEST_FILTER:-} >"$WORK/e2e-$label.log" 2>&1
     grep -E '^FAIL' -A3 "$WORK/e2e-$label.log" | head -60
     count "$WORK/e2e-$label.log" "e2e ($label)"

@@ -235,6 +235,7 @@ static const char *reason(int status) {
   case 201: return "Created";
   case 202: return "Accepted";
   case 204: return "No Content";
+  case 302: return "Found: go to Location";
   case 304: return "Not modified (If-None-Match matched the ETag)";
   case 400: return "Bad request: the error names the field";
   case 401: return "Not signed in, the token is invalid or expired, or the credentials are wrong";
@@ -504,6 +505,9 @@ json_t *vz_contract_used_schemas(const json_t *v, const json_t *schemas) {
 /* A tag's description: the owning service's about line. */
 static const char *tag_about(const vz_service *const *list, const char *tag) {
   if (!strcmp(tag, "ops")) return "Probes and metrics for operators and load balancers";
+  /* hooks the deployment's own parts call (nginx-rtmp): documented and checked like the
+   * rest, but no app calls them */
+  if (!strcmp(tag, "internal")) return "Hooks for VidZo's own infrastructure (nginx-rtmp callbacks), not for apps";
   for (const vz_service *const *s = list; s && *s; s++)
     if (!strcmp((*s)->name, tag)) return (*s)->about;
   return NULL;

@@ -14,6 +14,7 @@
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
+#include "services/streams/streams.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -29,6 +30,9 @@ const vz_service *const vz_service_list[] = {
   &bench_app,
   &testapp_app,
   &conformance_app,
+  /* after the applications: under --bench the peer's fixture GET /v1/streams (bench/,
+   * shared/bench scenarios) must keep answering; routes match first registered first */
+  &streams_service,
   NULL,
 };
 
