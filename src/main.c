@@ -1,5 +1,6 @@
 /* vidzo: the command line. `serve` runs the server, `migrate` applies migrations,
- * `admin create` makes (or confirms) an admin account, `version` prints the version.
+ * `admin create` makes (or confirms) an admin account, `agora` prints Agora tokens
+ * (integrations/agora_cli.c), `version` prints the version.
  * Bad usage exits 2 with a message; runtime failures exit 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "core/version.h"
 #include "cache/cache.h"
 #include "db/db.h"
+#include "integrations/agora.h"
 #include "integrations/http.h"
 #include "jobs/runner.h"
 #include "services/services.h"
@@ -38,6 +40,7 @@ static void usage(void) {
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
+          "  agora rtc-token|rtm-token  print an Agora AccessToken2 for given inputs (vidzo agora --help)\n"
           "  version                    print the version\n\n");
   char err[256];
   if (vz_services_settings(vz_service_list, err, sizeof err) < 0) fprintf(stderr, "vidzo: %s\n", err);
@@ -223,6 +226,7 @@ int main(int argc, char **argv) {
     printf("vidzo %s (libuv %s)\n", VZ_VERSION, uv_version_string());
     return 0;
   }
+  if (!strcmp(cmd, "agora")) return agora_cli(argc - 2, argv + 2); /* no settings, no data dir */
   if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
     usage();
     return 0;

@@ -7,6 +7,7 @@
 #include "apps/conformance/conformance.h"
 #include "apps/testapp/testapp.h"
 #include "core/service.h"
+#include "integrations/agora.h"
 #include "realtime/realtime.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
@@ -24,6 +25,7 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &agora_service, /* settings only; before streams, which issues the tokens */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
