@@ -41,7 +41,7 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "vidzo agora: ");
   fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n%s", agora_usage);
+  fprintf(stderr, " (vidzo agora --help)\n");
   return 2;
 }
 

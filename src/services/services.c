@@ -15,6 +15,7 @@
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
+#include "services/streams/streams.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -26,6 +27,7 @@ const vz_service *const vz_service_list[] = {
   &clock_service,
   &docs_service,
   &agora_service, /* settings only; before streams, which issues the tokens */
+  &streams_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
