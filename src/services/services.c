@@ -10,6 +10,7 @@
 #include "integrations/agora.h"
 #include "realtime/realtime.h"
 #include "services/audit/audit.h"
+#include "services/analytics/analytics.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
 #include "services/clock/clock.h"
@@ -28,6 +29,7 @@ const vz_service *const vz_service_list[] = {
   &docs_service,
   &agora_service, /* settings only; before streams, which issues the tokens */
   &streams_service,
+  &analytics_service, /* after streams: reads it through streams.h, feeds its live order */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,

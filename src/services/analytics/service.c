@@ -1,0 +1,75 @@
+/* analytics/service.c: the descriptor, settings and event subscriptions of the
+ * analytics service (issue 18). Streams tell it when they go live and end (ASYNC: the
+ * go-live answer to the encoder never waits for us); chat feeds its counters through
+ * analytics.h; the sampler thread (sampler.c) runs from start to stop. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/events.h"
+#include "core/service.h"
+#include "db/db.h"
+#include "realtime/sio.h"
+#include "services/analytics/internal.h"
+
+analytics_cfg analytics_conf = { .heartbeat_s = 30, .sample_ms = 10000, .presence_nsp = "/" };
+
+static const vz_opt analytics_opts[] = {
+  VZ_OPT("analytics-heartbeat", "VIDZO_ANALYTICS_HEARTBEAT", VZ_OPT_INT, analytics_conf.heartbeat_s, 1, 300,
+         "seconds between player heartbeats; a player is current for 2.5 of them (30)"),
+  VZ_OPT("analytics-sample-ms", "VIDZO_ANALYTICS_SAMPLE_MS", VZ_OPT_INT, analytics_conf.sample_ms, 100, 600000,
+         "ms between viewer samples of live streams (10000)"),
+  VZ_OPT("analytics-presence-nsp", "VIDZO_ANALYTICS_PRESENCE_NSP", VZ_OPT_STR, analytics_conf.presence_nsp, 0, 0,
+         "Socket.IO namespace of the stream rooms (stream:<id>) whose presence counts as viewers (/)"),
+  { 0 },
+};
+
+static long room_presence(int64_t stream_id) {
+  char room[40];
+  snprintf(room, sizeof room, ANALYTICS_ROOM_FMT, (long long)stream_id);
+  return sio_room_presence(analytics_conf.presence_nsp, room);
+}
+
+/* Followed from its go-live: the sampler starts counting it (idempotent on retry). */
+static int on_live(vz_db *db, const vz_event *ev) {
+  streams_info si = { .id = ev->stream_live.stream_id, .host_id = ev->stream_live.host_id,
+                      .started_at = ev->stream_live.started_at };
+  return an_track(db, &si, db_now_ms());
+}
+
+typedef struct end_ctx { int64_t id; } end_ctx;
+static int end_tx(vz_db *db, void *arg) { return an_sample(db, ((end_ctx *)arg)->id, db_now_ms()); }
+
+/* Closed at once rather than at the next tick: zero viewers, the final followers. */
+static int on_ended(vz_db *db, const vz_event *ev) {
+  end_ctx c = { ev->stream_ended.stream_id };
+  return db_tx(db, end_tx, &c);
+}
+
+static const vz_subscription analytics_on[] = {
+  { VZ_EV_STREAM_LIVE, on_live, VZ_EV_ASYNC },
+  { VZ_EV_STREAM_ENDED, on_ended, VZ_EV_ASYNC },
+  { 0 },
+};
+
+static int analytics_init(void) {
+  if (analytics_conf.presence_nsp[0] != '/') {
+    fprintf(stderr, "vidzo: VIDZO_ANALYTICS_PRESENCE_NSP must start with '/'\n");
+    return -1;
+  }
+  an_presence = room_presence;
+  return 0;
+}
+
+static int analytics_start(void) { return an_sampler_start(); }
+static void analytics_stop(void) { an_sampler_stop(); }
+
+const vz_service analytics_service = {
+  .name = "analytics",
+  .opts = analytics_opts,
+  .routes = analytics_routes,
+  .on = analytics_on,
+  .init = analytics_init,
+  .start = analytics_start,
+  .stop = analytics_stop,
+};
