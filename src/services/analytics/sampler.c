@@ -16,35 +16,42 @@
 
 #define MAX_OPEN 4096 /* streams followed per tick; more live at once than this wait a tick */
 
-typedef struct tick_ctx { int64_t now; int taken, streams; } tick_ctx;
+typedef struct tick_ctx { int64_t now; int taken; } tick_ctx;
 
-static int tick_tx(vz_db *db, void *arg) {
+/* The tick is claimed in its own short transaction: whoever inserts its number samples. */
+static int claim_tx(vz_db *db, void *arg) {
   tick_ctx *t = arg;
   vz_stmt *st = NULL;
   int64_t tick = t->now / analytics_conf.sample_ms;
-  t->taken = t->streams = 0;
   int rc = db_run(db, &st, "INSERT INTO analytics_ticks (tick, taken_at) VALUES ($1, $2) ON CONFLICT (tick) DO NOTHING",
                   "ii", tick, t->now);
-  int mine = rc >= 0 && db_changes(st) > 0;
+  t->taken = rc >= 0 && db_changes(st) > 0;
   if (st) db_finalize(st);
   if (rc < 0) return rc;
-  if (!mine) return 0; /* another instance sampled this tick */
-  t->taken = 1;
-  if (tick % 100 == 0 && (rc = db_run(db, NULL, "DELETE FROM analytics_ticks WHERE tick < $1", "i", tick - 100)) < 0)
+  if (t->taken && tick % 100 == 0 && (rc = db_run(db, NULL, "DELETE FROM analytics_ticks WHERE tick < $1", "i", tick - 100)) < 0)
     return rc;
-  static int64_t ids[MAX_OPEN]; /* one sampler thread per process */
-  int n = 0;
-  if ((rc = an_open_streams(db, ids, MAX_OPEN, &n)) < 0) return rc;
-  for (int i = 0; i < n; i++)
-    if ((rc = an_sample(db, ids[i], t->now)) < 0) return rc;
-  t->streams = n;
   return 0;
 }
 
+typedef struct sample_ctx { int64_t id, now; } sample_ctx;
+static int sample_tx(vz_db *db, void *arg) { return an_sample(db, ((sample_ctx *)arg)->id, ((sample_ctx *)arg)->now); }
+
+/* Then one transaction per stream: a pass over many live streams never holds SQLite's
+ * write lock for long, and one stream's failure does not undo the others' samples. */
 int an_tick(vz_db *db, int64_t now) {
   tick_ctx t = { .now = now };
-  int rc = db_tx(db, tick_tx, &t);
-  return rc < 0 ? rc : t.taken;
+  int rc = db_tx(db, claim_tx, &t);
+  if (rc < 0) return rc;
+  if (!t.taken) return 0; /* another instance samples this tick */
+  static int64_t ids[MAX_OPEN]; /* one sampler per process: the thread, or a test */
+  int n = 0;
+  if ((rc = an_open_streams(db, ids, MAX_OPEN, &n)) < 0) return rc;
+  int failed = 0;
+  for (int i = 0; i < n; i++) {
+    sample_ctx c = { ids[i], now };
+    if ((rc = db_tx(db, sample_tx, &c)) < 0) failed = rc;
+  }
+  return failed < 0 ? failed : 1;
 }
 
 static pthread_t thread;

@@ -46,7 +46,17 @@ static int on_ended(vz_db *db, const vz_event *ev) {
   return db_tx(db, end_tx, &c);
 }
 
+/* A deleted account stops being a row here; the totals it was counted in are anonymous
+ * and stay. In the deletion's transaction: nothing of the account outlives it. */
+static int on_user_deleted(vz_db *db, const vz_event *ev) {
+  char key[32];
+  snprintf(key, sizeof key, "u:%lld", (long long)ev->user_deleted.user_id);
+  int rc = db_run(db, NULL, "DELETE FROM analytics_viewers WHERE viewer = $1", "s", key);
+  return rc < 0 ? rc : 0;
+}
+
 static const vz_subscription analytics_on[] = {
+  { VZ_EV_USER_DELETED, on_user_deleted, VZ_EV_IN_TX },
   { VZ_EV_STREAM_LIVE, on_live, VZ_EV_ASYNC },
   { VZ_EV_STREAM_ENDED, on_ended, VZ_EV_ASYNC },
   { 0 },

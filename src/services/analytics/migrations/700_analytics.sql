@@ -38,6 +38,8 @@ CREATE TABLE analytics_viewers (
 );
 -- Current HLS viewers: one range read (stream, not in room, seen within the window).
 CREATE INDEX analytics_viewers_seen ON analytics_viewers(stream_id, in_room, last_seen);
+-- A deleted account's rows ("u:<id>") go with it (VZ_EV_USER_DELETED); totals stay.
+CREATE INDEX analytics_viewers_viewer ON analytics_viewers(viewer);
 
 CREATE TABLE analytics_minutes (
   stream_id     BIGINT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
