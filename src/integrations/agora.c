@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <zlib.h>
@@ -382,4 +383,35 @@ int agora_webhook_parse(const char *body, size_t n, agora_event *ev) {
 out:
   json_decref(o);
   return rc;
+}
+
+int agora_event_action(const agora_event *ev) {
+  if (ev->product_id != 1) return AGORA_ACT_NONE;
+  switch (ev->event_type) {
+  case AGORA_EV_BROADCASTER_JOIN:
+  case AGORA_EV_ROLE_TO_BROADCASTER: return AGORA_ACT_LIVE;
+  case AGORA_EV_BROADCASTER_LEAVE:
+  case AGORA_EV_ROLE_TO_AUDIENCE: return AGORA_ACT_GONE;
+  case AGORA_EV_CHANNEL_DESTROY: return AGORA_ACT_END;
+  default: return AGORA_ACT_NONE;
+  }
+}
+
+int agora_channel_of_stream(int64_t stream_id, char *out, size_t cap) {
+  if (stream_id <= 0) return -1;
+  int n = snprintf(out, cap, "vz-s-%lld", (long long)stream_id);
+  return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int agora_stream_of_channel(const char *channel, int64_t *stream_id) {
+  if (strncmp(channel, "vz-s-", 5) != 0) return -1;
+  const char *p = channel + 5;
+  if (*p < '1' || *p > '9') return -1; /* no sign, no leading zero: one spelling per id */
+  int64_t v = 0;
+  for (; *p; p++) {
+    if (*p < '0' || *p > '9' || v > (INT64_MAX - (*p - '0')) / 10) return -1;
+    v = v * 10 + (*p - '0');
+  }
+  *stream_id = v;
+  return 0;
 }

@@ -138,6 +138,18 @@ typedef struct agora_event {
  * for an RTC channel event, a string longer than the fields above. */
 int agora_webhook_parse(const char *body, size_t n, agora_event *ev);
 
+/* What a channel event means for the stream broadcasting in that channel, the same moves
+ * as the RTMP hooks: LIVE (broadcaster joined, or an audience member became one: check
+ * ev->uid is the host's), GONE (the broadcaster left or stepped down: the reconnect grace
+ * starts), END (channel destroyed), NONE (audience events, other products). */
+enum { AGORA_ACT_NONE = 0, AGORA_ACT_LIVE, AGORA_ACT_GONE, AGORA_ACT_END };
+int agora_event_action(const agora_event *ev);
+
+/* A stream's channel name, "vz-s-<id>" (never the title: Agora's character set is
+ * narrow), and back: 0 and *id, or -1 for a channel that is not one of ours. */
+int agora_channel_of_stream(int64_t stream_id, char *out, size_t cap);
+int agora_stream_of_channel(const char *channel, int64_t *stream_id);
+
 /* The settings service and calls that use its settings. */
 struct vz_service;
 extern const struct vz_service agora_service;

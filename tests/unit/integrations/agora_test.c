@@ -232,3 +232,28 @@ TEST(agora_cli_refuses_bad_usage) {
   char *a6[] = { "nope", NULL };
   CHECK_EQ_INT(agora_cli(1, a6), 2);
 }
+
+TEST(agora_event_actions_and_channel_names) {
+  agora_event ev = { .product_id = 1 };
+  int want[][2] = { { AGORA_EV_BROADCASTER_JOIN, AGORA_ACT_LIVE }, { AGORA_EV_ROLE_TO_BROADCASTER, AGORA_ACT_LIVE },
+                    { AGORA_EV_BROADCASTER_LEAVE, AGORA_ACT_GONE }, { AGORA_EV_ROLE_TO_AUDIENCE, AGORA_ACT_GONE },
+                    { AGORA_EV_CHANNEL_DESTROY, AGORA_ACT_END }, { AGORA_EV_CHANNEL_CREATE, AGORA_ACT_NONE },
+                    { AGORA_EV_AUDIENCE_JOIN, AGORA_ACT_NONE }, { AGORA_EV_AUDIENCE_LEAVE, AGORA_ACT_NONE } };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    ev.event_type = want[i][0];
+    CHECK_EQ_INT(agora_event_action(&ev), want[i][1]);
+  }
+  ev.product_id = 3;
+  ev.event_type = AGORA_EV_CHANNEL_DESTROY;
+  CHECK_EQ_INT(agora_event_action(&ev), AGORA_ACT_NONE); /* cloud recording's 102 is not ours */
+  char ch[AGORA_CHANNEL_MAX + 1];
+  int64_t id = 0;
+  CHECK_EQ_INT(agora_channel_of_stream(9223372036854775807LL, ch, sizeof ch), 0);
+  CHECK(agora_channel_valid(ch));
+  CHECK_EQ_INT(agora_stream_of_channel(ch, &id), 0);
+  CHECK_EQ_INT(id, 9223372036854775807LL);
+  CHECK_EQ_INT(agora_channel_of_stream(0, ch, sizeof ch), -1);
+  CHECK_EQ_INT(agora_channel_of_stream(42, ch, 6), -1);
+  const char *bad[] = { "vz-s-", "vz-s-0", "vz-s-01", "vz-s--1", "vz-s-1x", "vz-s-9223372036854775808", "other-1", NULL };
+  for (int i = 0; bad[i]; i++) CHECK_EQ_INT(agora_stream_of_channel(bad[i], &id), -1);
+}
