@@ -56,6 +56,13 @@ int an_sample(vz_db *db, int64_t stream_id, int64_t now);
 /* The streams the sampler follows (up to max): *n ids. */
 int an_open_streams(vz_db *db, int64_t *ids, int max, int *n);
 
+/* ---- metrics (any thread) -------------------------------------------------------- */
+typedef struct an_stats {
+  _Atomic unsigned long long heartbeats, new_viewers, ticks_taken, ticks_skipped, tick_errors, streams_sampled;
+  _Atomic unsigned long long last_tick_us; /* duration of the last pass */
+} an_stats;
+extern an_stats an_stat;
+
 /* ---- sampler ----------------------------------------------------------------- */
 int an_sampler_start(void);
 void an_sampler_stop(void);

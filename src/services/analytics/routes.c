@@ -64,6 +64,8 @@ static int h_heartbeat(vz_req *req) {
   c.hb.in_room = json_is_true(json_object_get(req->json, "in_room"));
   c.hb.leaving = json_is_true(json_object_get(req->json, "leaving"));
   if (vz_tx_or_fail(req, hb_tx, &c)) return req->status;
+  an_stat.heartbeats++;
+  if (c.counted) an_stat.new_viewers++;
   return vz_reply_item(req, 200, json_pack("{s:i, s:b}", "interval_s", analytics_conf.heartbeat_s, "new_viewer",
                                            c.counted));
 }

@@ -12,7 +12,10 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "lib/clock.h"
 #include "services/analytics/internal.h"
+
+an_stats an_stat;
 
 #define MAX_OPEN 4096 /* streams followed per tick; more live at once than this wait a tick */
 
@@ -42,7 +45,11 @@ int an_tick(vz_db *db, int64_t now) {
   tick_ctx t = { .now = now };
   int rc = db_tx(db, claim_tx, &t);
   if (rc < 0) return rc;
-  if (!t.taken) return 0; /* another instance samples this tick */
+  if (!t.taken) { /* another instance samples this tick */
+    an_stat.ticks_skipped++;
+    return 0;
+  }
+  uint64_t t0 = vz_mono_ns();
   static int64_t ids[MAX_OPEN]; /* one sampler per process: the thread, or a test */
   int n = 0;
   if ((rc = an_open_streams(db, ids, MAX_OPEN, &n)) < 0) return rc;
@@ -51,6 +58,10 @@ int an_tick(vz_db *db, int64_t now) {
     sample_ctx c = { ids[i], now };
     if ((rc = db_tx(db, sample_tx, &c)) < 0) failed = rc;
   }
+  an_stat.ticks_taken++;
+  an_stat.streams_sampled += (unsigned long long)n;
+  an_stat.last_tick_us = (vz_mono_ns() - t0) / 1000;
+  if (failed < 0) an_stat.tick_errors++;
   return failed < 0 ? failed : 1;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/events.h"
+#include "core/metrics.h"
 #include "core/service.h"
 #include "db/db.h"
 #include "realtime/sio.h"
@@ -62,6 +63,22 @@ static const vz_subscription analytics_on[] = {
   { 0 },
 };
 
+static void analytics_metrics(char **b, size_t *l, size_t *c) {
+  vz_metrics_printf(b, l, c,
+                    "# TYPE vidzo_analytics_heartbeats_total counter\nvidzo_analytics_heartbeats_total %llu\n"
+                    "# TYPE vidzo_analytics_new_viewers_total counter\nvidzo_analytics_new_viewers_total %llu\n"
+                    "# TYPE vidzo_analytics_ticks_total counter\n"
+                    "vidzo_analytics_ticks_total{outcome=\"taken\"} %llu\n"
+                    "vidzo_analytics_ticks_total{outcome=\"skipped\"} %llu\n"
+                    "vidzo_analytics_ticks_total{outcome=\"error\"} %llu\n"
+                    "# TYPE vidzo_analytics_streams_sampled_total counter\nvidzo_analytics_streams_sampled_total %llu\n"
+                    "# TYPE vidzo_analytics_last_tick_seconds gauge\nvidzo_analytics_last_tick_seconds %.6f\n",
+                    (unsigned long long)an_stat.heartbeats, (unsigned long long)an_stat.new_viewers,
+                    (unsigned long long)an_stat.ticks_taken, (unsigned long long)an_stat.ticks_skipped,
+                    (unsigned long long)an_stat.tick_errors, (unsigned long long)an_stat.streams_sampled,
+                    (double)an_stat.last_tick_us / 1e6);
+}
+
 static int analytics_init(void) {
   if (analytics_conf.presence_nsp[0] != '/') {
     fprintf(stderr, "vidzo: VIDZO_ANALYTICS_PRESENCE_NSP must start with '/'\n");
@@ -79,6 +96,7 @@ const vz_service analytics_service = {
   .opts = analytics_opts,
   .routes = analytics_routes,
   .on = analytics_on,
+  .metrics = analytics_metrics,
   .init = analytics_init,
   .start = analytics_start,
   .stop = analytics_stop,

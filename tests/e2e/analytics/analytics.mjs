@@ -162,6 +162,14 @@ story('analytics: counts equal what the viewers did; only the host and admins se
     // heartbeats after the end are refused and change nothing
     expectError(await beat({ viewer: players[0] }), 409, 'not_live', 'id');
 
+    // operators see the same in /metrics: 6 heartbeats counted (refused ones are not), 3 new
+    const metrics = (await api('GET', '/metrics', { base: url })).text;
+    const m = (name) => Number((metrics.match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
+    assert.equal(m('vidzo_analytics_heartbeats_total'), 6);
+    assert.equal(m('vidzo_analytics_new_viewers_total'), 3);
+    assert.ok(m('vidzo_analytics_ticks_total\\{outcome="taken"\\}') > 5, 'the sampler ran');
+    assert.equal(m('vidzo_analytics_ticks_total\\{outcome="error"\\}'), 0);
+
     // who may see it
     expectStatus(await get(adm.token), 200);
     expectError(await get(fan.token), 404, 'not_found', 'id');
