@@ -63,7 +63,8 @@ static int agora_init(void) {
   return 0;
 }
 
-const vz_service agora_service = { .name = "agora", .opts = agora_opts, .init = agora_init };
+const vz_service agora_service = { .name = "agora", .about = "Agora tokens and channel-event webhooks (settings)",
+                                   .opts = agora_opts, .init = agora_init };
 
 int agora_enabled(void) { return agora_settings.app_id[0] && agora_settings.app_certificate[0]; }
 int agora_webhook_enabled(void) { return agora_settings.webhook_secret[0] != 0; }

@@ -28,13 +28,15 @@ const vz_service *const vz_service_list[] = {
   &clock_service,
   &docs_service,
   &agora_service, /* settings only; before streams, which issues the tokens */
-  &streams_service,
-  &analytics_service, /* after streams: reads it through streams.h, feeds its live order */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
   &testapp_app,
   &conformance_app,
+  /* after the applications: under --bench the peer's fixture GET /v1/streams (bench/,
+   * shared/bench scenarios) must keep answering; routes match first registered first */
+  &streams_service,
+  &analytics_service, /* after streams: reads it through streams.h, feeds its live order */
   NULL,
 };
 

@@ -93,6 +93,7 @@ static void analytics_stop(void) { an_sampler_stop(); }
 
 const vz_service analytics_service = {
   .name = "analytics",
+  .about = "What happened on a stream: viewers, watch time, chat and followers, per minute",
   .opts = analytics_opts,
   .routes = analytics_routes,
   .on = analytics_on,
