@@ -6,9 +6,11 @@
 //
 // Its own server: the sampler at 250 ms instead of 10 s, and the stream rooms in the
 // test application's /test namespace (its "join" puts a socket in any room) until chat
-// joins viewers to stream:<id> of "/". The streams' go-live hooks are not on main yet, so
-// the story makes the stream live in the database the way the hook will (status, time).
+// joins viewers to stream:<id> of "/". Streams go live the way nginx-rtmp makes them: its
+// on_publish hook with the stream key (the secret read from the nginx config vidzo wrote),
+// and end by the host's POST /v1/streams/:id/end; analytics learns both from the events.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { io } from 'socket.io-client';
 import { story, assert, api, expectStatus, expectError, newUser, sleep, withServer } from '../lib.mjs';
 import { connected, ack } from '../realtime/realtime_support.mjs';
@@ -24,18 +26,23 @@ async function admin(url, dir) {
   return { id: d.user.id, token: d.access_token };
 }
 
-// What streams' on_publish hook does to the row (state.c streams_go_live), by SQL.
-function goLive(dir, id) {
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', `${dir}/vidzo.db`,
-    `UPDATE streams SET status = 'live', started_at = ${Date.now()}, source = 'rtmp' WHERE id = ${id}`]);
-}
-function end(dir, id) {
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', `${dir}/vidzo.db`,
-    `UPDATE streams SET status = 'ended', ended_at = ${Date.now()} WHERE id = ${id}`]);
+// nginx-rtmp's on_publish call for this key (what an encoder's connect triggers).
+async function goLive(url, dir, key) {
+  const secret = readFileSync(`${dir}/streams/nginx.conf`, 'utf8').match(/secret=([0-9a-f]+)/)[1];
+  const r = await fetch(`${url}/internal/rtmp/publish?secret=${secret}`, { method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `call=publish&app=live&name=${encodeURIComponent(key)}&clientid=${Math.floor(Math.random() * 1e6)}` });
+  assert.equal(r.status, 302, await r.text());
 }
 
-const opts = { args: ['--dev', '--test-app', '--analytics-sample-ms', String(SAMPLE_MS), '--analytics-presence-nsp', '/test'],
+const BASE_PORT = Number(process.env.VZ_TEST_PORT || 18080) + 30;
+let next = 0;
+const opts = () => {
+  const p = BASE_PORT + (next++ % 5) * 2;
+  return { args: ['--dev', '--test-app', '--analytics-sample-ms', String(SAMPLE_MS), '--analytics-presence-nsp', '/test',
+    '--rtmp', '--rtmp-port', String(p), '--hls-port', String(p + 1), '--rtmp-host', '127.0.0.1', '--stream-thumbs=false'],
   env: { VIDZO_TOTP_OPTIONAL: '1', VIDZO_AUTH_IP_LIMIT_SCALE: '100' } };
+};
 
 async function until(fn, what, ms = 5000) {
   const t0 = Date.now();
@@ -49,7 +56,7 @@ async function until(fn, what, ms = 5000) {
 }
 
 story('analytics: counts equal what the viewers did; only the host and admins see them', async () => {
-  await withServer(opts, async ({ url, dir }) => {
+  await withServer(opts(), async ({ url, dir }) => {
     const host = await newUser('host', { base: url, dataDir: dir });
     const fan = await newUser('fan', { base: url, dataDir: dir });
     const other = await newUser('oth', { base: url, dataDir: dir });
@@ -65,7 +72,7 @@ story('analytics: counts equal what the viewers did; only the host and admins se
     assert.deepEqual(a.minutes, []);
     expectError(await beat({ viewer: 'player-aaaaaaaaaaaa' }), 409, 'not_live', 'id');
 
-    goLive(dir, s.id);
+    await goLive(url, dir, s.stream_key);
     const t = {}; // when each player's beats went out, as the client saw it
     const players = ['player-one-aaaaaaaa', 'player-two-bbbbbbbb'];
     for (const p of players) {
@@ -130,7 +137,7 @@ story('analytics: counts equal what the viewers did; only the host and admins se
       return { ok: v.room_viewers === 0, v };
     }, 'room empty');
     await sleep(3 * SAMPLE_MS);
-    end(dir, s.id);
+    expectStatus(await api('POST', `/v1/streams/${s.id}/end`, { base: url, token: host.token }), 200);
     a = await until(async () => {
       const v = expectStatus(await get(), 200).json.data;
       return { ok: v.status === 'ended' && v.current_viewers === 0, v };
@@ -180,12 +187,12 @@ story('analytics: counts equal what the viewers did; only the host and admins se
 });
 
 story('heartbeat: bad input is refused naming the field; followers-only streams stay hidden', async () => {
-  await withServer(opts, async ({ url, dir }) => {
+  await withServer(opts(), async ({ url, dir }) => {
     const host = await newUser('host', { base: url, dataDir: dir });
     const fan = await newUser('fan', { base: url, dataDir: dir });
     const s = expectStatus(await api('POST', '/v1/streams', { base: url, token: host.token,
       body: { title: 'followers only', visibility: 'followers' } }), 201).json.data;
-    goLive(dir, s.id);
+    await goLive(url, dir, s.stream_key);
     const beat = (body, token, id = s.id) => api('POST', `/v1/streams/${id}/heartbeat`, { base: url, token, body });
     // anonymous and a signed-in non-follower: as if there were no such stream
     expectError(await beat({ viewer: 'player-one-aaaaaaaa' }), 404, 'not_found', 'id');
@@ -195,7 +202,7 @@ story('heartbeat: bad input is refused naming the field; followers-only streams 
     expectStatus(await beat({}, host.token), 200);
 
     const pub = expectStatus(await api('POST', '/v1/streams', { base: url, token: fan.token, body: { title: 'public' } }), 201).json.data;
-    goLive(dir, pub.id);
+    await goLive(url, dir, pub.stream_key);
     const bad = [
       [{}, 'viewer'],                                  // anonymous without a viewer id
       [{ viewer: 'short' }, 'viewer'],                 // under 16
