@@ -25,6 +25,7 @@
 #include "db/db.h"
 #include "integrations/http.h"
 #include "jobs/runner.h"
+#include "services/media/media.h"
 #include "services/services.h"
 
 void vz_worker_close_all(void);
@@ -38,6 +39,7 @@ static void usage(void) {
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
+          "  media migrate --to s3      copy every local media object to the bucket (resumable)\n"
           "  version                    print the version\n\n");
   char err[256];
   if (vz_services_settings(vz_service_list, err, sizeof err) < 0) fprintf(stderr, "vidzo: %s\n", err);
@@ -231,6 +233,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
   if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
+  if (!strcmp(cmd, "media")) return media_cli(argc - 2, argv + 2, load_config);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);
   usage();
   return 2;
