@@ -54,11 +54,37 @@ static void variant_key(int64_t id, int private_, int size, const char *ext, con
   snprintf(out, cap, "%s-%s-%d.%s", private_ ? "p" : "i", hex, size, ext);
 }
 
+/* Drops the EXIF, XMP and ICCP chunks of a WebP we just encoded (RIFF container:
+ * "RIFF" size "WEBP", then chunks fourcc, size LE, data padded to even) and clears
+ * their VP8X flags; the length shrinks in place. libvips 8.14 writes EXIF into WebP
+ * even with strip set. Our own encoder's output, but bounds are checked all the same. */
+static size_t webp_strip(unsigned char *b, size_t n) {
+  if (n < 30 || memcmp(b, "RIFF", 4) || memcmp(b + 8, "WEBPVP8X", 8)) return n;
+  size_t in = 12, out = 12;
+  while (in + 8 <= n) {
+    size_t cl = (size_t)b[in + 4] | (size_t)b[in + 5] << 8 | (size_t)b[in + 6] << 16 | (size_t)b[in + 7] << 24;
+    size_t whole = 8 + cl + (cl & 1);
+    if (whole > n - in) return n; /* malformed: leave it as libvips made it */
+    int drop = !memcmp(b + in, "EXIF", 4) || !memcmp(b + in, "XMP ", 4) || !memcmp(b + in, "ICCP", 4);
+    if (!drop) {
+      memmove(b + out, b + in, whole);
+      out += whole;
+    }
+    in += whole;
+  }
+  b[20] &= (unsigned char)~(0x20 | 0x08 | 0x04); /* VP8X flags: ICC, EXIF, XMP */
+  size_t riff = out - 8;
+  b[4] = (unsigned char)riff, b[5] = (unsigned char)(riff >> 8), b[6] = (unsigned char)(riff >> 16),
+  b[7] = (unsigned char)(riff >> 24);
+  return out;
+}
+
 /* WebP and JPEG of im; JPEG has no alpha, so it is flattened on white first. */
 static int encode(VipsImage *im, void **webp, size_t *wl, void **jpeg, size_t *jl) {
   VipsImage *flat = NULL;
   *webp = *jpeg = NULL;
   if (vips_webpsave_buffer(im, webp, wl, "Q", 80, "strip", TRUE, NULL)) return -1;
+  *wl = webp_strip(*webp, *wl);
   VipsImage *src = im;
   if (vips_image_hasalpha(im)) {
     VipsArrayDouble *bg = vips_array_double_newv(3, 255.0, 255.0, 255.0);
@@ -70,6 +96,19 @@ static int encode(VipsImage *im, void **webp, size_t *wl, void **jpeg, size_t *j
   int rc = vips_jpegsave_buffer(src, jpeg, jl, "Q", 82, "strip", TRUE, "optimize_coding", TRUE, NULL);
   if (flat) g_object_unref(flat);
   return rc;
+}
+
+/* Drops every metadata field of im: EXIF (GPS), XMP, IPTC, ICC, comments. The savers'
+ * "strip" is asked for too, but libvips 8.14's WebP saver still writes the EXIF block it
+ * finds on the image, so nothing is left on the image to find. */
+static void strip_meta(VipsImage *im) {
+  gchar **f = vips_image_get_fields(im);
+  for (int i = 0; f && f[i]; i++)
+    if (!strncmp(f[i], "exif-", 5) || !strncmp(f[i], "xmp-", 4) || !strncmp(f[i], "iptc-", 5) ||
+        !strncmp(f[i], "icc-", 4) || !strncmp(f[i], "png-comment", 11) || !strcmp(f[i], "orientation") ||
+        !strncmp(f[i], "jpeg-", 5) || !strncmp(f[i], "gif-", 4))
+      vips_image_remove(im, f[i]);
+  g_strfreev(f);
 }
 
 typedef int (*sink_fn)(void *ctx, int size, const char *ext, const void *b, size_t n, char *key, size_t kcap);
@@ -100,8 +139,7 @@ static int run(const void *bytes, size_t len, media_image_out *out, sink_fn sink
     set_err(out, "the image is damaged or truncated");
     goto done;
   }
-  out->width = vips_image_get_width(mem);
-  out->height = vips_image_get_height(mem);
+  strip_meta(mem);
   /* orientation: the thumbnail is upright; report the original's upright dimensions */
   int upright_w = w, upright_h = h;
   if (vips_image_get_orientation_swap(hdr)) upright_w = h, upright_h = w;

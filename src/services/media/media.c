@@ -108,12 +108,14 @@ static int upload_tx(vz_db *db, void *arg) {
                   "iisisissii", u->id, u->req->user_id, u->purpose, (int64_t)u->private_, u->type, u->size,
                   u->token_hash, u->key, u->expires_at, now);
   if (rc < 0) return rc;
-  /* the sweep of this upload if it is never confirmed, queued with it (outbox); a minute
-   * after the presigned URL dies, so a PUT in flight at expiry is swept too */
+  /* the sweep of this upload if it is never confirmed, queued with it (outbox); a while
+   * after the URL dies (a tenth of its life, at most a minute), so a PUT in flight at
+   * expiry is swept too */
   char payload[48], ikey[48];
   snprintf(payload, sizeof payload, "{\"id\":%lld}", (long long)u->id);
   snprintf(ikey, sizeof ikey, "expire-%lld", (long long)u->id);
-  rc = jobs_enqueue(db, "media.expire", payload, u->expires_at + 60000, ikey, NULL);
+  int64_t margin = (int64_t)media_cfg.upload_ttl_s * 100;
+  rc = jobs_enqueue(db, "media.expire", payload, u->expires_at + (margin < 60000 ? margin : 60000), ikey, NULL);
   return rc < 0 ? rc : 0;
 }
 

@@ -19,7 +19,7 @@ static const vz_opt media_opts[] = {
          "base URL of public media (a CDN in front of the bucket or of /v1/media); none: served here or by the bucket"),
   VZ_OPT("media-url-secret", "VIDZO_MEDIA_URL_SECRET", VZ_OPT_STR, media_cfg.url_secret, 0, 0,
          "signs local private-media URLs (instances must share it; random in DATA_DIR/media/.secret)"),
-  VZ_OPT("media-upload-ttl", "VIDZO_MEDIA_UPLOAD_TTL", VZ_OPT_INT, media_cfg.upload_ttl_s, 60, 86400,
+  VZ_OPT("media-upload-ttl", "VIDZO_MEDIA_UPLOAD_TTL", VZ_OPT_INT, media_cfg.upload_ttl_s, 1, 86400,
          "seconds an upload URL is valid; unconfirmed uploads are deleted after (3600)"),
   VZ_OPT("media-max-pixels", "VIDZO_MEDIA_MAX_PIXELS", VZ_OPT_INT, media_cfg.max_pixels, 1, 200000000,
          "images with more pixels are refused before decoding (40000000)"),
