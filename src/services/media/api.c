@@ -108,16 +108,18 @@ int media_url(vz_db *db, int64_t id, int size, const char *format, char *out, si
   if (!db_col_is_null(st, 2)) {
     json_t *vs = json_loads(db_col_text(st, 2), 0, NULL), *v;
     size_t i;
-    int best = -1;
+    int best = -1, smallest = -1;
     const char *fmt = format && !strcmp(format, "jpeg") ? "jpeg" : "webp";
+    const char *bk = NULL, *sk = NULL;
+    /* the largest not above size (size <= 0: the largest); none fits: the smallest */
     json_array_foreach(vs, i, v) {
       int s = (int)json_integer_value(json_object_get(v, "size"));
-      if ((size <= 0 || s <= size || best < 0) && s > best) {
-        if (size > 0 && best >= 0 && s > size) continue;
-        best = s;
-        snprintf(key, sizeof key, "%s", json_string_value(json_object_get(v, fmt)));
-      }
+      const char *k = json_string_value(json_object_get(v, fmt));
+      if ((size <= 0 || s <= size) && s > best) best = s, bk = k;
+      if (smallest < 0 || s < smallest) smallest = s, sk = k;
     }
+    if (!bk) bk = sk;
+    if (bk) snprintf(key, sizeof key, "%s", bk);
     json_decref(vs);
   } else if (!db_col_is_null(st, 3)) {
     snprintf(key, sizeof key, "%s", db_col_text(st, 3));

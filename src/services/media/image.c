@@ -58,7 +58,7 @@ static void variant_key(int64_t id, int private_, int size, const char *ext, con
  * "RIFF" size "WEBP", then chunks fourcc, size LE, data padded to even) and clears
  * their VP8X flags; the length shrinks in place. libvips 8.14 writes EXIF into WebP
  * even with strip set. Our own encoder's output, but bounds are checked all the same. */
-static size_t webp_strip(unsigned char *b, size_t n) {
+size_t media_webp_strip(unsigned char *b, size_t n) {
   if (n < 30 || memcmp(b, "RIFF", 4) || memcmp(b + 8, "WEBPVP8X", 8)) return n;
   size_t in = 12, out = 12;
   while (in + 8 <= n) {
@@ -84,7 +84,7 @@ static int encode(VipsImage *im, void **webp, size_t *wl, void **jpeg, size_t *j
   VipsImage *flat = NULL;
   *webp = *jpeg = NULL;
   if (vips_webpsave_buffer(im, webp, wl, "Q", 80, "strip", TRUE, NULL)) return -1;
-  *wl = webp_strip(*webp, *wl);
+  *wl = media_webp_strip(*webp, *wl);
   VipsImage *src = im;
   if (vips_image_hasalpha(im)) {
     VipsArrayDouble *bg = vips_array_double_newv(3, 255.0, 255.0, 255.0);

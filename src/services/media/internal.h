@@ -73,6 +73,9 @@ int media_image_init(void);
 /* Decodes in memory only (bench and tests): variants made and dropped. */
 int media_image_bench(const void *bytes, size_t len, size_t *out_bytes, char *err, size_t errlen);
 
+/* Drops EXIF/XMP/ICCP chunks of a WebP in place; the new length (image.c). */
+size_t media_webp_strip(unsigned char *b, size_t n);
+
 /* Job queues (jobs.c). */
 int media_enqueue_delete(vz_db *db, int64_t id);
 
