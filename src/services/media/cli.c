@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "core/config.h"
 #include "db/db.h"
 #include "integrations/http.h"
+#include "lib/clock.h"
 #include "services/media/internal.h"
 
 static int cli_migrate(const char *to) {
@@ -117,14 +119,62 @@ static int cli_sign(const char *method, const char *key, const char *date, int e
   return 0;
 }
 
+/* `vidzo media bench --what presign|image [--file F] [--n N]`: one figure per process, so
+ * the peak RSS (ru_maxrss) is this measurement's own. */
+static int cli_bench(const char *what, const char *file, int n) {
+  struct rusage ru0, ru;
+  getrusage(RUSAGE_SELF, &ru0);
+  uint64_t t0 = vz_mono_ns();
+  long long out_bytes = 0;
+  if (what && !strcmp(what, "presign")) {
+    s3_conf c = { .endpoint = "https://s3.eu-west-1.amazonaws.com", .region = "eu-west-1", .bucket = "vidzo-bench",
+                  .access_key = "AKIDEXAMPLE", .secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
+    char url[1500], date[17];
+    s3_hdr h[2] = { { "content-length", "559083" }, { "content-type", "image/jpeg" } };
+    for (int i = 0; i < n; i++) {
+      s3_amz_date(vz_wall_ms() / 1000, date);
+      if (s3_presign(&c, "PUT", "up-0123456789abcdef0123456789abcdef.bin", 3600, h, 2, date, url, sizeof url)) return 1;
+      out_bytes += (long long)strlen(url);
+    }
+  } else if (what && !strcmp(what, "image") && file) {
+    FILE *f = fopen(file, "rb");
+    if (!f) return fprintf(stderr, "vidzo: cannot open %s\n", file), 1;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len);
+    if (!b || fread(b, 1, (size_t)len, f) != (size_t)len) { fclose(f); free(b); return 1; }
+    fclose(f);
+    if (media_image_init() < 0) { free(b); return 1; }
+    getrusage(RUSAGE_SELF, &ru0);
+    t0 = vz_mono_ns();
+    char err[160];
+    for (int i = 0; i < n; i++) {
+      size_t ob = 0;
+      if (media_image_bench(b, (size_t)len, &ob, err, sizeof err)) { fprintf(stderr, "vidzo: %s\n", err); free(b); return 1; }
+      out_bytes += (long long)ob;
+    }
+    free(b);
+  } else {
+    fprintf(stderr, "vidzo: media bench --what presign|image [--file F] [--n N]\n");
+    return 2;
+  }
+  double s = (double)(vz_mono_ns() - t0) / 1e9;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("{\"what\":\"%s\",\"n\":%d,\"seconds\":%.3f,\"per_second\":%.1f,\"out_bytes\":%lld,"
+         "\"maxrss_kb\":%ld,\"maxrss_before_kb\":%ld}\n",
+         what, n, s, n / (s > 0 ? s : 1e-9), out_bytes, ru.ru_maxrss, ru0.ru_maxrss);
+  return 0;
+}
+
 int media_cli(int argc, char **argv, int (*load_config)(int, char **)) {
   if (argc < 1) {
     fprintf(stderr, "vidzo: expected 'media migrate --to s3' or 'media sign ...'\n");
     return 2;
   }
   const char *sub = argv[0], *to = NULL, *method = NULL, *key = NULL, *date = NULL, *ctype = NULL, *clen = NULL,
-             *payload = NULL;
-  int expires = 900;
+             *payload = NULL, *what = NULL, *file = NULL;
+  int expires = 900, n = 1;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int nrest = 0;
   if (!rest) return 1;
@@ -132,15 +182,17 @@ int media_cli(int argc, char **argv, int (*load_config)(int, char **)) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OWN(flag, var) if (!strcmp(a, flag) && v) { var = v; i++; continue; }
     OWN("--to", to) OWN("--method", method) OWN("--key", key) OWN("--date", date) OWN("--content-type", ctype)
-    OWN("--content-length", clen) OWN("--payload", payload)
+    OWN("--content-length", clen) OWN("--payload", payload) OWN("--what", what) OWN("--file", file)
 #undef OWN
     if (!strcmp(a, "--expires") && v) { expires = (int)strtol(v, NULL, 10); i++; continue; }
+    if (!strcmp(a, "--n") && v) { n = (int)strtol(v, NULL, 10); i++; continue; }
     rest[nrest++] = argv[i];
   }
   int rc = load_config(nrest, rest);
   free(rest);
   if (rc) return rc;
   if (!strcmp(sub, "migrate")) return cli_migrate(to);
+  if (!strcmp(sub, "bench")) return cli_bench(what, file, n > 0 ? n : 1);
   if (!strcmp(sub, "sign")) return cli_sign(method, key, date, expires, ctype, clen, payload);
   fprintf(stderr, "vidzo: unknown media command '%s'\n", sub);
   return 2;
