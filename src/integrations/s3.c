@@ -135,7 +135,7 @@ static int app(char *buf, size_t cap, size_t *o, const char *fmt, ...) {
 static int canon_headers(const s3_hdr *hdrs, int n, char *ch, size_t chcap, char *sh, size_t shcap) {
   s3_hdr sorted[16];
   if (n > 16) return -1;
-  memcpy(sorted, hdrs, sizeof *hdrs * (size_t)n);
+  if (n > 0) memcpy(sorted, hdrs, sizeof *hdrs * (size_t)n);
   qsort(sorted, (size_t)n, sizeof *sorted, cmp_hdr);
   size_t o = 0, s = 0;
   ch[0] = sh[0] = 0;
@@ -214,7 +214,7 @@ int s3_presign(const s3_conf *c, const char *method, const char *key, int expire
   if (nhdrs > 15 || expires_s < 1 || expires_s > 604800) return -1; /* SigV4 presigns last 7 days at most */
   if (s3_object_url(c, key, host, sizeof host, uri, sizeof uri, base, sizeof base)) return -1;
   all[0] = (s3_hdr){ "host", host };
-  memcpy(all + 1, hdrs, sizeof *hdrs * (size_t)nhdrs);
+  if (nhdrs > 0) memcpy(all + 1, hdrs, sizeof *hdrs * (size_t)nhdrs);
   if (canon_headers(all, nhdrs + 1, ch, sizeof ch, sh, sizeof sh)) return -1;
   int n = snprintf(cred, sizeof cred, "%s/%.8s/%s/s3/aws4_request", c->access_key, amz_date, c->region);
   if (n < 0 || (size_t)n >= sizeof cred || s3_uri_encode(cred, 0, ecred, sizeof ecred) < 0 ||

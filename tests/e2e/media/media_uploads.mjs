@@ -169,6 +169,16 @@ export default [
     // originals are never served, whatever their name
     expectError(await api('GET', '/v1/media/up-00000000000000000000000000000000.bin'), 404);
   } },
+  { name: 'uploads: deleting the account deletes the uploads no service holds', timeout: 40000, fn: async () => {
+    const u = await newUser('mdel');
+    const m = await ready(u, corpus().png, { type: 'image/png', purpose: 'feedback_screenshot' });
+    const url = m.variants['160'].jpeg;
+    assert.equal((await get(url)).status, 200);
+    expectStatus(await api('DELETE', '/v1/me', { token: u.token }), 204);
+    let st;
+    for (let i = 0; i < 60; i++) { st = (await get(url)).status; if (st === 404) break; await sleep(250); }
+    assert.equal(st, 404);
+  } },
   { name: 'uploads: an upload never confirmed is deleted by the sweep job', timeout: 40000, fn: async () => {
     await withServer({ args: ['--media-upload-ttl', '1', '--job-workers', '1'] }, async ({ url, dir }) => {
       const u = await newUser('mexp', { base: url, dataDir: dir });
