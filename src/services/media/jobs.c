@@ -8,6 +8,7 @@
  *   media.delete  a released media: every object it has.
  * Store failures return an error: the job is retried with backoff. */
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,29 @@
 #include "db/db.h"
 #include "core/service.h"
 #include "jobs/runner.h"
+#include "lib/clock.h"
 #include "services/media/internal.h"
+
+/* /metrics: images by outcome and the time the pipeline took (relaxed atomics: job
+ * threads write, the scrape reads). */
+static atomic_ullong img_ready, img_refused, img_retried, img_us;
+extern atomic_ullong media_uploads_created, media_uploads_refused; /* media.c */
+
+void media_metrics(char **buf, size_t *len, size_t *cap) {
+  vz_metrics_printf(buf, len, cap,
+                    "# HELP vidzo_media_images_total Images the pipeline finished, by outcome.\n"
+                    "# TYPE vidzo_media_images_total counter\n"
+                    "vidzo_media_images_total{outcome=\"ready\"} %llu\nvidzo_media_images_total{outcome=\"refused\"} %llu\n"
+                    "vidzo_media_images_total{outcome=\"retried\"} %llu\n"
+                    "# HELP vidzo_media_image_seconds_total Time spent decoding, resizing, encoding and storing.\n"
+                    "# TYPE vidzo_media_image_seconds_total counter\nvidzo_media_image_seconds_total %.3f\n"
+                    "# HELP vidzo_media_uploads_total Uploads asked for, and refused at confirm.\n"
+                    "# TYPE vidzo_media_uploads_total counter\n"
+                    "vidzo_media_uploads_total{outcome=\"created\"} %llu\nvidzo_media_uploads_total{outcome=\"refused\"} %llu\n",
+                    (unsigned long long)img_ready, (unsigned long long)img_refused, (unsigned long long)img_retried,
+                    (double)img_us / 1e6, (unsigned long long)media_uploads_created,
+                    (unsigned long long)media_uploads_refused);
+}
 
 static int64_t job_id(const jobs_job *j) {
   json_t *o = json_loads(j->payload, 0, NULL);
@@ -73,8 +96,12 @@ static int job_image(vz_db *db, const jobs_job *j, char *err, size_t errlen) {
   }
   if (rc) { snprintf(err, errlen, "store: get failed (%d)", rc); return -1; }
   media_image_out out;
+  uint64_t t0 = vz_mono_ns();
   rc = media_image_process(id, private_, bytes, len, &out);
   free(bytes);
+  atomic_fetch_add_explicit(&img_us, (vz_mono_ns() - t0) / 1000, memory_order_relaxed);
+  atomic_fetch_add_explicit(rc == 0 ? &img_ready : rc == MEDIA_EINVAL ? &img_refused : &img_retried, 1,
+                            memory_order_relaxed);
   if (rc == MEDIA_EIO || rc == MEDIA_EUNAVAILABLE) {
     /* what was written stays unreferenced; the retry writes the same keys again */
     snprintf(err, errlen, "store: put failed (%d)", rc);

@@ -8,6 +8,7 @@
  * then the image job decodes it. An upload that is never confirmed is deleted by a job
  * queued with it (media.expire at expires_at). */
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "services/media/internal.h"
 
 #define IMMUTABLE "public, max-age=31536000, immutable"
+
+atomic_ullong media_uploads_created, media_uploads_refused; /* /metrics (jobs.c) */
 
 /* ---- GET /v1/media/:key ------------------------------------------------------------ */
 
@@ -156,6 +159,7 @@ static int uploads_create(vz_req *req) {
   else if (media_presign_put(u.key, size, type, media_cfg.upload_ttl_s, url, sizeof url))
     return vz_fail(req, 500, "internal", NULL, "could not sign the upload");
   if (vz_tx_or_fail(req, upload_tx, &u) < 0) return req->status;
+  atomic_fetch_add_explicit(&media_uploads_created, 1, memory_order_relaxed);
   json_t *o = json_pack("{s:o, s:s, s:s, s:{s:s, s:s, s:{s:s, s:I}}, s:o}", "id", vz_json_id(u.id), "purpose", purpose,
                         "status", "pending", "upload", "method", "PUT", "url", url, "headers", "Content-Type", type,
                         "Content-Length", (json_int_t)size, "expires_at", vz_json_time(u.expires_at));
@@ -227,6 +231,7 @@ static int confirm_tx(vz_db *db, void *arg) {
 
 /* Marks an upload failed (what arrived is not what was declared) and deletes the bytes. */
 static void confirm_refuse(vz_req *req, int64_t id, const char *key, const char *why) {
+  atomic_fetch_add_explicit(&media_uploads_refused, 1, memory_order_relaxed);
   db_run(req->db, NULL, "UPDATE media SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND state = 'pending'",
          "sii", why, db_now_ms(), id);
   media_store_get()->del(key);

@@ -11,6 +11,7 @@ extern vz_route media_routes[];
 extern const vz_subscription media_on[]; /* on_user.c */
 extern const vz_queue media_queues[];    /* jobs.c */
 int media_store_start(void);             /* store.c */
+void media_metrics(char **buf, size_t *len, size_t *cap); /* jobs.c */
 
 static const vz_opt media_opts[] = {
   VZ_OPT("media-backend", "VIDZO_MEDIA_BACKEND", VZ_OPT_STR, media_cfg.backend, 0, 0,
@@ -52,4 +53,4 @@ static int media_start(void) {
 }
 
 const vz_service media_service = { .name = "media", .opts = media_opts, .routes = media_routes, .queues = media_queues,
-                                   .on = media_on, .init = media_init, .start = media_start };
+                                   .on = media_on, .metrics = media_metrics, .init = media_init, .start = media_start };

@@ -2,7 +2,7 @@
 // URL, confirm, the image job's variants; what is refused and why; serving with ETag,
 // Range and 304. The corpus is made by media_support.mjs.
 import { readdirSync } from 'node:fs';
-import { api, assert, DATA_DIR, expectError, expectStatus, newUser, sleep, URL_BASE, withServer } from '../lib.mjs';
+import { api, assert, DATA_DIR, expectError, expectStatus, metric, newUser, sleep, URL_BASE, withServer } from '../lib.mjs';
 import { corpus, dims, newUpload, putBytes, settled } from './media_support.mjs';
 
 const B = URL_BASE;
@@ -30,6 +30,8 @@ export default [
     assert.ok(['processing', 'ready'].includes(c.json.data.status));
     const m = await settled(u.token, up.id);
     assert.equal(m.status, 'ready', JSON.stringify(m));
+    assert.ok(await metric('vidzo_media_images_total', { outcome: 'ready' }) >= 1);
+    assert.ok(await metric('vidzo_media_uploads_total', { outcome: 'created' }) >= 1);
     assert.equal(m.width, 1600); assert.equal(m.height, 900);
     assert.match(m.color, /^#[0-9a-f]{6}$/);
     const want = { 1080: [1080, 608], 480: [480, 270], 160: [160, 90] };
