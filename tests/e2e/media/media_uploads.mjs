@@ -3,7 +3,7 @@
 // Range and 304. The corpus is made by media_support.mjs.
 import { readdirSync } from 'node:fs';
 import { api, assert, DATA_DIR, expectError, expectStatus, metric, newUser, sleep, URL_BASE, withServer } from '../lib.mjs';
-import { corpus, dims, newUpload, putBytes, settled } from './media_support.mjs';
+import { corpus, dims, newUpload, pngHeaderOnly, putBytes, settled } from './media_support.mjs';
 
 const B = URL_BASE;
 const get = async (url, headers = {}) => {
@@ -142,6 +142,10 @@ export default [
     assert.equal(bomb.status, 'failed');
     assert.match(bomb.error, /too large|too many pixels/);
     assert.ok(Date.now() - t0 < 5000, 'refused from the header, not after decoding');
+    // within the side limit (10,000) but 81 M pixels, over the 40 M limit
+    const wide = await ready(u, pngHeaderOnly(9000, 9000), { type: 'image/png' });
+    assert.equal(wide.status, 'failed');
+    assert.match(wide.error, /too many pixels/);
   } },
   { name: 'media: Range, suffix range, 416, If-None-Match 304 and If-Range on the local backend', fn: async () => {
     const u = await newUser('mrng');
