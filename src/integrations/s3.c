@@ -282,6 +282,7 @@ typedef struct call {
   const char *content_type, *cache_control, *range;
   size_t max_response;
   int idempotent;
+  int timeout_ms; /* 0: the conf's */
 } call;
 
 static int do_call(const s3_conf *c, const call *k, integ_response *res) {
@@ -309,7 +310,7 @@ static int do_call(const s3_conf *c, const call *k, integ_response *res) {
   if (k->range) snprintf(h_range, sizeof h_range, "Range: %s", k->range), hv[nh++] = h_range;
   hv[nh++] = "Expect:"; /* no 100-continue round trip: the body is in memory already */
   hv[nh] = NULL;
-  int tmo = c->timeout_ms > 0 ? c->timeout_ms : 30000;
+  int tmo = k->timeout_ms > 0 ? k->timeout_ms : c->timeout_ms > 0 ? c->timeout_ms : 30000;
   integ_request rq = { .integration = "s3", .method = k->method, .url = full, .headers = hv, .body = k->body,
                        .body_len = k->body_len, .timeout_ms = tmo, .deadline_ms = tmo * 3,
                        .max_retries = k->idempotent ? (c->max_retries > 0 ? c->max_retries : 2) : 0,
@@ -338,8 +339,9 @@ int s3_put(const s3_conf *c, const char *key, const void *body, size_t len, cons
 int s3_get(const s3_conf *c, const char *key, const char *range, size_t max, char **out, size_t *len) {
   integ_response res;
   *out = NULL, *len = 0;
-  int rc = do_call(c, &(call){ .method = "GET", .key = key, .range = range, .max_response = max, .idempotent = 1 },
-                   &res);
+  /* a ranged read is a request's (confirm's sniff): it must not hold a worker for long */
+  int rc = do_call(c, &(call){ .method = "GET", .key = key, .range = range, .max_response = max, .idempotent = 1,
+                               .timeout_ms = range ? 5000 : 0 }, &res);
   rc = outcome(rc, &res);
   if (rc == 0) {
     *out = res.body, *len = res.body_len;
@@ -351,7 +353,7 @@ int s3_get(const s3_conf *c, const char *key, const char *range, size_t max, cha
 
 int s3_head(const s3_conf *c, const char *key, int64_t *size, char *content_type, size_t ctcap) {
   integ_response res;
-  int rc = do_call(c, &(call){ .method = "HEAD", .key = key, .idempotent = 1 }, &res);
+  int rc = do_call(c, &(call){ .method = "HEAD", .key = key, .idempotent = 1, .timeout_ms = 5000 }, &res);
   rc = outcome(rc, &res);
   if (rc == 0) {
     char v[64];

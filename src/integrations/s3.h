@@ -20,7 +20,7 @@ typedef struct s3_conf {
   char access_key[128];
   char secret_key[128];
   int path_style;         /* 1: endpoint/bucket/key; 0: bucket.endpoint-host/key */
-  int timeout_ms;         /* per attempt [30000] */
+  int timeout_ms;         /* per attempt [30000]; HEAD and ranged GETs (request paths) 5000 */
   int max_retries;        /* [2] */
 } s3_conf;
 
