@@ -50,7 +50,7 @@ static int subscribe(const char *name, const vz_subscription *on, char *err, siz
 }
 
 static int register_service(const vz_service *s, char *err, size_t errlen) {
-  if (s->routes && vz_routes_add(s->routes) < 0) return fail(err, errlen, s, "could not register its routes (route table full?)");
+  if (s->routes && vz_routes_add_tagged(s->routes, s->name) < 0) return fail(err, errlen, s, "could not register its routes (route table full?)");
   if (s->events) {
     if (events_add) {
       if (events_add(s->events) < 0) return fail(err, errlen, s, "could not register its socket events (taken, or full)");
@@ -72,7 +72,11 @@ static int register_service(const vz_service *s, char *err, size_t errlen) {
   return 0;
 }
 
+static const vz_service *const *current_list;
+const vz_service *const *vz_services_current(void) { return current_list; }
+
 int vz_services_init(const vz_service *const *list, char *err, size_t errlen) {
+  current_list = list;
   /* the core's tables react first; then the services, in list order */
   if (subscribe("core", vz_core_on, err, errlen) < 0) return -1;
   for (const vz_service *const *s = list; *s; s++) {

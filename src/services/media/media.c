@@ -260,7 +260,7 @@ static int uploads_confirm(vz_req *req) {
   db_finalize(st);
   if (strcmp(state, "pending")) { /* confirming twice answers what the first did */
     if (!strcmp(state, "expired") || !strcmp(state, "released")) return vz_fail(req, 404, "not_found", "id", "no such upload");
-    return reply_media(req, id, 200);
+    return reply_media(req, id, 202);
   }
   if (expires <= vz_wall_ms()) return vz_fail(req, 410, "expired", "id", "the upload expired; ask for a new one");
   const media_store *s = media_store_get();
@@ -310,11 +310,26 @@ static const vz_field upload_in[] = {
 static const vz_field put_q[] = { { "token", VZ_STR, 0, 0, 128 }, { 0 } };
 static const vz_field get_q[] = { { "exp", VZ_STR, 0, 0, 20 }, { "sig", VZ_STR, 0, 0, 128 }, { 0 } };
 
+/* the contract's description of a key (media_key_ok checks it, answering 404) */
+static const vz_field key_param[] = { { "key", VZ_STR, VZ_REQUIRED, 5, 100, 0 }, { 0 } };
+
 vz_route media_routes[] = {
-  VZ_GET("/v1/media/:key", media_h_get, .query = get_q), /* reads the file on the pool */
-  VZ_POST("/v1/uploads", uploads_create, .body = upload_in, .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 60),
-  VZ_PUT("/v1/uploads/:id/content", uploads_put, .query = put_q, .flags = VZ_RAW_BODY, .max_body = 10u << 20,
+  /* reads the file on the pool */
+  VZ_GET("/v1/media/:key", media_h_get, .query = get_q, .op = "getMedia",
+         .summary = "A stored file (immutable; ETag, 304, one byte Range; a redirect on S3)",
+         .desc = "Private keys (p-...) need the exp and sig of a signed URL; originals (up-...) are never served.",
+         .res = "=File", .res_type = "image/*", .errors = "206 301 304 307 404 416", .params = key_param),
+  VZ_POST("/v1/uploads", uploads_create, .op = "createUpload",
+          .summary = "Ask for a direct upload: one PUT of exactly size bytes to upload.url, then confirm",
+          .res = "Upload", .ok = 201, .errors = "413 415", .body = upload_in, .flags = VZ_AUTH | VZ_RATE_USER,
+          .rate_per_min = 60),
+  VZ_PUT("/v1/uploads/:id/content", uploads_put, .op = "putUploadContent",
+         .summary = "The local backend's one-time upload URL (the token is the credential)",
+         .res = "-", .ok = 200, .errors = "403", .query = put_q, .flags = VZ_RAW_BODY, .max_body = 10u << 20,
          .rate_per_min = 120),
-  VZ_POST("/v1/uploads/:id/confirm", uploads_confirm, .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 120),
-  VZ_GET("/v1/uploads/:id", uploads_show, .flags = VZ_AUTH),
+  VZ_POST("/v1/uploads/:id/confirm", uploads_confirm, .op = "confirmUpload",
+          .summary = "Check what arrived (size, magic bytes) and queue the image job",
+          .res = "Media", .ok = 202, .errors = "409 410", .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 120),
+  VZ_GET("/v1/uploads/:id", uploads_show, .op = "getUpload", .summary = "An upload's state and, when ready, its variants",
+         .res = "Media", .flags = VZ_AUTH),
   { 0 } };

@@ -52,5 +52,6 @@ static int media_start(void) {
   return media_image_init();
 }
 
-const vz_service media_service = { .name = "media", .opts = media_opts, .routes = media_routes, .queues = media_queues,
+const vz_service media_service = { .name = "media", .about = "Stored files: direct uploads, images and their variants, delivery",
+                                   .opts = media_opts, .routes = media_routes, .queues = media_queues,
                                    .on = media_on, .metrics = media_metrics, .init = media_init, .start = media_start };

@@ -48,7 +48,7 @@ export default [
       }
     }
     // confirming again answers the same media; the original is gone (no EXIF kept anywhere)
-    expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { token: u.token }), 200);
+    expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { token: u.token }), 202);
     assert.ok(!readdirSync(`${DATA_DIR}/media`).some((f) => f.startsWith('up-') && f.includes(up.id)));
     assert.ok(!readdirSync(`${DATA_DIR}/media`).some((f) => f.startsWith('.tmp')));
   } },
