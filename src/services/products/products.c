@@ -16,6 +16,7 @@
 
 #include "core/list.h"
 #include "db/db.h"
+#include "services/media/media.h"
 #include "services/products/internal.h"
 #include "services/products/products.h"
 
@@ -68,13 +69,17 @@ static int product_json(vz_req *req, vz_db *db, int64_t id, int owner_only, json
                                          (json_int_t)db_col_int(st, 10)));
   }
   db_finalize(st);
-  json_t *imgs = json_array(), *vars = json_array();
+  json_t *imgs = NULL, *vars = json_array();
+  int64_t mids[16];
+  int nm = 0;
   rc = db_run(db, &st, "SELECT media_id FROM product_images WHERE product_id = $1 ORDER BY position", "i", id);
-  while (rc == DB_ROW) {
-    bad |= jpush(imgs, json_string(db_col_text(st, 0)));
+  while (rc == DB_ROW && nm < 16) {
+    vz_parse_id(db_col_text(st, 0), &mids[nm++]);
     rc = db_step(st);
   }
   db_finalize(st);
+  /* the media service's objects: status, size and the variants' URLs (null: gone) */
+  if (rc >= 0) imgs = nm ? media_json_many(db, mids, nm) : json_array();
   if (rc >= 0) rc = db_run(db, &st, "SELECT id, sku, title, price, stock FROM product_variants WHERE product_id = $1"
                            " ORDER BY position, id", "i", id);
   while (rc == DB_ROW) {
@@ -141,18 +146,55 @@ typedef struct prod_write {
   int create;
 } prod_write;
 
-static int write_images(vz_db *db, int64_t id, json_t *imgs) {
-  int rc = db_run(db, NULL, "DELETE FROM product_images WHERE product_id = $1", "i", id);
+/* The product's pictures, in order: upload ids the seller made for product_image. New ones
+ * are claimed (media.h: owner, purpose and state checked) and dropped ones released, all
+ * in the write's transaction, so a rollback leaves every upload as it was. 0, DB_EABORT
+ * after a 400/409 naming images[i], or a db.h code. */
+static int write_images(vz_req *req, vz_db *db, int64_t id, json_t *imgs) {
+  int64_t old[16], now[16];
+  int nold = 0, n = 0;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT media_id FROM product_images WHERE product_id = $1", "i", id);
+  while (rc == DB_ROW && nold < 16) {
+    vz_parse_id(db_col_text(st, 0), &old[nold++]);
+    rc = db_step(st);
+  }
+  db_finalize(st);
+  if (rc < 0) return rc;
   size_t i;
   json_t *m;
   json_array_foreach(imgs, i, m) {
-    if (rc < 0) break;
-    char mid[24]; /* ids arrive as strings or numbers: stored as the decimal string */
-    snprintf(mid, sizeof mid, "%lld", (long long)id_of(m));
-    rc = db_run(db, NULL, "INSERT INTO product_images (product_id, position, media_id) VALUES ($1, $2, $3)", "iis", id,
-                (int64_t)i, mid);
+    if (n == 16) break;
+    now[n] = id_of(m);
+    for (int k = 0; k < n; k++)
+      if (now[k] == now[n])
+        return vz_fail(req, 400, "invalid_argument", vz_arena_printf(req->arena, "images[%zu]", i), "an image appears once"),
+               DB_EABORT;
+    int had = 0;
+    for (int k = 0; k < nold; k++) had |= old[k] == now[n];
+    if (!had) {
+      char ref[40];
+      snprintf(ref, sizeof ref, "product:%lld", (long long)id);
+      rc = media_claim(db, now[n], req->user_id, MEDIA_PRODUCT_IMAGE, ref, NULL);
+      if (rc <= MEDIA_EINVAL) return media_fail(req, rc, vz_arena_printf(req->arena, "images[%zu]", i)), DB_EABORT;
+      if (rc < 0) return rc;
+    }
+    n++;
   }
-  return rc < 0 ? rc : 0;
+  for (int k = 0; k < nold; k++) {
+    int kept = 0;
+    for (int j = 0; j < n; j++) kept |= old[k] == now[j];
+    if (!kept && (rc = media_release(db, old[k])) < 0) return rc;
+  }
+  if ((rc = db_run(db, NULL, "DELETE FROM product_images WHERE product_id = $1", "i", id)) < 0) return rc;
+  for (int j = 0; j < n; j++) {
+    char mid[24]; /* ids arrive as strings or numbers: stored as the decimal string */
+    snprintf(mid, sizeof mid, "%lld", (long long)now[j]);
+    rc = db_run(db, NULL, "INSERT INTO product_images (product_id, position, media_id) VALUES ($1, $2, $3)", "iis", id,
+                (int64_t)j, mid);
+    if (rc < 0) return rc;
+  }
+  return 0;
 }
 
 static int insert_variant(vz_db *db, int64_t pid, json_t *v, int64_t pos, int64_t now) {
@@ -264,7 +306,7 @@ static int write_tx(vz_db *db, void *ctx) {
   }
   free(tags_s);
   json_t *imgs = json_object_get(in, "images");
-  if (rc >= 0 && imgs) rc = write_images(db, w->id, imgs);
+  if (rc >= 0 && imgs && (rc = write_images(req, db, w->id, imgs)) == DB_EABORT) return DB_EABORT;
   if (rc >= 0) rc = refresh_derived(db, w->id);
   if (rc >= 0 && w->create && json_is_true(json_object_get(in, "submit"))) rc = submit(db, w->id, req->user_id);
   if (rc == DB_ECONSTRAINT)

@@ -26,7 +26,7 @@ static int products_init(void) {
 #define MONEY_MAX 1000000000000LL /* 10^12 minor units: far above any listing, far below int64 */
 
 static const vz_field tag_in = { "tag", VZ_STR, 0, 1, 40 };
-static const vz_field image_in = { "image", VZ_ID, 0 }; /* upload ids (media.h): claimed once media_claim links */
+static const vz_field image_in = { "image", VZ_ID, 0 }; /* upload ids, claimed (media.h) */
 static const vz_field ship_in[] = {
   { "flat", VZ_INT, VZ_REQUIRED, 0, 100000000 }, { "per_extra", VZ_INT, VZ_REQUIRED, 0, 100000000 }, { 0 },
 };

@@ -56,3 +56,15 @@ export async function ledgerOk() {
   assert.deepEqual(r.seller_mismatches, [], JSON.stringify(r));
   return r;
 }
+
+// A confirmed product_image upload of `u` (media service): its id, ready to be claimed.
+export async function productImage(u) {
+  const { corpus, newUpload, putBytes } = await import('../media/media_support.mjs');
+  const { URL_BASE } = await import('../lib.mjs');
+  const bytes = corpus().png;
+  const up = await newUpload(u.token, bytes, { purpose: 'product_image', type: 'image/png' });
+  const put = await putBytes(up, bytes, { base: URL_BASE });
+  assert.ok(put.status < 300, `upload PUT: ${put.status} ${put.text}`);
+  expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { token: u.token }), 202); // processing: claimable
+  return up.id;
+}

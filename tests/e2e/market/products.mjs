@@ -1,20 +1,26 @@
 // Products: a seller lists, admin reviews (or trusted sellers are auto-approved), buyers
 // search; another seller's product is 404; bad input names its field.
 import { api, asAdmin, assert, expectError, expectStatus, newUser, unique } from '../lib.mjs';
-import { ledgerOk, newProduct, newSeller, productBody } from './market_lib.mjs';
+import { ledgerOk, newProduct, newSeller, productBody, productImage } from './market_lib.mjs';
 
 export default [
   { name: 'a seller lists a product, an admin approves it, it is found by text, category, price and seller', fn: async () => {
     const s = await newSeller('ps', { trusted: false }), admin = await asAdmin(), buyer = await newUser('pb');
     const cat = expectStatus(await api('POST', '/v1/categories', { token: admin.token, body: { name: 'Mugs ' + unique(''), slug: unique('mugs-'), kind: 'product' } }), 201).json.data;
     const word = unique('zebra').replace(/[^a-z0-9]/g, '');
+    const img1 = await productImage(s), img2 = await productImage(s), foreign = await productImage(buyer);
+    expectError(await api('POST', '/v1/products', { token: s.token, body: productBody({ images: [foreign] }) }), 400, 'invalid_argument', 'images[0]');
+    expectError(await api('POST', '/v1/products', { token: s.token, body: productBody({ images: [img1, img1] }) }), 400, 'invalid_argument', 'images[1]');
     const p = expectStatus(await api('POST', '/v1/products', { token: s.token, body: productBody({
-      title: `Striped ${word} mug`, category_id: cat.id, images: ['101', '102'], compare_at_price: 2000,
+      title: `Striped ${word} mug`, category_id: cat.id, images: [img1, img2], compare_at_price: 2000,
       variants: [{ sku: 'A', title: 'S', price: 1500, stock: 3 }, { sku: 'B', title: 'L', price: 1200, stock: 0 }] }) }), 201).json.data;
     assert.equal(p.status, 'pending');
     assert.equal(p.price, 1200);
     assert.equal(p.in_stock, true);
-    assert.deepEqual(p.images, ['101', '102']);
+    assert.deepEqual(p.images.map((m) => m.id), [img1, img2]);
+    assert.equal(p.images[0].purpose, 'product_image');
+    // claimed: a second product cannot take the same upload
+    expectError(await api('POST', '/v1/products', { token: s.token, body: productBody({ images: [img1] }) }), 409);
     assert.equal(p.variants.length, 2);
     assert.deepEqual(p.shipping, { flat: 500, per_extra: 100 });
     // pending: invisible to buyers, visible to its seller and staff
@@ -90,9 +96,13 @@ export default [
     expectError(await api('POST', `/v1/admin/products/${p.id}/approve`, { token: s.token }), 403);
     expectError(await api('GET', '/v1/products/123'), 404);
     // the owner edits, adds a variant, adjusts stock; never below zero
-    const e = expectStatus(await api('PATCH', `/v1/products/${p.id}`, { token: s.token, body: { title: 'Renamed', images: ['103'] } }), 200).json.data;
+    const img = await productImage(s);
+    const e = expectStatus(await api('PATCH', `/v1/products/${p.id}`, { token: s.token, body: { title: 'Renamed', images: [img] } }), 200).json.data;
     assert.equal(e.title, 'Renamed');
-    assert.deepEqual(e.images, ['103']);
+    assert.deepEqual(e.images.map((m) => m.id), [img]);
+    // kept on a second save, released when dropped
+    assert.deepEqual(expectStatus(await api('PATCH', `/v1/products/${p.id}`, { token: s.token, body: { images: [img] } }), 200).json.data.images.map((m) => m.id), [img]);
+    assert.deepEqual(expectStatus(await api('PATCH', `/v1/products/${p.id}`, { token: s.token, body: { images: [] } }), 200).json.data.images, []);
     const v = expectStatus(await api('POST', `/v1/products/${p.id}/variants`, { token: s.token, body: { sku: 'NEW', price: 50, stock: 2 } }), 201).json.data;
     assert.equal(v.price, 50);
     expectError(await api('POST', `/v1/products/${p.id}/variants`, { token: s.token, body: { sku: 'NEW', price: 50, stock: 2 } }), 409, 'conflict');
