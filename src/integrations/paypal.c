@@ -263,7 +263,11 @@ static int paypal_call(const char *method, const char *path, const char *body, c
     if (rc != INTEG_OK) {
       set_err(err, 0, integ_strerror(rc));
       if (err) err->retry_after_s = res.retry_after_s > 0 ? res.retry_after_s : 5;
-      ret = rc == INTEG_EINVAL || rc == INTEG_ENOMEM ? PAYPAL_EINVAL : PAYPAL_EUNAVAILABLE;
+      if (rc == INTEG_EINVAL || rc == INTEG_ENOMEM) ret = PAYPAL_EINVAL;
+      /* no effect for sure: a GET, a breaker that sent nothing, one refused connect */
+      else if (!post || (rc == INTEG_EOPEN && res.attempts == 0) || (rc == INTEG_ECONNECT && res.attempts <= 1))
+        ret = PAYPAL_EUNAVAILABLE;
+      else ret = PAYPAL_EUNKNOWN;
       integ_response_clear(&res);
       break;
     }
@@ -309,11 +313,14 @@ static int order_from_json(const json_t *o, paypal_order *po, paypal_err *err) {
       jcopy(po->capture_status, sizeof po->capture_status, json_object_get(cap, "status"), 0) < 0)
     goto bad;
   if (!amt) amt = json_object_get(cap, "amount");
+  const json_t *fee = json_object_get(json_object_get(cap, "seller_receivable_breakdown"), "paypal_fee");
   const char *cc = json_string_value(json_object_get(amt, "currency_code"));
   const char *val = json_string_value(json_object_get(amt, "value"));
   if (cc && val) {
     if (paypal_amount_parse(val, cc, &po->amount) < 0) goto bad;
     for (int i = 0; i < 3; i++) po->currency[i] = cc[i];
+    const char *fv = json_string_value(json_object_get(fee, "value"));
+    if (fv && paypal_amount_parse(fv, cc, &po->fee) < 0) po->fee = 0;
   }
   const json_t *links = json_object_get(o, "links");
   for (size_t i = 0; i < json_array_size(links); i++) {
@@ -327,17 +334,24 @@ bad:
   return PAYPAL_EPROTO;
 }
 
-int paypal_order_create(int64_t amount, const char *currency, const char *order_ref,
+int paypal_order_create(int64_t amount, const char *currency, const char *payment_ref,
+                        const char *return_url, const char *cancel_url,
                         const char *request_id, paypal_order *out, paypal_err *err) {
   char value[32], up[4];
   if (amount <= 0 || currency_decimals(currency, up) < 0 || paypal_amount_format(amount, up, value, sizeof value) < 0 ||
-      !ref_ok(order_ref)) {
-    set_err(err, 0, "bad amount, currency or order reference");
+      !ref_ok(payment_ref)) {
+    set_err(err, 0, "bad amount, currency or payment reference");
     return PAYPAL_EINVAL;
   }
   json_t *b = json_pack("{s:s, s:[{s:s, s:s, s:{s:s, s:s}}]}", "intent", "CAPTURE", "purchase_units",
-                        "reference_id", "default", "custom_id", order_ref,
+                        "reference_id", "default", "custom_id", payment_ref,
                         "amount", "currency_code", up, "value", value);
+  if (b && ((return_url && *return_url) || (cancel_url && *cancel_url))) {
+    json_t *ctx = json_object();
+    if (return_url && *return_url) json_object_set_new(ctx, "return_url", json_string(return_url));
+    if (cancel_url && *cancel_url) json_object_set_new(ctx, "cancel_url", json_string(cancel_url));
+    json_object_set_new(b, "application_context", ctx);
+  }
   char *body = b ? vz_json_dumps(b, NULL) : NULL;
   json_decref(b);
   if (!body) { set_err(err, 0, "out of memory"); return PAYPAL_EINVAL; }
@@ -369,7 +383,8 @@ int paypal_order_get(const char *order_id, paypal_order *out, paypal_err *err) {
 }
 
 int paypal_refund(const char *capture_id, int64_t amount, const char *currency, const char *request_id,
-                  char *refund_id, size_t idlen, paypal_err *err) {
+                  paypal_refund_res *out, paypal_err *err) {
+  memset(out, 0, sizeof *out);
   char value[32], up[4];
   if (!id_ok(capture_id) || amount <= 0 || currency_decimals(currency, up) < 0 ||
       paypal_amount_format(amount, up, value, sizeof value) < 0) {
@@ -386,7 +401,11 @@ int paypal_refund(const char *capture_id, int64_t amount, const char *currency, 
   int rc = paypal_call("POST", path, body, request_id, &j, err);
   free(body);
   if (rc == PAYPAL_OK) {
-    if (jcopy(refund_id, idlen, json_object_get(j, "id"), 1) < 0) { set_err(err, 200, "unreadable refund"); rc = PAYPAL_EPROTO; }
+    if (jcopy(out->id, sizeof out->id, json_object_get(j, "id"), 1) < 0 ||
+        jcopy(out->status, sizeof out->status, json_object_get(j, "status"), 0) < 0) {
+      set_err(err, 200, "unreadable refund");
+      rc = PAYPAL_EPROTO;
+    }
     json_decref(j);
   }
   return rc;
@@ -618,6 +637,28 @@ int paypal_webhook_verify(const paypal_wh_headers *h, const void *body, size_t b
   return rc;
 }
 
+/* "2026-12-03T16:25:49Z" or with ".123" / "+00:00" (UTC only): ms, or 0. */
+static int64_t iso_ms(const char *s) {
+  int y, mo, d, h, mi, sec, n = 0;
+  if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) return 0;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return 0;
+  int ms = 0;
+  const char *p = s + 19;
+  if (*p == '.') {
+    int k = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, k++) if (k < 3) ms = ms * 10 + (*p - '0');
+    for (; k < 3; k++) ms *= 10;
+  }
+  if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0) return 0;
+  /* days from the civil date (Howard Hinnant's algorithm): no timegm, no TZ */
+  int yy = mo <= 2 ? y - 1 : y;
+  int era = yy / 400, yoe = yy - era * 400;
+  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = (int64_t)era * 146097 + doe - 719468;
+  return ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000) + ms;
+}
+
 int paypal_event_parse(const char *body, size_t len, paypal_event *ev) {
   memset(ev, 0, sizeof *ev);
   json_t *j = vz_json_loadb(body, len, 0, NULL, NULL);
@@ -660,7 +701,11 @@ int paypal_event_parse(const char *body, size_t len, paypal_event *ev) {
     const char *val = json_string_value(json_object_get(amt, "value"));
     if (!cc || !val || paypal_amount_parse(val, cc, &ev->amount) < 0) goto done;
     for (int i = 0; i < 3; i++) ev->currency[i] = (char)toupper((unsigned char)cc[i]);
+    const json_t *fee = json_object_get(json_object_get(r, "seller_receivable_breakdown"), "paypal_fee");
+    const char *fv = json_string_value(json_object_get(fee, "value"));
+    if (fv && paypal_amount_parse(fv, cc, &ev->fee) < 0) goto done;
   }
+  ev->created_ms = iso_ms(json_string_value(json_object_get(j, "create_time")));
   rc = 0;
 done:
   json_decref(j);

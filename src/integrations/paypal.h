@@ -38,11 +38,13 @@ void paypal_reset(void);
 enum {
   PAYPAL_OK = 0,
   PAYPAL_EINVAL = -1,        /* our bad argument, nothing sent */
-  PAYPAL_EUNAVAILABLE = -2,  /* breaker open, timeout, network, 5xx, 429 */
+  PAYPAL_EUNAVAILABLE = -2,  /* breaker open, could not connect, 5xx, 429 */
   PAYPAL_EREFUSED = -3,      /* PayPal answered 4xx (422 UNPROCESSABLE_ENTITY, declined ...) */
   PAYPAL_EAUTH = -4,         /* the client credentials are refused */
   PAYPAL_EPROTO = -5,        /* an answer we cannot read */
   PAYPAL_ENOTFOUND = -6,
+  PAYPAL_EUNKNOWN = -7,      /* a POST left and no answer came: repeat with the same
+                                PayPal-Request-Id, or look the order up */
 };
 typedef struct paypal_err {
   int http_status;
@@ -60,20 +62,27 @@ int paypal_amount_parse(const char *value, const char *currency, int64_t *minor)
 typedef struct paypal_order {
   char id[64];               /* PayPal's order id */
   char status[32];           /* CREATED, APPROVED, COMPLETED, VOIDED ... */
-  char order_ref[64];        /* purchase_units[0].custom_id: our order */
+  char order_ref[64];        /* purchase_units[0].custom_id: our payment reference */
   int64_t amount;
   char currency[4];
+  int64_t fee;               /* the capture's seller_receivable_breakdown.paypal_fee, 0 unknown */
   char approve_url[512];     /* links[rel=approve|payer-action]: where the buyer goes */
   char capture_id[64];       /* purchase_units[0].payments.captures[0] */
   char capture_status[32];   /* COMPLETED, PENDING, DECLINED ... */
 } paypal_order;
 
-int paypal_order_create(int64_t amount, const char *currency, const char *order_ref,
+/* custom_id = payment_ref (our payment, [A-Za-z0-9_-]); return/cancel URLs may be NULL. */
+int paypal_order_create(int64_t amount, const char *currency, const char *payment_ref,
+                        const char *return_url, const char *cancel_url,
                         const char *request_id, paypal_order *out, paypal_err *err);
 int paypal_order_capture(const char *order_id, const char *request_id, paypal_order *out, paypal_err *err);
 int paypal_order_get(const char *order_id, paypal_order *out, paypal_err *err);
+typedef struct paypal_refund_res {
+  char id[64];
+  char status[32];           /* COMPLETED, PENDING, CANCELLED, FAILED */
+} paypal_refund_res;
 int paypal_refund(const char *capture_id, int64_t amount, const char *currency, const char *request_id,
-                  char *refund_id, size_t idlen, paypal_err *err);
+                  paypal_refund_res *out, paypal_err *err);
 
 /* ---- webhooks --------------------------------------------------------------------- */
 enum {
@@ -117,6 +126,8 @@ typedef struct paypal_event {
   char capture_id[64];       /* the capture (resource id, or the refund's "up" link) */
   int64_t amount;            /* minor units; 0 when the resource has none */
   char currency[4];
+  int64_t fee;               /* capture: seller_receivable_breakdown.paypal_fee, else 0 */
+  int64_t created_ms;        /* create_time, 0 when absent or unreadable */
 } paypal_event;
 /* 0, or -1 when the body is not a PayPal event we can read. */
 int paypal_event_parse(const char *body, size_t len, paypal_event *ev);

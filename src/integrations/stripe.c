@@ -189,7 +189,12 @@ static int stripe_call(const char *method, const char *path, const stripe_form *
   if (rc != INTEG_OK) {
     set_err(err, 0, integ_strerror(rc));
     if (err) err->retry_after_s = res.retry_after_s > 0 ? res.retry_after_s : 5;
-    ret = rc == INTEG_EINVAL || rc == INTEG_ENOMEM ? STRIPE_EINVAL : STRIPE_EUNAVAILABLE;
+    if (rc == INTEG_EINVAL || rc == INTEG_ENOMEM) ret = STRIPE_EINVAL;
+    /* Known to have had no effect: a GET, a breaker that sent nothing, or one attempt
+     * that could not connect. Any other failure of a POST may have reached Stripe. */
+    else if (!post || (rc == INTEG_EOPEN && res.attempts == 0) || (rc == INTEG_ECONNECT && res.attempts <= 1))
+      ret = STRIPE_EUNAVAILABLE;
+    else ret = STRIPE_EUNKNOWN;
     goto done;
   }
   json_t *j = res.body_len ? vz_json_loadb(res.body, res.body_len, 0, NULL, NULL) : NULL;
@@ -226,7 +231,7 @@ static int pi_from_json(const json_t *o, stripe_pi *pi, stripe_err *err) {
       !json_is_integer(json_object_get(o, "amount")) ||
       !json_is_string(cur) || currency_norm(json_string_value(cur), pi->currency, 1) < 0 ||
       jcopy(pi->client_secret, sizeof pi->client_secret, json_object_get(o, "client_secret"), 0) < 0 ||
-      jcopy(pi->order_ref, sizeof pi->order_ref, json_object_get(md, "order_id"), 0) < 0 ||
+      jcopy(pi->payment_ref, sizeof pi->payment_ref, json_object_get(md, "payment_ref"), 0) < 0 ||
       /* latest_charge is an id, or an object when expanded */
       jcopy(pi->latest_charge, sizeof pi->latest_charge, json_is_object(lc) ? json_object_get(lc, "id") : lc, 0) < 0) {
     set_err(err, 200, "unreadable PaymentIntent");
@@ -235,22 +240,27 @@ static int pi_from_json(const json_t *o, stripe_pi *pi, stripe_err *err) {
   pi->amount = jint(json_object_get(o, "amount"));
   pi->amount_received = jint(json_object_get(o, "amount_received"));
   pi->created = jint(json_object_get(o, "created"));
+  pi->amount_refunded = json_is_object(lc) ? jint(json_object_get(lc, "amount_refunded")) : 0;
+  pi->has_error = json_is_object(json_object_get(o, "last_payment_error"));
   return STRIPE_OK;
 }
 
 /* ---- calls -------------------------------------------------------------------------- */
 
-int stripe_pi_create(int64_t amount, const char *currency, const char *order_ref,
+int stripe_pi_create(int64_t amount, const char *currency, const char *payment_ref, const char *order_ref,
                      const char *description, const char *idem_key, stripe_pi *out, stripe_err *err) {
   char cur[4];
-  if (amount <= 0 || currency_norm(currency, cur, 0) < 0 || !ref_ok(order_ref)) {
-    set_err(err, 0, "bad amount, currency or order reference");
+  /* Stripe caps metadata values at 500 characters and descriptions at 1000 */
+  if (amount <= 0 || currency_norm(currency, cur, 0) < 0 || !ref_ok(payment_ref) ||
+      (order_ref && strlen(order_ref) > 500) || (description && strlen(description) > 1000)) {
+    set_err(err, 0, "bad amount, currency or reference");
     return STRIPE_EINVAL;
   }
   stripe_form f = { 0 };
   stripe_form_add_int(&f, "amount", amount);
   stripe_form_add(&f, "currency", cur);
-  stripe_form_add(&f, "metadata[order_id]", order_ref);
+  stripe_form_add(&f, "metadata[payment_ref]", payment_ref);
+  if (order_ref && *order_ref) stripe_form_add(&f, "metadata[order_id]", order_ref);
   stripe_form_add(&f, "automatic_payment_methods[enabled]", "true");
   if (description && *description) stripe_form_add(&f, "description", description);
   json_t *j;
@@ -264,17 +274,20 @@ int stripe_pi_get(const char *pi_id, stripe_pi *out, stripe_err *err) {
   if (!id_ok(pi_id)) { set_err(err, 0, "bad PaymentIntent id"); return STRIPE_EINVAL; }
   char path[128];
   snprintf(path, sizeof path, "/v1/payment_intents/%s", pi_id);
+  stripe_form q = { 0 };
+  stripe_form_add(&q, "expand[]", "latest_charge");
   json_t *j;
-  int rc = stripe_call("GET", path, NULL, NULL, &j, err);
+  int rc = stripe_call("GET", path, &q, NULL, &j, err);
+  stripe_form_free(&q);
   if (rc == STRIPE_OK) { rc = pi_from_json(j, out, err); json_decref(j); }
   return rc;
 }
 
-int stripe_pi_find_by_order(const char *order_ref, stripe_pi *out, stripe_err *err) {
-  if (!ref_ok(order_ref)) { set_err(err, 0, "bad order reference"); return STRIPE_EINVAL; }
+int stripe_pi_find_by_ref(const char *payment_ref, stripe_pi *out, stripe_err *err) {
+  if (!ref_ok(payment_ref)) { set_err(err, 0, "bad payment reference"); return STRIPE_EINVAL; }
   char q[128];
   /* ref_ok keeps quotes and backslashes out of the search expression */
-  snprintf(q, sizeof q, "metadata['order_id']:'%s'", order_ref);
+  snprintf(q, sizeof q, "metadata['payment_ref']:'%s'", payment_ref);
   stripe_form f = { 0 };
   stripe_form_add(&f, "query", q);
   stripe_form_add(&f, "limit", "10");
@@ -298,7 +311,7 @@ int stripe_pi_find_by_order(const char *order_ref, stripe_pi *out, stripe_err *e
       best = (int)i; best_created = c; best_ok = ok;
     }
   }
-  if (best < 0) rc = STRIPE_ENOTFOUND, set_err(err, 200, "no PaymentIntent for this order");
+  if (best < 0) rc = STRIPE_ENOTFOUND, set_err(err, 200, "no PaymentIntent for this reference");
   else rc = pi_from_json(json_array_get(data, (size_t)best), out, err);
   json_decref(j);
   return rc;
@@ -317,44 +330,52 @@ int stripe_pi_cancel(const char *pi_id, const char *idem_key, stripe_pi *out, st
   return rc;
 }
 
-static int id_answer(json_t *j, char *id, size_t idlen, stripe_err *err) {
-  int rc = jcopy(id, idlen, json_object_get(j, "id"), 1) < 0 ? STRIPE_EPROTO : STRIPE_OK;
+static int obj_answer(json_t *j, stripe_obj *out, stripe_err *err) {
+  memset(out, 0, sizeof *out);
+  int rc = jcopy(out->id, sizeof out->id, json_object_get(j, "id"), 1) < 0 ||
+                   jcopy(out->status, sizeof out->status, json_object_get(j, "status"), 0) < 0
+               ? STRIPE_EPROTO : STRIPE_OK;
   if (rc) set_err(err, 200, "unreadable answer");
   json_decref(j);
   return rc;
 }
 
-int stripe_refund_create(const char *pi_id, int64_t amount, const char *reason_note,
-                         const char *idem_key, char *refund_id, size_t idlen, stripe_err *err) {
-  if (!id_ok(pi_id) || amount <= 0) { set_err(err, 0, "bad PaymentIntent id or amount"); return STRIPE_EINVAL; }
+int stripe_refund_create(const char *pi_id, int64_t amount, const char *refund_ref,
+                         const char *idem_key, stripe_obj *out, stripe_err *err) {
+  if (!id_ok(pi_id) || amount <= 0 || (refund_ref && *refund_ref && !ref_ok(refund_ref))) {
+    set_err(err, 0, "bad PaymentIntent id, amount or reference");
+    return STRIPE_EINVAL;
+  }
   stripe_form f = { 0 };
   stripe_form_add(&f, "payment_intent", pi_id);
   stripe_form_add_int(&f, "amount", amount);
-  if (reason_note && *reason_note) stripe_form_add(&f, "metadata[note]", reason_note);
+  if (refund_ref && *refund_ref) stripe_form_add(&f, "metadata[refund_ref]", refund_ref);
   json_t *j;
   int rc = stripe_call("POST", "/v1/refunds", &f, idem_key, &j, err);
   stripe_form_free(&f);
-  return rc == STRIPE_OK ? id_answer(j, refund_id, idlen, err) : rc;
+  return rc == STRIPE_OK ? obj_answer(j, out, err) : rc;
 }
 
 int stripe_transfer_create(int64_t amount, const char *currency, const char *destination,
-                           const char *transfer_group, const char *idem_key,
-                           char *transfer_id, size_t idlen, stripe_err *err) {
+                           const char *payout_ref, const char *idem_key, stripe_obj *out, stripe_err *err) {
   char cur[4];
   if (amount <= 0 || currency_norm(currency, cur, 0) < 0 || !id_ok(destination) ||
-      strncmp(destination, "acct_", 5) != 0 || (transfer_group && *transfer_group && !ref_ok(transfer_group))) {
-    set_err(err, 0, "bad amount, currency, destination or group");
+      strncmp(destination, "acct_", 5) != 0 || (payout_ref && *payout_ref && !ref_ok(payout_ref))) {
+    set_err(err, 0, "bad amount, currency, destination or reference");
     return STRIPE_EINVAL;
   }
   stripe_form f = { 0 };
   stripe_form_add_int(&f, "amount", amount);
   stripe_form_add(&f, "currency", cur);
   stripe_form_add(&f, "destination", destination);
-  if (transfer_group && *transfer_group) stripe_form_add(&f, "transfer_group", transfer_group);
+  if (payout_ref && *payout_ref) {
+    stripe_form_add(&f, "metadata[payout_ref]", payout_ref);
+    stripe_form_add(&f, "transfer_group", payout_ref);
+  }
   json_t *j;
   int rc = stripe_call("POST", "/v1/transfers", &f, idem_key, &j, err);
   stripe_form_free(&f);
-  return rc == STRIPE_OK ? id_answer(j, transfer_id, idlen, err) : rc;
+  return rc == STRIPE_OK ? obj_answer(j, out, err) : rc;
 }
 
 /* ---- webhooks ----------------------------------------------------------------------- */
@@ -460,27 +481,34 @@ int stripe_event_parse(const char *body, size_t len, stripe_event *ev) {
       jcopy(ev->object, sizeof ev->object, json_object_get(o, "object"), 1) < 0 ||
       jcopy(ev->object_id, sizeof ev->object_id, json_object_get(o, "id"), 1) < 0 ||
       jcopy(ev->status, sizeof ev->status, json_object_get(o, "status"), 0) < 0 ||
-      jcopy(ev->order_ref, sizeof ev->order_ref, json_object_get(json_object_get(o, "metadata"), "order_id"), 0) < 0)
+      jcopy(ev->payment_ref, sizeof ev->payment_ref, json_object_get(json_object_get(o, "metadata"), "payment_ref"), 0) < 0 ||
+      jcopy(ev->refund_ref, sizeof ev->refund_ref, json_object_get(json_object_get(o, "metadata"), "refund_ref"), 0) < 0 ||
+      jcopy(ev->payout_ref, sizeof ev->payout_ref, json_object_get(json_object_get(o, "metadata"), "payout_ref"), 0) < 0)
     goto done;
   ev->created = jint(json_object_get(j, "created"));
   ev->livemode = json_is_true(json_object_get(j, "livemode"));
   const json_t *cur = json_object_get(o, "currency");
   if (json_is_string(cur) && currency_norm(json_string_value(cur), ev->currency, 1) < 0) goto done;
-  const json_t *pi = NULL, *amt = json_object_get(o, "amount");
+  const json_t *pi = NULL, *ch = NULL, *amt = json_object_get(o, "amount");
   if (!strcmp(ev->object, "payment_intent")) {
     pi = json_object_get(o, "id");
+    ch = json_object_get(o, "latest_charge");
+    if (json_is_object(ch)) ch = json_object_get(ch, "id");
     const json_t *rcv = json_object_get(o, "amount_received");
     if (json_is_integer(rcv) && json_integer_value(rcv) > 0) amt = rcv;
     const json_t *lpe = json_object_get(o, "last_payment_error");
     jcopy(ev->failure, sizeof ev->failure, json_object_get(lpe, "message"), 0); /* truncation: "" */
   } else if (!strcmp(ev->object, "charge")) {
     pi = json_object_get(o, "payment_intent");
+    ch = json_object_get(o, "id");
     if (!strncmp(ev->type, "charge.refund", 13)) amt = json_object_get(o, "amount_refunded");
     jcopy(ev->failure, sizeof ev->failure, json_object_get(o, "failure_message"), 0);
   } else if (!strcmp(ev->object, "refund")) {
     pi = json_object_get(o, "payment_intent");
+    ch = json_object_get(o, "charge");
   }
   if (pi && jcopy(ev->payment_intent, sizeof ev->payment_intent, pi, 0) < 0) goto done;
+  if (ch && jcopy(ev->charge, sizeof ev->charge, ch, 0) < 0) goto done;
   if (amt && !json_is_null(amt)) {
     /* amounts are integers in minor units; anything else is not Stripe's */
     if (!json_is_integer(amt) || json_integer_value(amt) < 0) goto done;

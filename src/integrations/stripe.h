@@ -28,11 +28,13 @@ int stripe_configured(void);   /* a secret key was given */
 enum {
   STRIPE_OK = 0,
   STRIPE_EINVAL = -1,        /* our own bad argument (nothing was sent) */
-  STRIPE_EUNAVAILABLE = -2,  /* breaker open, timeout, network, 5xx, 429: try later */
+  STRIPE_EUNAVAILABLE = -2,  /* breaker open, could not connect, 5xx, 429: try later */
   STRIPE_EREFUSED = -3,      /* Stripe answered 4xx: card declined, bad request, idempotency */
   STRIPE_EAUTH = -4,         /* 401/403: our key is wrong (an operator problem) */
   STRIPE_EPROTO = -5,        /* an answer we cannot read */
   STRIPE_ENOTFOUND = -6,     /* 404 on a lookup */
+  STRIPE_EUNKNOWN = -7,      /* a POST left and no answer came: it may have taken effect;
+                                repeat it with the same Idempotency-Key */
 };
 typedef struct stripe_err {
   int http_status;           /* 0 when no answer */
@@ -62,27 +64,34 @@ typedef struct stripe_pi {
   int64_t amount, amount_received;
   char currency[4];          /* upper case, as we store it */
   char client_secret[160];   /* for the browser's confirmation (Stripe.js) */
-  char order_ref[64];        /* metadata[order_id] */
+  char payment_ref[64];      /* metadata[payment_ref]: our payment row */
   char latest_charge[96];    /* ch_..., for refunds and fees */
+  int64_t amount_refunded;   /* from the expanded latest_charge (stripe_pi_get) */
+  int has_error;             /* last_payment_error set: the last attempt was declined */
   int64_t created;
 } stripe_pi;
 
 /* Creates a PaymentIntent for amount (minor units, > 0) in currency (ISO 4217, any case)
- * with metadata[order_id] = order_ref and automatic payment methods. */
-int stripe_pi_create(int64_t amount, const char *currency, const char *order_ref,
+ * with metadata[payment_ref] (our payment, [A-Za-z0-9_-]{1,63}), metadata[order_id]
+ * (free text for the dashboard, may be NULL) and automatic payment methods. */
+int stripe_pi_create(int64_t amount, const char *currency, const char *payment_ref, const char *order_ref,
                      const char *description, const char *idem_key, stripe_pi *out, stripe_err *err);
+/* With latest_charge expanded, so amount_refunded is known. */
 int stripe_pi_get(const char *pi_id, stripe_pi *out, stripe_err *err);
-/* The newest PaymentIntent whose metadata[order_id] is order_ref (search API): the
- * reconciliation of a crash between Stripe's success and our commit. ENOTFOUND: none. */
-int stripe_pi_find_by_order(const char *order_ref, stripe_pi *out, stripe_err *err);
+/* The PaymentIntent whose metadata[payment_ref] is payment_ref (search API; a succeeded
+ * one first, else the newest): finds an intent whose id we never stored. ENOTFOUND: none. */
+int stripe_pi_find_by_ref(const char *payment_ref, stripe_pi *out, stripe_err *err);
 int stripe_pi_cancel(const char *pi_id, const char *idem_key, stripe_pi *out, stripe_err *err);
-/* Refunds amount (> 0; partial allowed) of the PaymentIntent; *refund_id gets re_... */
-int stripe_refund_create(const char *pi_id, int64_t amount, const char *reason_note,
-                         const char *idem_key, char *refund_id, size_t idlen, stripe_err *err);
-/* Connect transfer to a connected account (acct_...); *transfer_id gets tr_... */
+typedef struct stripe_obj {
+  char id[96];               /* re_..., tr_... */
+  char status[32];           /* refunds: succeeded, pending, failed, canceled; transfers: "" */
+} stripe_obj;
+/* Refunds amount (> 0; partial allowed) of the PaymentIntent, metadata[refund_ref]. */
+int stripe_refund_create(const char *pi_id, int64_t amount, const char *refund_ref,
+                         const char *idem_key, stripe_obj *out, stripe_err *err);
+/* Connect transfer to a connected account (acct_...), metadata[payout_ref]. */
 int stripe_transfer_create(int64_t amount, const char *currency, const char *destination,
-                           const char *transfer_group, const char *idem_key,
-                           char *transfer_id, size_t idlen, stripe_err *err);
+                           const char *payout_ref, const char *idem_key, stripe_obj *out, stripe_err *err);
 
 /* ---- webhooks --------------------------------------------------------------------- */
 #define STRIPE_SIG_MAX_V1 8        /* more v1 entries than this: the rest are ignored */
@@ -124,7 +133,10 @@ typedef struct stripe_event {
                                 refund / transfer: amount */
   char currency[4];          /* upper case */
   char status[32];
-  char order_ref[64];        /* metadata.order_id, when present */
+  char charge[96];           /* pi: latest_charge; charge: its id; refund: its charge */
+  char payment_ref[64];      /* metadata.payment_ref (pi, charge) */
+  char refund_ref[64];       /* metadata.refund_ref (refund) */
+  char payout_ref[64];       /* metadata.payout_ref (transfer) */
   char failure[200];         /* last_payment_error.message / failure_message */
 } stripe_event;
 /* 0, or -1 when the body is not a Stripe event (not JSON, no id/type/data.object). */

@@ -14,6 +14,7 @@
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
+#include "services/payments/provider_services.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -24,6 +25,8 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &payments_stripe_service, /* payment providers: register by name, any order */
+  &payments_paypal_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,

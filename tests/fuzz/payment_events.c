@@ -11,7 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   stripe_event se;
   if (stripe_event_parse((const char *)data, size, &se) == 0 &&
-      (!se.id[0] || !se.type[0] || se.amount < 0 || strlen(se.order_ref) >= sizeof se.order_ref))
+      (!se.id[0] || !se.type[0] || se.amount < 0 || strlen(se.payment_ref) >= sizeof se.payment_ref))
     abort();
   paypal_event pe;
   if (paypal_event_parse((const char *)data, size, &pe) == 0 &&

@@ -134,6 +134,7 @@ export async function startFakePayPal({ clientId = 'pp-client', clientSecret = '
   }
   // Webhooks PayPal sends after an API call it answered; the story (or autoDeliver) sends them.
   fake.pendingWebhooks = [];
+  fake.revokeTokens = () => tokens.clear();
   fake.autoDeliver = true;
   fake.flush = async () => {
     const out = [];
@@ -151,7 +152,7 @@ export async function startFakePayPal({ clientId = 'pp-client', clientSecret = '
       return res.end(pem);
     }
     if (url.pathname === '/v1/oauth2/token') {
-      const want = 'Basic ' + Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
+      const want = 'Basic ' + Buffer.from(`${fake.clientId}:${fake.clientSecret}`).toString('base64');
       const got = req.headers.authorization || '';
       const ok = got.length === want.length && crypto.timingSafeEqual(Buffer.from(got), Buffer.from(want));
       if (req.method !== 'POST' || !ok) return json(res, 401, { error: 'invalid_client', error_description: 'Client Authentication failed' });

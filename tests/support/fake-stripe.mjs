@@ -45,6 +45,7 @@ export async function startFakeStripe({ secretKey = 'sk_test_e2e', webhookSecret
     intents, refunds, transfers,
   };
 
+  fake.event = (type, object) => event(type, object);
   function event(type, object) {
     const ev = { id: id('evt'), object: 'event', api_version: '2024-06-20', created: Math.floor(Date.now() / 1000),
       livemode: false, type, data: { object: structuredClone(object) }, pending_webhooks: 1, request: { id: null } };
@@ -81,7 +82,7 @@ export async function startFakeStripe({ secretKey = 'sk_test_e2e', webhookSecret
     const url = new URL(req.url, 'http://x');
     const auth = req.headers.authorization || '';
     const key = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    const a = Buffer.from(key), b = Buffer.from(secretKey);
+    const a = Buffer.from(key), b = Buffer.from(fake.secretKey);
     if (a.length !== b.length || !crypto.timingSafeEqual(a, b))
       return stripeError(res, 401, 'invalid_request_error', 'Invalid API Key provided.');
     if (req.method === 'POST') {
@@ -133,12 +134,18 @@ export async function startFakeStripe({ secretKey = 'sk_test_e2e', webhookSecret
     if (method === 'GET' && path === '/v1/payment_intents/search') {
       m = /^metadata\['order_id'\]:'([^']*)'$/.exec(p.query || '');
       if (!m) return err(400, 'invalid_request_error', 'fake: unsupported search query', { param: 'query' });
-      const data = [...intents.values()].filter((x) => x.metadata.order_id === m[1]);
+      const data = [...intents.values()].filter((x) => x.metadata.payment_ref === m[1]);
       return { status: 200, body: { object: 'search_result', data, has_more: false } };
     }
     if ((m = /^\/v1\/payment_intents\/([A-Za-z0-9_]+)$/.exec(path)) && method === 'GET') {
       const pi = intents.get(m[1]);
-      return pi ? { status: 200, body: pi } : notFound('payment_intent', m[1]);
+      if (!pi) return notFound('payment_intent', m[1]);
+      if (p['expand[]'] === 'latest_charge' && pi.latest_charge) {
+        const refunded = [...refunds.values()].filter((r) => r.payment_intent === pi.id).reduce((s, r) => s + r.amount, 0);
+        return { status: 200, body: { ...pi, latest_charge: { id: pi.latest_charge, object: 'charge', amount: pi.amount_received,
+          amount_refunded: refunded, refunded: refunded === pi.amount_received, payment_intent: pi.id } } };
+      }
+      return { status: 200, body: pi };
     }
     if ((m = /^\/v1\/payment_intents\/([A-Za-z0-9_]+)\/cancel$/.exec(path)) && method === 'POST') {
       const pi = intents.get(m[1]);

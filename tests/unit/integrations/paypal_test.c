@@ -159,8 +159,10 @@ TEST(paypal_event_parse_kinds) {
   paypal_event ev;
   const char *cap =
       "{\"id\":\"WH-7\",\"event_type\":\"PAYMENT.CAPTURE.COMPLETED\",\"resource_type\":\"capture\","
+      "\"create_time\":\"2026-12-03T16:00:00.5Z\","
       "\"resource\":{\"id\":\"CAP1\",\"status\":\"COMPLETED\",\"amount\":{\"currency_code\":\"USD\",\"value\":\"25.00\"},"
-      "\"custom_id\":\"42\",\"supplementary_data\":{\"related_ids\":{\"order_id\":\"ORD1\"}}}}";
+      "\"custom_id\":\"42\",\"supplementary_data\":{\"related_ids\":{\"order_id\":\"ORD1\"}},"
+      "\"seller_receivable_breakdown\":{\"paypal_fee\":{\"currency_code\":\"USD\",\"value\":\"1.03\"}}}}";
   CHECK_EQ_INT(paypal_event_parse(cap, strlen(cap), &ev), 0);
   CHECK_EQ_STR(ev.id, "WH-7");
   CHECK_EQ_STR(ev.capture_id, "CAP1");
@@ -168,14 +170,18 @@ TEST(paypal_event_parse_kinds) {
   CHECK_EQ_STR(ev.order_ref, "42");
   CHECK_EQ_INT(ev.amount, 2500);
   CHECK_EQ_STR(ev.currency, "USD");
+  CHECK_EQ_INT(ev.fee, 103);
+  CHECK_EQ_INT(ev.created_ms, 1796313600500LL); /* Date.parse in Node */
   const char *appr =
       "{\"id\":\"WH-8\",\"event_type\":\"CHECKOUT.ORDER.APPROVED\",\"resource_type\":\"checkout-order\","
+      "\"create_time\":\"2024-02-29T23:59:59Z\","
       "\"resource\":{\"id\":\"ORD1\",\"status\":\"APPROVED\",\"purchase_units\":[{\"custom_id\":\"42\","
       "\"amount\":{\"currency_code\":\"JPY\",\"value\":\"500\"}}]}}";
   CHECK_EQ_INT(paypal_event_parse(appr, strlen(appr), &ev), 0);
   CHECK_EQ_STR(ev.paypal_order_id, "ORD1");
   CHECK_EQ_STR(ev.order_ref, "42");
   CHECK_EQ_INT(ev.amount, 500);
+  CHECK_EQ_INT(ev.created_ms, 1709251199000LL);
   const char *ref =
       "{\"id\":\"WH-9\",\"event_type\":\"PAYMENT.CAPTURE.REFUNDED\",\"resource_type\":\"refund\","
       "\"resource\":{\"id\":\"REF1\",\"status\":\"COMPLETED\",\"amount\":{\"currency_code\":\"USD\",\"value\":\"5.5\"},"

@@ -116,7 +116,7 @@ TEST(stripe_event_parse_payment_intent) {
   const char *b =
       "{\"id\":\"evt_9\",\"object\":\"event\",\"type\":\"payment_intent.succeeded\",\"created\":1700000001,"
       "\"livemode\":false,\"data\":{\"object\":{\"id\":\"pi_123\",\"object\":\"payment_intent\",\"amount\":2500,"
-      "\"amount_received\":2500,\"currency\":\"eur\",\"status\":\"succeeded\",\"metadata\":{\"order_id\":\"42\"},"
+      "\"amount_received\":2500,\"currency\":\"eur\",\"status\":\"succeeded\",\"metadata\":{\"payment_ref\":\"42\"},"
       "\"latest_charge\":\"ch_1\"}}}";
   stripe_event ev;
   CHECK_EQ_INT(stripe_event_parse(b, strlen(b), &ev), 0);
@@ -125,7 +125,7 @@ TEST(stripe_event_parse_payment_intent) {
   CHECK_EQ_STR(ev.object, "payment_intent");
   CHECK_EQ_STR(ev.payment_intent, "pi_123");
   CHECK_EQ_STR(ev.currency, "EUR");
-  CHECK_EQ_STR(ev.order_ref, "42");
+  CHECK_EQ_STR(ev.payment_ref, "42");
   CHECK_EQ_STR(ev.status, "succeeded");
   CHECK_EQ_INT(ev.amount, 2500);
   CHECK_EQ_INT(ev.created, 1700000001);
@@ -140,7 +140,7 @@ TEST(stripe_event_parse_charge_refund_and_refusals) {
   CHECK_EQ_INT(stripe_event_parse(b, strlen(b), &ev), 0);
   CHECK_EQ_STR(ev.payment_intent, "pi_123");
   CHECK_EQ_INT(ev.amount, 700);
-  CHECK_EQ_STR(ev.order_ref, "");
+  CHECK_EQ_STR(ev.payment_ref, "");
   const char *bad[] = {
     "", "null", "[]", "{\"id\":\"e\",\"type\":\"t\"}",
     "{\"type\":\"t\",\"data\":{\"object\":{\"id\":\"x\",\"object\":\"charge\"}}}",
@@ -149,7 +149,7 @@ TEST(stripe_event_parse_charge_refund_and_refusals) {
     "{\"id\":\"e\",\"type\":\"t\",\"data\":{\"object\":{\"id\":\"x\",\"object\":\"payment_intent\",\"amount\":-1}}}",
     "{\"id\":\"e\",\"type\":\"t\",\"data\":{\"object\":{\"id\":\"x\",\"object\":\"payment_intent\",\"currency\":\"euro\"}}}",
     "{\"id\":\"e\",\"type\":\"t\",\"data\":{\"object\":{\"id\":7,\"object\":\"charge\"}}}",
-    "{\"id\":\"e\",\"type\":\"t\",\"data\":{\"object\":{\"id\":\"x\",\"object\":\"charge\",\"metadata\":{\"order_id\":5}}}}",
+    "{\"id\":\"e\",\"type\":\"t\",\"data\":{\"object\":{\"id\":\"x\",\"object\":\"charge\",\"metadata\":{\"payment_ref\":5}}}}",
     NULL };
   for (int i = 0; bad[i]; i++) {
     if (stripe_event_parse(bad[i], strlen(bad[i]), &ev) != -1) {
@@ -168,11 +168,12 @@ TEST(stripe_calls_refuse_bad_arguments_unsent) {
   /* not configured, and bad arguments: nothing reaches the network layer */
   stripe_pi pi;
   stripe_err e;
-  CHECK_EQ_INT(stripe_pi_create(100, "usd", "1", NULL, "k", &pi, &e), STRIPE_EINVAL);
+  CHECK_EQ_INT(stripe_pi_create(100, "usd", "1", NULL, NULL, "k", &pi, &e), STRIPE_EINVAL);
   CHECK_EQ_INT(stripe_pi_get("pi_1/../../v1/charges", &pi, &e), STRIPE_EINVAL);
-  CHECK_EQ_INT(stripe_pi_create(-1, "usd", "1", NULL, "k", &pi, &e), STRIPE_EINVAL);
-  CHECK_EQ_INT(stripe_pi_create(1, "us", "1", NULL, "k", &pi, &e), STRIPE_EINVAL);
-  CHECK_EQ_INT(stripe_pi_find_by_order("1' OR '1", &pi, &e), STRIPE_EINVAL);
-  char id[64];
-  CHECK_EQ_INT(stripe_transfer_create(100, "usd", "ba_123", NULL, "k", id, sizeof id, &e), STRIPE_EINVAL);
+  CHECK_EQ_INT(stripe_pi_create(-1, "usd", "1", NULL, NULL, "k", &pi, &e), STRIPE_EINVAL);
+  CHECK_EQ_INT(stripe_pi_create(1, "us", "1", NULL, NULL, "k", &pi, &e), STRIPE_EINVAL);
+  CHECK_EQ_INT(stripe_pi_find_by_ref("1' OR '1", &pi, &e), STRIPE_EINVAL);
+  stripe_obj o;
+  CHECK_EQ_INT(stripe_transfer_create(100, "usd", "ba_123", NULL, "k", &o, &e), STRIPE_EINVAL);
+  CHECK_EQ_INT(stripe_refund_create("pi_1", 0, NULL, "k", &o, &e), STRIPE_EINVAL);
 }
