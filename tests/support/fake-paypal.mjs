@@ -53,11 +53,12 @@ export async function startFakePayPal({ clientId = 'pp-client', clientSecret = '
   }
 
   // Signs and POSTs ev; opts override any header or the body (bad signatures, other certs).
-  fake.deliver = async (ev, { payload, webhookId: whid = webhookId, key = fake.signing.key, certName = 'signing',
+  // signed: the body the signature covers when it is not the one sent (tampering).
+  fake.deliver = async (ev, { payload, signed, webhookId: whid = webhookId, key = fake.signing.key, certName = 'signing',
     headers = {}, transmissionTime = new Date().toISOString() } = {}) => {
     const body = payload ?? JSON.stringify(ev);
     const tid = crypto.randomUUID();
-    const msg = `${tid}|${transmissionTime}|${whid}|${zlib.crc32(Buffer.from(body))}`;
+    const msg = `${tid}|${transmissionTime}|${whid}|${zlib.crc32(Buffer.from(signed ?? body))}`;
     const sig = crypto.sign('sha256', Buffer.from(msg), key).toString('base64');
     const h = { 'content-type': 'application/json', 'paypal-transmission-id': tid, 'paypal-transmission-time': transmissionTime,
       'paypal-transmission-sig': sig, 'paypal-cert-url': `${fake.url}/v1/notifications/certs/${certName}`,
