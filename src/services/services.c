@@ -15,6 +15,7 @@
 #include "services/docs/docs.h"
 #include "services/media/media.h"
 #include "services/payments/provider_services.h"
+#include "services/streams/streams.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -27,6 +28,7 @@ const vz_service *const vz_service_list[] = {
   &docs_service,
   &payments_stripe_service, /* payment providers: register by name, any order */
   &payments_paypal_service,
+  &streams_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
