@@ -264,9 +264,8 @@ static int paypal_call(const char *method, const char *path, const char *body, c
       set_err(err, 0, integ_strerror(rc));
       if (err) err->retry_after_s = res.retry_after_s > 0 ? res.retry_after_s : 5;
       if (rc == INTEG_EINVAL || rc == INTEG_ENOMEM) ret = PAYPAL_EINVAL;
-      /* no effect for sure: a GET, a breaker that sent nothing, one refused connect */
-      else if (!post || (rc == INTEG_EOPEN && res.attempts == 0) || (rc == INTEG_ECONNECT && res.attempts <= 1))
-        ret = PAYPAL_EUNAVAILABLE;
+      /* no effect for sure: a GET, or a POST none of whose attempts left */
+      else if (!post || !res.sent) ret = PAYPAL_EUNAVAILABLE;
       else ret = PAYPAL_EUNKNOWN;
       integ_response_clear(&res);
       break;

@@ -190,10 +190,9 @@ static int stripe_call(const char *method, const char *path, const stripe_form *
     set_err(err, 0, integ_strerror(rc));
     if (err) err->retry_after_s = res.retry_after_s > 0 ? res.retry_after_s : 5;
     if (rc == INTEG_EINVAL || rc == INTEG_ENOMEM) ret = STRIPE_EINVAL;
-    /* Known to have had no effect: a GET, a breaker that sent nothing, or one attempt
-     * that could not connect. Any other failure of a POST may have reached Stripe. */
-    else if (!post || (rc == INTEG_EOPEN && res.attempts == 0) || (rc == INTEG_ECONNECT && res.attempts <= 1))
-      ret = STRIPE_EUNAVAILABLE;
+    /* Known to have had no effect: a GET, or a POST none of whose attempts left (breaker
+     * open, connection refused). Otherwise it may have reached Stripe. */
+    else if (!post || !res.sent) ret = STRIPE_EUNAVAILABLE;
     else ret = STRIPE_EUNKNOWN;
     goto done;
   }

@@ -6,7 +6,7 @@
 // each (src/apps/testapp/payments.c); the checkout flow around it is the payments
 // service's stories. Needs VZ_TEST_BIN (tests/run.sh sets it).
 import assert from 'node:assert/strict';
-import { api, metric, withServer } from '../lib.mjs';
+import { api, freePort, metric, withServer } from '../lib.mjs';
 import { startFakeStripe } from '../../support/fake-stripe.mjs';
 
 const ST = { PENDING: 1, SUCCEEDED: 4, FAILED: 5 };
@@ -167,5 +167,22 @@ export default [
         assert.equal(fake.requests.length, seen);
       });
     } finally { await fake.close(); }
+  } },
+
+  { name: 'stripe: unreachable (connection refused): unavailable, nothing can have happened', timeout: 30000, fn: async () => {
+    const dead = await freePort();
+    await withServer({ args: ['--dev', '--test-app'], env: { VIDZO_STRIPE_SECRET_KEY: 'sk_test_x', VIDZO_STRIPE_WEBHOOK_SECRET: 'whsec_x',
+      VIDZO_STRIPE_API_BASE: `http://127.0.0.1:${dead}` } }, async ({ url }) => {
+      // a refused connection sent nothing, so even a POST's outcome is known: none
+      for (const [op, body] of [['create', { amount: 100, currency: 'USD', payment_ref: 'p1', key: 'k1' }],
+        ['refund', { payment_id: 'pi_1', amount: 100, currency: 'USD', key: 'r1' }],
+        ['payout', { destination: 'acct_1', amount: 100, currency: 'USD', key: 'o1' }]]) {
+        const r = await call(url, op, body);
+        assert.equal(r.json.data.rc, 'unavailable', `${op}: ${r.text}`);
+        assert.ok(r.json.data.error.retry_after_s >= 1);
+      }
+      const l = await api('GET', '/v1/_test/payments/stripe/lookup/pi_1', { base: url });
+      assert.equal(l.json.data.rc, 'unavailable');
+    });
   } },
 ];
