@@ -24,6 +24,13 @@
 
 #define CERT_CACHE 8
 #define CERT_MAX_BYTES (64 * 1024)
+/* Certificate fetches per minute, all URLs together. PayPal rotates its signing
+ * certificate rarely; without a cap, anyone could make us fetch once per forged
+ * delivery by naming a new certificate on an allowed host. Past it: 503, and PayPal's
+ * own deliveries are retried later. */
+#define CERT_FETCHES_PER_MIN 10
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static struct {
   int set;
@@ -46,6 +53,9 @@ typedef struct cert_entry {
 static pthread_mutex_t cert_mu = PTHREAD_MUTEX_INITIALIZER;
 static cert_entry certs[CERT_CACHE];
 static uint64_t cert_clock;
+static uint64_t fetch_window_ms;
+static int fetches_in_window;
+static _Atomic long long cap_logged;
 
 static int copy_setting(char *dst, size_t cap, const char *src) {
   if (!src) src = "";
@@ -580,7 +590,16 @@ static X509 *cert_get(const char *url, int *rc) {
       return x;
     }
   }
+  uint64_t now = vz_mono_ms();
+  if (now - fetch_window_ms >= 60000 || fetch_window_ms == 0) fetch_window_ms = now, fetches_in_window = 0;
+  int allowed = fetches_in_window < CERT_FETCHES_PER_MIN;
+  if (allowed) fetches_in_window++;
   pthread_mutex_unlock(&cert_mu);
+  if (!allowed) {
+    *rc = PAYPAL_WH_EUNAVAILABLE;
+    if (vz_log_allow(&cap_logged, 60000)) vz_log_warn("paypal certificate fetches capped", "per_minute", STR(CERT_FETCHES_PER_MIN));
+    return NULL;
+  }
   /* Fetched outside the lock: two threads may fetch the same URL once, which is cheaper
    * than every webhook waiting on one slow fetch. */
   int https = strncmp(url, "https://", 8) == 0;

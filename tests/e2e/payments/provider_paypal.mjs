@@ -122,6 +122,14 @@ export default [
           assert.equal(JSON.parse(r.text).error.code, 'bad_signature', what);
         }
         assert.ok(!fake.requests.some((r) => r.path.includes('evil')), 'fetched from a host off the list');
+        // forged deliveries naming ever new certificates on an allowed host: at most 10
+        // fetches a minute in all (3 so far), then 503 without fetching
+        const codes = [];
+        for (let i = 0; i < 9; i++) codes.push((await fake.deliver(ev, { certName: `forged-${i}` })).status);
+        assert.deepEqual(codes, [400, 400, 400, 400, 400, 400, 400, 503, 503]);
+        assert.equal(fake.requests.filter((r) => r.path.startsWith('/v1/notifications/certs/')).length, 10);
+        // the cached certificate still serves PayPal's real deliveries
+        assert.equal((await fake.deliver(ev)).status, 200);
         // an event type we do not act on: verified, then ignored
         const other = await fake.deliver({ ...ev, id: 'WH-OTHER-1', event_type: 'CUSTOMER.DISPUTE.CREATED' });
         assert.equal(data(other).rc, 'ignored');
