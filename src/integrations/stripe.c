@@ -240,6 +240,8 @@ static int pi_from_json(const json_t *o, stripe_pi *pi, stripe_err *err) {
   pi->amount_received = jint(json_object_get(o, "amount_received"));
   pi->created = jint(json_object_get(o, "created"));
   pi->amount_refunded = json_is_object(lc) ? jint(json_object_get(lc, "amount_refunded")) : 0;
+  const json_t *bt = json_is_object(lc) ? json_object_get(lc, "balance_transaction") : NULL;
+  pi->fee = json_is_object(bt) && jint(json_object_get(bt, "fee")) > 0 ? jint(json_object_get(bt, "fee")) : 0;
   pi->has_error = json_is_object(json_object_get(o, "last_payment_error"));
   return STRIPE_OK;
 }
@@ -274,7 +276,8 @@ int stripe_pi_get(const char *pi_id, stripe_pi *out, stripe_err *err) {
   char path[128];
   snprintf(path, sizeof path, "/v1/payment_intents/%s", pi_id);
   stripe_form q = { 0 };
-  stripe_form_add(&q, "expand[]", "latest_charge");
+  /* expanding the nested path expands latest_charge too */
+  stripe_form_add(&q, "expand[]", "latest_charge.balance_transaction");
   json_t *j;
   int rc = stripe_call("GET", path, &q, NULL, &j, err);
   stripe_form_free(&q);

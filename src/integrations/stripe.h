@@ -67,6 +67,7 @@ typedef struct stripe_pi {
   char payment_ref[64];      /* metadata[payment_ref]: our payment row */
   char latest_charge[96];    /* ch_..., for refunds and fees */
   int64_t amount_refunded;   /* from the expanded latest_charge (stripe_pi_get) */
+  int64_t fee;               /* latest_charge.balance_transaction.fee (stripe_pi_get), 0 unknown */
   int has_error;             /* last_payment_error set: the last attempt was declined */
   int64_t created;
 } stripe_pi;
@@ -76,7 +77,7 @@ typedef struct stripe_pi {
  * (free text for the dashboard, may be NULL) and automatic payment methods. */
 int stripe_pi_create(int64_t amount, const char *currency, const char *payment_ref, const char *order_ref,
                      const char *description, const char *idem_key, stripe_pi *out, stripe_err *err);
-/* With latest_charge expanded, so amount_refunded is known. */
+/* With latest_charge and its balance_transaction expanded: amount_refunded and the fee. */
 int stripe_pi_get(const char *pi_id, stripe_pi *out, stripe_err *err);
 /* The PaymentIntent whose metadata[payment_ref] is payment_ref (search API; a succeeded
  * one first, else the newest): finds an intent whose id we never stored. ENOTFOUND: none. */

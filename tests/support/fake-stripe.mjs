@@ -43,6 +43,7 @@ export async function startFakeStripe({ secretKey = 'sk_test_e2e', webhookSecret
   const fake = {
     secretKey, webhookSecret, webhookUrl: null, requests: [], events: [], delayMs: 0, failStatus: 0,
     intents, refunds, transfers,
+    feeOf: (amount) => Math.round(amount * 0.029) + 30, // Stripe's card pricing, 2.9 % + 30
   };
 
   fake.event = (type, object) => event(type, object);
@@ -140,10 +141,15 @@ export async function startFakeStripe({ secretKey = 'sk_test_e2e', webhookSecret
     if ((m = /^\/v1\/payment_intents\/([A-Za-z0-9_]+)$/.exec(path)) && method === 'GET') {
       const pi = intents.get(m[1]);
       if (!pi) return notFound('payment_intent', m[1]);
-      if (p['expand[]'] === 'latest_charge' && pi.latest_charge) {
+      const expand = [p['expand[]'] ?? []].flat();
+      if (pi.latest_charge && expand.some((e) => e === 'latest_charge' || e.startsWith('latest_charge.'))) {
         const refunded = [...refunds.values()].filter((r) => r.payment_intent === pi.id).reduce((s, r) => s + r.amount, 0);
+        const fee = fake.feeOf(pi.amount_received);
+        const bt = expand.includes('latest_charge.balance_transaction')
+          ? { id: `txn_${pi.latest_charge.slice(3)}`, object: 'balance_transaction', amount: pi.amount_received, fee, net: pi.amount_received - fee }
+          : `txn_${pi.latest_charge.slice(3)}`;
         return { status: 200, body: { ...pi, latest_charge: { id: pi.latest_charge, object: 'charge', amount: pi.amount_received,
-          amount_refunded: refunded, refunded: refunded === pi.amount_received, payment_intent: pi.id } } };
+          amount_refunded: refunded, refunded: refunded === pi.amount_received, payment_intent: pi.id, balance_transaction: bt } } };
       }
       return { status: 200, body: pi };
     }

@@ -119,6 +119,7 @@ static int st_lookup(const char *id, pay_lookup_res *out, pay_err *err) {
   out->amount = pi.amount;
   out->amount_captured = out->status == PAY_ST_SUCCEEDED ? pi.amount_received : 0;
   out->amount_refunded = pi.amount_refunded;
+  out->processor_fee = pi.fee;
   memcpy(out->currency, pi.currency, sizeof out->currency);
   return PAY_OK;
 }
@@ -182,6 +183,19 @@ static int st_webhook(const vz_header *headers, int nheaders, const char *body, 
   }
   /* the events we act on concern a payment or a payout: one without its id is malformed */
   if ((pi || re) && !ev->provider_payment_id[0]) return PAY_EINVAL;
+  if (ev->type == PAY_EV_SUCCEEDED) {
+    /* The ledger books Stripe's fee with the charge, and the event does not carry it
+     * (it is on the charge's balance transaction): ask. If Stripe cannot answer now,
+     * 503 makes it deliver the event again later, rather than booking a wrong fee. */
+    stripe_pi full;
+    stripe_err fe;
+    int rc = stripe_pi_get(ev->provider_payment_id, &full, &fe);
+    if (rc == STRIPE_EUNAVAILABLE || rc == STRIPE_EUNKNOWN || rc == STRIPE_EPROTO) {
+      to_pay_err(STRIPE_EUNAVAILABLE, &fe, err);
+      return PAY_EUNAVAILABLE;
+    }
+    if (rc == STRIPE_OK) ev->processor_fee = full.fee;
+  }
   return PAY_OK;
 }
 

@@ -107,6 +107,14 @@ export default needsPayments([
         }
         const after = await ledger(url, admin);
         assert.equal(after.transactions, one.transactions);
+        // a charge at Stripe that no payment of ours knows (made outside the shop): refunded
+        // by the orphan job, our books untouched
+        const made = await fetch(`${fake.url}/v1/payment_intents`, { method: 'POST', headers: { authorization: `Bearer ${fake.secretKey}`,
+          'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'orphan-1' },
+          body: 'amount=777&currency=eur&metadata[payment_ref]=999999' }).then((x) => x.json());
+        expectStatus({ ...(await fake.pay(made.id)), json: {}, headers: new Headers() }, 200);
+        await until(async () => [...fake.refunds.values()].some((x) => x.payment_intent === made.id && x.amount === 777), 'the orphan charge refunded');
+        assert.equal((await ledger(url, admin)).transactions, one.transactions);
         // an event type nobody acts on: 200, ignored
         assert.equal(JSON.parse((await fake.deliver(fake.event('customer.created', { id: 'cus_1', object: 'customer' }))).text).data.ignored, true);
       });

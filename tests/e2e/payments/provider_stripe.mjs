@@ -71,9 +71,11 @@ export default [
         assert.equal(ev.amount, 2500);
         assert.equal(ev.currency, 'USD');
         assert.equal(ev.created_ms, paid.event.created * 1000);
+        assert.equal(ev.processor_fee, fake.feeOf(2500)); // read from the balance transaction
         l = await api('GET', `/v1/_test/payments/stripe/lookup/${pi}`, { base: url });
         assert.equal(l.json.data.status, ST.SUCCEEDED);
         assert.equal(l.json.data.amount_captured, 2500);
+        assert.equal(l.json.data.processor_fee, 103);
         // the same delivery again verifies to the same event id (exactly-once is the service's)
         const replay = await fake.deliver(paid.event, { header: paid.sig, payload: paid.body });
         assert.equal(JSON.parse(replay.text).data.event_id, paid.event.id);
@@ -130,6 +132,11 @@ export default [
         assert.equal((await call(url, 'payout', { destination: 'ba_1', amount: 1, currency: 'USD', key: 'payout-x' })).json.data.rc, 'invalid');
         // every POST carried a key; none was refused for lacking one
         for (const p of posts(fake)) assert.ok(p.headers['idempotency-key'], `${p.path} without a key`);
+        // a success Stripe cannot tell the fee of right now: 503, so Stripe delivers it again
+        fake.failStatus = 500;
+        const again503 = await fake.deliver(paid.event);
+        assert.equal(again503.status, 503, again503.text);
+        fake.failStatus = 0;
         // a revoked key: auth error, loud, never the key itself in the log
         fake.secretKey = 'sk_test_rotated';
         const denied = await call(url, 'create', { amount: 100, currency: 'USD', payment_ref: 'p3', key: 'pay-p3' });
