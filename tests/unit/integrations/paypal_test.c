@@ -50,6 +50,17 @@ TEST(paypal_cert_url_allow_list) {
   CHECK(!paypal_cert_url_allowed(NULL, api, NULL));
 }
 
+TEST(paypal_configure_refuses_clear_text_bases) {
+  CHECK_EQ_INT(paypal_configure(&(paypal_conf){ .client_id = "c", .client_secret = "s", .api_base = "http://api-m.paypal.com" }), -1);
+  CHECK(!paypal_configured());
+  CHECK_EQ_INT(paypal_configure(&(paypal_conf){ .client_id = "c", .client_secret = "s", .api_base = "http://127.0.0.1:9/" }), 0);
+  CHECK(paypal_configured());
+  CHECK_EQ_INT(paypal_configure(&(paypal_conf){ .client_id = "c", .client_secret = "s" }), 0);
+  paypal_configure(&(paypal_conf){ 0 });
+  CHECK(!paypal_configured());
+  paypal_reset();
+}
+
 TEST(paypal_amounts_exact) {
   char b[32];
   int64_t v;

@@ -164,6 +164,20 @@ TEST(stripe_event_parse_charge_refund_and_refusals) {
   CHECK_EQ_INT(stripe_event_parse(big, (size_t)n, &ev), -1);
 }
 
+TEST(stripe_configure_refuses_clear_text_bases) {
+  /* the key must never travel in clear text beyond this machine */
+  CHECK_EQ_INT(stripe_configure(&(stripe_conf){ .secret_key = "sk_x", .api_base = "http://api.stripe.com" }), -1);
+  CHECK_EQ_INT(stripe_configure(&(stripe_conf){ .secret_key = "sk_x", .api_base = "http://127.0.0.1.evil.example" }), -1);
+  CHECK_EQ_INT(stripe_configure(&(stripe_conf){ .secret_key = "sk_x", .api_base = "ftp://127.0.0.1" }), -1);
+  CHECK(!stripe_configured());
+  CHECK_EQ_INT(stripe_configure(&(stripe_conf){ .secret_key = "sk_x", .api_base = "http://127.0.0.1:4242/" }), 0);
+  CHECK_EQ_INT(stripe_configure(&(stripe_conf){ .secret_key = "sk_x", .api_base = "http://localhost" }), 0);
+  CHECK_EQ_INT(stripe_configure(&(stripe_conf){ .secret_key = "sk_x" }), 0); /* https://api.stripe.com */
+  CHECK(stripe_configured());
+  stripe_configure(&(stripe_conf){ 0 });
+  CHECK(!stripe_configured());
+}
+
 TEST(stripe_calls_refuse_bad_arguments_unsent) {
   /* not configured, and bad arguments: nothing reaches the network layer */
   stripe_pi pi;
