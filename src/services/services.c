@@ -28,12 +28,14 @@ const vz_service *const vz_service_list[] = {
   &docs_service,
   &payments_stripe_service, /* payment providers: register by name, any order */
   &payments_paypal_service,
-  &streams_service,
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
   &testapp_app,
   &conformance_app,
+  /* after the applications: under --bench the peer's fixture GET /v1/streams (bench/,
+   * shared/bench scenarios) must keep answering; routes match first registered first */
+  &streams_service,
   NULL,
 };
 
