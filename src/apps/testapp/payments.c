@@ -152,12 +152,12 @@ static const vz_field payout_in[] = {
   { "currency", VZ_STR, 0, 0, 8, 0 }, { "key", VZ_STR, 0, 0, 300, 0 }, { "payout_ref", VZ_STR, 0, 0, 100, 0 }, { 0 } };
 
 static vz_route routes[] = {
-  VZ_POST("/v1/_test/payments/:provider/create", h_create, .body = create_in),
-  VZ_POST("/v1/_test/payments/:provider/capture", h_capture, .body = capture_in),
-  VZ_POST("/v1/_test/payments/:provider/refund", h_refund, .body = refund_in),
-  VZ_POST("/v1/_test/payments/:provider/payout", h_payout, .body = payout_in),
-  VZ_GET("/v1/_test/payments/:provider/lookup/:id", h_lookup),
-  VZ_POST("/v1/_test/payments/:provider/webhook", h_webhook, .flags = VZ_RAW_BODY),
+  VZ_POST("/v1/_test/payments/:provider/create", h_create, .body = create_in, .flags = VZ_UNLISTED),
+  VZ_POST("/v1/_test/payments/:provider/capture", h_capture, .body = capture_in, .flags = VZ_UNLISTED),
+  VZ_POST("/v1/_test/payments/:provider/refund", h_refund, .body = refund_in, .flags = VZ_UNLISTED),
+  VZ_POST("/v1/_test/payments/:provider/payout", h_payout, .body = payout_in, .flags = VZ_UNLISTED),
+  VZ_GET("/v1/_test/payments/:provider/lookup/:id", h_lookup, .flags = VZ_UNLISTED),
+  VZ_POST("/v1/_test/payments/:provider/webhook", h_webhook, .flags = VZ_RAW_BODY | VZ_UNLISTED),
   { 0 } };
 
 int testapp_payments_routes_add(void) { return vz_routes_add(routes); }
