@@ -397,6 +397,7 @@ static void attempt_done(call *c, CURLcode rc, uint64_t now, int stopping) {
   curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total);
   int sent = rc == CURLE_OK || pre > 0; /* did the request leave? if not, any retry is safe */
+  if (sent) c->res.sent = 1;
   int out, verdict, retry = 0, err = 0;  /* verdict: breaker success 1, failure -1, neither 0 */
   switch (rc) {
   case CURLE_OK:
@@ -480,6 +481,7 @@ static void cancel_active(call *c, uint64_t now) {
   list_remove(&active, c);
   integ_breaker_record(&c->ig->br, now, 0, c->probe);
   count(c->ig, O_CANCELLED);
+  c->res.sent = 1; /* cut off in flight: it may have left */
   c->res.err = INTEG_ECANCELED;
   c->res.status = 0;
   complete(c);

@@ -74,6 +74,9 @@ typedef struct integ_response {
   char *headers;      /* the final response's header block, raw */
   size_t headers_len;
   int attempts;       /* attempts made (0 when failed fast) */
+  int sent;           /* 1 when some attempt's request left (or was cut off in flight): a
+                       * POST without an answer may then have taken effect at the remote;
+                       * 0: nothing reached it (breaker open, connect refused) */
   int retry_after_s;  /* from Retry-After, or the breaker's cool-down when EOPEN */
   double seconds;     /* from submission to completion */
 } integ_response;

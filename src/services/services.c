@@ -18,6 +18,7 @@
 #include "services/media/media.h"
 #include "services/orders/orders.h"
 #include "services/payments/payments.h"
+#include "services/payments/provider_services.h"
 #include "services/products/products.h"
 #include "services/streams/streams.h"
 #include "services/users/users.h"
@@ -33,6 +34,8 @@ const vz_service *const vz_service_list[] = {
   &products_service,
   &orders_service,
   &payments_service,
+  &payments_stripe_service, /* payment providers: register by name, any order */
+  &payments_paypal_service,
   &agora_service, /* settings only; before streams, which issues the tokens */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */

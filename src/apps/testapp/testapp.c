@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "apps/bench/bench.h"
+#include "apps/testapp/testapp.h"
 #include "core/loop.h"
 #include "core/service.h"
 #include "db/db.h"
@@ -170,6 +171,9 @@ static int testapp_init(void) {
     rc |= sio_on(nsp, "emit-user", t_emit_user);
   }
   rc |= sio_events_add(test_events); /* only with the switch, so not a descriptor field */
+#ifdef VZ_DEBUG
+  if (vz_cfg.test_app) rc |= testapp_payments_routes_add();
+#endif
   sio_set_auth_check(guest_or_bearer);
   return rc ? -1 : 0;
 }

@@ -2,4 +2,6 @@
 #ifndef VZ_APPS_TESTAPP_H
 #define VZ_APPS_TESTAPP_H
 extern const struct vz_service testapp_app;
+/* Debug builds: the payment-provider routes /v1/_test/payments/... (payments.c). */
+int testapp_payments_routes_add(void);
 #endif

@@ -221,6 +221,7 @@ TEST(integ_call_fault_fails_before_sending) {
   integ_stop(1000);
   tsrv_stop(&s);
   CHECK_EQ_INT(rc, INTEG_ECONNECT);
+  CHECK_EQ_INT(r.sent, 0); /* nothing left: a caller may say "nothing happened" */
   CHECK_EQ_INT(hits_after_fault, 0);
   CHECK_EQ_INT(rc2, INTEG_OK);
   CHECK_EQ_STR(q.body, "fine");
@@ -245,6 +246,7 @@ TEST(integ_call_times_out) {
   CHECK_EQ_INT(r.err, INTEG_ETIMEDOUT);
   CHECK_EQ_INT(r.status, 0);
   CHECK_EQ_INT(r.attempts, 1); /* not idempotent: a sent request is not repeated */
+  CHECK_EQ_INT(r.sent, 1);     /* it left: its effect is unknown */
   CHECK(took >= 150 && took < 1500);
   integ_response_clear(&r);
 }
