@@ -7,7 +7,8 @@ CC     ?= cc
 PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev \
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
            pkg-config curl ca-certificates
-TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2
+TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2 \
+           chromium fonts-dejavu-core
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isrc -I$(B)/gen -MMD -MP
@@ -34,8 +35,8 @@ UNIT_SRCS := $(shell find tests/unit -name '*.c' | sort)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
 MIGRATIONS := $(wildcard src/db/migrations/*.sql src/services/*/migrations/*.sql)
 
-.PHONY: all run test deps test-deps clean lint fuzz bench unit
-all: $(B)/vidzo
+.PHONY: all run test deps test-deps clean lint fuzz bench unit web node
+all: $(B)/vidzo web
 
 $(B)/vidzo: $(B)/src/main.o $(B)/libvidzo.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -60,6 +61,31 @@ $(B)/gen/migrations.o: $(B)/gen/migrations.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 unit: $(B)/unit
+
+# The web app (web/, Vite + Preact) and the typed client it calls the API with (clients/ts,
+# types generated from docs/openapi.yaml). Output: build/web, shared by every flavor and
+# served at / by vidzo (--web-root). The client's types are checked on every build, so a
+# route the contract drops breaks the build, not a page.
+WEB_SRCS := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+NPM_CI   := npm ci --no-audit --no-fund --loglevel=error
+
+web: build/web/index.html
+
+node:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+
+web/node_modules/.package-lock.json: web/package-lock.json | node
+	cd web && $(NPM_CI)
+
+clients/ts/node_modules/.package-lock.json: clients/ts/package-lock.json | node
+	cd clients/ts && $(NPM_CI)
+
+clients/ts/src/schema.d.ts: docs/openapi.yaml clients/ts/node_modules/.package-lock.json
+	cd clients/ts && npx openapi-typescript ../../docs/openapi.yaml -o src/schema.d.ts --silent
+
+build/web/index.html: $(WEB_SRCS) clients/ts/src/index.ts clients/ts/src/schema.d.ts web/node_modules/.package-lock.json
+	cd clients/ts && npx tsc --noEmit
+	cd web && npx tsc --noEmit && npx vite build --logLevel warn
 
 deps:
 	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -92,6 +118,6 @@ bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf build
+	rm -rf build clients/ts/src/schema.d.ts
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -53,6 +53,10 @@ enum {
   VZ_RATE_USER = 1 << 11,     /* rate_per_min counts per signed-in user (after auth), not per
                                * IP: many users share one address behind a NAT; anonymous
                                * callers still count per IP */
+  VZ_FALLBACK = 1 << 12,      /* only when no other route's path matches (the web app's
+                               * files at /, services/web): registration order never lets it
+                               * shadow an API route, and an unknown path under /v1 reaches
+                               * it only to be answered 404 */
 };
 #define VZ_ROLE_FLAGS (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN)
 /* The one role enum (auth's tokens carry it; auth_role_* names the same values). */

@@ -143,8 +143,13 @@ void vz_route_match(vz_req *req) {
     return;
   }
   int path_hit = 0;
+  const vz_route *fallback = NULL;
   for (int i = 0; i < nroutes; i++) {
     const vz_route *r = routes[i];
+    if (r->flags & VZ_FALLBACK) {
+      if (!fallback) fallback = r;
+      continue;
+    }
     if (!match_path(req, r, 0)) continue;
     path_hit = 1;
     if (strcmp(r->method, "*") == 0 || strcmp(r->method, req->method) == 0 ||
@@ -153,6 +158,12 @@ void vz_route_match(vz_req *req) {
       req->route = r;
       return;
     }
+  }
+  if (!path_hit && fallback && match_path(req, fallback, 0) &&
+      (strcmp(fallback->method, req->method) == 0 ||
+       (strcmp(req->method, "HEAD") == 0 && strcmp(fallback->method, "GET") == 0))) {
+    req->route = fallback;
+    return;
   }
   req->status = path_hit ? 405 : 404;
 }
@@ -164,7 +175,7 @@ char *vz_route_allow(vz_req *req) {
   buf[0] = 0;
   for (int i = 0; i < nroutes; i++) {
     const vz_route *r = routes[i];
-    if (!match_path(req, r, 0) || strstr(buf, r->method)) continue;
+    if ((r->flags & VZ_FALLBACK) || !match_path(req, r, 0) || strstr(buf, r->method)) continue;
     n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", r->method);
     if (n >= sizeof buf) break;
   }

@@ -15,6 +15,7 @@
 #include "services/docs/docs.h"
 #include "services/media/media.h"
 #include "services/users/users.h"
+#include "services/web/web.h"
 
 const vz_service *const vz_service_list[] = {
   &auth_service,
@@ -24,6 +25,7 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &web_service, /* its route is a fallback: where it stands in this list does not matter */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,

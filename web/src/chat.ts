@@ -1,0 +1,47 @@
+// Live chat over Socket.IO (issue 19). Event names and payloads live here only, so the
+// watch page and the studio do not change when the chat service settles its names.
+// Anonymous sockets (no token) may join a public stream room and read.
+import type { Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
+import { api } from './api';
+import { SOCKET_URL } from './config';
+
+export interface ChatMessage {
+  id: string; text: string; server_ts?: number | string; reply_to?: string | null;
+  user?: { id: string; handle?: string | null; display_name?: string; badges?: string[] };
+}
+export interface ChatError { code: string; message?: string; retry_after?: number; field?: string }
+type Ack = { data?: Record<string, unknown>; error?: ChatError };
+
+export const EV = {
+  join: 'stream:join', leave: 'stream:leave',
+  send: 'chat:send', message: 'chat:message', deleted: 'chat:deleted', cleared: 'chat:cleared',
+  viewers: 'stream:viewers', react: 'reaction:send', reactions: 'reaction:counts',
+  pollVote: 'poll:vote', poll: 'poll:update', moderation: 'chat:moderation', del: 'chat:delete',
+  timeout: 'chat:timeout', ban: 'chat:ban', slow: 'chat:slow_mode', terms: 'chat:banned_terms',
+};
+
+export function connect(): Socket {
+  const t = api.session.get();
+  return io(SOCKET_URL, { auth: t ? { token: t.access } : {}, transports: ['websocket', 'polling'] });
+}
+
+export async function ask(s: Socket, ev: string, payload: unknown, ms = 5000): Promise<Ack> {
+  try { return (await s.timeout(ms).emitWithAck(ev, payload)) as Ack; } catch { return { error: { code: 'timeout', message: 'The server did not answer.' } }; }
+}
+
+/** What a person reads for a refused message (the ack's error code, issue 19). */
+export function chatRefusal(e: ChatError, now = Date.now(), until = 0): string {
+  const secs = Math.max(1, Math.ceil((until - now) / 1000));
+  switch (e.code) {
+    case 'slow_mode': return `Slow mode is on: you can send again in ${secs} s.`;
+    case 'rate_limited': return `You are sending too fast: wait ${secs} s.`;
+    case 'timed_out': return `You are timed out: you can chat again in ${secs} s.`;
+    case 'banned': return 'You are banned from this chat.';
+    case 'followers_only': return 'This chat is for followers only. Follow the host to chat.';
+    case 'too_long': return 'Messages can be up to 500 characters.';
+    case 'blocked_term': return 'Your message contains a word this channel does not allow.';
+    case 'unauthenticated': return 'Sign in to chat.';
+    default: return e.message || 'Your message was not sent.';
+  }
+}
