@@ -31,8 +31,9 @@ export function signedIn(t: Schemas['Tokens']) {
 export async function signOut() {
   const t = store.get();
   if (t) await api.POST('/v1/auth/signout', { body: { refresh_token: t.refresh } }).catch(() => undefined);
-  store.set(null);
   me = null;
+  meFor = '';
+  store.set(null);
 }
 
 // The signed-in user's profile, shared by every component that asks (header, studio...).

@@ -16,7 +16,7 @@ type Page = ComponentType<{ params: Record<string, string> }>;
 function lazyPage(load: () => Promise<Page>): Page {
   let cached: Page | null = null;
   return function Lazy(props) {
-    const [P, setP] = useState<Page | null>(cached);
+    const [P, setP] = useState<Page | null>(() => cached); // a function: not called as an initializer
     useEffect(() => { if (!P) load().then((m) => { cached = m; setP(() => m); }); }, []);
     return P ? <P {...props} /> : <Shell title="Loading"><p class="muted" aria-live="polite">Loading…</p></Shell>;
   };

@@ -5,14 +5,19 @@ import { signOut, useSession } from './api';
 import { Link, navigate } from './router';
 import type { Stream } from './streams';
 
+let firstShown = false;
+
 export function Shell({ title, children }: { title: string; children: ComponentChildren }) {
   const { tokens, me } = useSession();
   const [q, setQ] = useState('');
   const h1 = useRef<HTMLElement>(null);
   useEffect(() => {
     document.title = title ? `${title} · VidZo` : 'VidZo';
-    // a screen reader hears the new page; focus moves to it as on a full page load
-    h1.current?.focus({ preventScroll: true });
+    // after an in-app navigation focus moves to the new content, as a full page load would
+    // reset it (a screen reader starts there); the first load keeps the browser's own
+    // order, so the first Tab reaches the skip link
+    if (firstShown) h1.current?.focus({ preventScroll: true });
+    firstShown = true;
   }, [title]);
   return (
     <>

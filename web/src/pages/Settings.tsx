@@ -53,9 +53,9 @@ export function Settings() {
         <div class="avatar-row">
           <Avatar url={me?.avatar_url} name={name || me?.handle || ''} size={72} />
           <div>
+            <input id="avatar" class="file" type="file" accept="image/jpeg,image/png,image/webp" onChange={upload} aria-describedby="avatar-hint" />
             <label for="avatar" class="btn small ghost">Change picture</label>
-            <input id="avatar" class="file" type="file" accept="image/jpeg,image/png,image/webp" onChange={upload} />
-            <p class="hint">JPEG, PNG or WebP, up to 2 MB.</p>
+            <p class="hint" id="avatar-hint">JPEG, PNG or WebP, up to 2 MB.</p>
           </div>
         </div>
         <form onSubmit={save}>

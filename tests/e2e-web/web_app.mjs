@@ -1,0 +1,199 @@
+// The web app as people use it, in a real browser: an anonymous visitor on home, a newcomer
+// who signs up with the emailed code, edits the profile and picture, signs out and in,
+// follows someone, searches; the 404 page; deep links served by the SPA fallback; the
+// watch page's JavaScript budget. Every page: axe-core, screenshots, 360 px.
+import { deflateSync } from 'node:zlib';
+import { story, assert, api, lastCode, newUser, unique, URL_BASE, DATA_DIR } from '../e2e/lib.mjs';
+import { check, newPage } from './browser.mjs';
+
+const U = (p) => URL_BASE + p;
+
+// A small valid PNG (w x h, one colour), built here so the test ships no binary file.
+function png(w, h, [r, g, b]) {
+  const crcT = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const x of buf) c = crcT[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: w }, () => [r, g, b]).flat())]);
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(Array(h).fill(row)))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+story('an anonymous visitor sees the home page: live now, upcoming, sign up', async () => {
+  const page = await newPage();
+  await page.goto(U('/'));
+  await page.getByRole('heading', { name: 'Live now' }).waitFor();
+  await page.getByRole('heading', { name: 'Upcoming' }).waitFor();
+  assert.ok(await page.getByRole('link', { name: 'Sign in' }).isVisible());
+  assert.ok(await page.getByRole('link', { name: 'Create an account' }).isVisible());
+  assert.equal(await page.title(), 'VidZo');
+  await check(page, 'home');
+  // keyboard: the first Tab reaches the skip link, which moves focus to the content
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.done();
+});
+
+story('an unknown app path shows the 404 page; deep links load through the SPA fallback', async () => {
+  const page = await newPage();
+  const r = await page.goto(U('/no/such/page'));
+  assert.equal(r.status(), 200); // the server cannot know app routes: index.html, the app says 404
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await check(page, 'not-found');
+  await page.getByRole('link', { name: 'Go to live streams' }).click();
+  await page.getByRole('heading', { name: 'Live now' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+  // a profile that does not exist is the same 404 page
+  await page.goto(U('/u/999999999'));
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await page.done();
+});
+
+story('a newcomer signs up with the emailed code, edits the profile and picture, signs out and in', async () => {
+  const handle = unique('web').slice(0, 20);
+  const email = `${handle}@e2e.test`, password = 'Sunny-day-2026';
+  const page = await newPage();
+  await page.goto(U('/'));
+  await page.getByRole('link', { name: 'Sign up' }).click();
+  await page.getByRole('heading', { name: 'Create your account' }).waitFor();
+  await check(page, 'signup');
+  // a bad password is refused with the server's message, next to the form
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Handle/).fill(handle);
+  await page.getByLabel('Password').fill('short');
+  await page.getByLabel('Password').evaluate((el) => el.removeAttribute('minlength')); // let the server say it
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('alert').waitFor();
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByLabel('Code').waitFor();
+  await check(page, 'signup-code');
+  let code = null;
+  for (let i = 0; i < 20 && !code; i++) { code = lastCode(email, 'verify_email'); if (!code) await page.waitForTimeout(100); }
+  assert.ok(code, `no code in ${DATA_DIR}/outbox`);
+  await page.getByLabel('Code').fill('000000');
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('alert').waitFor(); // a wrong code is said, the form stays
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('heading', { name: 'Your profile' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/settings');
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+
+  // profile: name and bio saved, shown on the public profile
+  await page.getByLabel('Display name').fill('Web Tester');
+  await page.getByLabel('Bio').fill('I test the web app.');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Profile saved.').waitFor();
+  // picture: a PNG through the file input; the avatar image appears
+  await page.locator('#avatar').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png(64, 64, [200, 60, 160]) });
+  await page.getByText('Avatar updated.').waitFor();
+  await page.locator('.avatar-row img.avatar').waitFor();
+  const src = await page.locator('.avatar-row img.avatar').getAttribute('src');
+  assert.equal((await fetch(new URL(src, URL_BASE))).status, 200, `avatar ${src}`);
+  await check(page, 'settings');
+  // not an image: the server's refusal is shown
+  await page.locator('#avatar').setInputFiles({ name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
+  await page.getByRole('alert').waitFor();
+
+  await page.getByRole('link', { name: 'Web Tester' }).click();
+  await page.getByRole('heading', { name: 'Web Tester' }).waitFor();
+  await page.getByText('I test the web app.').waitFor();
+  assert.ok(await page.getByText(`@${handle}`).isVisible());
+  await check(page, 'profile');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('vidzo.session')), null);
+
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await check(page, 'signin');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('wrong-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('That email and password do not match.').waitFor();
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Web Tester' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+  // a reload stays signed in
+  await page.reload();
+  await page.getByRole('link', { name: 'Web Tester' }).waitFor();
+  await page.done();
+}, { timeout: 90000 });
+
+story('a signed-in user finds someone by search and follows them; the count follows', async () => {
+  const me = await newUser('wf'), them = await newUser('wt');
+  await api('PATCH', '/v1/me', { token: them.token, body: { display_name: 'Followed Person' } });
+  const page = await newPage();
+  await page.goto(U('/signin'));
+  await page.getByLabel('Email').fill(me.email);
+  await page.getByLabel('Password').fill(me.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  await page.getByLabel('Search streams and people').fill(them.handle);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'People' }).waitFor();
+  await page.getByRole('link', { name: /Followed Person/ }).click();
+  await page.getByRole('heading', { name: 'Followed Person' }).waitFor();
+  assert.equal(await page.locator('#followers-count').textContent(), '0');
+  await page.getByRole('button', { name: /^Follow/ }).click();
+  await page.getByRole('button', { name: /^Following/ }).waitFor();
+  assert.equal(await page.locator('#followers-count').textContent(), '1');
+  const f = await api('GET', `/v1/users/${me.id}/following`, { token: me.token });
+  assert.ok(f.json.data.some((u) => u.id === them.id), 'the follow reached the server');
+  await check(page, 'profile-followed');
+  // and back
+  await page.getByRole('button', { name: /^Following/ }).click();
+  await page.getByRole('button', { name: /^Follow\b/ }).waitFor();
+  assert.equal(await page.locator('#followers-count').textContent(), '0');
+  // the search page itself
+  await page.goto(U(`/search?q=${encodeURIComponent(them.handle)}`));
+  await page.getByRole('heading', { name: 'People' }).waitFor();
+  await check(page, 'search');
+  await page.done();
+}, { timeout: 60000 });
+
+story('the studio asks a visitor to sign in, and shows a signed-in creator the new-stream form', async () => {
+  const me = await newUser('ws');
+  const page = await newPage();
+  await page.goto(U('/studio'));
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/studio');
+  await page.getByLabel('Email').fill(me.email);
+  await page.getByLabel('Password').fill(me.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Creator studio' }).waitFor();
+  await page.getByRole('heading', { name: 'New stream' }).waitFor();
+  await check(page, 'studio');
+  await page.done();
+});
+
+story('the watch page loads at most 150 KB of gzipped JavaScript', async () => {
+  const page = await newPage();
+  const js = new Set();
+  page.on('request', (r) => { if (r.resourceType() === 'script') js.add(r.url()); });
+  await page.goto(U('/watch/1'));
+  await page.waitForLoadState('networkidle');
+  let total = 0;
+  const sizes = [];
+  for (const u of js) {
+    const r = await fetch(u, { headers: { 'accept-encoding': 'gzip' } });
+    // fetch undoes the gzip: Content-Length is what went over the wire
+    const n = Number(r.headers.get('content-length'));
+    assert.equal(r.headers.get('content-encoding'), 'gzip', u);
+    sizes.push(`${u.split('/').pop()} ${n}`);
+    total += n;
+  }
+  console.log(`     watch page JS: ${(total / 1024).toFixed(1)} KB gzipped (${sizes.join(', ')})`);
+  assert.ok(js.size >= 2, 'the watch chunk was loaded');
+  assert.ok(total <= 150 * 1024, `watch page JS ${total} bytes gzipped`);
+  await page.done();
+});
