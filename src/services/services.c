@@ -14,6 +14,7 @@
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
+#include "services/streams/streams.h"
 #include "services/users/users.h"
 #include "services/web/web.h"
 
@@ -25,6 +26,7 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &streams_service,
   &web_service, /* its route is a fallback: where it stands in this list does not matter */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */

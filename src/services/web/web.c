@@ -235,7 +235,7 @@ static int web_h_get(vz_req *req) {
 
 static vz_route web_routes[] = {
   /* answered from memory on the loop; offered only what no other route matches */
-  VZ_GET("/", web_h_get, .flags = VZ_ON_LOOP | VZ_PREFIX | VZ_FALLBACK),
+  VZ_GET("/", web_h_get, .flags = VZ_ON_LOOP | VZ_PREFIX | VZ_FALLBACK | VZ_UNLISTED),
   { 0 },
 };
 
