@@ -8,7 +8,7 @@ PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-d
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
            pkg-config curl ca-certificates
 TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2 \
-           chromium fonts-dejavu-core
+           chromium fonts-dejavu-core fonts-noto-color-emoji
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isrc -I$(B)/gen -MMD -MP

@@ -161,20 +161,67 @@ story('a signed-in user finds someone by search and follows them; the count foll
   await page.done();
 }, { timeout: 60000 });
 
-story('the studio asks a visitor to sign in, and shows a signed-in creator the new-stream form', async () => {
+async function signIn(page, u) {
+  await page.getByLabel('Email').fill(u.email);
+  await page.getByLabel('Password').fill(u.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+story('a creator plans a stream in the studio: RTMP URL and key to copy, rotate; a visitor finds it', async () => {
   const me = await newUser('ws');
   const page = await newPage();
   await page.goto(U('/studio'));
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   assert.equal(new URL(page.url()).searchParams.get('next'), '/studio');
-  await page.getByLabel('Email').fill(me.email);
-  await page.getByLabel('Password').fill(me.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, me);
   await page.getByRole('heading', { name: 'Creator studio' }).waitFor();
   await page.getByRole('heading', { name: 'New stream' }).waitFor();
   await check(page, 'studio');
+  // an empty title is refused by the form itself (required), a long one by the server
+  const title = `Web story ${unique('t')}`;
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Description').fill('A stream made by the browser story.');
+  const when = new Date(Date.now() + 2 * 3600e3);
+  const local = new Date(when.getTime() - when.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  await page.getByLabel(/^Scheduled start/).fill(local);
+  await page.getByRole('button', { name: 'Schedule stream' }).click();
+  await page.locator('#stream-status').waitFor();
+  assert.equal(await page.locator('#stream-status').textContent(), 'scheduled');
+  const id = new URL(page.url()).pathname.split('/').pop();
+  // the encoder settings: the RTMP URL, and the key, hidden until asked, with copy buttons
+  const url = await page.getByLabel('Server (RTMP URL)').inputValue();
+  assert.match(url, /^rtmp:\/\/[^/]+:\d+\/live$/);
+  const keyBox = page.getByLabel('Stream key');
+  assert.equal(await keyBox.getAttribute('type'), 'password');
+  const key = await keyBox.inputValue();
+  assert.ok(key.length >= 16, 'a key is shown once, after creation');
+  await page.getByRole('button', { name: 'Show' }).click();
+  assert.equal(await keyBox.getAttribute('type'), 'text');
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByRole('button', { name: 'Copy key' }).click();
+  await page.getByRole('button', { name: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+  await check(page, 'studio-stream');
+  // rotate: a new key, the old one retired
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Rotate key' }).click();
+  await page.waitForFunction((old) => document.querySelector('#rtmp-key')?.value && document.querySelector('#rtmp-key').value !== old, key);
+  // the list of my streams names it
+  await page.getByRole('link', { name: title }).waitFor();
   await page.done();
-});
+
+  // a signed-out visitor finds it under Upcoming and opens its page
+  const anon = await newPage();
+  await anon.goto(U('/'));
+  await anon.getByRole('heading', { name: 'Upcoming' }).waitFor();
+  await anon.getByRole('link', { name: new RegExp(title) }).first().click();
+  await anon.getByRole('heading', { name: title }).waitFor();
+  assert.equal(new URL(anon.url()).pathname, `/watch/${id}`);
+  await anon.getByText(/^Starts /).waitFor();
+  await anon.getByRole('link', { name: 'Sign in' }).first().waitFor();
+  await check(anon, 'watch-scheduled');
+  await anon.done();
+}, { timeout: 90000 });
 
 story('the watch page loads at most 150 KB of gzipped JavaScript', async () => {
   const page = await newPage();

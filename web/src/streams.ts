@@ -1,48 +1,40 @@
-// The streams API (issue 18) as the web app uses it. Until docs/openapi.yaml lists these
-// paths they go through call() with these hand-written shapes; when it does, swap to
-// api.GET('/v1/streams', ...) and let the generated types replace these.
-import { call } from './api';
+// The streams API (issue 18) as the web app uses it: typed from the contract (clients/ts).
+// Heartbeats and analytics are not in the contract yet and go through call().
+import { api, call, errorOf, type ApiError, type Schemas } from './api';
 
 export type StreamStatus = 'scheduled' | 'live' | 'ended' | 'cancelled';
-export interface Stream {
-  id: string;
-  title: string;
-  description?: string;
-  status: StreamStatus;
-  host_id: string;
-  host?: { id: string; handle?: string | null; display_name?: string; avatar_url?: string | null };
-  category_id?: string | null;
-  tags?: string[];
-  thumbnail_url?: string | null;
-  scheduled_at?: string | null;
-  started_at?: string | null;
-  ended_at?: string | null;
-  viewers?: number;
-  visibility?: 'public' | 'followers';
-  hls_url?: string | null;
-  replay_url?: string | null;
-  rtmp_url?: string;          // host only
-  stream_key?: string;        // host only
+export type Stream = Schemas['Stream'] & { id: string; title: string; status: StreamStatus };
+export type StreamQuery = { status?: StreamStatus; category?: string; host?: string; following?: boolean; q?: string; limit?: number };
+type One = { data?: Stream; error?: ApiError; status: number };
+
+// The ingest key is in the create and rotate replies only (the server keeps its hash): the
+// studio holds it in memory for this tab, never in storage.
+const keys = new Map<string, string>();
+export const keyOf = (id: string) => keys.get(id);
+
+function one(r: { data?: { data?: Schemas['Stream'] }; error?: unknown; response: Response }): One {
+  if (r.error || !r.data?.data) return { error: errorOf(r.error), status: r.response.status };
+  const s = r.data.data as Stream;
+  if (s.stream_key) keys.set(s.id, s.stream_key);
+  return { data: s, status: r.response.status };
 }
 
-export interface StreamQuery { status?: StreamStatus; category?: string; host?: string; following?: boolean; q?: string; limit?: number }
-
-/** A feed: [] when the streams API is not on this server yet (404 no such endpoint). */
+/** A feed; available is false when this server has no streams API (404 on the route). */
 export async function listStreams(q: StreamQuery): Promise<{ items: Stream[]; available: boolean; error?: string }> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') qs.set(k, String(v));
-  const r = await call<Stream[]>('GET', `/v1/streams?${qs}`);
-  if (r.status === 404) return { items: [], available: false };
-  if (r.error) return { items: [], available: true, error: r.error.message };
-  return { items: r.data ?? [], available: true };
+  try {
+    const r = await api.GET('/v1/streams', { params: { query: q } });
+    if (r.response.status === 404) return { items: [], available: false };
+    if (r.error) return { items: [], available: true, error: errorOf(r.error).message };
+    return { items: (r.data?.data ?? []) as Stream[], available: true };
+  } catch { return { items: [], available: true, error: errorOf(undefined).message }; }
 }
 
-export const getStream = (id: string) => call<Stream>('GET', `/v1/streams/${encodeURIComponent(id)}`);
-export const createStream = (b: { title: string; description?: string; category_id?: string; scheduled_at?: string; visibility?: string; tags?: string[] }) =>
-  call<Stream>('POST', '/v1/streams', b);
-export const endStream = (id: string) => call<Stream>('POST', `/v1/streams/${encodeURIComponent(id)}/end`, {});
-export const cancelStream = (id: string) => call<Stream>('DELETE', `/v1/streams/${encodeURIComponent(id)}`);
-export const rotateKey = (id: string) => call<Stream>('POST', `/v1/streams/${encodeURIComponent(id)}/key`, {});
+const path = (id: string) => ({ params: { path: { id } } });
+export const getStream = async (id: string) => one(await api.GET('/v1/streams/{id}', path(id)));
+export const createStream = async (b: Schemas['StreamIn']) => one(await api.POST('/v1/streams', { body: b }));
+export const endStream = async (id: string) => one(await api.POST('/v1/streams/{id}/end', path(id)));
+export const cancelStream = async (id: string) => one(await api.DELETE('/v1/streams/{id}', path(id)));
+export const rotateKey = async (id: string) => one(await api.POST('/v1/streams/{id}/key', path(id)));
 export const streamAnalytics = (id: string) => call<Record<string, unknown>>('GET', `/v1/streams/${encodeURIComponent(id)}/analytics`);
 /** The player's heartbeat (every 30 s): counts an HLS viewer and reports its delay. */
 export const heartbeat = (id: string, b: { latency_ms?: number; watching?: boolean }) =>

@@ -21,8 +21,8 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [poll, setPoll] = useState<Poll | null>(null);
   const sock = useRef<Socket | null>(null);
-  const list = useRef<HTMLOListElement>(null);
-  const isMod = moderator || (!!tokens && tokens.userId === stream.host_id);
+  const list = useRef<HTMLDivElement>(null);
+  const isMod = moderator || (!!tokens && tokens.userId === stream.host?.id);
 
   useEffect(() => {
     call<ChatMessage[]>('GET', `/v1/streams/${stream.id}/chat?limit=50`).then((r) => {
@@ -36,6 +36,7 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
     };
     s.on('connect', join);
     s.on('disconnect', () => setStatus('off'));
+    s.on('connect_error', () => setStatus('off')); // e.g. a server that refuses anonymous sockets
     s.on(EV.message, (m: ChatMessage) => setMsgs((all) => (all.some((x) => x.id === m.id) ? all : [...all.slice(-199), m])));
     s.on(EV.deleted, (d: { id?: string; ids?: string[]; user_id?: string }) =>
       setMsgs((all) => all.filter((m) => m.id !== d.id && !(d.ids || []).includes(m.id) && !(d.user_id && m.user?.id === d.user_id))));
@@ -82,7 +83,7 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
   return (
     <section class="chat" aria-labelledby="chat-h">
       <h2 id="chat-h">Chat {status !== 'on' && <span class="muted small">({status === 'connecting' ? 'connecting' : status === 'unavailable' ? 'not available yet' : 'offline'})</span>}</h2>
-      <ol ref={list} class="msgs" role="log" aria-live="polite" aria-label="Chat messages" tabIndex={0}>
+      <div ref={list} class="msgs" role="log" aria-live="polite" aria-label="Chat messages" tabIndex={0}><ul>
         {msgs.length === 0 && <li class="muted">No messages yet. Say hi!</li>}
         {msgs.map((m) => (
           <li key={m.id} data-id={m.id} class="msg">
@@ -98,7 +99,7 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
             )}
           </li>
         ))}
-      </ol>
+      </ul></div>
       {poll && (
         <fieldset class="poll">
           <legend>{poll.question}</legend>

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, say, useSession, type ApiError, type Schemas } from '../api';
 import { ask, connect, EV } from '../chat';
 import { Link, navigate } from '../router';
-import { cancelStream, createStream, endStream, getStream, listStreams, rotateKey, streamAnalytics, type Stream } from '../streams';
+import { cancelStream, createStream, endStream, getStream, keyOf, listStreams, rotateKey, streamAnalytics, type Stream } from '../streams';
 import { CopyButton, ErrorText, fmtCount, fmtWhen, Shell } from '../ui';
 import { ChatPanel } from './Chat';
 
@@ -14,7 +14,7 @@ function CreateForm({ onCreated }: { onCreated: (s: Stream) => void }) {
   const [description, setDescription] = useState('');
   const [category, setCategory] = useState('');
   const [when, setWhen] = useState('');
-  const [visibility, setVisibility] = useState('public');
+  const [visibility, setVisibility] = useState<'public' | 'followers'>('public');
   const [cats, setCats] = useState<Schemas['Category'][]>([]);
   const [err, setErr] = useState<ApiError>();
   useEffect(() => {
@@ -45,7 +45,7 @@ function CreateForm({ onCreated }: { onCreated: (s: Stream) => void }) {
         </div>
         <div>
           <label for="ns-vis">Who can watch</label>
-          <select id="ns-vis" value={visibility} onChange={(e) => setVisibility(e.currentTarget.value)}>
+          <select id="ns-vis" value={visibility} onChange={(e) => setVisibility(e.currentTarget.value as 'public' | 'followers')}>
             <option value="public">Everyone</option>
             <option value="followers">Followers</option>
           </select>
@@ -62,24 +62,28 @@ function CreateForm({ onCreated }: { onCreated: (s: Stream) => void }) {
 function Ingest({ s, onChange }: { s: Stream; onChange: (s: Stream) => void }) {
   const [show, setShow] = useState(false);
   const [err, setErr] = useState('');
-  if (!s.rtmp_url && !s.stream_key) return null;
+  const key = keyOf(s.id);
+  if (!s.ingest_url) return null;
   return (
     <section class="panel" aria-labelledby="ing-h">
       <h2 id="ing-h">Encoder settings</h2>
       <p class="hint">In OBS: Settings → Stream → Service “Custom”, then paste these two.</p>
       <label for="rtmp-url">Server (RTMP URL)</label>
-      <div class="copyrow"><input id="rtmp-url" readOnly value={s.rtmp_url ?? ''} /><CopyButton text={s.rtmp_url ?? ''} label="Copy URL" /></div>
+      <div class="copyrow"><input id="rtmp-url" readOnly value={s.ingest_url} /><CopyButton text={s.ingest_url} label="Copy URL" /></div>
       <label for="rtmp-key">Stream key</label>
-      <div class="copyrow">
-        <input id="rtmp-key" readOnly type={show ? 'text' : 'password'} value={s.stream_key ?? ''} aria-describedby="key-hint" />
-        <button type="button" class="btn small ghost" aria-pressed={show} onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button>
-        <CopyButton text={s.stream_key ?? ''} label="Copy key" />
-      </div>
+      {key ? (
+        <div class="copyrow">
+          <input id="rtmp-key" readOnly type={show ? 'text' : 'password'} value={key} aria-describedby="key-hint" />
+          <button type="button" class="btn small ghost" aria-pressed={show} onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button>
+          <CopyButton text={key} label="Copy key" />
+        </div>
+      ) : <p id="rtmp-key" class="note">The key is shown only once, when it is made. Rotate it to get a new one.</p>}
       <p id="key-hint" class="hint">Anyone with the key can stream as you. Rotate it if it leaks: the old key stops working.</p>
       <button type="button" class="btn small ghost" onClick={async () => {
-        if (!confirm('Rotate the stream key? Encoders using the old key will be disconnected.')) return;
+        if (key && !confirm('Rotate the stream key? Encoders using the old key will be disconnected.')) return;
         const r = await rotateKey(s.id);
         if (r.error) return setErr(say(r.error));
+        setShow(false);
         onChange({ ...s, ...r.data });
       }}>Rotate key</button>
       <ErrorText msg={err} />

@@ -4,6 +4,7 @@
 import Hls from 'hls.js/light';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { FollowButton } from '../follow';
+import { Link } from '../router';
 import { getStream, heartbeat, type Stream } from '../streams';
 import { fmtCount, fmtWhen, Shell } from '../ui';
 import { NotFound } from './NotFound';
@@ -74,7 +75,7 @@ export function Watch({ params }: { params: Record<string, string> }) {
   if (s === null) return <NotFound />;
   if (!s) return <Shell title="Stream"><p class="muted" aria-live="polite">Loading…</p></Shell>;
   const host = s.host?.display_name || s.host?.handle || 'the host';
-  const src = s.status === 'live' ? s.hls_url : s.status === 'ended' ? s.replay_url : null;
+  const src = s.status === 'live' ? s.hls_url : s.status === 'ended' ? s.replay?.hls_url : null;
   return (
     <Shell title={s.title}>
       <div class="watch">
@@ -82,16 +83,16 @@ export function Watch({ params }: { params: Record<string, string> }) {
           {src ? <Player src={src} live={s.status === 'live'} onLatency={(ms) => { latency.current = ms; }} />
             : <div class="player empty" role="status">
                 {s.status === 'scheduled' ? `Starts ${s.scheduled_at ? fmtWhen(s.scheduled_at) : 'soon'}`
-                  : s.status === 'ended' ? 'The replay is being prepared.' : s.status === 'cancelled' ? 'This stream was cancelled.' : 'Waiting for the stream…'}
+                  : s.status === 'ended' ? (s.replay?.status === 'failed' || s.replay?.status === 'empty' ? 'This stream has no replay.' : 'The replay is being prepared.') : s.status === 'cancelled' ? 'This stream was cancelled.' : 'Waiting for the stream…'}
               </div>}
           <div class="info">
             <h1 id="w-title">{s.title}</h1>
             <p class="muted">
               {s.status === 'live' && <><span class="badge live">LIVE</span> <span id="viewer-count" aria-live="off">{fmtCount(viewers ?? 0)}</span> watching · </>}
               {s.status === 'ended' && <>Replay · </>}
-              <a href={`/u/${s.host_id}`}>{host}</a>
+              {s.host?.id ? <Link href={`/u/${s.host.id}`}>{host}</Link> : host}
             </p>
-            <FollowButton userId={s.host_id} name={host} />
+            {s.host?.id && <FollowButton userId={s.host.id} name={host} />}
             {s.description && <p class="bio">{s.description}</p>}
           </div>
         </section>
