@@ -6,19 +6,28 @@ import { io } from 'socket.io-client';
 import { api } from './api';
 import { SOCKET_URL } from './config';
 
+export interface Author { id: string; handle?: string | null; display_name?: string; badges?: string[] }
 export interface ChatMessage {
-  id: string; text: string; server_ts?: number | string; reply_to?: string | null;
-  user?: { id: string; handle?: string | null; display_name?: string; badges?: string[] };
+  id: string; stream_id?: string; text: string; server_ts?: number; reply_to?: { id: string; text?: string } | null;
+  author?: Author;
+  system?: boolean;            // a line the page adds itself (time-outs, bans), not a message
 }
 export interface ChatError { code: string; message?: string; retry_after?: number; field?: string }
+export interface Poll { id: string; question: string; options: string[]; counts?: number[]; closes_at?: string; closed?: boolean }
+export interface JoinState {
+  live?: boolean; viewers?: number; moderator?: boolean; timed_out_until?: string | null; poll?: Poll | null;
+  hidden_user_ids?: string[]; settings?: { slow_mode_s?: number; followers_only_s?: number | null };
+}
 type Ack = { data?: Record<string, unknown>; error?: ChatError };
 
+// The chat service's Socket.IO events (namespace "/", room "stream:<id>").
 export const EV = {
-  join: 'stream:join', leave: 'stream:leave',
-  send: 'chat:send', message: 'chat:message', deleted: 'chat:deleted', cleared: 'chat:cleared',
-  viewers: 'stream:viewers', react: 'reaction:send', reactions: 'reaction:counts',
-  pollVote: 'poll:vote', poll: 'poll:update', moderation: 'chat:moderation', del: 'chat:delete',
-  timeout: 'chat:timeout', ban: 'chat:ban', slow: 'chat:slow_mode', terms: 'chat:banned_terms',
+  join: 'chat:join', leave: 'chat:leave', send: 'chat:send',
+  message: 'chat:message', deleted: 'chat:deleted', cleared: 'chat:cleared',
+  timedOut: 'chat:timeout', banned: 'chat:ban', viewers: 'chat:viewers',
+  react: 'chat:react', reactions: 'chat:reactions',
+  poll: 'chat:poll', pollResults: 'chat:poll_results', pollClosed: 'chat:poll_closed', vote: 'chat:vote',
+  del: 'chat:delete', timeout: 'chat:timeout', ban: 'chat:ban', settings: 'chat:settings', term: 'chat:term',
 };
 
 export function connect(): Socket {

@@ -3,13 +3,14 @@
 // reactions, the open poll. The host and moderators get delete / time-out / ban per message.
 import type { Socket } from 'socket.io-client';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { call, useSession } from '../api';
-import { ask, chatRefusal, connect, EV, type ChatError, type ChatMessage } from '../chat';
+import { api, call, useSession } from '../api';
+import { ask, chatRefusal, connect, EV, type ChatError, type ChatMessage, type JoinState, type Poll } from '../chat';
 import { Link } from '../router';
 import type { Stream } from '../streams';
 
-interface Poll { id: string; question: string; options: { text: string; votes?: number }[]; closes_at?: string; closed?: boolean; my_vote?: number }
-const REACTIONS = [['heart', '❤️', 'Heart'], ['fire', '🔥', 'Fire'], ['laugh', '😂', 'Laugh'], ['clap', '👏', 'Clap']] as const;
+const REACTIONS = [['heart', '❤️', 'Heart'], ['fire', '🔥', 'Fire'], ['laugh', '😂', 'Laugh'], ['wow', '😮', 'Wow'], ['clap', '👏', 'Clap']] as const;
+let sysId = 0;
+const who = (a?: { handle?: string | null; display_name?: string }) => a?.display_name || a?.handle || 'someone';
 
 export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; onViewers?: (n: number) => void; moderator?: boolean }) {
   const { tokens } = useSession();
@@ -20,30 +21,64 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
   const [status, setStatus] = useState<'connecting' | 'on' | 'off' | 'unavailable'>('connecting');
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [poll, setPoll] = useState<Poll | null>(null);
+  const [myVote, setMyVote] = useState<number | null>(null);
+  const [canMod, setCanMod] = useState(false);
+  const isMod = moderator || canMod || (!!tokens && tokens.userId === stream.host?.id);
   const sock = useRef<Socket | null>(null);
+  const names = useRef(new Map<string, string>()); // user id -> name, for the notices
   const list = useRef<HTMLDivElement>(null);
-  const isMod = moderator || (!!tokens && tokens.userId === stream.host?.id);
 
   useEffect(() => {
+    // scroll-back: the newest 50, newest first on the wire
     call<ChatMessage[]>('GET', `/v1/streams/${stream.id}/chat?limit=50`).then((r) => {
       if (r.data) setMsgs((m) => [...r.data!.slice().reverse().filter((x) => !m.some((y) => y.id === x.id)), ...m]);
     });
     const s = connect();
     sock.current = s;
+    const notice = (text: string) => setMsgs((all) => [...all.slice(-199), { id: `sys-${++sysId}`, text, system: true }]);
     const join = async () => {
       const a = await ask(s, EV.join, { stream_id: stream.id });
-      setStatus(a.error ? (a.error.code === 'unknown_event' || a.error.code === 'timeout' ? 'unavailable' : 'off') : 'on');
+      if (a.error) { setStatus(a.error.code === 'timeout' ? 'unavailable' : 'off'); return; }
+      const j = (a.data || {}) as JoinState;
+      setStatus('on');
+      if (typeof j.viewers === 'number') onViewers?.(j.viewers);
+      if (j.moderator) setCanMod(true);
+      if (j.poll) setPoll(j.poll);
+      if (j.timed_out_until) {
+        const until = Date.parse(j.timed_out_until);
+        if (until > Date.now()) setRefusal({ e: { code: 'timed_out' }, until });
+      }
     };
     s.on('connect', join);
     s.on('disconnect', () => setStatus('off'));
     s.on('connect_error', () => setStatus('off')); // e.g. a server that refuses anonymous sockets
-    s.on(EV.message, (m: ChatMessage) => setMsgs((all) => (all.some((x) => x.id === m.id) ? all : [...all.slice(-199), m])));
-    s.on(EV.deleted, (d: { id?: string; ids?: string[]; user_id?: string }) =>
-      setMsgs((all) => all.filter((m) => m.id !== d.id && !(d.ids || []).includes(m.id) && !(d.user_id && m.user?.id === d.user_id))));
+    s.on(EV.message, (m: ChatMessage) => {
+      if (m.author?.id) names.current.set(m.author.id, who(m.author));
+      setMsgs((all) => (all.some((x) => x.id === m.id) ? all : [...all.slice(-199), m]));
+    });
+    s.on(EV.deleted, (d: { id?: string; ids?: string[] }) => setMsgs((all) => all.filter((m) => m.id !== d.id && !(d.ids || []).includes(m.id))));
     s.on(EV.cleared, () => setMsgs([]));
-    s.on(EV.viewers, (d: { count?: number; viewers?: number }) => onViewers?.(d.count ?? d.viewers ?? 0));
-    s.on(EV.reactions, (d: { counts?: Record<string, number> }) => setCounts((c) => ({ ...c, ...(d.counts || {}) })));
-    s.on(EV.poll, (p: Poll) => setPoll(p));
+    // a time-out or ban: the room reads a notice; the person concerned is told until when
+    const sanction = (kind: 'timeout' | 'ban') => (d: { user_id: string; until?: string | null }) => {
+      const name = names.current.get(d.user_id) || 'A user';
+      const mine = d.user_id === api.session.get()?.userId;
+      if (kind === 'timeout') {
+        const until = d.until ? Date.parse(d.until) : 0;
+        notice(mine ? 'You were timed out by a moderator.' : `${name} was timed out${until ? ` for ${Math.round((until - Date.now()) / 60000) || 1} min` : ''}.`);
+        if (mine && until > Date.now()) setRefusal({ e: { code: 'timed_out' }, until });
+      } else {
+        notice(mine ? 'You were banned from this chat.' : `${name} was banned.`);
+        if (mine) setRefusal({ e: { code: 'banned' }, until: 0 });
+      }
+    };
+    s.on(EV.timedOut, sanction('timeout'));
+    s.on(EV.banned, sanction('ban'));
+    s.on(EV.viewers, (d: { count?: number }) => onViewers?.(d.count ?? 0));
+    s.on(EV.reactions, (d: { totals?: Record<string, number> }) => setCounts((c) => ({ ...c, ...(d.totals || {}) })));
+    const onPoll = (p: Poll) => setPoll(p);
+    s.on(EV.poll, (p: Poll) => { setMyVote(null); onPoll(p); });
+    s.on(EV.pollResults, onPoll);
+    s.on(EV.pollClosed, onPoll);
     return () => { s.disconnect(); sock.current = null; };
   }, [stream.id, tokens?.access]);
 
@@ -85,16 +120,18 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
       <h2 id="chat-h">Chat {status !== 'on' && <span class="muted small">({status === 'connecting' ? 'connecting' : status === 'unavailable' ? 'not available yet' : 'offline'})</span>}</h2>
       <div ref={list} class="msgs" role="log" aria-live="polite" aria-label="Chat messages" tabIndex={0}><ul>
         {msgs.length === 0 && <li class="muted">No messages yet. Say hi!</li>}
-        {msgs.map((m) => (
+        {msgs.map((m) => m.system ? (
+          <li key={m.id} class="msg notice" data-system="1"><em>{m.text}</em></li>
+        ) : (
           <li key={m.id} data-id={m.id} class="msg">
-            <strong>{m.user?.display_name || m.user?.handle || 'someone'}</strong>
-            {m.user?.badges?.map((b) => <span class="tag" key={b}>{b}</span>)}{' '}
+            <strong>{who(m.author)}</strong>
+            {m.author?.badges?.map((b) => <span class="tag" key={b}>{b}</span>)}{' '}
             <span>{m.text}</span>
-            {isMod && m.user && m.user.id !== tokens?.userId && (
+            {isMod && m.author && m.author.id !== tokens?.userId && (
               <span class="modbar">
-                <button type="button" class="link" onClick={() => mod(EV.del, { message_id: m.id })} aria-label={`Delete message from ${m.user.handle || m.user.display_name}`}>Delete</button>
-                <button type="button" class="link" onClick={() => mod(EV.timeout, { user_id: m.user!.id, seconds: 600 })} aria-label={`Time out ${m.user.handle || m.user.display_name} for 10 minutes`}>Timeout</button>
-                <button type="button" class="link" onClick={() => mod(EV.ban, { user_id: m.user!.id })} aria-label={`Ban ${m.user.handle || m.user.display_name}`}>Ban</button>
+                <button type="button" class="link" onClick={() => mod(EV.del, { message_id: m.id })} aria-label={`Delete message from ${who(m.author)}`}>Delete</button>
+                <button type="button" class="link" onClick={() => mod(EV.timeout, { user_id: m.author!.id, seconds: 600 })} aria-label={`Time out ${who(m.author)} for 10 minutes`}>Timeout</button>
+                <button type="button" class="link" onClick={() => mod(EV.ban, { user_id: m.author!.id })} aria-label={`Ban ${who(m.author)}`}>Ban</button>
               </span>
             )}
           </li>
@@ -102,11 +139,11 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
       </ul></div>
       {poll && (
         <fieldset class="poll">
-          <legend>{poll.question}</legend>
+          <legend>{poll.question}{poll.closed ? ' (closed)' : ''}</legend>
           {poll.options.map((o, i) => (
-            <button type="button" key={i} class={`chip ${poll.my_vote === i ? 'on' : ''}`} disabled={poll.closed || !tokens}
-              aria-pressed={poll.my_vote === i} onClick={() => sock.current && ask(sock.current, EV.pollVote, { poll_id: poll.id, option: i }).then(() => setPoll({ ...poll, my_vote: i }))}>
-              {o.text}{o.votes !== undefined ? ` · ${o.votes}` : ''}
+            <button type="button" key={i} class={`chip ${myVote === i ? 'on' : ''}`} disabled={poll.closed || !tokens} aria-pressed={myVote === i}
+              onClick={async () => { if (!sock.current) return; const a = await ask(sock.current, EV.vote, { stream_id: stream.id, poll_id: poll.id, option: i }); if (!a.error) setMyVote(i); }}>
+              {o}{poll.counts ? ` · ${poll.counts[i] ?? 0}` : ''}
             </button>
           ))}
         </fieldset>

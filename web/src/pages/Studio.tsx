@@ -93,18 +93,21 @@ function Ingest({ s, onChange }: { s: Stream; onChange: (s: Stream) => void }) {
 
 function Moderation({ s }: { s: Stream }) {
   const [slow, setSlow] = useState('0');
-  const [terms, setTerms] = useState('');
+  const [term, setTerm] = useState('');
   const [msg, setMsg] = useState('');
   const send = async (ev: string, payload: Record<string, unknown>, ok: string) => {
+    // moderation events act in the stream's room: join it first on a short-lived socket
     const sock = connect();
-    const a = await ask(sock, ev, { stream_id: s.id, ...payload });
+    await new Promise<void>((r) => { sock.once('connect', () => r()); sock.once('connect_error', () => r()); });
+    let a = await ask(sock, EV.join, { stream_id: s.id });
+    if (!a.error) a = await ask(sock, ev, { stream_id: s.id, ...payload });
     sock.disconnect();
     setMsg(a.error ? (a.error.message || a.error.code) : ok);
   };
   return (
     <section class="panel" aria-labelledby="mod-h">
       <h2 id="mod-h">Chat moderation</h2>
-      <form onSubmit={(e) => { e.preventDefault(); send(EV.slow, { seconds: Number(slow) }, Number(slow) ? `Slow mode: ${slow} s.` : 'Slow mode off.'); }}>
+      <form onSubmit={(e) => { e.preventDefault(); send(EV.settings, { slow_mode_s: Number(slow) }, Number(slow) ? `Slow mode: ${slow} s.` : 'Slow mode off.'); }}>
         <label for="mod-slow">Slow mode</label>
         <div class="copyrow">
           <select id="mod-slow" value={slow} onChange={(e) => setSlow(e.currentTarget.value)}>
@@ -113,11 +116,11 @@ function Moderation({ s }: { s: Stream }) {
           <button class="btn small" type="submit">Apply</button>
         </div>
       </form>
-      <form onSubmit={(e) => { e.preventDefault(); send(EV.terms, { terms: terms.split(',').map((t) => t.trim()).filter(Boolean) }, 'Banned terms saved.'); }}>
-        <label for="mod-terms">Banned terms <span class="muted">(comma separated)</span></label>
+      <form onSubmit={(e) => { e.preventDefault(); const t = term.trim(); if (t) send(EV.term, { term: t, on: true }, `“${t}” is now refused in your chat.`).then(() => setTerm('')); }}>
+        <label for="mod-terms">Ban a word or phrase</label>
         <div class="copyrow">
-          <input id="mod-terms" value={terms} onInput={(e) => setTerms(e.currentTarget.value)} />
-          <button class="btn small" type="submit">Save</button>
+          <input id="mod-terms" maxLength={100} value={term} onInput={(e) => setTerm(e.currentTarget.value)} />
+          <button class="btn small" type="submit">Add</button>
         </div>
       </form>
       <p class="hint">Delete, time out or ban from a message in the chat below.</p>
