@@ -59,7 +59,12 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
     s.on(EV.deleted, (d: { id?: string; ids?: string[] }) => setMsgs((all) => all.filter((m) => m.id !== d.id && !(d.ids || []).includes(m.id))));
     s.on(EV.cleared, () => setMsgs([]));
     // a time-out or ban: the room reads a notice; the person concerned is told until when
+    // (the person concerned gets it twice: in the room and on their own channel)
+    const seen = new Set<string>();
     const sanction = (kind: 'timeout' | 'ban') => (d: { user_id: string; until?: string | null }) => {
+      const k = `${kind}:${d.user_id}:${d.until ?? ''}`;
+      if (seen.has(k)) return;
+      seen.add(k);
       const name = names.current.get(d.user_id) || 'A user';
       const mine = d.user_id === api.session.get()?.userId;
       if (kind === 'timeout') {
