@@ -36,6 +36,18 @@ export const endStream = async (id: string) => one(await api.POST('/v1/streams/{
 export const cancelStream = async (id: string) => one(await api.DELETE('/v1/streams/{id}', path(id)));
 export const rotateKey = async (id: string) => one(await api.POST('/v1/streams/{id}/key', path(id)));
 export const streamAnalytics = (id: string) => call<Record<string, unknown>>('GET', `/v1/streams/${encodeURIComponent(id)}/analytics`);
-/** The player's heartbeat (every 30 s): counts an HLS viewer and reports its delay. */
-export const heartbeat = (id: string, b: { latency_ms?: number; watching?: boolean }) =>
-  call<unknown>('POST', `/v1/streams/${encodeURIComponent(id)}/heartbeat`, b);
+/** The player's heartbeat while it plays (analytics: HLS viewers, watch time). Signed-in
+ * players are counted by account; anonymous ones by a random id kept in this browser. The
+ * reply says when to send the next one. */
+export function viewerId(): string {
+  let v = localStorage.getItem('vidzo.viewer');
+  if (!v) {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    v = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    localStorage.setItem('vidzo.viewer', v);
+  }
+  return v;
+}
+export const heartbeat = (id: string, b: { in_room?: boolean; leaving?: boolean }) =>
+  call<{ interval_s?: number }>('POST', `/v1/streams/${encodeURIComponent(id)}/heartbeat`, { viewer: viewerId(), ...b });

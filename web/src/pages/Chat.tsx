@@ -12,7 +12,7 @@ const REACTIONS = [['heart', '❤️', 'Heart'], ['fire', '🔥', 'Fire'], ['lau
 let sysId = 0;
 const who = (a?: { handle?: string | null; display_name?: string }) => a?.display_name || a?.handle || 'someone';
 
-export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; onViewers?: (n: number) => void; moderator?: boolean }) {
+export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: Stream; onViewers?: (n: number) => void; onJoined?: (inRoom: boolean) => void; moderator?: boolean }) {
   const { tokens } = useSession();
   const [msgs, setMsgs] = useState<ChatMessage[]>([]);
   const [text, setText] = useState('');
@@ -41,6 +41,7 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
       if (a.error) { setStatus(a.error.code === 'timeout' ? 'unavailable' : 'off'); return; }
       const j = (a.data || {}) as JoinState;
       setStatus('on');
+      onJoined?.(true);
       if (typeof j.viewers === 'number') onViewers?.(j.viewers);
       if (j.moderator) setCanMod(true);
       if (j.poll) setPoll(j.poll);
@@ -50,7 +51,7 @@ export function ChatPanel({ stream, onViewers, moderator }: { stream: Stream; on
       }
     };
     s.on('connect', join);
-    s.on('disconnect', () => setStatus('off'));
+    s.on('disconnect', () => { setStatus('off'); onJoined?.(false); });
     s.on('connect_error', () => setStatus('off')); // e.g. a server that refuses anonymous sockets
     s.on(EV.message, (m: ChatMessage) => {
       if (m.author?.id) names.current.set(m.author.id, who(m.author));

@@ -133,14 +133,16 @@ function Analytics({ s }: { s: Stream }) {
   const [a, setA] = useState<Record<string, unknown> | null>(null);
   useEffect(() => { streamAnalytics(s.id).then((r) => setA(r.data ?? null)); }, [s.id]);
   if (!a) return null;
-  const rows: [string, string][] = [
-    ['Peak viewers', 'peak_viewers'], ['Unique viewers', 'unique_viewers'], ['Average watch time (s)', 'avg_watch_s'],
-    ['Chat messages', 'chat_messages'], ['Reactions', 'reactions'], ['Followers gained', 'followers_gained'],
+  const mins = (ms: unknown) => `${Math.round(Number(ms || 0) / 60000)} min`;
+  const rows: [string, string, (v: unknown) => string][] = [
+    ['Peak viewers', 'peak_viewers', String], ['Unique viewers', 'unique_viewers', String],
+    ['Total watch time', 'watch_time_ms', mins], ['Average watch time', 'avg_watch_time_ms', mins],
+    ['Chat messages', 'chat_messages', String], ['Reactions', 'reactions', String], ['Followers gained', 'followers_gained', String],
   ];
   return (
     <section class="panel" aria-labelledby="an-h">
       <h2 id="an-h">Analytics</h2>
-      <dl class="stats">{rows.filter(([, k]) => a[k] !== undefined).map(([l, k]) => <div key={k}><dt>{l}</dt><dd>{String(a[k])}</dd></div>)}</dl>
+      <dl class="stats">{rows.filter(([, k]) => a[k] !== undefined).map(([l, k, f]) => <div key={k}><dt>{l}</dt><dd>{f(a[k])}</dd></div>)}</dl>
     </section>
   );
 }

@@ -51,7 +51,8 @@ function Player({ src, live, onLatency }: { src: string; live: boolean; onLatenc
 export function Watch({ params }: { params: Record<string, string> }) {
   const [s, setS] = useState<Stream | null | undefined>(undefined);
   const [viewers, setViewers] = useState<number | undefined>();
-  const latency = useRef<number | undefined>();
+  const [delay, setDelay] = useState<number | undefined>(); // the player's delay behind the live edge (ms)
+  const inRoom = useRef(false);
   useEffect(() => {
     let on = true;
     const load = () => getStream(params.id).then((r) => {
@@ -63,13 +64,20 @@ export function Watch({ params }: { params: Record<string, string> }) {
     const t = setInterval(load, 15000); // live ↔ ended changes; chat pushes counts faster
     return () => { on = false; clearInterval(t); };
   }, [params.id]);
-  // The streams API counts HLS viewers by heartbeat (every 30 s) and takes the player's delay.
+  // Analytics counts HLS viewers and watch time by heartbeat, every interval_s (30 s) while
+  // the page plays a live stream; leaving says so at once.
   useEffect(() => {
     if (s?.status !== 'live') return;
-    const beat = () => heartbeat(params.id, { latency_ms: latency.current, watching: !document.hidden });
+    let t: ReturnType<typeof setTimeout>;
+    let on = true;
+    const beat = async () => {
+      const r = await heartbeat(params.id, { in_room: inRoom.current });
+      if (on) t = setTimeout(beat, Math.max(5, r.data?.interval_s ?? 30) * 1000);
+    };
     beat();
-    const t = setInterval(beat, 30000);
-    return () => clearInterval(t);
+    const bye = () => { heartbeat(params.id, { leaving: true }); };
+    window.addEventListener('pagehide', bye);
+    return () => { on = false; clearTimeout(t); window.removeEventListener('pagehide', bye); bye(); };
   }, [params.id, s?.status]);
 
   if (s === null) return <NotFound />;
@@ -80,7 +88,7 @@ export function Watch({ params }: { params: Record<string, string> }) {
     <Shell title={s.title}>
       <div class="watch">
         <section class="stage" aria-labelledby="w-title">
-          {src ? <Player src={src} live={s.status === 'live'} onLatency={(ms) => { latency.current = ms; }} />
+          {src ? <Player src={src} live={s.status === 'live'} onLatency={setDelay} />
             : <div class="player empty" role="status">
                 {s.status === 'scheduled' ? `Starts ${s.scheduled_at ? fmtWhen(s.scheduled_at) : 'soon'}`
                   : s.status === 'ended' ? (s.replay?.status === 'failed' || s.replay?.status === 'empty' ? 'This stream has no replay.' : 'The replay is being prepared.') : s.status === 'cancelled' ? 'This stream was cancelled.' : 'Waiting for the stream…'}
@@ -88,7 +96,7 @@ export function Watch({ params }: { params: Record<string, string> }) {
           <div class="info">
             <h1 id="w-title">{s.title}</h1>
             <p class="muted">
-              {s.status === 'live' && <><span class="badge live">LIVE</span> <span id="viewer-count" aria-live="off">{fmtCount(viewers ?? 0)}</span> watching · </>}
+              {s.status === 'live' && <><span class="badge live">LIVE</span> <span id="viewer-count" aria-live="off">{fmtCount(viewers ?? 0)}</span> watching · {delay !== undefined && <><span id="delay">{(delay / 1000).toFixed(1)} s behind live</span> · </>}</>}
               {s.status === 'ended' && <>Replay · </>}
               {s.host?.id ? <Link href={`/u/${s.host.id}`}>{host}</Link> : host}
             </p>
@@ -96,7 +104,7 @@ export function Watch({ params }: { params: Record<string, string> }) {
             {s.description && <p class="bio">{s.description}</p>}
           </div>
         </section>
-        <ChatPanel stream={s} onViewers={setViewers} />
+        <ChatPanel stream={s} onViewers={setViewers} onJoined={(j) => { inRoom.current = j; }} />
       </div>
     </Shell>
   );
