@@ -15,7 +15,8 @@
  * an unknown /v1/... still answers the JSON 404 an API client expects.
  *
  * The route is VZ_FALLBACK (core/http.h): the router offers it only a path no other route
- * knows, whatever the order of the service list. A changed build needs a restart. */
+ * knows and outside every route's first segment (/v1, /socket.io, /metrics...), whatever
+ * the order of the service list. A changed build needs a restart. */
 #include "services/web/web.h"
 
 #include <dirent.h>
@@ -184,7 +185,9 @@ static const web_file *web_find(const char *path) {
   return NULL;
 }
 
-/* The API's and operators' namespaces: never the app, whatever is in the web root. */
+/* The API's and operators' namespaces: never the app, whatever is in the web root. The
+ * router already keeps every namespace a route uses away from the fallback; this list
+ * also covers those whose service is switched off or not built in. */
 static int web_reserved(const char *p) {
   static const char *const ns[] = { "/v1", "/socket.io", "/docs", "/metrics", "/healthz", "/readyz", NULL };
   for (int i = 0; ns[i]; i++) {
