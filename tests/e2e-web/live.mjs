@@ -2,8 +2,9 @@
 // vidzo --rtmp of its own): a creator signs up (code from the outbox), creates a stream in
 // the studio and starts ffmpeg on the RTMP URL and key the page shows; a second browser,
 // signed out, finds the stream on the home page and watches it (currentTime advances); a
-// third, signed in, chats; the creator times that user out and the chat shows it; the
-// stream ends and its replay plays. Ports: VZ_TEST_PORT + 20, 21.
+// third, signed in, chats (and votes in the host's poll, reacts, sees a deleted message
+// vanish); the creator times that user out and the chat shows it; the stream ends and its
+// replay plays. Ports: VZ_TEST_PORT + 20, 21.
 // Skipped (said so in the log) on a server without the ingest edge; the chat half is
 // skipped on a server without chat.
 import { spawn } from 'node:child_process';
@@ -119,6 +120,23 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
         console.log(`     first chat message on the host's page ${Date.now() - sentAt} ms after send`);
         await anon.getByText('hello from the web story').waitFor();
         await check(viewer, 'watch-chat');
+        // a poll from the studio: the viewer votes, the results come back
+        await studio.getByLabel('Start a poll').fill('Best colour?');
+        await studio.getByLabel('Options, one per line').fill('Red\nBlue');
+        await studio.getByRole('button', { name: 'Start poll' }).click();
+        await viewer.getByRole('group', { name: 'Best colour?' }).waitFor();
+        await viewer.getByRole('button', { name: /^Blue/ }).click();
+        await until('the vote in the results', async () => /Blue · 1/.test(await anon.locator('fieldset.poll').textContent()), 10000);
+        // a reaction: counted and shown to everyone (throttled broadcast)
+        await viewer.getByRole('button', { name: 'Heart' }).click();
+        await until('the heart count', async () => /1/.test(await anon.getByRole('button', { name: 'Heart' }).textContent()), 10000);
+        // a deleted message vanishes for everyone
+        await viewer.getByLabel('Send a message').fill('this one goes away');
+        await viewer.keyboard.press('Enter');
+        await anon.getByText('this one goes away').waitFor();
+        await studio.getByRole('button', { name: 'Delete message from Chatty Fan' }).last().click();
+        await anon.getByText('this one goes away').waitFor({ state: 'detached' });
+        await viewer.getByText('this one goes away').waitFor({ state: 'detached' });
         // 5. the creator times the viewer out from the studio's chat
         await studio.getByRole('button', { name: /Time out Chatty Fan/ }).click();
         await viewer.getByText('You were timed out by a moderator.').waitFor();

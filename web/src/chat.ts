@@ -27,7 +27,7 @@ export const EV = {
   timedOut: 'chat:timeout', banned: 'chat:ban', viewers: 'chat:viewers',
   react: 'chat:react', reactions: 'chat:reactions',
   poll: 'chat:poll', pollResults: 'chat:poll_results', pollClosed: 'chat:poll_closed', vote: 'chat:vote',
-  del: 'chat:delete', timeout: 'chat:timeout', ban: 'chat:ban', settings: 'chat:settings', term: 'chat:term',
+  del: 'chat:delete', timeout: 'chat:timeout', ban: 'chat:ban', settings: 'chat:settings', term: 'chat:term', newPoll: 'chat:poll',
 };
 
 export function connect(): Socket {

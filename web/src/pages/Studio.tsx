@@ -94,6 +94,9 @@ function Ingest({ s, onChange }: { s: Stream; onChange: (s: Stream) => void }) {
 function Moderation({ s }: { s: Stream }) {
   const [slow, setSlow] = useState('0');
   const [term, setTerm] = useState('');
+  const [pollQ, setPollQ] = useState('');
+  const [pollOpts, setPollOpts] = useState('');
+  const [pollSecs, setPollSecs] = useState('120');
   const [msg, setMsg] = useState('');
   const send = async (ev: string, payload: Record<string, unknown>, ok: string) => {
     // moderation events act in the stream's room: join it first on a short-lived socket
@@ -121,6 +124,24 @@ function Moderation({ s }: { s: Stream }) {
         <div class="copyrow">
           <input id="mod-terms" maxLength={100} value={term} onInput={(e) => setTerm(e.currentTarget.value)} />
           <button class="btn small" type="submit">Add</button>
+        </div>
+      </form>
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        const opts = pollOpts.split('\n').map((o) => o.trim()).filter(Boolean);
+        if (opts.length < 2 || opts.length > 5) return setMsg('A poll needs 2 to 5 options, one per line.');
+        send(EV.newPoll, { question: pollQ.trim(), options: opts, duration_s: Number(pollSecs) }, 'Poll started.').then(() => { setPollQ(''); setPollOpts(''); });
+      }}>
+        <label for="poll-q">Start a poll</label>
+        <input id="poll-q" required maxLength={200} placeholder="Question" value={pollQ} onInput={(e) => setPollQ(e.currentTarget.value)} />
+        <label for="poll-opts" class="sr">Options, one per line</label>
+        <textarea id="poll-opts" required rows={3} placeholder={'Options, one per line (2 to 5)'} value={pollOpts} onInput={(e) => setPollOpts(e.currentTarget.value)} />
+        <div class="copyrow">
+          <label for="poll-secs" class="sr">Poll duration</label>
+          <select id="poll-secs" value={pollSecs} onChange={(e) => setPollSecs(e.currentTarget.value)}>
+            {['60', '120', '300', '600'].map((v) => <option key={v} value={v}>{Number(v) / 60} min</option>)}
+          </select>
+          <button class="btn small" type="submit">Start poll</button>
         </div>
       </form>
       <p class="hint">Delete, time out or ban from a message in the chat below.</p>
