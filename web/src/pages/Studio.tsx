@@ -168,12 +168,17 @@ function Analytics({ s }: { s: Stream }) {
   );
 }
 
-function StreamAdmin({ id }: { id: string }) {
+function StreamAdmin({ id, onSeen }: { id: string; onSeen: (s: Stream) => void }) {
   const [s, setS] = useState<Stream | null | undefined>();
+  const [roomViewers, setRoomViewers] = useState<number | undefined>(); // pushed by the chat room, faster than polling
   const [err, setErr] = useState('');
   useEffect(() => {
     let on = true;
-    const load = () => getStream(id).then((r) => on && setS(r.data ?? (r.status === 404 ? null : undefined)));
+    const load = () => getStream(id).then((r) => {
+      if (!on) return;
+      setS(r.data ?? (r.status === 404 ? null : undefined));
+      if (r.data) onSeen(r.data); // the list beside it shows the same status
+    });
     load();
     const t = setInterval(load, 5000); // live status and viewers while the studio is open
     return () => { on = false; clearInterval(t); };
@@ -186,7 +191,7 @@ function StreamAdmin({ id }: { id: string }) {
         <h2>{s.title}</h2>
         <p>
           Status: <strong id="stream-status">{s.status}</strong>
-          {s.status === 'live' && <> · <span id="studio-viewers">{fmtCount(s.viewers ?? 0)}</span> watching</>}
+          {s.status === 'live' && <> · <span id="studio-viewers">{fmtCount(roomViewers ?? s.viewers ?? 0)}</span> watching</>}
           {s.status === 'scheduled' && s.scheduled_at && <> · starts {fmtWhen(s.scheduled_at)}</>}
         </p>
         <p><Link href={`/watch/${s.id}`}>Open the watch page</Link></p>
@@ -202,7 +207,7 @@ function StreamAdmin({ id }: { id: string }) {
       {(s.status === 'scheduled' || s.status === 'live') && <Ingest s={s} onChange={setS} />}
       {(s.status === 'scheduled' || s.status === 'live') && <Moderation s={s} />}
       {s.status === 'ended' && <Analytics s={s} />}
-      {s.status !== 'cancelled' && <ChatPanel stream={s} moderator />}
+      {s.status !== 'cancelled' && <ChatPanel stream={s} moderator onViewers={setRoomViewers} />}
     </div>
   );
 }
@@ -232,7 +237,7 @@ export function Studio({ params }: { params: Record<string, string> }) {
           ) : <p class="muted">None yet.</p>}
           <p><Link href="/studio" class="btn small">New stream</Link></p>
         </aside>
-        <div>{params.id ? <StreamAdmin id={params.id} /> : <CreateForm onCreated={(s) => navigate(`/studio/${s.id}`)} />}</div>
+        <div>{params.id ? <StreamAdmin id={params.id} onSeen={(x) => setMine((m) => m && m.map((y) => (y.id === x.id ? x : y)))} /> : <CreateForm onCreated={(s) => navigate(`/studio/${s.id}`)} />}</div>
       </div>
     </Shell>
   );
