@@ -31,8 +31,12 @@ export const EV = {
 };
 
 export function connect(): Socket {
-  const t = api.session.get();
-  return io(SOCKET_URL, { auth: t ? { token: t.access } : {}, transports: ['websocket', 'polling'] });
+  // auth as a function: every reconnect sends the current access token (it is refreshed
+  // every few minutes), not the one the page started with
+  return io(SOCKET_URL, {
+    auth: (cb) => { const t = api.session.get(); cb(t ? { token: t.access } : {}); },
+    transports: ['websocket', 'polling'],
+  });
 }
 
 export async function ask(s: Socket, ev: string, payload: unknown, ms = 5000): Promise<Ack> {

@@ -86,7 +86,7 @@ export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: 
     s.on(EV.pollResults, onPoll);
     s.on(EV.pollClosed, onPoll);
     return () => { s.disconnect(); sock.current = null; };
-  }, [stream.id, tokens?.access]);
+  }, [stream.id, tokens?.userId]); // a new identity reconnects; a refreshed token is read by auth()
 
   useEffect(() => { // keep the newest message in view unless the reader scrolled up
     const el = list.current;
