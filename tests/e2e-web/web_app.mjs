@@ -34,6 +34,10 @@ story('an anonymous visitor sees the home page: live now, upcoming, sign up', as
   assert.ok(await page.getByRole('link', { name: 'Create an account' }).isVisible());
   assert.equal(await page.title(), 'VidZo');
   await check(page, 'home');
+  // the light theme (a system setting) has to pass the contrast checks too
+  await page.emulateMedia({ colorScheme: 'light' });
+  await check(page, 'home-light');
+  await page.emulateMedia({ colorScheme: 'dark' });
   // keyboard: the first Tab reaches the skip link, which moves focus to the content
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
