@@ -90,7 +90,7 @@ clients/ts/node_modules/.package-lock.json: clients/ts/package-lock.json | node
 	cd clients/ts && $(NPM_CI)
 
 clients/ts/src/schema.d.ts: docs/openapi.yaml clients/ts/node_modules/.package-lock.json
-	cd clients/ts && npx openapi-typescript ../../docs/openapi.yaml -o src/schema.d.ts --silent
+	cd clients/ts && npx openapi-typescript ../../docs/openapi.yaml -o src/schema.d.ts >/dev/null
 
 build/web/index.html: $(WEB_SRCS) clients/ts/src/index.ts clients/ts/src/schema.d.ts web/node_modules/.package-lock.json
 	cd clients/ts && npx tsc --noEmit
