@@ -120,6 +120,9 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
         console.log(`     first chat message on the host's page ${Date.now() - sentAt} ms after send`);
         await anon.getByText('hello from the web story').waitFor();
         await check(viewer, 'watch-chat');
+        // the host pins it: everyone sees it above the chat
+        await studio.getByRole('button', { name: 'Pin message from Chatty Fan' }).first().click();
+        await anon.locator('.pinned', { hasText: 'hello from the web story' }).waitFor();
         // a poll from the studio: the viewer votes, the results come back
         await studio.getByLabel('Start a poll').fill('Best colour?');
         await studio.getByLabel('Options, one per line').fill('Red\nBlue');

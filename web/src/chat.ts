@@ -12,22 +12,25 @@ export interface ChatMessage {
   author?: Author;
   system?: boolean;            // a line the page adds itself (time-outs, bans), not a message
 }
+export interface Pinned { id: string; text: string; author?: Author }
 export interface ChatError { code: string; message?: string; retry_after?: number; field?: string }
 export interface Poll { id: string; question: string; options: string[]; counts?: number[]; closes_at?: string; closed?: boolean }
 export interface JoinState {
   live?: boolean; viewers?: number; moderator?: boolean; timed_out_until?: string | null; poll?: Poll | null;
   hidden_user_ids?: string[]; settings?: { slow_mode_s?: number; followers_only_s?: number | null };
+  pinned?: Pinned | null;
 }
 type Ack = { data?: Record<string, unknown>; error?: ChatError };
 
-// The chat service's Socket.IO events (namespace "/", room "stream:<id>").
+// The chat service's Socket.IO events (namespace "/", room "stream:<id>"; docs/asyncapi.yaml):
+// what the page asks (with an ack) and what the server pushes are named apart.
 export const EV = {
   join: 'chat:join', leave: 'chat:leave', send: 'chat:send',
   message: 'chat:message', deleted: 'chat:deleted', cleared: 'chat:cleared',
-  timedOut: 'chat:timeout', banned: 'chat:ban', viewers: 'chat:viewers',
-  react: 'chat:react', reactions: 'chat:reactions',
-  poll: 'chat:poll', pollResults: 'chat:poll_results', pollClosed: 'chat:poll_closed', vote: 'chat:vote',
-  del: 'chat:delete', timeout: 'chat:timeout', ban: 'chat:ban', settings: 'chat:settings', term: 'chat:term', newPoll: 'chat:poll',
+  timedOut: 'chat:user_timed_out', banned: 'chat:user_banned', unbanned: 'chat:user_unbanned', pinned: 'chat:pinned',
+  viewers: 'chat:viewers', react: 'chat:react', reactions: 'chat:reactions',
+  poll: 'chat:poll_started', pollResults: 'chat:poll_results', pollClosed: 'chat:poll_closed', vote: 'chat:vote',
+  del: 'chat:delete', timeout: 'chat:timeout', ban: 'chat:ban', settings: 'chat:settings', term: 'chat:term', newPoll: 'chat:poll', pin: 'chat:pin',
 };
 
 export function connect(): Socket {

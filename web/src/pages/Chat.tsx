@@ -4,7 +4,7 @@
 import type { Socket } from 'socket.io-client';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, useSession } from '../api';
-import { ask, chatRefusal, connect, EV, type ChatError, type ChatMessage, type JoinState, type Poll } from '../chat';
+import { ask, chatRefusal, connect, EV, type ChatError, type ChatMessage, type JoinState, type Pinned, type Poll } from '../chat';
 import { Link } from '../router';
 import type { Stream } from '../streams';
 
@@ -22,6 +22,7 @@ export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: 
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [poll, setPoll] = useState<Poll | null>(null);
   const [myVote, setMyVote] = useState<number | null>(null);
+  const [pinned, setPinned] = useState<Pinned | null>(null);
   const [canMod, setCanMod] = useState(false);
   const isMod = moderator || canMod || (!!tokens && tokens.userId === stream.host?.id);
   const sock = useRef<Socket | null>(null);
@@ -45,6 +46,7 @@ export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: 
       if (typeof j.viewers === 'number') onViewers?.(j.viewers);
       if (j.moderator) setCanMod(true);
       if (j.poll) setPoll(j.poll);
+      setPinned(j.pinned ?? null);
       if (j.timed_out_until) {
         const until = Date.parse(j.timed_out_until);
         if (until > Date.now()) setRefusal({ e: { code: 'timed_out' }, until });
@@ -77,6 +79,8 @@ export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: 
         if (mine) setRefusal({ e: { code: 'banned' }, until: 0 });
       }
     };
+    s.on(EV.unbanned, (d: { user_id: string }) => { if (d.user_id === api.session.get()?.userId) setRefusal(null); });
+    s.on(EV.pinned, (d: { pinned?: Pinned | null; message?: Pinned | null }) => setPinned(d.pinned ?? d.message ?? null));
     s.on(EV.timedOut, sanction('timeout'));
     s.on(EV.banned, sanction('ban'));
     s.on(EV.viewers, (d: { count?: number }) => onViewers?.(d.count ?? 0));
@@ -124,6 +128,7 @@ export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: 
   return (
     <section class="chat" aria-labelledby="chat-h">
       <h2 id="chat-h">Chat {status !== 'on' && <span class="muted small">({status === 'connecting' ? 'connecting' : status === 'unavailable' ? 'not available yet' : 'offline'})</span>}</h2>
+      {pinned && <p class="pinned"><span class="tag">Pinned</span> <strong>{who(pinned.author)}</strong> {pinned.text}</p>}
       <div ref={list} class="msgs" role="log" aria-live="polite" aria-label="Chat messages" tabIndex={0}><ul>
         {msgs.length === 0 && <li class="muted">No messages yet. Say hi!</li>}
         {msgs.map((m) => m.system ? (
@@ -133,11 +138,14 @@ export function ChatPanel({ stream, onViewers, onJoined, moderator }: { stream: 
             <strong>{who(m.author)}</strong>
             {m.author?.badges?.map((b) => <span class="tag" key={b}>{b}</span>)}{' '}
             <span>{m.text}</span>
-            {isMod && m.author && m.author.id !== tokens?.userId && (
+            {isMod && m.author && (
               <span class="modbar">
-                <button type="button" class="link" onClick={() => mod(EV.del, { message_id: m.id })} aria-label={`Delete message from ${who(m.author)}`}>Delete</button>
-                <button type="button" class="link" onClick={() => mod(EV.timeout, { user_id: m.author!.id, seconds: 600 })} aria-label={`Time out ${who(m.author)} for 10 minutes`}>Timeout</button>
-                <button type="button" class="link" onClick={() => mod(EV.ban, { user_id: m.author!.id })} aria-label={`Ban ${who(m.author)}`}>Ban</button>
+                <button type="button" class="link" onClick={() => mod(EV.pin, { message_id: m.id })} aria-label={`Pin message from ${who(m.author)}`}>Pin</button>
+                {m.author.id !== tokens?.userId && <>
+                  <button type="button" class="link" onClick={() => mod(EV.del, { message_id: m.id })} aria-label={`Delete message from ${who(m.author)}`}>Delete</button>
+                  <button type="button" class="link" onClick={() => mod(EV.timeout, { user_id: m.author!.id, seconds: 600 })} aria-label={`Time out ${who(m.author)} for 10 minutes`}>Timeout</button>
+                  <button type="button" class="link" onClick={() => mod(EV.ban, { user_id: m.author!.id })} aria-label={`Ban ${who(m.author)}`}>Ban</button>
+                </>}
               </span>
             )}
           </li>
