@@ -6,7 +6,7 @@ CC     ?= cc
 
 PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev \
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
-           pkg-config curl ca-certificates
+           pkg-config curl ca-certificates nginx libnginx-mod-rtmp ffmpeg
 TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2 \
            chromium fonts-dejavu-core fonts-noto-color-emoji
 
@@ -36,10 +36,12 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
 MIGRATIONS := $(wildcard src/db/migrations/*.sql src/services/*/migrations/*.sql)
 SCHEMAS   := src/core/schemas.json $(sort $(wildcard src/services/*/schemas.json))
 
-.PHONY: all run test deps test-deps clean lint fuzz bench unit web node
+.PHONY: all run test deps test-deps clean lint fuzz bench unit contract node web
 all: $(B)/vidzo web
 
-$(B)/vidzo: $(B)/src/main.o $(B)/libvidzo.a
+# redoc.o is named here, not archived: contract.c refers to it weakly, which would not
+# pull it out of an archive (the unit tests and fuzzers go without: /docs answers 503).
+$(B)/vidzo: $(B)/src/main.o $(B)/gen/redoc.o $(B)/libvidzo.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/libvidzo.a: $(OBJS)
@@ -69,7 +71,35 @@ $(B)/gen/schemas.c: $(SCHEMAS) scripts/embed-schemas.sh
 $(B)/gen/schemas.o: $(B)/gen/schemas.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The API reference page at /docs is Redoc's standalone bundle, linked into the binary.
+# Fetched once with npm (only the package's tarball, no dependencies) and checked
+# against the pinned digest; bump both together.
+REDOC_VERSION := 2.5.2
+REDOC_SHA256  := 6beb5aea23b71d09122ee35de8f326e38aec050e774f3bfba1f34e5c36608986
+REDOC_JS      := build/redoc-$(REDOC_VERSION)/redoc.standalone.js
+$(REDOC_JS):
+	@command -v npm >/dev/null || $(MAKE) -s node
+	@mkdir -p $(dir $@)
+	cd $(dir $@) && npm pack --silent redoc@$(REDOC_VERSION) >/dev/null && \
+	  tar -xzf redoc-$(REDOC_VERSION).tgz package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt && \
+	  mv package/bundles/* . && rm -rf package redoc-$(REDOC_VERSION).tgz
+	@echo "$(REDOC_SHA256)  $@" | sha256sum -c --quiet || { rm -f $@; echo "redoc bundle digest mismatch"; exit 1; }
+
+$(B)/gen/redoc.o: $(REDOC_JS)
+	@mkdir -p $(dir $@)
+	printf '\t.section .rodata\n\t.global vz_redoc_js\n\t.global vz_redoc_js_end\nvz_redoc_js:\n\t.incbin "%s"\nvz_redoc_js_end:\n\t.byte 0\n\t.section .note.GNU-stack,"",@progbits\n' $< > $(B)/gen/redoc.S
+	$(CC) -c -o $@ $(B)/gen/redoc.S
+
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+
 unit: $(B)/unit
+
+# The contract documents are the binary's output (docs/internals/contract.md); the test
+# run fails when they differ. This writes them again and shows what the generator says.
+contract: $(B)/vidzo
+	$(B)/vidzo openapi --data-dir /tmp/vidzo-contract > docs/openapi.yaml || true
+	$(B)/vidzo asyncapi --data-dir /tmp/vidzo-contract > docs/asyncapi.yaml || true
 
 # The web app (web/, Vite + Preact) and the typed client it calls the API with (clients/ts,
 # types generated from docs/openapi.yaml). Output: build/web, shared by every flavor and
@@ -79,9 +109,6 @@ WEB_SRCS := $(shell find web/src web/public -type f 2>/dev/null) web/index.html 
 NPM_CI   := npm ci --no-audit --no-fund --loglevel=error
 
 web: build/web/index.html
-
-node:
-	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 web/node_modules/.package-lock.json: web/package-lock.json | node
 	cd web && $(NPM_CI)
@@ -105,14 +132,14 @@ test-deps: deps
 	@missing=""; for p in $(TESTPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-	@command -v node >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@$(MAKE) -s node
 	@cd tests && [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 
 run: deps
 	$(MAKE) FLAVOR=release all
 	./build/release/vidzo migrate
 	./build/release/vidzo admin create --email admin@vidzo.local --password 'VidZo-admin-2026' --if-missing
-	VIDZO_TOTP_OPTIONAL=1 ./build/release/vidzo serve
+	VIDZO_TOTP_OPTIONAL=1 ./build/release/vidzo serve --rtmp
 
 test: test-deps
 	bash tests/run.sh

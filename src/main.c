@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/contract.h"
+#include "lib/yaml.h"
 #include "core/fault.h"
 #include "core/json.h"
 #include "core/metrics.h"
@@ -218,7 +219,7 @@ static int cmd_routes(int argc, char **argv) {
 
 /* The two contract documents of the registered tables; problems into `problems`. */
 static int contract_docs(json_t **openapi, json_t **asyncapi, json_t *problems) {
-  *openapi = vz_openapi(problems);
+  *openapi = vz_openapi(vz_service_list, problems);
   *asyncapi = sio_asyncapi(vz_service_list, problems);
   if (!*openapi || !*asyncapi) return -1;
   /* info.version follows the API: any change to either document needs a new version */

@@ -26,13 +26,15 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
-  &streams_service,
   &web_service, /* its route is a fallback: where it stands in this list does not matter */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
   &testapp_app,
   &conformance_app,
+  /* after the applications: under --bench the peer's fixture GET /v1/streams (bench/,
+   * shared/bench scenarios) must keep answering; routes match first registered first */
+  &streams_service,
   NULL,
 };
 

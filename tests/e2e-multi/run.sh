@@ -80,7 +80,10 @@ export VIDZO_AUTH_IP_LIMIT_SCALE=1
 export VZ_MULTI_WORK=$WORK VZ_MULTI_BIN=$BIN VZ_MULTI_PG=$PG_URL VZ_MULTI_REDIS=$REDIS_URL
 export VZ_MULTI_PORT=$PORT VZ_MULTI_ROOT=$ROOT
 cd tests # so socket.io-client resolves from tests/node_modules
-timeout -k 5 170 node e2e-multi/run.mjs ${VZ_TEST_FILTER:-} &
+# No contract check of each answer here (tests/contract/validate.mjs): HAProxy and
+# instances being killed answer 502/503 pages that are the proxy's, not the API's; the
+# single-server stories check the contract.
+VZ_CONTRACT=0 timeout -k 5 170 node e2e-multi/run.mjs ${VZ_TEST_FILTER:-} &
 NODE_PID=$!
 wait "$NODE_PID"
 rc=$?

@@ -168,8 +168,14 @@ static int media_h_get(vz_req *req) {
   return rc;
 }
 
+/* the contract's description of a key (media_key_ok checks it, answering 404) */
+static const vz_field key_param[] = { { "key", VZ_STR, VZ_REQUIRED, 5, 100, 0 }, { 0 } };
+
 vz_route media_routes[] = {
-  VZ_GET("/v1/media/:key", media_h_get), /* reads the file on the pool */
+  /* reads the file on the pool */
+  VZ_GET("/v1/media/:key", media_h_get, .op = "getMedia",
+         .summary = "A stored file (immutable; ETag, 304 on If-None-Match)", .res = "=File", .res_type = "image/*",
+         .errors = "304", .params = key_param),
   { 0 } };
 
 int media_open(const char *data_dir) {

@@ -8,4 +8,4 @@ extern const vz_subscription media_on[]; /* on_user.c */
 
 static int media_start(void) { return media_open(vz_cfg.data_dir); }
 
-const vz_service media_service = { .name = "media", .routes = media_routes, .on = media_on, .start = media_start };
+const vz_service media_service = { .name = "media", .about = "Stored files: images and other media", .routes = media_routes, .on = media_on, .start = media_start };
