@@ -1,10 +1,12 @@
 // The streams API (issue 18) as the web app uses it: typed from the contract (clients/ts).
 // Heartbeats and analytics are not in the contract yet and go through call().
+import type { operations } from '@vidzo/client';
 import { api, call, errorOf, type ApiError, type Schemas } from './api';
 
 export type StreamStatus = 'scheduled' | 'live' | 'ended' | 'cancelled';
-export type Stream = Schemas['Stream'] & { id: string; title: string; status: StreamStatus };
-export type StreamQuery = { status?: StreamStatus; category?: string; host?: string; following?: boolean; q?: string; limit?: number };
+export type Stream = Schemas['Stream'];
+export type StreamIn = operations['createStream']['requestBody']['content']['application/json'];
+export type StreamQuery = NonNullable<operations['listStreams']['parameters']['query']>;
 type One = { data?: Stream; error?: ApiError; status: number };
 
 // The ingest key is in the create and rotate replies only (the server keeps its hash): the
@@ -15,7 +17,8 @@ export const keyOf = (id: string) => keys.get(id);
 function one(r: { data?: { data?: Schemas['Stream'] }; error?: unknown; response: Response }): One {
   if (r.error || !r.data?.data) return { error: errorOf(r.error), status: r.response.status };
   const s = r.data.data as Stream;
-  if (s.stream_key) keys.set(s.id, s.stream_key);
+  const key = (s as Schemas['StreamWithKey']).stream_key;
+  if (key) keys.set(s.id, key);
   return { data: s, status: r.response.status };
 }
 
@@ -31,7 +34,7 @@ export async function listStreams(q: StreamQuery): Promise<{ items: Stream[]; av
 
 const path = (id: string) => ({ params: { path: { id } } });
 export const getStream = async (id: string) => one(await api.GET('/v1/streams/{id}', path(id)));
-export const createStream = async (b: Schemas['StreamIn']) => one(await api.POST('/v1/streams', { body: b }));
+export const createStream = async (b: StreamIn) => one(await api.POST('/v1/streams', { body: b }));
 export const endStream = async (id: string) => one(await api.POST('/v1/streams/{id}/end', path(id)));
 export const cancelStream = async (id: string) => one(await api.DELETE('/v1/streams/{id}', path(id)));
 export const rotateKey = async (id: string) => one(await api.POST('/v1/streams/{id}/key', path(id)));

@@ -8,9 +8,9 @@
 // The session holds the access and refresh tokens; a 401 on a signed-in call refreshes once
 // (POST /v1/auth/refresh rotates the refresh token) and repeats the call.
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { components, paths } from './schema';
+import type { components, operations, paths } from './schema';
 
-export type { paths, components };
+export type { paths, components, operations };
 export type Schemas = components['schemas'];
 export type ApiError = { code: string; message: string; field?: string; request_id?: string };
 

@@ -94,7 +94,7 @@ story('web: app paths fall back to index.html; files, the API and the operators\
       assert.equal(await r.text(), INDEX, p);
       assert.equal(r.headers.get('cache-control'), 'no-cache', p);
     }
-    for (const p of ['/v1', '/v1/', '/v1/no-such-endpoint', '/socket.io', '/docs', '/docs/x', '/metrics.txt', '/healthz/x',
+    for (const p of ['/v1', '/v1/', '/v1/no-such-endpoint', '/socket.io', '/docs/x', '/metrics.txt', '/healthz/x',
       '/readyz/x', '/assets/missing-123.js', '/assets/new-route', '/favicon.ico', '/.env', '/link.txt']) {
       const r = await fetch(`${url}${p}`);
       assert.equal(r.status, 404, p);
@@ -102,7 +102,9 @@ story('web: app paths fall back to index.html; files, the API and the operators\
       const j = await r.json();
       assert.equal(j.error.code, 'not_found', p);
     }
-    // the real endpoints still answer as before
+    // the real endpoints still answer as before (/docs: the API reference, not the app)
+    const docs = await fetch(`${url}/docs`);
+    if (docs.status === 200) assert.notEqual(await docs.text(), INDEX);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/metrics`)).status, 200);
     assert.equal((await fetch(`${url}/v1/time`)).status, 200);

@@ -36,7 +36,7 @@ export function Home() {
   const [cat, setCat] = useState('');
   const live = useFeed({ status: 'live', limit: 24, category: cat || undefined }, `live${cat}`);
   const upcoming = useFeed({ status: 'scheduled', limit: 12, category: cat || undefined }, `up${cat}`);
-  const following = useFeed(tokens ? { status: 'live', following: true, limit: 12 } : null, `f${tokens?.userId}`);
+  const following = useFeed(tokens ? { status: 'live', following: 'true', limit: 12 } : null, `f${tokens?.userId}`);
   const [cats, setCats] = useState<Schemas['Category'][]>([]);
   useEffect(() => {
     api.GET('/v1/categories', { params: { query: { limit: 50 } as never } }).then(({ data }) => setCats(((data as { data?: Schemas['Category'][] })?.data ?? []).filter((c) => c.kind !== 'product')));
