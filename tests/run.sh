@@ -143,7 +143,7 @@ for flavor in $FLAVORS; do
       if [ ! -x "${VZ_CHROMIUM:-/usr/bin/chromium}" ] || [ ! -f build/web/index.html ]; then
         echo "!! e2e-web: no Chromium or no build/web (make test-deps; make all)"; TOTAL_FAIL=$((TOTAL_FAIL + 1))
       else
-        VZ_TEST_URL=http://127.0.0.1:$PORT VZ_TEST_DATA_DIR=$WORK/data-$label VZ_TEST_BIN=$ROOT/build/$flavor/vidzo \
+        VZ_TEST_URL=http://127.0.0.1:$PORT VZ_TEST_PORT=$PORT VZ_TEST_DATA_DIR=$WORK/data-$label VZ_TEST_BIN=$ROOT/build/$flavor/vidzo \
           node tests/e2e-web/run.mjs ${VZ_TEST_FILTER:-} >"$WORK/e2e-web.log" 2>&1
         grep -E '^FAIL' -A3 "$WORK/e2e-web.log" | head -60
         grep -E 'watch page JS' "$WORK/e2e-web.log"
