@@ -158,7 +158,10 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
         const s = (await api('GET', `/v1/streams/${streamId}`, { base: url })).json?.data;
         return s?.replay?.status === 'ready' && s.replay.hls_url;
       }, 60000);
-      await anon.goto(U(`/watch/${streamId}`));
+      // found under Replays on the home page
+      await anon.goto(U('/'));
+      await anon.locator('section[aria-labelledby="h-replays"]').getByRole('link', { name: new RegExp(title) }).first().click();
+      assert.equal(new URL(anon.url()).pathname, `/watch/${streamId}`);
       await anon.getByText(/^Replay/).waitFor();
       await plays(anon, 1);
       await check(anon, 'watch-replay');

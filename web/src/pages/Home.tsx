@@ -36,6 +36,7 @@ export function Home() {
   const [cat, setCat] = useState('');
   const live = useFeed({ status: 'live', limit: 24, category: cat || undefined }, `live${cat}`);
   const upcoming = useFeed({ status: 'scheduled', limit: 12, category: cat || undefined }, `up${cat}`);
+  const replays = useFeed({ status: 'ended', limit: 12, category: cat || undefined }, `end${cat}`);
   const following = useFeed(tokens ? { status: 'live', following: 'true', limit: 12 } : null, `f${tokens?.userId}`);
   const [cats, setCats] = useState<Schemas['Category'][]>([]);
   useEffect(() => {
@@ -55,6 +56,7 @@ export function Home() {
       {tokens && following.items.length > 0 && <Row title="Following" id="h-following" feed={following} none="" />}
       <Row title="Live now" id="h-live" feed={live} none="Nobody is live right now. Check the upcoming streams, or go live yourself from the Studio." />
       <Row title="Upcoming" id="h-upcoming" feed={upcoming} none="No streams are scheduled yet." />
+      <Row title="Replays" id="h-replays" feed={replays} none="No replays yet." />
       {!tokens && (
         <section class="cta">
           <h2>Go live on VidZo</h2>

@@ -9,10 +9,13 @@ import { NotFound } from './NotFound';
 export function ProfilePage({ params }: { params: Record<string, string> }) {
   const [p, setP] = useState<Profile | null | undefined>(undefined);
   const [streams, setStreams] = useState<Stream[]>([]);
+  const [replays, setReplays] = useState<Stream[]>([]);
   useEffect(() => {
     setP(undefined);
     api.GET('/v1/users/{id}', { params: { path: { id: params.id } } }).then(({ data }) => setP((data?.data as Profile) ?? null));
-    listStreams({ host: params.id, limit: 12 }).then((r) => setStreams(r.items));
+    Promise.all([listStreams({ host: params.id, status: 'live', limit: 4 }), listStreams({ host: params.id, status: 'scheduled', limit: 8 })])
+      .then(([a, b]) => setStreams([...a.items, ...b.items]));
+    listStreams({ host: params.id, status: 'ended', limit: 12 }).then((r) => setReplays(r.items));
   }, [params.id]);
   if (p === null) return <NotFound />;
   if (!p) return <Shell title="Profile"><p class="muted" aria-live="polite">Loading…</p></Shell>;
@@ -34,7 +37,11 @@ export function ProfilePage({ params }: { params: Record<string, string> }) {
       )}
       <section aria-labelledby="p-streams" class="row">
         <h2 id="p-streams">Streams</h2>
-        {streams.length ? <ul class="grid">{streams.map((s) => <StreamCard key={s.id} s={s} />)}</ul> : <p class="muted">No streams yet.</p>}
+        {streams.length ? <ul class="grid">{streams.map((s) => <StreamCard key={s.id} s={s} />)}</ul> : <p class="muted">Not live and nothing planned.</p>}
+      </section>
+      <section aria-labelledby="p-replays" class="row">
+        <h2 id="p-replays">Replays</h2>
+        {replays.length ? <ul class="grid">{replays.map((s) => <StreamCard key={s.id} s={s} />)}</ul> : <p class="muted">No replays yet.</p>}
       </section>
     </Shell>
   );
