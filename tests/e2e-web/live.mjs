@@ -91,6 +91,7 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
         await anon.reload();
         return false;
       }, 20000);
+      await check(anon, 'home-live');
       const firstFrameT0 = Date.now();
       await anon.getByRole('link', { name: new RegExp(title) }).first().click();
       await anon.getByRole('heading', { name: title }).waitFor();
