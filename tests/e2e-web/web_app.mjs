@@ -185,6 +185,8 @@ story('a creator plans a stream in the studio: RTMP URL and key to copy, rotate;
   const title = `Web story ${unique('t')}`;
   await page.getByLabel('Title').fill(title);
   await page.getByLabel('Description').fill('A stream made by the browser story.');
+  const tag = unique('tag').slice(0, 20).toLowerCase();
+  await page.getByLabel(/^Tags/).fill(`webstory, ${tag}`);
   const when = new Date(Date.now() + 2 * 3600e3);
   const local = new Date(when.getTime() - when.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
   await page.getByLabel(/^Scheduled start/).fill(local);
@@ -224,6 +226,11 @@ story('a creator plans a stream in the studio: RTMP URL and key to copy, rotate;
   await anon.getByText(/^Starts /).waitFor();
   await anon.getByRole('link', { name: 'Sign in' }).first().waitFor();
   await check(anon, 'watch-scheduled');
+  // search finds it by a tag
+  await anon.getByLabel('Search streams and people').fill(tag);
+  await anon.keyboard.press('Enter');
+  await anon.getByRole('heading', { name: 'Streams' }).waitFor();
+  await anon.locator('section[aria-labelledby="s-streams"]').getByRole('link', { name: new RegExp(title) }).first().waitFor();
   await anon.done();
 }, { timeout: 90000 });
 

@@ -13,6 +13,7 @@ function CreateForm({ onCreated }: { onCreated: (s: Stream) => void }) {
   const [title, setTitle] = useState('');
   const [description, setDescription] = useState('');
   const [category, setCategory] = useState('');
+  const [tags, setTags] = useState('');
   const [when, setWhen] = useState('');
   const [visibility, setVisibility] = useState<'public' | 'followers'>('public');
   const [cats, setCats] = useState<Schemas['Category'][]>([]);
@@ -24,7 +25,8 @@ function CreateForm({ onCreated }: { onCreated: (s: Stream) => void }) {
     e.preventDefault();
     setErr(undefined);
     const r = await createStream({ title, description: description || undefined, category_id: category || undefined,
-      scheduled_at: when ? new Date(when).toISOString() : undefined, visibility });
+      scheduled_at: when ? new Date(when).toISOString() : undefined, visibility,
+      tags: tags ? tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean) : undefined });
     if (r.error) return setErr(r.status === 404 ? { code: 'unavailable', message: 'Streams are not available on this server yet.' } : r.error);
     onCreated(r.data!);
   };
@@ -51,6 +53,8 @@ function CreateForm({ onCreated }: { onCreated: (s: Stream) => void }) {
           </select>
         </div>
       </div>
+      <label for="ns-tags">Tags <span class="muted">(comma separated, up to 10)</span></label>
+      <input id="ns-tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} aria-describedby="ns-err" />
       <label for="ns-when">Scheduled start <span class="muted">(optional: leave empty to go live now)</span></label>
       <input id="ns-when" type="datetime-local" value={when} onInput={(e) => setWhen(e.currentTarget.value)} />
       <ErrorText id="ns-err" msg={say(err)} />
