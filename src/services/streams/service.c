@@ -55,6 +55,7 @@ static void streams_stop(void) { streams_ingest_stop(); }
 
 const vz_service streams_service = {
   .name = "streams",
+  .about = "Live streams: create, go live over RTMP, watch, end, recordings",
   .opts = streams_opts,
   .routes = streams_routes,
   .queues = streams_queues,
