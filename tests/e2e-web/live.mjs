@@ -155,6 +155,10 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
       await studio.getByRole('button', { name: 'End stream' }).click();
       await until('ended', async () => (await studio.locator('#stream-status').textContent()) === 'ended', 15000);
       await enc.stop();
+      // the studio shows the ended stream's numbers
+      await studio.getByRole('heading', { name: 'Analytics' }).waitFor();
+      await studio.getByText('Unique viewers').waitFor();
+      await check(studio, 'studio-analytics');
       await until('the replay', async () => {
         const s = (await api('GET', `/v1/streams/${streamId}`, { base: url })).json?.data;
         return s?.replay?.status === 'ready' && s.replay.hls_url;

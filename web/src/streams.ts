@@ -1,7 +1,7 @@
-// The streams API (issue 18) as the web app uses it: typed from the contract (clients/ts).
-// Heartbeats and analytics are not in the contract yet and go through call().
+// The streams API (issue 18) and its analytics as the web app uses them: typed from the
+// contract (clients/ts).
 import type { operations } from '@vidzo/client';
-import { api, call, errorOf, type ApiError, type Schemas } from './api';
+import { api, errorOf, type ApiError, type Schemas } from './api';
 
 export type StreamStatus = 'scheduled' | 'live' | 'ended' | 'cancelled';
 export type Stream = Schemas['Stream'];
@@ -38,7 +38,10 @@ export const createStream = async (b: StreamIn) => one(await api.POST('/v1/strea
 export const endStream = async (id: string) => one(await api.POST('/v1/streams/{id}/end', path(id)));
 export const cancelStream = async (id: string) => one(await api.DELETE('/v1/streams/{id}', path(id)));
 export const rotateKey = async (id: string) => one(await api.POST('/v1/streams/{id}/key', path(id)));
-export const streamAnalytics = (id: string) => call<Record<string, unknown>>('GET', `/v1/streams/${encodeURIComponent(id)}/analytics`);
+export const streamAnalytics = async (id: string): Promise<Schemas['StreamAnalytics'] | null> => {
+  const r = await api.GET('/v1/streams/{id}/analytics', path(id));
+  return r.data?.data ?? null;
+};
 /** The player's heartbeat while it plays (analytics: HLS viewers, watch time). Signed-in
  * players are counted by account; anonymous ones by a random id kept in this browser. The
  * reply says when to send the next one. */
@@ -52,5 +55,7 @@ export function viewerId(): string {
   }
   return v;
 }
-export const heartbeat = (id: string, b: { in_room?: boolean; leaving?: boolean }) =>
-  call<{ interval_s?: number }>('POST', `/v1/streams/${encodeURIComponent(id)}/heartbeat`, { viewer: viewerId(), ...b });
+export const heartbeat = async (id: string, b: { in_room?: boolean; leaving?: boolean }) => {
+  const r = await api.POST('/v1/streams/{id}/heartbeat', { ...path(id), body: { viewer: viewerId(), ...b } }).catch(() => null);
+  return { data: r?.data?.data as { interval_s?: number } | undefined };
+};

@@ -156,7 +156,7 @@ function Moderation({ s }: { s: Stream }) {
 
 function Analytics({ s }: { s: Stream }) {
   const [a, setA] = useState<Record<string, unknown> | null>(null);
-  useEffect(() => { streamAnalytics(s.id).then((r) => setA(r.data ?? null)); }, [s.id]);
+  useEffect(() => { streamAnalytics(s.id).then((r) => setA(r as Record<string, unknown> | null)); }, [s.id]);
   if (!a) return null;
   const mins = (ms: unknown) => `${Math.round(Number(ms || 0) / 60000)} min`;
   const rows: [string, string, (v: unknown) => string][] = [
