@@ -158,6 +158,7 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
       // the studio shows the ended stream's numbers
       await studio.getByRole('heading', { name: 'Analytics' }).waitFor();
       await studio.getByText('Unique viewers').waitFor();
+      await studio.getByRole('complementary').getByText('ended').waitFor(); // the list beside it agrees
       await check(studio, 'studio-analytics');
       await until('the replay', async () => {
         const s = (await api('GET', `/v1/streams/${streamId}`, { base: url })).json?.data;

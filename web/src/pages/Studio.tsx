@@ -201,7 +201,7 @@ function StreamAdmin({ id, onSeen }: { id: string; onSeen: (s: Stream) => void }
         <p><Link href={`/watch/${s.id}`}>Open the watch page</Link></p>
         {s.status === 'live' && <button class="btn small danger" type="button" onClick={async () => {
           if (!confirm('End the stream for everyone?')) return;
-          const r = await endStream(s.id); if (r.error) setErr(say(r.error)); else setS(r.data!);
+          const r = await endStream(s.id); if (r.error) setErr(say(r.error)); else { setS(r.data!); onSeen(r.data!); }
         }}>End stream</button>}
         {s.status === 'scheduled' && <button class="btn small ghost" type="button" onClick={async () => {
           const r = await cancelStream(s.id); if (r.error) setErr(say(r.error)); else navigate('/studio');
