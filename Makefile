@@ -8,7 +8,7 @@ PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-d
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
            libvips-dev pkg-config curl ca-certificates nginx libnginx-mod-rtmp ffmpeg
 TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2 \
-            libvips-tools
+           libvips-tools chromium fonts-dejavu-core fonts-noto-color-emoji
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isrc -I$(B)/gen -MMD -MP
@@ -40,8 +40,8 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
 MIGRATIONS := $(wildcard src/db/migrations/*.sql src/services/*/migrations/*.sql)
 SCHEMAS   := src/core/schemas.json $(sort $(wildcard src/services/*/schemas.json))
 
-.PHONY: all run test deps test-deps clean lint fuzz bench unit contract node
-all: $(B)/vidzo
+.PHONY: all run test deps test-deps clean lint fuzz bench unit contract node web
+all: $(B)/vidzo web
 
 # redoc.o is named here, not archived: contract.c refers to it weakly, which would not
 # pull it out of an archive (the unit tests and fuzzers go without: /docs answers 503).
@@ -108,6 +108,28 @@ contract: $(B)/vidzo
 	$(B)/vidzo openapi --data-dir /tmp/vidzo-contract > docs/openapi.yaml || true
 	$(B)/vidzo asyncapi --data-dir /tmp/vidzo-contract > docs/asyncapi.yaml || true
 
+# The web app (web/, Vite + Preact) and the typed client it calls the API with (clients/ts,
+# types generated from docs/openapi.yaml). Output: build/web, shared by every flavor and
+# served at / by vidzo (--web-root). The client's types are checked on every build, so a
+# route the contract drops breaks the build, not a page.
+WEB_SRCS := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+NPM_CI   := npm ci --no-audit --no-fund --loglevel=error
+
+web: build/web/index.html
+
+web/node_modules/.package-lock.json: web/package-lock.json | node
+	cd web && $(NPM_CI)
+
+clients/ts/node_modules/.package-lock.json: clients/ts/package-lock.json | node
+	cd clients/ts && $(NPM_CI)
+
+clients/ts/src/schema.d.ts: docs/openapi.yaml clients/ts/node_modules/.package-lock.json
+	cd clients/ts && npx openapi-typescript ../../docs/openapi.yaml -o src/schema.d.ts >/dev/null
+
+build/web/index.html: $(WEB_SRCS) clients/ts/src/index.ts clients/ts/src/schema.d.ts web/node_modules/.package-lock.json
+	cd clients/ts && npx tsc --noEmit
+	cd web && npx tsc --noEmit && npx vite build --logLevel warn
+
 deps:
 	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
@@ -139,6 +161,6 @@ bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf build
+	rm -rf build clients/ts/src/schema.d.ts
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -2,10 +2,12 @@
 # The whole test suite, as `make test` runs it: for each build flavor (debug, then
 # asan = ASan+UBSan), the C unit tests (and, once, the contract documents:
 # tests/contract/check.mjs), then the end-to-end stories against a started
-# server on SQLite and again on PostgreSQL (with Redis); then, per flavor, the
+# server on SQLite and again on PostgreSQL (with Redis), and once (debug, SQLite) the web
+# app's browser stories (tests/e2e-web, headless Chromium); then, per flavor, the
 # multi-instance stories (tests/e2e-multi: 3 instances + HAProxy); then a short libFuzzer
 # run of each target. Ends with "N passed, N failed".
-# Env: VZ_FLAVORS="debug asan", VZ_DBS="sqlite postgres", VZ_TEST_FILTER=substring.
+# Env: VZ_FLAVORS="debug asan", VZ_DBS="sqlite postgres", VZ_TEST_FILTER=substring,
+# VZ_SKIP_WEB=1 (no browser stories).
 # The slow media stories (real nginx-rtmp and ffmpeg: tests/e2e/streams/ingest.mjs) run
 # once, in the flavor-db named by VZ_MEDIA_LABEL (debug-sqlite; "none" skips them), on
 # ports derived from VZ_TEST_PORT (+10, +11, ...).
@@ -135,6 +137,19 @@ for flavor in $FLAVORS; do
     grep -E '^FAIL' -A3 "$WORK/e2e-$label.log" | head -60
     count "$WORK/e2e-$label.log" "e2e ($label)"
     grep -m1 '^contract coverage' "$WORK/e2e-$label.log" | cut -c1-400
+    # The web app in headless Chromium, once (debug, SQLite), on the same server: it serves
+    # build/web, which `make all` built. Screenshots: tests/e2e-web/screenshots/.
+    if [ "$flavor" = debug ] && [ "$db" = sqlite ] && [ -z "${VZ_SKIP_WEB:-}" ]; then
+      if [ ! -x "${VZ_CHROMIUM:-/usr/bin/chromium}" ] || [ ! -f build/web/index.html ]; then
+        echo "!! e2e-web: no Chromium or no build/web (make test-deps; make all)"; TOTAL_FAIL=$((TOTAL_FAIL + 1))
+      else
+        VZ_TEST_URL=http://127.0.0.1:$PORT VZ_TEST_PORT=$PORT VZ_TEST_DATA_DIR=$WORK/data-$label VZ_TEST_BIN=$ROOT/build/$flavor/vidzo \
+          node tests/e2e-web/run.mjs ${VZ_TEST_FILTER:-} >"$WORK/e2e-web.log" 2>&1
+        grep -E '^FAIL' -A3 "$WORK/e2e-web.log" | head -60
+        grep -E 'watch page JS' "$WORK/e2e-web.log"
+        count "$WORK/e2e-web.log" "e2e-web ($label)"
+      fi
+    fi
     server_exit_check "$label"
   done
 done

@@ -55,6 +55,10 @@ enum {
                                * callers still count per IP */
   VZ_UNLISTED = 1 << 12,      /* not part of the public contract (debug and test routes):
                                * `vidzo openapi` leaves it out */
+  VZ_FALLBACK = 1 << 13,      /* only when no other route's path matches and the path's
+                               * first segment is no other route's (the web app's files at /,
+                               * services/web): registration order never lets it shadow an
+                               * API route, and an unknown /v1/... stays the API's 404 */
 };
 #define VZ_ROLE_FLAGS (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN)
 /* The one role enum (auth's tokens carry it; auth_role_* names the same values). */

@@ -137,6 +137,21 @@ static int match_path(vz_req *req, const vz_route *r, int capture) {
   return 1;
 }
 
+/* 1 when the path's first segment is one a (non-fallback) route starts with: /v1,
+ * /socket.io, /metrics... An unknown path there is that namespace's 404 (the JSON
+ * envelope, counted as unmatched), never the fallback's page. */
+static int in_api_namespace(const char *path) {
+  const char *e = strchr(path + 1, '/');
+  size_t n = e ? (size_t)(e - path) : strlen(path);
+  if (n <= 1) return 0;
+  for (int i = 0; i < nroutes; i++) {
+    const char *p = routes[i]->path;
+    if (routes[i]->flags & VZ_FALLBACK || strncmp(p, path, n) || (p[n] && p[n] != '/')) continue;
+    return 1;
+  }
+  return 0;
+}
+
 /* Called at headers-complete. Sets req->route, or req->status 400/404/405 for dispatch. */
 void vz_route_match(vz_req *req) {
   if (split_target(req) < 0) {
@@ -146,8 +161,13 @@ void vz_route_match(vz_req *req) {
     return;
   }
   int path_hit = 0;
+  const vz_route *fallback = NULL;
   for (int i = 0; i < nroutes; i++) {
     const vz_route *r = routes[i];
+    if (r->flags & VZ_FALLBACK) {
+      if (!fallback) fallback = r;
+      continue;
+    }
     if (!match_path(req, r, 0)) continue;
     path_hit = 1;
     if (strcmp(r->method, "*") == 0 || strcmp(r->method, req->method) == 0 ||
@@ -156,6 +176,12 @@ void vz_route_match(vz_req *req) {
       req->route = r;
       return;
     }
+  }
+  if (!path_hit && fallback && match_path(req, fallback, 0) && !in_api_namespace(req->path) &&
+      (strcmp(fallback->method, req->method) == 0 ||
+       (strcmp(req->method, "HEAD") == 0 && strcmp(fallback->method, "GET") == 0))) {
+    req->route = fallback;
+    return;
   }
   req->status = path_hit ? 405 : 404;
 }
@@ -167,7 +193,7 @@ char *vz_route_allow(vz_req *req) {
   buf[0] = 0;
   for (int i = 0; i < nroutes; i++) {
     const vz_route *r = routes[i];
-    if (!match_path(req, r, 0) || strstr(buf, r->method)) continue;
+    if ((r->flags & VZ_FALLBACK) || !match_path(req, r, 0) || strstr(buf, r->method)) continue;
     n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", r->method);
     if (n >= sizeof buf) break;
   }

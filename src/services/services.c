@@ -22,6 +22,7 @@
 #include "services/products/products.h"
 #include "services/streams/streams.h"
 #include "services/users/users.h"
+#include "services/web/web.h"
 
 const vz_service *const vz_service_list[] = {
   &auth_service,
@@ -37,6 +38,7 @@ const vz_service *const vz_service_list[] = {
   &payments_stripe_service, /* payment providers: register by name, any order */
   &payments_paypal_service,
   &agora_service, /* settings only; before streams, which issues the tokens */
+  &web_service, /* its route is a fallback: where it stands in this list does not matter */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,

@@ -1,5 +1,6 @@
 /* router: a path matches exactly one route with its :params; a known path with another
- * method is 405, an unknown one 404; traversal, NUL, bad escapes and invalid UTF-8 are
+ * method is 405, an unknown one 404 (or the fallback row's, outside every route's first
+ * segment); traversal, NUL, bad escapes and invalid UTF-8 are
  * 400 before any route is tried; declared query and body input is checked field by field. */
 #include <stdlib.h>
 #include "core/http.h"
@@ -35,6 +36,7 @@ static vz_route table[] = {
   VZ_ANY_METHOD("/t/static/", h_ok, .flags = VZ_PREFIX),
   VZ_POST("/t/nested", h_ok, .body = n_in),
   VZ_PUT("/t/raw", h_ok, .flags = VZ_RAW_BODY),
+  VZ_GET("/", h_ok, .flags = VZ_PREFIX | VZ_FALLBACK), /* the web app's files (services/web) */
   { 0 } };
 
 static void setup(void) {
@@ -306,3 +308,34 @@ TEST(router_body_exact_or_503_under_allocation_failure) {
   CHECK(refused > 3);
 }
 #endif
+
+TEST(router_fallback_only_where_no_route_and_no_api_namespace) {
+  vz_req *r = mk("GET", "/watch/42");          /* an app path: the fallback */
+  CHECK(r->route == &table[7]);
+  done(r);
+  r = mk("HEAD", "/");
+  CHECK(r->route == &table[7]);
+  done(r);
+  r = mk("GET", "/t/things/9");                 /* a real route still wins, whatever the order */
+  CHECK(r->route == &table[2]);
+  done(r);
+  r = mk("GET", "/t/nope");                     /* inside a route's namespace: its 404 */
+  CHECK(!r->route);
+  CHECK_EQ_INT(r->status, 404);
+  done(r);
+  r = mk("GET", "/t");
+  CHECK(!r->route);
+  done(r);
+  r = mk("POST", "/watch/42");                  /* the fallback is GET only */
+  CHECK(!r->route);
+  CHECK_EQ_INT(r->status, 404);
+  done(r);
+  r = mk("PUT", "/t/things");                   /* Allow never names the fallback's GET twice or alone */
+  CHECK_EQ_INT(r->status, 405);
+  CHECK_EQ_STR(vz_route_allow(r), "GET, POST");
+  done(r);
+  r = mk("GET", "/t/raw");                      /* PUT-only route: 405 without GET in Allow */
+  CHECK_EQ_INT(r->status, 405);
+  CHECK_EQ_STR(vz_route_allow(r), "PUT");
+  done(r);
+}
