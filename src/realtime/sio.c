@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache.h"
+#include "core/bus.h"
 #include "core/config.h"
 #include "core/http.h"
 #include "realtime/eio.h"
@@ -437,6 +439,64 @@ void sio_disconnect_session(int64_t session_id) {
   }
 }
 
+/* Removing a user's sockets from a room (a ban) on every loop and every instance. The
+ * message on the bus "sio:kick" is: 8-byte origin, 8-byte user id, then the room key.
+ * This instance posts to its own loops directly (Redis may be down) and ignores its echo. */
+typedef struct kick_msg { int64_t user_id; size_t klen; char key[SIO_MAX_NSP + ROOM_MAX + 2]; } kick_msg;
+static uint64_t kick_origin;
+
+static void kick_posted(void *arg) {
+  kick_msg *k = arg;
+  sio_loopst *st = sio_loopst_of(vz_loop_current());
+  sio_room *r = sio_rooms_get(&st->rooms, k->key, k->klen, 0);
+  if (r) {
+    r->busy++;
+    for (uint32_t i = r->n; i-- > 0;) {
+      if (i >= r->n || r->m[i]->who.user_id != k->user_id) continue;
+      sio_socket *m = r->m[i];
+      for (int j = 0; j < m->nmem; j++)
+        if (m->mem[j].r == r) { leave_at(m, j); break; }
+    }
+    r->busy--;
+    sio_rooms_release(&st->rooms, r);
+  }
+  free(k);
+}
+
+static void kick_local(int64_t user_id, const char *key, size_t klen) {
+  for (int i = 0, n = vz_loop_count(); i < n; i++) {
+    kick_msg *k = malloc(sizeof *k);
+    if (!k) return;
+    k->user_id = user_id;
+    k->klen = klen;
+    memcpy(k->key, key, klen);
+    if (vz_loop_post(vz_loop_get(i), kick_posted, k) < 0) free(k);
+  }
+}
+
+static void on_bus_kick(const char *topic, const void *data, size_t len) {
+  const uint8_t *p = data;
+  uint64_t origin;
+  int64_t uid;
+  if (strcmp(topic, "sio:kick") != 0 || len <= 16 || len - 16 >= SIO_MAX_NSP + ROOM_MAX + 2) return;
+  memcpy(&origin, p, 8);
+  memcpy(&uid, p + 8, 8);
+  if (origin != kick_origin) kick_local(uid, (const char *)p + 16, len - 16);
+}
+
+int sio_room_leave_user(const char *nsp, const char *room, int64_t user_id) {
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  if (!nsp || strlen(nsp) > SIO_MAX_NSP || !sio_valid_room(room) || user_id <= 0) return -1;
+  size_t klen = sio_room_key(key, nsp, room);
+  kick_local(user_id, key, klen);
+  uint8_t m[16 + sizeof key];
+  memcpy(m, &kick_origin, 8);
+  memcpy(m + 8, &user_id, 8);
+  memcpy(m + 16, key, klen);
+  if (cache_backend() == CACHE_REDIS) vz_bus_publish("sio:kick", m, 16 + klen);
+  return 0;
+}
+
 /* ---- incoming packets ------------------------------------------------------------------ */
 
 static sio_socket *find_socket(sio_conn *c, const char *nsp) {
@@ -670,7 +730,18 @@ void sio_set_recovery(int on) { recovery_wanted = on; }
 /* A socket's access token is checked by the same hook as an HTTP bearer token (the auth
  * service installs it); a guest rule, if any, is an application's (sio_set_auth_check). */
 int sio_auth_bearer(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
-  const char *tok = json_string_value(json_object_get(auth, "token"));
+  const json_t *jt = json_object_get(auth, "token");
+  /* No token at all: an anonymous viewer (issue 19), user_id 0, role none. It may join
+   * public rooms through the services' events and receive; every declared event with
+   * VZ_AUTH or a role refuses it (401). A token that is there but bad is still refused:
+   * a client whose token expired must learn it, not be silently read-only. */
+  if (!jt) {
+    out->user_id = out->session_id = 0;
+    out->role = VZ_R_NONE;
+    snprintf(out->user, sizeof out->user, "anonymous");
+    return 0;
+  }
+  const char *tok = json_string_value(jt);
   int64_t uid = 0, sid = 0;
   int role = 0;
   if (!tok || !vz_hook.authenticate || vz_hook.authenticate(tok, &uid, &role, &sid) != 0) {
@@ -700,6 +771,8 @@ int sio_start(int recovery) {
   uint64_t instance;
   if (sio_broadcast_init(&instance) < 0) return -1;
   if (sio_presence_init(instance, loop_rooms) < 0) return -1;
+  kick_origin = instance;
+  if (vz_bus_subscribe("sio:kick", on_bus_kick) < 0) return -1;
   atexit(sio_rec_free);
   atexit(sio_loops_free);
   return 0;

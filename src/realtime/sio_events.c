@@ -74,15 +74,33 @@ void sio_events_metrics(char **b, size_t *l, size_t *c) {
                       events[i]->event, (double)atomic_load(&micros[i]) / 1e6);
 }
 
-/* What an event needs to find its socket again, and its request. */
+/* What an event needs to find its socket again, and its request. refs: the after-work
+ * callback and the handler's answer (at once, or sio_event_done for VZ_PENDING); the
+ * last of the two finishes. */
 typedef struct ev_job {
   uv_work_t w;
   vz_req *req;
   const sio_event *e;
   int64_t ack_id;
   int retry_after;
+  atomic_int refs;
   char sid[32], nsp[SIO_MAX_NSP + 1], socket_id[21];
 } ev_job;
+
+/* Hung on req->user for the event's life (the request is the event's own). */
+typedef struct ev_ext {
+  ev_job *job;
+  char join[ROOM_MAX + 1], leave[ROOM_MAX + 1];
+} ev_ext;
+
+static int set_room(vz_req *req, int join, const char *room) {
+  ev_ext *x = req->user;
+  if (!x || !sio_valid_room(room)) return -1;
+  snprintf(join ? x->join : x->leave, ROOM_MAX + 1, "%s", room);
+  return 0;
+}
+int sio_event_join(vz_req *req, const char *room) { return set_room(req, 1, room); }
+int sio_event_leave(vz_req *req, const char *room) { return set_room(req, 0, room); }
 
 static _Thread_local uint64_t rid_counter;
 
@@ -102,7 +120,8 @@ static vz_req *req_new(sio_socket *s, const sio_event *e) {
   r->session_id = s->who.session_id;
   snprintf(r->request_id, sizeof r->request_id, "ev%08x%012" PRIx64, (unsigned)(uintptr_t)r->loop & 0xffffffffu,
            ++rid_counter);
-  return r->path ? r : (vz_arena_free(a), NULL);
+  r->user = vz_arena_calloc(a, sizeof(ev_ext));
+  return r->path && r->user ? r : (vz_arena_free(a), NULL);
 }
 
 /* The checks before the handler; 0 to run it, else the reply is set. */
@@ -132,18 +151,35 @@ static int admit(vz_req *req, sio_socket *s, const sio_event *e, const json_t *a
    * is an empty object (its required fields are then reported missing) */
   req->json = vz_arena_json(req, arg ? json_deep_copy(arg) : json_object());
   if (!req->json) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-  return vz_validate_json_or_fail(req, e->in, req->json);
+  if (vz_validate_json_or_fail(req, e->in, req->json)) return req->status;
+  if (e->room_prefix && e->room_field) {
+    const json_t *v = json_object_get(req->json, e->room_field);
+    char room[ROOM_MAX + 1];
+    if (json_is_string(v)) snprintf(room, sizeof room, "%s%s", e->room_prefix, json_string_value(v));
+    else if (json_is_integer(v)) snprintf(room, sizeof room, "%s%" JSON_INTEGER_FORMAT, e->room_prefix, json_integer_value(v));
+    else return vz_fail(req, 400, "invalid_argument", e->room_field, "%s is required", e->room_field);
+    if (!sio_in_room(s, room)) return vz_fail(req, 403, "not_in_room", e->room_field, "join the room first");
+  }
+  return 0;
 }
 
-static void run_handler(vz_req *req, const sio_event *e) {
+/* Returns VZ_PENDING when the handler handed the request on (worker events only). */
+static int run_handler(vz_req *req, const sio_event *e) {
   vz_log_context_set(req->request_id, req->user_id, req->path);
-  e->handler(req);
+  int rc = e->handler(req);
   vz_log_context_clear();
+  if (rc == VZ_PENDING && !(e->flags & SIO_ON_LOOP) && !(e->flags & VZ_AUDIT)) return VZ_PENDING;
   if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
+  return 0;
 }
 
 /* On the owning loop: ack, count, log, free. s may be NULL (the socket went away). */
 static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_id, int retry_after) {
+  ev_ext *x = req->user;
+  if (s && x && req->status < 300) { /* rooms first: the ack tells the client it is in */
+    if (x->leave[0]) sio_leave(s, x->leave);
+    if (x->join[0]) sio_join(s, x->join);
+  }
   if (s && ack_id >= 0) {
     json_t *body = req->res_body ? vz_json_loadb(req->res_body, req->res_len, 0, NULL, NULL) : NULL;
     if (!body) body = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message", "no answer");
@@ -179,8 +215,11 @@ static void work_cb(uv_work_t *w) {
     vz_tx_run(req);
     vz_log_context_clear();
     if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
-  } else run_handler(req, j->e);
+  } else if (run_handler(req, j->e) == VZ_PENDING) {
+    return; /* the thread it went to calls sio_event_done; it owns the request now */
+  }
   req->db = req->db_read = NULL;
+  atomic_fetch_sub(&j->refs, 1); /* answered here: no sio_event_done will come */
 }
 
 static sio_socket *find_again(const ev_job *j) {
@@ -192,11 +231,35 @@ static sio_socket *find_again(const ev_job *j) {
   return NULL;
 }
 
-static void after_work_cb(uv_work_t *w, int status) {
-  ev_job *j = w->data;
-  if (status == UV_ECANCELED) vz_fail(j->req, 503, "unavailable", NULL, "server shutting down");
+static void job_finish(ev_job *j) {
   finish(find_again(j), j->req, j->e, j->ack_id, j->retry_after);
   free(j);
+}
+
+static void after_work_cb(uv_work_t *w, int status) {
+  ev_job *j = w->data;
+  if (status == UV_ECANCELED) { /* the handler never ran */
+    vz_fail(j->req, 503, "unavailable", NULL, "server shutting down");
+    job_finish(j);
+    return;
+  }
+  if (atomic_fetch_sub(&j->refs, 1) == 1) job_finish(j);
+}
+
+static void done_posted(void *arg) { job_finish(arg); }
+
+void sio_event_done(vz_req *req) {
+  ev_ext *x = req->user;
+  ev_job *j = x ? x->job : NULL;
+  if (!j) return;
+  req->db = req->db_read = NULL;
+  if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
+  if (atomic_fetch_sub(&j->refs, 1) != 1) return; /* after_work_cb is still to come */
+  if (vz_loop_post(req->loop, done_posted, j) < 0) {
+    /* the loop is gone (shutdown): nothing to ack; drop quietly */
+    vz_req_free(req);
+    free(j);
+  }
 }
 
 void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id) {
@@ -218,6 +281,8 @@ void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_
     j->req = req;
     j->e = e;
     j->ack_id = ack_id;
+    atomic_init(&j->refs, 2);
+    ((ev_ext *)req->user)->job = j;
     snprintf(j->sid, sizeof j->sid, "%s", s->c->e->sid);
     snprintf(j->nsp, sizeof j->nsp, "%s", s->ns->name);
     snprintf(j->socket_id, sizeof j->socket_id, "%s", s->id);

@@ -11,6 +11,7 @@
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
+#include "services/chat/chat.h"
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
@@ -25,6 +26,7 @@ const vz_service *const vz_service_list[] = {
   &clock_service,
   &docs_service,
   &realtime_service,
+  &chat_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
   &testapp_app,

@@ -150,6 +150,7 @@ static sio_event test_events[] = {
 
 static int guest_or_bearer(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
   const char *tok = json_string_value(json_object_get(auth, "token"));
+  if (!json_object_get(auth, "token")) return sio_auth_bearer(nsp, auth, out, message); /* anonymous viewer */
   if (!tok || !strchr(tok, '.')) return sio_auth_token_nonempty(nsp, auth, out, message);
   return sio_auth_bearer(nsp, auth, out, message);
 }
