@@ -54,6 +54,45 @@ static int dec_user_suspended(json_t *d, vz_event *e) {
   return p->user_id > 0 ? 0 : -1;
 }
 
+static json_t *enc_stream_live(const vz_event *e) {
+  const vz_ev_stream_live *p = &e->stream_live;
+  return json_pack("{s:I, s:I, s:I, s:I, s:s?, s:s?, s:i}", "stream_id", (json_int_t)p->stream_id, "host_id",
+                   (json_int_t)p->host_id, "session_id", (json_int_t)p->session_id, "started_at",
+                   (json_int_t)p->started_at, "source", p->source, "title", p->title, "visibility", p->visibility);
+}
+
+static int dec_stream_live(json_t *d, vz_event *e) {
+  vz_ev_stream_live *p = &e->stream_live;
+  p->stream_id = json_integer_value(json_object_get(d, "stream_id"));
+  p->host_id = json_integer_value(json_object_get(d, "host_id"));
+  p->session_id = json_integer_value(json_object_get(d, "session_id"));
+  p->started_at = json_integer_value(json_object_get(d, "started_at"));
+  p->source = json_string_value(json_object_get(d, "source")); /* lives as long as d */
+  p->title = json_string_value(json_object_get(d, "title"));
+  p->visibility = (int)json_integer_value(json_object_get(d, "visibility"));
+  return p->stream_id > 0 && p->host_id > 0 ? 0 : -1;
+}
+
+static json_t *enc_stream_ended(const vz_event *e) {
+  const vz_ev_stream_ended *p = &e->stream_ended;
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s?}", "stream_id", (json_int_t)p->stream_id, "host_id",
+                   (json_int_t)p->host_id, "session_id", (json_int_t)p->session_id, "started_at",
+                   (json_int_t)p->started_at, "ended_at", (json_int_t)p->ended_at, "peak_viewers",
+                   (json_int_t)p->peak_viewers, "reason", p->reason);
+}
+
+static int dec_stream_ended(json_t *d, vz_event *e) {
+  vz_ev_stream_ended *p = &e->stream_ended;
+  p->stream_id = json_integer_value(json_object_get(d, "stream_id"));
+  p->host_id = json_integer_value(json_object_get(d, "host_id"));
+  p->session_id = json_integer_value(json_object_get(d, "session_id"));
+  p->started_at = json_integer_value(json_object_get(d, "started_at"));
+  p->ended_at = json_integer_value(json_object_get(d, "ended_at"));
+  p->peak_viewers = json_integer_value(json_object_get(d, "peak_viewers"));
+  p->reason = json_string_value(json_object_get(d, "reason"));
+  return p->stream_id > 0 && p->host_id > 0 ? 0 : -1;
+}
+
 typedef struct kind_info {
   const char *name;
   size_t size;                          /* of the payload struct; 0: reserved */
@@ -64,8 +103,8 @@ typedef struct kind_info {
 static const kind_info kinds[VZ_EV_KINDS] = {
   [VZ_EV_USER_DELETED] = { "user_deleted", sizeof(vz_ev_user_deleted), enc_user_deleted, dec_user_deleted },
   [VZ_EV_USER_SUSPENDED] = { "user_suspended", sizeof(vz_ev_user_suspended), enc_user_suspended, dec_user_suspended },
-  [VZ_EV_STREAM_LIVE] = { "stream_live", 0, NULL, NULL },
-  [VZ_EV_STREAM_ENDED] = { "stream_ended", 0, NULL, NULL },
+  [VZ_EV_STREAM_LIVE] = { "stream_live", sizeof(vz_ev_stream_live), enc_stream_live, dec_stream_live },
+  [VZ_EV_STREAM_ENDED] = { "stream_ended", sizeof(vz_ev_stream_ended), enc_stream_ended, dec_stream_ended },
   [VZ_EV_ORDER_PAID] = { "order_paid", 0, NULL, NULL },
 };
 

@@ -36,11 +36,11 @@ enum vz_event_kind {
   VZ_EV_NONE = 0,       /* ends a subscription table */
   VZ_EV_USER_DELETED,   /* vz_ev_user_deleted: users, when an account is deleted */
   VZ_EV_USER_SUSPENDED, /* vz_ev_user_suspended: users, when an admin suspends an account */
+  VZ_EV_STREAM_LIVE,    /* vz_ev_stream_live: streams, when a stream goes live */
+  VZ_EV_STREAM_ENDED,   /* vz_ev_stream_ended: streams, when a live stream ends */
   /* Reserved: the services that will emit these add their payload struct below and their
    * JSON form in events.c (kinds[]) with their first emitter. Until then emitting one, or
    * subscribing to one, is refused. */
-  VZ_EV_STREAM_LIVE,    /* streams: a stream went live */
-  VZ_EV_STREAM_ENDED,   /* streams: a stream ended */
   VZ_EV_ORDER_PAID,     /* orders: an order was paid */
   VZ_EV_KINDS
 };
@@ -62,6 +62,30 @@ typedef struct vz_ev_user_suspended {
   int64_t until_ms;       /* unix ms; 0: until an admin lifts it */
 } vz_ev_user_suspended;
 
+/* A stream went live (RTMP publish accepted, or Agora's broadcaster joined). Subscribe
+ * ASYNC: a go-live is answered to nginx-rtmp or Agora inside this transaction, and
+ * nobody should make the encoder wait for notifications. */
+typedef struct vz_ev_stream_live {
+  int64_t stream_id;
+  int64_t host_id;
+  int64_t session_id;     /* the stream_sessions row of this go-live */
+  int64_t started_at;     /* unix ms */
+  const char *source;     /* "rtmp" or "agora" */
+  const char *title;
+  int visibility;         /* streams.h STREAMS_PUBLIC / STREAMS_FOLLOWERS */
+} vz_ev_stream_live;
+
+/* A live stream ended: the host or an admin ended it, or the encoder stayed away longer
+ * than the reconnect grace, or Agora destroyed the channel. */
+typedef struct vz_ev_stream_ended {
+  int64_t stream_id;
+  int64_t host_id;
+  int64_t session_id;
+  int64_t started_at, ended_at; /* unix ms */
+  int64_t peak_viewers;
+  const char *reason;     /* "host", "admin", "encoder_gone", "agora" */
+} vz_ev_stream_ended;
+
 /* What a handler receives: the kind, this emit's id (the same in every subscriber and on
  * every retry of an ASYNC job, so a handler can de-duplicate with it) and the payload,
  * read as the member its kind names. Strings are borrowed: copy what you keep. */
@@ -71,6 +95,8 @@ typedef struct vz_event {
   union {
     vz_ev_user_deleted user_deleted;
     vz_ev_user_suspended user_suspended;
+    vz_ev_stream_live stream_live;
+    vz_ev_stream_ended stream_ended;
   };
 } vz_event;
 

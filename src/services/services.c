@@ -15,6 +15,7 @@
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
+#include "services/streams/streams.h"
 #include "services/users/users.h"
 
 const vz_service *const vz_service_list[] = {
@@ -25,6 +26,7 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &streams_service,
   &realtime_service,
   &chat_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */

@@ -154,9 +154,9 @@ static void refusals_body(vz_db *db, const char *url, int *vz_failed) {
   CHECK_EQ_INT(db_begin(db), 0);
   CHECK_EQ_INT(vz_event_emit(db, VZ_EV_USER_DELETED, &ev), VZ_EV_ENOTREADY);
   CHECK_EQ_INT(db_rollback(db), 0);
-  vz_subscription reserved = { VZ_EV_STREAM_LIVE, third, VZ_EV_IN_TX }, nomode = { VZ_EV_USER_DELETED, third, 0 };
+  vz_subscription reserved = { VZ_EV_ORDER_PAID, third, VZ_EV_IN_TX }, nomode = { VZ_EV_USER_DELETED, third, 0 };
   CHECK(vz_event_subscribe("streams", &reserved, err, sizeof err) < 0);
-  CHECK(strstr(err, "stream_live") != NULL);
+  CHECK(strstr(err, "order_paid") != NULL);
   CHECK(vz_event_subscribe("x", &nomode, err, sizeof err) < 0);
   /* a handler that emits what it handles: stopped, and the failure comes back up */
   vz_subscription loop = { VZ_EV_USER_SUSPENDED, loops, VZ_EV_IN_TX };
