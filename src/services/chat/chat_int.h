@@ -16,9 +16,12 @@ typedef struct chat_stream {
   int64_t started_at;  /* the current (or last) session's start, unix ms; 0 unknown */
   int live;            /* chat is open while the stream is live */
   int is_public;       /* visibility public (else followers) */
+  int status, visibility; /* streams.h's values */
 } chat_stream;
 /* 1 found, 0 no such stream, <0 db.h code. */
 int chat_stream_get(vz_db *db, int64_t id, chat_stream *out);
+/* streams_can_view: 1 the viewer (0: anonymous) may see it, 0 not (answer 404), <0. */
+int chat_stream_can_view(vz_db *db, const chat_stream *s, int64_t viewer, int role);
 
 typedef struct chat_settings {
   int64_t slow_s, followers_only_s, rate_per_s, burst;

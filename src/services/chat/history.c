@@ -23,14 +23,10 @@ static int hidden(const int64_t *ids, int n, int64_t uid) {
 int chat_h_history(vz_req *req) {
   chat_stream s;
   if (chat_stream_or_fail(req, &s)) return req->status;
-  if (!s.is_public) {
-    if (!req->user_id) return vz_fail(req, 401, "unauthenticated", NULL, "sign in to read this chat");
-    int mod = chat_is_mod(req->db, s.host_id, req->user_id, req->role);
-    int64_t since;
-    int f = mod > 0 ? 1 : mod < 0 ? mod : users_follow_since(req->db, req->user_id, s.host_id, &since);
-    if (f < 0) return vz_fail_db(req, f);
-    if (!f) return vz_fail(req, 403, "followers_only", "id", "this stream is for the host's followers");
-  }
+  int mod = chat_is_mod(req->db, s.host_id, req->user_id, req->role);
+  int v = mod ? mod : chat_stream_can_view(req->db, &s, req->user_id, req->role);
+  if (v < 0) return vz_fail_db(req, v);
+  if (!v) return vz_fail(req, 404, "not_found", "id", "no such stream");
   int limit = vz_req_limit(req);
   if (limit < 0) return req->status;
   int64_t before = INT64_MAX, since = -1;
@@ -44,9 +40,9 @@ int chat_h_history(vz_req *req) {
   }
   if (so) {
     char *end;
-    long long v = strtoll(so, &end, 10);
-    if (!*so || *end || v < 0) return vz_fail(req, 400, "invalid_argument", "since_offset", "since_offset must be ms >= 0");
-    since = v;
+    long long x = strtoll(so, &end, 10);
+    if (!*so || *end || x < 0) return vz_fail(req, 400, "invalid_argument", "since_offset", "since_offset must be ms >= 0");
+    since = x;
   }
   static _Thread_local int64_t ids[MAX_HIDDEN];
   int nh = req->user_id ? users_block_list(req->db, req->user_id, ids, MAX_HIDDEN) : 0;

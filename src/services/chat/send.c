@@ -26,11 +26,10 @@ int chat_h_join(vz_req *req) {
   if (chat_stream_or_fail(req, &s)) return req->status;
   int mod = chat_is_mod(req->db, s.host_id, req->user_id, req->role);
   if (mod < 0) return vz_fail_db(req, mod);
-  if (!s.is_public && !mod) {
-    int64_t since;
-    int f = req->user_id ? users_follow_since(req->db, req->user_id, s.host_id, &since) : 0;
-    if (f < 0) return vz_fail_db(req, f);
-    if (!f) return vz_fail(req, 403, "followers_only", "stream_id", "this stream is for the host's followers");
+  if (!mod) { /* followers-only streams and blocks with the host: as if it did not exist */
+    int v = chat_stream_can_view(req->db, &s, req->user_id, req->role);
+    if (v < 0) return vz_fail_db(req, v);
+    if (!v) return vz_fail(req, 404, "not_found", "stream_id", "no such stream");
   }
   int64_t until = 0;
   int ban = req->user_id && !mod ? chat_ban_get(req->db, s.host_id, req->user_id, &until) : 0;

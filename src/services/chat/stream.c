@@ -1,20 +1,26 @@
-/* chat/stream.c: the one place chat learns about a stream, through streams.h.
- * TEMPORARY until the streams skeleton lands: reads the streams table by its declared
- * columns (id, host_id, status, visibility). */
+/* chat/stream.c: the one place chat learns about a stream, through streams.h. Chat is
+ * open while the stream is live; the history of any stream the caller may view stays
+ * readable (replays). Offsets for replay alignment count from the session start. */
 #include "services/chat/chat_int.h"
-
-#include <string.h>
+#include "services/streams/streams.h"
 
 int chat_stream_get(vz_db *db, int64_t id, chat_stream *out) {
-  vz_stmt *st = NULL;
-  int rc = db_run(db, &st, "SELECT host_id, status, visibility FROM streams WHERE id = $1", "i", id);
-  if (rc == DB_ROW) {
-    out->id = id;
-    out->host_id = db_col_int(st, 0);
-    out->live = strcmp(db_col_text(st, 1), "live") == 0;
-    out->is_public = strcmp(db_col_text(st, 2), "followers") != 0;
-    out->started_at = 0;
-  }
-  db_finalize(st);
-  return rc < 0 ? rc : rc == DB_ROW;
+  streams_info si;
+  int rc = streams_get(db, id, &si);
+  if (rc == STREAMS_ENOTFOUND) return 0;
+  if (rc < 0) return rc;
+  out->id = id;
+  out->host_id = si.host_id;
+  out->live = si.status == STREAMS_LIVE;
+  out->is_public = si.visibility == STREAMS_PUBLIC;
+  out->started_at = si.started_at;
+  out->status = si.status;
+  out->visibility = si.visibility;
+  return 1;
+}
+
+int chat_stream_can_view(vz_db *db, const chat_stream *s, int64_t viewer, int role) {
+  streams_info si = { .id = s->id, .host_id = s->host_id, .status = s->status, .visibility = s->visibility,
+                      .started_at = s->started_at };
+  return streams_can_view(db, &si, viewer, role == VZ_R_ADMIN);
 }
