@@ -3,6 +3,7 @@
  * overread; normalised output is valid UTF-8, never longer than the input, holds no
  * control characters, and normalising it again changes nothing (idempotent); folded
  * output is lower-case ASCII letters and digits only, with no character repeated. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
