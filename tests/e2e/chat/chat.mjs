@@ -100,3 +100,29 @@ story('rate limit: burst 3 then rate_limited with retry_after; per-channel setti
     await refused(s, 'chat:settings', { stream_id: stream, burst: 50 }, 'forbidden');
   } finally { closeAll(s, h); }
 });
+
+story('recovery: a viewer whose connection drops gets the messages it missed, once, in order', async () => {
+  const { host, stream } = await liveStream();
+  const { io } = await import('socket.io-client');
+  const { URL_BASE } = await import('../lib.mjs');
+  const v = io(URL_BASE + '/', { forceNew: true, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 200 });
+  const h = await sock(host.token);
+  try {
+    await until(() => v.connected, 5000, 'connect');
+    await ok(v, 'chat:join', { stream_id: stream });
+    await ok(h, 'chat:join', { stream_id: stream });
+    const got = collect(v, 'chat:message');
+    await ok(h, 'chat:send', { stream_id: stream, text: 'before' });
+    await until(() => got.length === 1);
+    v.io.engine.close(); // transport close: the client reconnects with its pid and offset
+    await ok(h, 'chat:send', { stream_id: stream, text: 'while away 1' });
+    await ok(h, 'chat:send', { stream_id: stream, text: 'while away 2' });
+    await until(() => v.connected && got.length === 3, 5000, 'the missed messages');
+    assert.equal(v.recovered, true);
+    assert.deepEqual(got.map((m) => m.text), ['before', 'while away 1', 'while away 2']);
+    // still in the room: live messages keep coming
+    await sleep(1100);
+    await ok(h, 'chat:send', { stream_id: stream, text: 'after' });
+    await until(() => got.length === 4);
+  } finally { closeAll(v, h); }
+});
