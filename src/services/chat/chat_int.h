@@ -50,11 +50,13 @@ int chat_mod_or_fail(vz_req *req, const chat_stream *st);
  * database is slow to answer), then broadcast, then acknowledged (sio_event_done). */
 typedef struct chat_msg {
   struct chat_msg *next;
-  int64_t id, stream_id, user_id, reply_to, server_ts, offset_ms; /* offset_ms < 0: unknown */
+  int64_t id;       /* given by the writer, in arrival order */
+  int64_t stream_id, user_id, reply_to, server_ts, offset_ms; /* offset_ms < 0: unknown */
   char *body;       /* malloc'd */
   char *meta;       /* malloc'd JSON: author and badges */
   json_t *event;    /* the chat:message payload (owned) */
   vz_req *req;      /* the sender's event, answered after the commit */
+  uint64_t seq;     /* queue order (writer.c) */
 } chat_msg;
 int chat_writer_start(void);
 void chat_writer_stop(void);

@@ -184,7 +184,6 @@ int chat_h_send(vz_req *req) {
   }
   chat_msg *m = calloc(1, sizeof *m);
   if (!m) { json_decref(author); json_decref(reply); return vz_fail(req, 503, "unavailable", NULL, "server busy"); }
-  m->id = db_id_new();
   m->stream_id = s.id;
   m->user_id = req->user_id;
   m->reply_to = reply_to;
@@ -192,7 +191,7 @@ int chat_h_send(vz_req *req) {
   m->offset_ms = s.started_at > 0 && now >= s.started_at ? now - s.started_at : -1;
   m->body = strdup(text);
   m->meta = json_dumps(author, JSON_COMPACT);
-  m->event = json_pack("{s:o,s:o,s:s,s:o,s:o,s:I,s:o}", "id", vz_json_id(m->id), "stream_id", vz_json_id(s.id), "text", text,
+  m->event = json_pack("{s:n,s:o,s:s,s:o,s:o,s:I,s:o}", "id", "stream_id", vz_json_id(s.id), "text", text,
                        "author", author, "reply_to", reply, "server_ts", (json_int_t)now, "offset_ms",
                        m->offset_ms >= 0 ? json_integer(m->offset_ms) : json_null());
   m->req = req;

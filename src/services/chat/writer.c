@@ -50,7 +50,9 @@ int chat_writer_submit(chat_msg *m) {
     pthread_mutex_unlock(&mu);
     return -1;
   }
+  static uint64_t seq_counter;
   m->next = NULL;
+  m->seq = ++seq_counter; /* under mu: ties of arrival time keep queue order */
   *tail = m;
   tail = &m->next;
   if (queued++ == 0) pthread_cond_signal(&cv);
@@ -103,6 +105,32 @@ static void answer(chat_msg *b, int ok) {
   }
 }
 
+static int by_arrival(const void *a, const void *b) {
+  const chat_msg *x = *(chat_msg *const *)a, *y = *(chat_msg *const *)b;
+  if (x->req->start_ns != y->req->start_ns) return x->req->start_ns < y->req->start_ns ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Workers check messages in parallel, so they reach the queue in any order; the room
+ * and the history must see them in the order they arrived on the socket loops (one
+ * sender's messages in the order sent). The batch is sorted by arrival, and the ids,
+ * which order the history, are given here, in that order. */
+static chat_msg *in_arrival_order(chat_msg *b, size_t n) {
+  chat_msg *stack[64], **v = n <= 64 ? stack : malloc(n * sizeof *v);
+  if (!v) return b; /* no memory: queue order, still correct, maybe not sorted */
+  size_t i = 0;
+  for (chat_msg *m = b; m; m = m->next) v[i++] = m;
+  qsort(v, n, sizeof *v, by_arrival);
+  for (i = 0; i < n; i++) {
+    v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+    v[i]->id = db_id_new();
+    json_object_set_new(v[i]->event, "id", vz_json_id(v[i]->id));
+  }
+  b = v[0];
+  if (v != stack) free(v);
+  return b;
+}
+
 static void sleep_ms(long ms) {
   struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
   nanosleep(&ts, NULL);
@@ -131,6 +159,7 @@ static void *writer_main(void *arg) {
     queued -= n;
     pthread_mutex_unlock(&mu);
 
+    b = in_arrival_order(b, n);
     uint64_t t0 = vz_mono_ms();
     long backoff = 10;
     int rc;

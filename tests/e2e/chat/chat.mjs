@@ -126,3 +126,21 @@ story('recovery: a viewer whose connection drops gets the messages it missed, on
     await until(() => got.length === 4);
   } finally { closeAll(v, h); }
 });
+
+story('order: messages sent back to back without waiting arrive and are stored in send order', async () => {
+  const { host, stream } = await liveStream();
+  const h = await sock(host.token), v = await sock(null);
+  try {
+    await ok(h, 'chat:join', { stream_id: stream });
+    await ok(v, 'chat:join', { stream_id: stream });
+    await ok(h, 'chat:settings', { stream_id: stream, rate_per_s: 20, burst: 50 });
+    const got = collect(v, 'chat:message');
+    const acks = await Promise.all(Array.from({ length: 30 }, (_, i) => call(h, 'chat:send', { stream_id: stream, text: `n${i}` })));
+    assert.ok(acks.every((a) => a.data), JSON.stringify(acks.find((a) => !a.data)));
+    await until(() => got.length === 30);
+    assert.deepEqual(got.map((m) => m.text), Array.from({ length: 30 }, (_, i) => `n${i}`));
+    const hist = expectStatus(await api('GET', `/v1/streams/${stream}/chat?limit=30`), 200).json.data;
+    assert.deepEqual(hist.map((m) => m.text).reverse(), got.map((m) => m.text));
+    assert.deepEqual(got.map((m) => m.id), acks.map((a) => a.data.id));
+  } finally { closeAll(h, v); }
+});
