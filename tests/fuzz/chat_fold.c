@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   (void)chat_fold_contains(f, "ab");
   (void)chat_has_link(in);
+  if (n >= 0) (void)chat_emote_only(out);
   free(in); free(out); free(again); free(f);
   return 0;
 }

@@ -25,7 +25,7 @@ int chat_stream_can_view(vz_db *db, const chat_stream *s, int64_t viewer, int ro
 
 typedef struct chat_settings {
   int64_t slow_s, followers_only_s, rate_per_s, burst;
-  int links;
+  int links, emote_only;
 } chat_settings;
 int chat_settings_get(vz_db *db, int64_t host_id, chat_settings *out);
 json_t *chat_settings_json(const chat_settings *s);

@@ -29,9 +29,10 @@ int chat_fail_retry(vz_req *req, int status, const char *code, int retry_after_s
 }
 
 int chat_settings_get(vz_db *db, int64_t host_id, chat_settings *out) {
-  *out = (chat_settings){ .slow_s = 0, .followers_only_s = -1, .rate_per_s = 1, .burst = 3, .links = 1 };
+  *out = (chat_settings){ .slow_s = 0, .followers_only_s = -1, .rate_per_s = 1, .burst = 3, .links = 1, .emote_only = 0 };
   vz_stmt *st = NULL;
-  int rc = db_run(db, &st, "SELECT slow_s, followers_only_s, links, rate_per_s, burst FROM chat_settings WHERE host_id = $1",
+  int rc = db_run(db, &st, "SELECT slow_s, followers_only_s, links, rate_per_s, burst, emote_only FROM chat_settings"
+                  " WHERE host_id = $1",
                   "i", host_id);
   if (rc == DB_ROW) {
     out->slow_s = db_col_int(st, 0);
@@ -39,15 +40,16 @@ int chat_settings_get(vz_db *db, int64_t host_id, chat_settings *out) {
     out->links = (int)db_col_int(st, 2);
     out->rate_per_s = db_col_int(st, 3);
     out->burst = db_col_int(st, 4);
+    out->emote_only = (int)db_col_int(st, 5);
   }
   db_finalize(st);
   return rc < 0 ? rc : 0;
 }
 
 json_t *chat_settings_json(const chat_settings *s) {
-  return json_pack("{s:I,s:o,s:b,s:I,s:I}", "slow_mode_s", (json_int_t)s->slow_s, "followers_only_s",
+  return json_pack("{s:I,s:o,s:b,s:b,s:I,s:I}", "slow_mode_s", (json_int_t)s->slow_s, "followers_only_s",
                    s->followers_only_s < 0 ? json_null() : json_integer(s->followers_only_s), "links", s->links,
-                   "rate_per_s", (json_int_t)s->rate_per_s, "burst", (json_int_t)s->burst);
+                   "emote_only", s->emote_only, "rate_per_s", (json_int_t)s->rate_per_s, "burst", (json_int_t)s->burst);
 }
 
 int chat_is_mod(vz_db *db, int64_t host_id, int64_t uid, int role) {

@@ -163,3 +163,35 @@ int chat_has_link(const char *t) {
   }
   return 0;
 }
+
+/* Emoji as Unicode draws them: the pictograph and symbol blocks, regional indicators
+ * (flags), dingbats and misc symbols, plus what combines with them (ZWJ, variation
+ * selectors, skin tones, keycap, tags). Not exhaustive per UTS #51, but nothing here is
+ * a letter or a digit, which is what the mode is about. */
+static int emoji_part(uint32_t cp) {
+  return (cp >= 0x1F000 && cp <= 0x1FAFF) || (cp >= 0x2600 && cp <= 0x27BF) || (cp >= 0x2B00 && cp <= 0x2BFF) ||
+         (cp >= 0x2190 && cp <= 0x21FF) || (cp >= 0x2300 && cp <= 0x23FF) || cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+         cp == 0x20E3 || (cp >= 0xE0020 && cp <= 0xE007F) || cp == 0x00A9 || cp == 0x00AE || cp == 0x2122 || cp == 0x3030 ||
+         cp == 0x303D || cp == 0x2764;
+}
+
+int chat_emote_only(const char *text) {
+  const unsigned char *s = (const unsigned char *)text;
+  size_t n = strlen(text), i = 0;
+  int any = 0;
+  while (i < n) {
+    if (s[i] == ' ') { i++; continue; }
+    if (s[i] == ':') { /* :name: with 1-32 of [A-Za-z0-9_] */
+      size_t j = i + 1;
+      while (j < n && j - i <= 33 && (is_alpha((char)s[j]) || (s[j] >= '0' && s[j] <= '9') || s[j] == '_')) j++;
+      if (j < n && s[j] == ':' && j > i + 1 && j - i <= 33) { i = j + 1; any = 1; continue; }
+      return 0;
+    }
+    uint32_t cp;
+    size_t l = dec(s + i, n - i, &cp);
+    if (!l || !emoji_part(cp)) return 0;
+    i += l;
+    any = 1;
+  }
+  return any;
+}

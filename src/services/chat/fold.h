@@ -27,4 +27,7 @@ int chat_fold_contains(const char *folded_text, const char *folded_term);
 
 /* 1 when text carries a link (scheme, "www.", or a name.tld with a common TLD). */
 int chat_has_link(const char *text);
+/* 1 when normalised text is only emoji (pictographs, symbols, flags, keycaps, with
+ * joiners, variation selectors and skin tones) and :emote: codes, separated by spaces. */
+int chat_emote_only(const char *text);
 #endif

@@ -204,14 +204,15 @@ static int settings_tx(vz_db *db, void *ctx) {
   if ((v = json_object_get(in, "slow_mode_s"))) x->cs.slow_s = json_integer_value(v);
   if ((v = json_object_get(in, "followers_only_s"))) x->cs.followers_only_s = json_is_null(v) ? -1 : json_integer_value(v);
   if ((v = json_object_get(in, "links"))) x->cs.links = json_is_true(v);
+  if ((v = json_object_get(in, "emote_only"))) x->cs.emote_only = json_is_true(v);
   if ((v = json_object_get(in, "rate_per_s"))) x->cs.rate_per_s = json_integer_value(v);
   if ((v = json_object_get(in, "burst"))) x->cs.burst = json_integer_value(v);
-  rc = db_run(db, NULL, "INSERT INTO chat_settings (host_id, slow_s, followers_only_s, links, rate_per_s, burst, updated_at)"
-              " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (host_id) DO UPDATE SET slow_s = excluded.slow_s,"
+  rc = db_run(db, NULL, "INSERT INTO chat_settings (host_id, slow_s, followers_only_s, links, rate_per_s, burst, updated_at, emote_only)"
+              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (host_id) DO UPDATE SET slow_s = excluded.slow_s,"
               " followers_only_s = excluded.followers_only_s, links = excluded.links, rate_per_s = excluded.rate_per_s,"
-              " burst = excluded.burst, updated_at = excluded.updated_at",
-              "iiiiiii", a->s.host_id, x->cs.slow_s, x->cs.followers_only_s, (int64_t)x->cs.links, x->cs.rate_per_s,
-              x->cs.burst, db_now_ms());
+              " burst = excluded.burst, updated_at = excluded.updated_at, emote_only = excluded.emote_only",
+              "iiiiiiii", a->s.host_id, x->cs.slow_s, x->cs.followers_only_s, (int64_t)x->cs.links, x->cs.rate_per_s,
+              x->cs.burst, db_now_ms(), (int64_t)x->cs.emote_only);
   if (rc < 0) return rc;
   if ((rc = audit(a->req, db, "chat.settings", "stream", a->s.id, chat_settings_json(&x->cs))) < 0) return rc;
   json_t *ev = json_pack("{s:o,s:o,s:o}", "stream_id", vz_json_id(a->s.id), "settings", chat_settings_json(&x->cs), "by",

@@ -151,6 +151,8 @@ int chat_h_send(vz_req *req) {
     if (rc < 0) return vz_fail_db(req, rc);
     if (hit) return vz_fail(req, 400, "blocked_term", "text", "the message contains a banned term");
     if (!cs.links && chat_has_link(text)) return vz_fail(req, 400, "links_blocked", "text", "links are not allowed here");
+    if (cs.emote_only && !chat_emote_only(text))
+      return vz_fail(req, 400, "emote_only", "text", "only emotes and emoji in this chat now");
   }
   char key[96];
   int64_t wait_ms = 0;

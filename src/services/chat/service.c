@@ -27,7 +27,7 @@ static const vz_field timeout_in[] = { { "stream_id", VZ_ID, VZ_REQUIRED }, { "u
                                        { "seconds", VZ_INT, VZ_REQUIRED, 1, 1209600 }, { "reason", VZ_STR, 0, 0, 300 }, { 0 } };
 static const vz_field settings_in[] = {
   { "stream_id", VZ_ID, VZ_REQUIRED }, { "slow_mode_s", VZ_INT, 0, 0, 86400 },
-  { "followers_only_s", VZ_INT, VZ_NULLABLE, 0, 7776000 }, { "links", VZ_BOOL }, { "rate_per_s", VZ_INT, 0, 1, 20 },
+  { "followers_only_s", VZ_INT, VZ_NULLABLE, 0, 7776000 }, { "links", VZ_BOOL }, { "emote_only", VZ_BOOL }, { "rate_per_s", VZ_INT, 0, 1, 20 },
   { "burst", VZ_INT, 0, 1, 50 }, { 0 } };
 static const vz_field mod_in[] = {
   { "stream_id", VZ_ID, VZ_REQUIRED }, { "user_id", VZ_ID, VZ_REQUIRED }, { "on", VZ_BOOL, VZ_REQUIRED }, { 0 } };

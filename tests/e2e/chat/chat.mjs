@@ -11,7 +11,7 @@ story('anonymous viewer: joins a public stream, receives chat, may not send', as
     const j = await ok(anon, 'chat:join', { stream_id: stream });
     assert.equal(j.stream_id, stream);
     assert.equal(j.live, true);
-    assert.deepEqual(j.settings, { slow_mode_s: 0, followers_only_s: null, links: true, rate_per_s: 1, burst: 3 });
+    assert.deepEqual(j.settings, { slow_mode_s: 0, followers_only_s: null, links: true, emote_only: false, rate_per_s: 1, burst: 3 });
     await ok(h, 'chat:join', { stream_id: stream });
     const seen = collect(anon, 'chat:message');
     const a = await ok(h, 'chat:send', { stream_id: stream, text: 'hello viewers' });

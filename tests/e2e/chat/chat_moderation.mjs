@@ -139,6 +139,13 @@ story('followers-only with a minimum follow age; links filter', async () => {
     }
     await ok(r.v, 'chat:send', { stream_id: r.stream, text: 'no link. com on' });
     await ok(r.h, 'chat:send', { stream_id: r.stream, text: 'host may: https://vidzo.example' });
+    // emote-only: emoji and :emote: codes pass, words do not (moderators are exempt)
+    await ok(r.h, 'chat:settings', { stream_id: r.stream, emote_only: true, links: true });
+    await sleep(1000);
+    await refused(r.v, 'chat:send', { stream_id: r.stream, text: 'words' }, 'emote_only');
+    await ok(r.v, 'chat:send', { stream_id: r.stream, text: '\u{1F600} :kappa: \u{1F44D}\u{1F3FD}' });
+    await sleep(1000);
+    await ok(r.h, 'chat:send', { stream_id: r.stream, text: 'host words' });
   } finally { closeAll(r.h, r.m, r.v, r.anon); }
 });
 

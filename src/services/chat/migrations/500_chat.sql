@@ -22,6 +22,7 @@ CREATE TABLE chat_settings (
   slow_s            BIGINT NOT NULL DEFAULT 0,     -- 0: off
   followers_only_s  BIGINT NOT NULL DEFAULT -1,    -- -1: off; else minimum follow age
   links             INTEGER NOT NULL DEFAULT 1,    -- 0: messages with links refused
+  emote_only        INTEGER NOT NULL DEFAULT 0,    -- 1: only emoji and :emote: codes
   rate_per_s        BIGINT NOT NULL DEFAULT 1,
   burst             BIGINT NOT NULL DEFAULT 3,
   updated_at        BIGINT NOT NULL

@@ -67,3 +67,17 @@ TEST(chat_links_detected) {
   CHECK(chat_has_link("a.co"));
   CHECK(chat_has_link("a.co "));
 }
+
+TEST(chat_emote_only_mode) {
+  CHECK(chat_emote_only("\xf0\x9f\x98\x80"));                                  /* U+1F600 */
+  CHECK(chat_emote_only(":kappa: \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd :pog_1:"));  /* emote, thumbs up + skin tone */
+  CHECK(chat_emote_only("\xf0\x9f\x87\xab\xf0\x9f\x87\xb7"));                  /* a flag */
+  CHECK(chat_emote_only("\xe2\x9d\xa4\xef\xb8\x8f"));                          /* heart + VS16 */
+  CHECK(!chat_emote_only("hi \xf0\x9f\x98\x80"));
+  CHECK(!chat_emote_only(":not an emote:"));
+  CHECK(!chat_emote_only("::"));
+  CHECK(!chat_emote_only(":unclosed"));
+  CHECK(!chat_emote_only("1\xe2\x83\xa3x"));
+  CHECK(!chat_emote_only(""));
+  CHECK(!chat_emote_only("   "));
+}
