@@ -5,6 +5,7 @@
 // another instance has every acknowledged one.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as c from './cluster.mjs';
 import { newUser } from '../e2e/lib.mjs';
@@ -117,5 +118,44 @@ export default [{
     await c.waitReady(1);
     await c.waitBalancerUp(1);
     t.log(`sent ${sent}, acknowledged ${acked.length} (${killedAt} before kill -9), all ${acked.length} in history; ${ids.size} stored`);
+  },
+}, {
+  name: 'chat: Redis down: chat on the sender\'s instance goes on, history is written; back up: across instances',
+  timeout: 60000,
+  async fn(t) {
+    if (!io) t.skip('socket.io-client is not installed under tests/node_modules');
+    if (!c.REDIS_URL || process.env.VZ_MULTI_REDIS_CONTROL !== '1') t.skip('Redis is not ours to stop (VZ_MULTI_REDIS_CONTROL unset)');
+    const redis = (cmd) => execFileSync('sh', [`${process.env.VZ_MULTI_ROOT || process.cwd()}/tests/support/redis.sh`, cmd], { encoding: 'utf8' }).trim();
+    const { host, stream } = await liveStream(0);
+    const h = await sock(0, host.token), local = await sock(0), remote = await sock(1);
+    let down = false;
+    try {
+      for (const s of [h, local, remote]) { await ok(s, 'chat:join', { stream_id: stream }); s.got = []; s.on('chat:message', (m) => s.got.push(m.text)); }
+      await ok(h, 'chat:send', { stream_id: stream, text: 'before' });
+      await c.waitFor(() => local.got.length === 1 && remote.got.length === 1, 5000, 'the message before the outage');
+      redis('stop');
+      down = true;
+      const acked = [];
+      for (let k = 0; k < 3; k++) acked.push((await ok(h, 'chat:send', { stream_id: stream, text: `down-${k}` })).id);
+      await c.waitFor(() => local.got.length === 4, 5000, 'same-instance delivery while Redis is down');
+      assert.deepEqual(local.got.slice(1), ['down-0', 'down-1', 'down-2']);
+      const hist = await c.call(c.PORTS[1], 'GET', `/v1/streams/${stream}/chat?limit=10`);
+      assert.equal(hist.status, 200);
+      for (const id of acked) assert.ok(hist.json.data.some((m) => m.id === id), 'in the history, read on another instance');
+      redis('start');
+      down = false;
+      let k = 0;
+      const t0 = Date.now();
+      while (!remote.got.some((g) => g.startsWith('back-')) && Date.now() - t0 < 20000) {
+        const r = await ask(h, 'chat:send', { stream_id: stream, text: `back-${k++}` });
+        if (r.error && r.error.code !== 'rate_limited') throw new Error(JSON.stringify(r));
+        await c.sleep(1000);
+      }
+      assert.ok(remote.got.some((g) => g.startsWith('back-')), 'across instances again');
+      t.log(`Redis down: 3 messages acked, delivered on the sender's instance and stored; back up after ${Date.now() - t0} ms`);
+    } finally {
+      if (down) redis('start');
+      [h, local, remote].forEach((s) => s.close());
+    }
   },
 }];
