@@ -29,10 +29,11 @@ CFLAGS  += $(CFLAGS_COMMON) $(CFLAGS_FLAVOR)
 LDFLAGS += $(LDFLAGS_FLAVOR)
 
 SRCS      := $(shell find src -name '*.c' ! -name main.c | sort)
-OBJS      := $(SRCS:%.c=$(B)/%.o) $(B)/gen/migrations.o
+OBJS      := $(SRCS:%.c=$(B)/%.o) $(B)/gen/migrations.o $(B)/gen/schemas.o
 UNIT_SRCS := $(shell find tests/unit -name '*.c' | sort)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
 MIGRATIONS := $(wildcard src/db/migrations/*.sql src/services/*/migrations/*.sql)
+SCHEMAS   := src/core/schemas.json $(sort $(wildcard src/services/*/schemas.json))
 
 .PHONY: all run test deps test-deps clean lint fuzz bench unit
 all: $(B)/vidzo
@@ -57,6 +58,14 @@ $(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@
 
 $(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The contract's component schemas, compiled in the same way (core/contract.h).
+$(B)/gen/schemas.c: $(SCHEMAS) scripts/embed-schemas.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-schemas.sh $(SCHEMAS) > $@
+
+$(B)/gen/schemas.o: $(B)/gen/schemas.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 unit: $(B)/unit

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "core/config.h"
+#include "core/contract.h"
 #include "core/fault.h"
 #include "core/json.h"
 #include "core/metrics.h"
@@ -26,6 +27,7 @@
 #include "integrations/http.h"
 #include "jobs/runner.h"
 #include "services/services.h"
+#include "realtime/sio_contract.h"
 
 void vz_worker_close_all(void);
 extern int (*vz_ratelimit_hook)(const char *key, int per_min, int *retry_after_s);
@@ -38,6 +40,8 @@ static void usage(void) {
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
+          "  openapi [--json]           print the HTTP contract (OpenAPI 3.1) from the route tables\n"
+          "  asyncapi [--json]          print the Socket.IO contract (AsyncAPI 3.0) from the event tables\n"
           "  version                    print the version\n\n");
   char err[256];
   if (vz_services_settings(vz_service_list, err, sizeof err) < 0) fprintf(stderr, "vidzo: %s\n", err);
@@ -212,6 +216,69 @@ static int cmd_routes(int argc, char **argv) {
   return 0;
 }
 
+/* The two contract documents of the registered tables; problems into `problems`. */
+static int contract_docs(json_t **openapi, json_t **asyncapi, json_t *problems) {
+  *openapi = vz_openapi(problems);
+  *asyncapi = sio_asyncapi(vz_service_list, problems);
+  if (!*openapi || !*asyncapi) return -1;
+  /* info.version follows the API: any change to either document needs a new version */
+  char a[13], b[13], both[32];
+  vz_contract_fingerprint(*openapi, a);
+  vz_contract_fingerprint(*asyncapi, b);
+  snprintf(both, sizeof both, "%.6s%.6s", a, b);
+  if (strcmp(both, VZ_API_FINGERPRINT))
+    vz_contract_problem(problems, "src/core/contract.h", "the contract changed (fingerprint %s, VZ_API_FINGERPRINT says %s): "
+                        "raise VZ_API_VERSION (minor: additions; major: a change or removal a client may rely on) "
+                        "and set VZ_API_FINGERPRINT to \"%s\"", both, VZ_API_FINGERPRINT, both);
+  return 0;
+}
+
+/* `vidzo openapi` / `vidzo asyncapi`: the document on stdout (YAML, or JSON with --json),
+ * whatever lacks contract fields on stderr with exit 1, so a check fails naming it while
+ * the document is still whole for a diff. Services are initialised, not started. */
+static int cmd_contract(int which, int argc, char **argv) {
+  int as_json = 0, n = 0;
+  char *rest[64];
+  for (int i = 0; i < argc && n < 63; i++) {
+    if (!strcmp(argv[i], "--json")) as_json = 1;
+    else rest[n++] = argv[i];
+  }
+  rest[n] = NULL;
+  int rc = load_config(n, rest);
+  if (rc) return rc;
+  char err[256] = "";
+  /* the log writes to stdout: while the services initialise it goes to stderr, so stdout
+   * is the document alone */
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+  int bad = vz_ops_init() < 0 || vz_services_init(vz_service_list, err, sizeof err) < 0;
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  if (bad) {
+    fprintf(stderr, "vidzo: %s\n", err[0] ? err : "could not build the contract");
+    return 1;
+  }
+  json_t *problems = json_array(), *oa = NULL, *aa = NULL;
+  contract_docs(&oa, &aa, problems);
+  json_t *doc = which ? aa : oa;
+  if (doc) {
+    char *text = as_json ? json_dumps(doc, JSON_INDENT(2)) : vz_yaml_dump(doc);
+    if (text) fputs(text, stdout);
+    if (as_json) fputc('\n', stdout);
+    free(text);
+  }
+  size_t i;
+  json_t *p;
+  json_array_foreach(problems, i, p) fprintf(stderr, "vidzo %s: %s\n", which ? "asyncapi" : "openapi", json_string_value(p));
+  rc = json_array_size(problems) || !doc ? 1 : 0;
+  json_decref(oa);
+  json_decref(aa);
+  json_decref(problems);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   vz_json_init(); /* before any thread: jansson's allocator is process-wide (core/json.h) */
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -231,6 +298,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
   if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
+  if (!strcmp(cmd, "openapi")) return cmd_contract(0, argc - 2, argv + 2);
+  if (!strcmp(cmd, "asyncapi")) return cmd_contract(1, argc - 2, argv + 2);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);
   usage();
   return 2;

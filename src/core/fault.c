@@ -232,9 +232,9 @@ static const vz_field arm_in[] = {
 
 /* On the loop, no role: --dev is a developer's machine or the test suite, never production. */
 static vz_route routes[] = {
-  VZ_POST("/v1/_debug/fault", h_arm, .body = arm_in, .flags = VZ_ON_LOOP),
-  VZ_GET("/v1/_debug/fault", h_show, .flags = VZ_ON_LOOP),
-  VZ_DELETE("/v1/_debug/fault", h_disarm, .flags = VZ_ON_LOOP),
+  VZ_POST("/v1/_debug/fault", h_arm, .body = arm_in, .flags = VZ_ON_LOOP | VZ_UNLISTED),
+  VZ_GET("/v1/_debug/fault", h_show, .flags = VZ_ON_LOOP | VZ_UNLISTED),
+  VZ_DELETE("/v1/_debug/fault", h_disarm, .flags = VZ_ON_LOOP | VZ_UNLISTED),
   { 0 } };
 
 int vz_fault_routes_add(void) { return vz_routes_add(routes); }

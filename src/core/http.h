@@ -53,6 +53,8 @@ enum {
   VZ_RATE_USER = 1 << 11,     /* rate_per_min counts per signed-in user (after auth), not per
                                * IP: many users share one address behind a NAT; anonymous
                                * callers still count per IP */
+  VZ_UNLISTED = 1 << 12,      /* not part of the public contract (debug and test routes):
+                               * `vidzo openapi` leaves it out */
 };
 #define VZ_ROLE_FLAGS (VZ_ROLE_SELLER | VZ_ROLE_MODERATOR | VZ_ROLE_ADMIN)
 /* The one role enum (auth's tokens carry it; auth_role_* names the same values). */
@@ -79,6 +81,27 @@ typedef struct vz_route {
   int idx;                    /* set at registration: metrics label index */
   int cache_ms;               /* >0: anonymous 200 GETs served from memory (respcache.h) */
   const char *cache_group;    /* invalidated together by vz_cache_bump(group) */
+
+  /* The contract: `vidzo openapi` walks the rows (docs/internals/contract.md). A listed row
+   * without op, summary and res still compiles and serves, but the contract check fails
+   * naming it. Everything else about the operation comes from the fields above: input
+   * schemas from body/query, security from the flags, 401/403/400/415/429 from flags,
+   * body and rate_per_min. */
+  const char *op;             /* operationId, unique, lowerCamel verb first: "listFaq" */
+  const char *summary;        /* one line, no final period */
+  const char *desc;           /* longer description (markdown), optional */
+  const char *tag;            /* group in the reference; NULL: the owning service's name */
+  const char *res;            /* the success body, a component schema (schemas.json):
+                               *   "Faq"    {"data": Faq}          (vz_reply_item)
+                               *   "Faq[]"  {"data": [Faq], "next_cursor"} (a page; adds
+                               *            limit/cursor/fields parameters)
+                               *   "=Name"  the schema is the whole body (no envelope)
+                               *   "-"      no body (204, or ok says which) */
+  int ok;                     /* success status; 0: 204 with res "-", else 200 */
+  const char *res_type;       /* success media type; NULL: application/json */
+  const char *errors;         /* statuses besides the derived ones: "404 409" */
+  const vz_field *params;     /* path parameters (contract only; handlers check them):
+                               * NULL: :id and :*_id are decimal ids, others strings */
 } vz_route;
 
 /* Route rows, designated: the handler, then only what differs from the defaults:
@@ -148,6 +171,8 @@ struct vz_req {
  * with the route named in the log, when the table is full or a row asks for what its
  * thread cannot give (VZ_AUDIT / VZ_IDEMPOTENT on the loop). */
 int vz_routes_add(vz_route *table);
+/* As vz_routes_add, with `tag` for rows that name none (the service's name). */
+int vz_routes_add_tagged(vz_route *table, const char *tag);
 int vz_route_count(void);
 const vz_route *vz_route_at(int idx);
 

@@ -34,7 +34,9 @@ static int route_ok(const vz_route *r) {
   return 0;
 }
 
-int vz_routes_add(vz_route *table) {
+int vz_routes_add(vz_route *table) { return vz_routes_add_tagged(table, NULL); }
+
+int vz_routes_add_tagged(vz_route *table, const char *tag) {
   int n = 0;
   for (vz_route *r = table; r->method; r++, n++)
     if (!route_ok(r)) return -1;
@@ -43,6 +45,7 @@ int vz_routes_add(vz_route *table) {
     return -1;
   }
   for (vz_route *r = table; r->method; r++) {
+    if (!r->tag) r->tag = tag;
     r->idx = nroutes;
     routes[nroutes++] = r;
   }

@@ -50,7 +50,7 @@ static int subscribe(const char *name, const vz_subscription *on, char *err, siz
 }
 
 static int register_service(const vz_service *s, char *err, size_t errlen) {
-  if (s->routes && vz_routes_add(s->routes) < 0) return fail(err, errlen, s, "could not register its routes (route table full?)");
+  if (s->routes && vz_routes_add_tagged(s->routes, s->name) < 0) return fail(err, errlen, s, "could not register its routes (route table full?)");
   if (s->events) {
     if (events_add) {
       if (events_add(s->events) < 0) return fail(err, errlen, s, "could not register its socket events (taken, or full)");

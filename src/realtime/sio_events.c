@@ -44,6 +44,7 @@ static _Atomic uint64_t micros[MAX_EVENTS];
 
 int sio_events_add(sio_event *table) {
   for (sio_event *e = table; e->event; e++) {
+    if (e->flags & SIO_EMITTED) continue;
     if (nevents == MAX_EVENTS || !e->nsp || !e->handler) return -1;
     /* audit rows go in the change's transaction: a worker's; idempotency keys are HTTP's */
     if ((e->flags & VZ_IDEMPOTENT) || ((e->flags & VZ_AUDIT) && (e->flags & SIO_ON_LOOP))) {

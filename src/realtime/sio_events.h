@@ -21,7 +21,11 @@
 #define VZ_SIO_EVENTS_H
 #include "core/http.h"
 
-enum { SIO_ON_LOOP = 1 << 24 }; /* run on the io loop (no database) */
+enum {
+  SIO_ON_LOOP = 1 << 24,    /* run on the io loop (no database) */
+  SIO_EMITTED = 1 << 25,    /* a server-to-client event: contract only (no handler), so
+                             * `vidzo asyncapi` describes what clients receive */
+};
 
 typedef struct sio_event {
   const char *nsp;          /* "/" */
@@ -36,6 +40,14 @@ typedef struct sio_event {
    * input is validated; not in it: 403 "not_in_room", the handler never runs. */
   const char *room_prefix;  /* "stream:" */
   const char *room_field;   /* "stream_id" */
+  /* The contract (`vidzo asyncapi`, docs/internals/contract.md); a row without op,
+   * summary and res fails the contract check, naming it. */
+  const char *op;           /* operationId, unique: "getTime" */
+  const char *summary;      /* one line */
+  const char *desc;         /* optional */
+  const char *res;          /* the ack's data: "Name" -> [{"data": Name}], "=Name" the
+                             * schema itself, "-" no ack body; SIO_EMITTED: the payload */
+  const char *room;         /* SIO_EMITTED: who gets it ("stream:{id}", "user:{id}", "all") */
 } sio_event;
 
 /* Inside a declared event's handler: once it has answered 2xx, the socket joins (leaves)
@@ -50,7 +62,8 @@ int sio_event_leave(vz_req *req, const char *room);
  * on the socket's loop. */
 void sio_event_done(vz_req *req);
 
-/* Registers a {0}-terminated table (before serve). <0: a full table, a bad namespace. */
+/* Registers a {0}-terminated table (before serve). <0: a full table, a bad namespace.
+ * SIO_EMITTED rows are skipped (they describe, they do not handle). */
 int sio_events_add(sio_event *table);
 /* /metrics series of the declared events. */
 void sio_events_metrics(char **b, size_t *l, size_t *c);

@@ -32,6 +32,11 @@ sh scripts/embed-migrations.sh src/db/migrations/*.sql src/services/*/migrations
 clang "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" \
   -c -o "$out/gen/migrations.o" "$out/gen/migrations.c"
 objs+=("$out/gen/migrations.o")
+# The contract's schemas likewise (the ops routes serve /v1/openapi.json).
+sh scripts/embed-schemas.sh src/core/schemas.json $(ls src/services/*/schemas.json 2>/dev/null | LC_ALL=C sort) >"$out/gen/schemas.c"
+clang "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" \
+  -c -o "$out/gen/schemas.o" "$out/gen/schemas.c"
+objs+=("$out/gen/schemas.o")
 # An archive, so a target links only the objects it uses.
 rm -f "$out/libvidzo-fuzz.a"
 ar rcs "$out/libvidzo-fuzz.a" "${objs[@]}"

@@ -105,11 +105,15 @@ static const vz_field update_in[] = {
 };
 
 static vz_route docs_routes[] = {
-  VZ_GET("/v1/faq", faq_list, .cache_ms = 2000, .cache_group = "faq"),
-  VZ_GET("/v1/faq/:id", faq_show),
-  VZ_POST("/v1/faq", faq_create, .body = create_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
-  VZ_PATCH("/v1/faq/:id", faq_update, .body = update_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
-  VZ_DELETE("/v1/faq/:id", faq_delete, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_GET("/v1/faq", faq_list, .op = "listFaq", .summary = "The FAQ, in the admin's order (position, then id)",
+         .res = "FaqEntry[]", .cache_ms = 2000, .cache_group = "faq"),
+  VZ_GET("/v1/faq/:id", faq_show, .op = "getFaq", .summary = "One FAQ entry", .res = "FaqEntry"),
+  VZ_POST("/v1/faq", faq_create, .op = "createFaq", .summary = "Add an FAQ entry (admin, audited)", .res = "FaqEntry",
+          .ok = 201, .body = create_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_PATCH("/v1/faq/:id", faq_update, .op = "updateFaq", .summary = "Change an FAQ entry; fields not sent are kept",
+           .res = "FaqEntry", .body = update_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_DELETE("/v1/faq/:id", faq_delete, .op = "deleteFaq", .summary = "Remove an FAQ entry (admin, audited)", .res = "-",
+            .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
   { 0 },
 };
 

@@ -1,0 +1,623 @@
+/* contract: OpenAPI 3.1 from the route table (contract.h). Walks the registered rows once;
+ * the document is built as JSON (jansson) and printed as YAML or JSON. Nothing here
+ * guesses from handlers: what a row does not declare is not in the contract, and the
+ * problems list names the rows that declare too little. */
+#include "core/contract.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+
+void vz_contract_problem(json_t *problems, const char *what, const char *fmt, ...) {
+  char msg[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  json_array_append_new(problems, json_sprintf("%s: %s", what, msg));
+}
+
+json_t *vz_contract_schemas(char *err, size_t errlen) {
+  json_t *all = json_object();
+  for (const vz_schema_file *f = vz_schema_files; f->path; f++) {
+    json_error_t je;
+    json_t *one = json_loads(f->json, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(one)) {
+      snprintf(err, errlen, "%s:%d: %s", f->path, je.line, one ? "not an object" : je.text);
+      json_decref(one);
+      json_decref(all);
+      return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(one, k, v) {
+      if (json_object_get(all, k)) {
+        snprintf(err, errlen, "%s: schema %s is defined twice", f->path, k);
+        json_decref(one);
+        json_decref(all);
+        return NULL;
+      }
+      json_object_set(all, k, v);
+    }
+    json_decref(one);
+  }
+  return all;
+}
+
+/* "a|b|c" as a JSON array of strings. */
+static json_t *choices_array(const char *choices) {
+  json_t *a = json_array();
+  for (const char *c = choices; c && *c;) {
+    const char *bar = strchr(c, '|');
+    size_t len = bar ? (size_t)(bar - c) : strlen(c);
+    json_array_append_new(a, json_stringn(c, len));
+    c = bar ? bar + 1 : NULL;
+  }
+  return a;
+}
+
+/* What router.c enforces, type by type (check_value_or_fail, vz_validate_query_or_fail). */
+json_t *vz_field_schema(const vz_field *f, int in_query) {
+  json_t *s = json_object();
+  const char *type = NULL;
+  switch (f->type) {
+  case VZ_STR: case VZ_EMAIL: case VZ_URL:
+    type = "string";
+    if (f->max) { /* lengths in characters, as JSON Schema counts them */
+      if (f->min) json_object_set_new(s, "minLength", json_integer(f->min));
+      json_object_set_new(s, "maxLength", json_integer(f->max));
+    }
+    if (f->type == VZ_EMAIL) json_object_set_new(s, "format", json_string("email"));
+    if (f->type == VZ_URL) {
+      json_object_set_new(s, "format", json_string("uri"));
+      json_object_set_new(s, "pattern", json_string("^https?://[^ \\t\\r\\n<>\"]*$"));
+      if (!f->max || f->max > 2048) json_object_set_new(s, "maxLength", json_integer(2048));
+    }
+    break;
+  case VZ_ENUM:
+    type = "string";
+    json_object_set_new(s, "enum", choices_array(f->choices));
+    break;
+  case VZ_INT: case VZ_NUM:
+    type = f->type == VZ_INT ? "integer" : "number";
+    if (f->min || f->max) {
+      json_object_set_new(s, "minimum", json_integer(f->min));
+      json_object_set_new(s, "maximum", json_integer(f->max));
+    }
+    break;
+  case VZ_ID:
+    /* a positive decimal id; in a body also a positive integer */
+    json_object_set_new(s, "pattern", json_string("^[0-9]{1,19}$"));
+    if (in_query) {
+      type = "string";
+    } else {
+      json_object_set_new(s, "type", json_pack("[ss]", "string", "integer"));
+      json_object_set_new(s, "minimum", json_integer(1));
+    }
+    break;
+  case VZ_BOOL:
+    if (in_query) {
+      type = "string";
+      json_object_set_new(s, "enum", json_pack("[ssss]", "true", "false", "1", "0"));
+    } else {
+      type = "boolean";
+    }
+    break;
+  case VZ_OBJ:
+    json_decref(s);
+    if (f->of) s = vz_fields_schema(f->of);
+    else s = json_pack("{ss}", "type", "object");
+    type = NULL;
+    break;
+  case VZ_ARR:
+    type = "array";
+    if (f->max) {
+      if (f->min) json_object_set_new(s, "minItems", json_integer(f->min));
+      json_object_set_new(s, "maxItems", json_integer(f->max));
+    }
+    if (f->of) json_object_set_new(s, "items", vz_field_schema(f->of, 0));
+    break;
+  default: /* VZ_ANY: any JSON value */
+    break;
+  }
+  if (type) { /* first, where a reader looks */
+    json_t *t = json_pack("{ss}", "type", type);
+    json_object_update(t, s);
+    json_decref(s);
+    s = t;
+  }
+  if (f->flags & VZ_NULLABLE) {
+    json_t *t = json_object_get(s, "type");
+    if (json_is_string(t)) json_object_set_new(s, "type", json_pack("[Os]", t, "null"));
+    else if (json_is_array(t)) json_array_append_new(t, json_string("null"));
+    json_t *e = json_object_get(s, "enum");
+    if (e) json_array_append_new(e, json_null());
+  }
+  return s;
+}
+
+json_t *vz_fields_schema(const vz_field *fs) {
+  json_t *props = json_object(), *req = json_array();
+  for (const vz_field *f = fs; f && f->name; f++) {
+    json_object_set_new(props, f->name, vz_field_schema(f, 0));
+    if (f->flags & VZ_REQUIRED) json_array_append_new(req, json_string(f->name));
+  }
+  json_t *s = json_pack("{ss}", "type", "object");
+  if (json_array_size(req)) json_object_set_new(s, "required", req);
+  else json_decref(req);
+  json_object_set_new(s, "properties", props);
+  json_object_set_new(s, "additionalProperties", json_false());
+  return s;
+}
+
+const char *vz_res_schema_name(const char *res, char *buf, size_t cap) {
+  if (!res || !*res || !strcmp(res, "-")) return NULL;
+  if (*res == '=') res++;
+  snprintf(buf, cap, "%s", res);
+  size_t n = strlen(buf);
+  if (n > 2 && !strcmp(buf + n - 2, "[]")) buf[n - 2] = 0;
+  return buf;
+}
+
+static json_t *ref(const char *kind, const char *name) {
+  json_t *o = json_object();
+  json_object_set_new(o, "$ref", json_sprintf("#/components/%s/%s", kind, name));
+  return o;
+}
+
+static json_t *schema_ref(const char *name) { return ref("schemas", name); }
+
+/* The success body of a res string, NULL for none. */
+static json_t *res_body_schema(const char *res) {
+  char name[96];
+  if (!vz_res_schema_name(res, name, sizeof name)) return NULL;
+  if (*res == '=') return schema_ref(name);
+  size_t n = strlen(res);
+  if (n > 2 && !strcmp(res + n - 2, "[]"))
+    return json_pack("{ss, s[ss], so, s{s{ss, so}, s{s[ss], ss}}}", "type", "object", "required", "data", "next_cursor",
+                     "additionalProperties", json_false(), "properties", "data", "type", "array", "items", schema_ref(name),
+                     "next_cursor", "type", "string", "null", "description",
+                     "the cursor of the next page, null on the last");
+  return json_pack("{ss, s[s], so, s{so}}", "type", "object", "required", "data", "additionalProperties", json_false(),
+                   "properties", "data", schema_ref(name));
+}
+
+/* OpenAPI's "/v1/users/{id}" for the router's "/v1/users/:id"; names into params. */
+static char *oapi_path(const char *path, json_t *names) {
+  size_t cap = strlen(path) * 2 + 1, o = 0;
+  char *out = malloc(cap);
+  if (!out) return NULL;
+  for (const char *p = path; *p;) {
+    if (*p == ':') {
+      size_t n = strcspn(p + 1, "/");
+      json_array_append_new(names, json_stringn(p + 1, n));
+      o += (size_t)snprintf(out + o, cap - o, "{%.*s}", (int)n, p + 1);
+      p += n + 1;
+    } else {
+      out[o++] = *p++;
+    }
+  }
+  out[o] = 0;
+  return out;
+}
+
+static int is_id_name(const char *n) {
+  size_t l = strlen(n);
+  return !strcmp(n, "id") || (l > 3 && !strcmp(n + l - 3, "_id"));
+}
+
+static json_t *path_param(const vz_route *r, const char *name) {
+  json_t *schema = NULL;
+  for (const vz_field *f = r->params; f && f->name; f++)
+    if (!strcmp(f->name, name)) schema = vz_field_schema(f, 1);
+  if (!schema) schema = is_id_name(name) ? json_pack("{ss, ss}", "type", "string", "pattern", "^[0-9]{1,19}$")
+                                         : json_pack("{ss}", "type", "string");
+  return json_pack("{ss, ss, sb, so}", "name", name, "in", "path", "required", 1, "schema", schema);
+}
+
+static int wants_json_body(const vz_route *r) {
+  if (r->flags & VZ_RAW_BODY) return 0;
+  return r->body || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+}
+
+static const char *reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 400: return "Bad request: the error names the field";
+  case 401: return "Not signed in, or the token is invalid or expired";
+  case 402: return "Payment required";
+  case 403: return "Signed in without the role this needs";
+  case 404: return "No such object (or not yours)";
+  case 405: return "Method not allowed";
+  case 409: return "Conflict with the current state";
+  case 410: return "Gone";
+  case 412: return "Precondition failed";
+  case 413: return "Body too large";
+  case 415: return "The body must be Content-Type: application/json";
+  case 422: return "Idempotency-Key reused for another request";
+  case 423: return "Locked";
+  case 429: return "Too many requests: retry after Retry-After seconds";
+  case 500: return "Internal error";
+  case 502: return "An upstream service failed";
+  case 503: return "Busy or unavailable: retry after Retry-After seconds";
+  case 504: return "An upstream service timed out";
+  default: return "See the error code";
+  }
+}
+
+/* The error statuses of a row: derived from what the core does before the handler, then
+ * the row's own. Sorted, each once. */
+static void error_statuses(const vz_route *r, int out[32], int *n) {
+  int seen[600] = { 0 };
+  *n = 0;
+#define ADD(s_) do { if ((s_) >= 400 && (s_) < 600 && !seen[(s_)]) { seen[(s_)] = 1; } } while (0)
+  if (!(r->flags & (VZ_ASYNC | VZ_PREFIX))) ADD(400); /* query and body validation */
+  if (r->flags & (VZ_AUTH | VZ_ROLE_FLAGS)) ADD(401);
+  if (r->flags & VZ_ROLE_FLAGS) ADD(403);
+  if (strchr(r->path, ':')) ADD(404);
+  if (wants_json_body(r)) ADD(415);
+  if (r->flags & VZ_IDEMPOTENT) ADD(422);
+  if (r->rate_per_min) ADD(429);
+  if (vz_route_on_pool(r)) ADD(503); /* database busy or unavailable */
+  for (const char *e = r->errors; e && *e;) {
+    char *end;
+    long s = strtol(e, &end, 10);
+    if (end == e) break;
+    ADD((int)s);
+    e = end;
+  }
+#undef ADD
+  for (int s = 400; s < 600 && *n < 32; s++)
+    if (seen[s]) out[(*n)++] = s;
+}
+
+static json_t *op_of(const vz_route *r, const char *what, json_t *problems) {
+  json_t *op = json_object();
+  if (!r->op || !*r->op) vz_contract_problem(problems, what, "no .op (operationId)");
+  if (!r->summary || !*r->summary) vz_contract_problem(problems, what, "no .summary");
+  if (!r->res) vz_contract_problem(problems, what, "no .res (the success body: \"Name\", \"Name[]\", \"=Name\" or \"-\")");
+  json_object_set_new(op, "operationId", json_string(r->op ? r->op : ""));
+  json_object_set_new(op, "summary", json_string(r->summary ? r->summary : ""));
+  if (r->desc) json_object_set_new(op, "description", json_string(r->desc));
+  json_object_set_new(op, "tags", json_pack("[s]", r->tag ? r->tag : "core"));
+  if (r->flags & (VZ_AUTH | VZ_ROLE_FLAGS)) {
+    json_object_set_new(op, "security", json_pack("[{s[]}]", "bearer"));
+    if (r->flags & VZ_ROLE_FLAGS) {
+      json_t *roles = json_array();
+      if (r->flags & VZ_ROLE_SELLER) json_array_append_new(roles, json_string("seller"));
+      if (r->flags & VZ_ROLE_MODERATOR) json_array_append_new(roles, json_string("moderator"));
+      json_array_append_new(roles, json_string("admin"));
+      json_object_set_new(op, "x-roles", roles);
+    }
+  } else {
+    json_object_set_new(op, "security", json_array()); /* public, said explicitly */
+  }
+  if (r->rate_per_min)
+    json_object_set_new(op, "x-rate-limit", json_pack("{si, ss}", "per_minute", r->rate_per_min, "per",
+                                                       (r->flags & VZ_RATE_USER) ? "user" : "ip"));
+  if (r->flags & VZ_AUDIT) json_object_set_new(op, "x-audited", json_true());
+
+  json_t *params = json_array(), *names = json_array();
+  char *p = oapi_path(r->path, names);
+  free(p);
+  size_t i;
+  json_t *nm;
+  json_array_foreach(names, i, nm) json_array_append_new(params, path_param(r, json_string_value(nm)));
+  json_decref(names);
+  for (const vz_field *f = r->query; f && f->name; f++) {
+    json_t *q = json_pack("{ss, ss, so}", "name", f->name, "in", "query", "schema", vz_field_schema(f, 1));
+    if (f->flags & VZ_REQUIRED) json_object_set_new(q, "required", json_true());
+    json_array_append_new(params, q);
+  }
+  size_t rl = r->res ? strlen(r->res) : 0;
+  int is_page = rl > 2 && !strcmp(r->res + rl - 2, "[]");
+  if (is_page) {
+    json_array_append_new(params, ref("parameters", "Limit"));
+    json_array_append_new(params, ref("parameters", "Cursor"));
+  }
+  if (r->res && *r->res != '=' && strcmp(r->res, "-") && !strcmp(r->method, "GET"))
+    json_array_append_new(params, ref("parameters", "Fields"));
+  if (r->flags & VZ_IDEMPOTENT) json_array_append_new(params, ref("parameters", "IdempotencyKey"));
+  if (json_array_size(params)) json_object_set_new(op, "parameters", params);
+  else json_decref(params);
+
+  if (r->body) {
+    int required = 0;
+    for (const vz_field *f = r->body; f->name; f++) required |= f->flags & VZ_REQUIRED;
+    json_object_set_new(op, "requestBody", json_pack("{sb, s{s{so}}}", "required", required, "content", "application/json",
+                                                     "schema", vz_fields_schema(r->body)));
+  } else if (r->flags & VZ_RAW_BODY) {
+    json_object_set_new(op, "requestBody",
+                        json_pack("{sb, s{s{s{ss, ss}}}}", "required", 1, "content", "application/octet-stream", "schema",
+                                  "type", "string", "contentMediaType", "application/octet-stream"));
+  }
+
+  json_t *responses = json_object();
+  int ok = r->ok ? r->ok : (r->res && !strcmp(r->res, "-")) ? 204 : 200;
+  json_t *okr = json_pack("{ss, s{s{ss}}}", "description", reason(ok), "headers", "X-Request-Id", "$ref",
+                          "#/components/headers/RequestId");
+  json_t *body = res_body_schema(r->res);
+  if (body) {
+    if (r->res_type && strncmp(r->res_type, "application/json", 16)) {
+      json_decref(body);
+      char name[96];
+      body = schema_ref(vz_res_schema_name(r->res, name, sizeof name));
+    }
+    json_object_set_new(okr, "content", json_pack("{s{so}}", r->res_type ? r->res_type : "application/json", "schema", body));
+  }
+  char code[8];
+  snprintf(code, sizeof code, "%d", ok);
+  json_object_set_new(responses, code, okr);
+  int errs[32], nerr;
+  error_statuses(r, errs, &nerr);
+  for (int k = 0; k < nerr; k++) {
+    snprintf(code, sizeof code, "%d", errs[k]);
+    const char *name = errs[k] == 401 ? "Unauthorized" : (errs[k] == 429 || errs[k] == 503) ? "RetryLater" : "Error";
+    json_t *e = json_pack("{ss}", "$ref", "");
+    json_object_set_new(e, "$ref", json_sprintf("#/components/responses/%s", name));
+    json_object_set_new(e, "description", json_string(reason(errs[k])));
+    json_object_set_new(responses, code, e);
+  }
+  json_object_set_new(op, "responses", responses);
+  return op;
+}
+
+/* The parts every operation shares: errors, headers, parameters, security. Written as
+ * JSON text: the common-parameter bounds are router.c's common_query. */
+static const char common_components[] =
+    "{\"securitySchemes\": {\"bearer\": {\"type\": \"http\", \"scheme\": \"bearer\", \"bearerFormat\": \"JWT\","
+    "   \"description\": \"The access token from sign-in (Authorization: Bearer <token>)\"}},"
+    " \"headers\": {"
+    "  \"RequestId\": {\"description\": \"The request's id (the client's X-Request-Id when it sent a valid one); quote it when"
+    " reporting a problem\", \"required\": true, \"schema\": {\"type\": \"string\", \"pattern\": \"^[A-Za-z0-9._-]{1,64}$\"}},"
+    "  \"RetryAfter\": {\"description\": \"Seconds to wait before retrying\", \"required\": true,"
+    "   \"schema\": {\"type\": \"string\", \"pattern\": \"^[0-9]+$\"}},"
+    "  \"WwwAuthenticate\": {\"description\": \"Bearer, with error=\\\"invalid_token\\\" when a token was sent and refused\","
+    "   \"required\": true, \"schema\": {\"type\": \"string\", \"pattern\": \"^Bearer\"}}},"
+    " \"parameters\": {"
+    "  \"Limit\": {\"name\": \"limit\", \"in\": \"query\", \"description\": \"Page size\","
+    "   \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 100, \"default\": 20}},"
+    "  \"Cursor\": {\"name\": \"cursor\", \"in\": \"query\", \"description\": \"next_cursor of the previous page (opaque)\","
+    "   \"schema\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 512}},"
+    "  \"Fields\": {\"name\": \"fields\", \"in\": \"query\", \"description\": \"Comma-separated names: the answer keeps only these\","
+    "   \"schema\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 512}},"
+    "  \"IdempotencyKey\": {\"name\": \"Idempotency-Key\", \"in\": \"header\", \"description\": \"Retry-safe key, per user and"
+    " route, kept 24 h: the same request again gets the first answer (with Idempotent-Replayed: true); another request"
+    " under the key is a 422\", \"schema\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 255, \"pattern\": \"^[ -~]+$\"}}},"
+    " \"responses\": {"
+    "  \"Error\": {\"description\": \"An error\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"}},"
+    "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
+    "  \"Unauthorized\": {\"description\": \"Not signed in\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
+    "   \"WWW-Authenticate\": {\"$ref\": \"#/components/headers/WwwAuthenticate\"}},"
+    "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
+    "  \"RetryLater\": {\"description\": \"Retry later\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
+    "   \"Retry-After\": {\"$ref\": \"#/components/headers/RetryAfter\"}},"
+    "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}}}}";
+
+static json_t *components(json_t *schemas) {
+  json_t *c = json_loads(common_components, 0, NULL);
+  if (!c) abort(); /* a constant: broken only by an edit, which the first run shows */
+  json_object_set_new(c, "schemas", schemas);
+  return c;
+}
+
+static void check_refs(const json_t *v, const json_t *schemas, const char *what, json_t *problems) {
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      if (!strcmp(k, "$ref") && json_is_string(x) && !strncmp(json_string_value(x), "#/components/schemas/", 21) &&
+          !json_object_get(schemas, json_string_value(x) + 21))
+        vz_contract_problem(problems, what, "no component schema %s (add it to a schemas.json)", json_string_value(x) + 21);
+      check_refs(x, schemas, what, problems);
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)v, i, x) check_refs(x, schemas, what, problems);
+  }
+}
+
+void vz_contract_check_refs(const json_t *v, const json_t *schemas, const char *what, json_t *problems) {
+  check_refs(v, schemas, what, problems);
+}
+
+json_t *vz_openapi(json_t *problems) {
+  char err[256];
+  json_t *schemas = vz_contract_schemas(err, sizeof err);
+  if (!schemas) {
+    vz_contract_problem(problems, "schemas.json", "%s", err);
+    return NULL;
+  }
+  json_t *paths = json_object(), *ops = json_object(), *tags = json_array(), *tagset = json_object();
+  for (int i = 0; i < vz_route_count(); i++) {
+    const vz_route *r = vz_route_at(i);
+    if (r->flags & (VZ_UNLISTED | VZ_PREFIX) || !strcmp(r->method, "*")) continue;
+    char what[200];
+    snprintf(what, sizeof what, "route %s %s", r->method, r->path);
+    json_t *names = json_array();
+    char *p = oapi_path(r->path, names);
+    json_decref(names);
+    if (!p) continue;
+    json_t *item = json_object_get(paths, p);
+    if (!item) json_object_set_new(paths, p, item = json_object());
+    free(p);
+    char method[16];
+    snprintf(method, sizeof method, "%s", r->method);
+    for (char *c = method; *c; c++) *c = (char)(*c | 0x20);
+    json_t *op = op_of(r, what, problems);
+    check_refs(op, schemas, what, problems);
+    if (r->op && json_object_get(ops, r->op))
+      vz_contract_problem(problems, what, "op %s is also %s", r->op, json_string_value(json_object_get(ops, r->op)));
+    else if (r->op)
+      json_object_set_new(ops, r->op, json_string(what + 6));
+    json_object_set_new(item, method, op);
+    const char *tag = r->tag ? r->tag : "core";
+    if (!json_object_get(tagset, tag)) {
+      json_object_set_new(tagset, tag, json_true());
+      json_array_append_new(tags, json_pack("{ss, ss}", "name", tag, "description", ""));
+    }
+  }
+  check_refs(schemas, schemas, "schemas.json", problems);
+  json_decref(ops);
+  json_decref(tagset);
+  json_t *doc = json_pack(
+      "{ss, s{ss, ss, ss, s{ss, ss}}, s[{ss, ss}], so, so, so}", "openapi", "3.1.0", "info", "title", "VidZo API",
+      "version", VZ_API_VERSION, "description",
+      "Live streaming and live shopping. Generated from the route tables by `vidzo openapi`: do not edit.\n\n"
+      "Errors have one shape, `{\"error\": {\"code\", \"message\", \"field\"}}`; ids are decimal strings; times are "
+      "RFC 3339 UTC; lists are cursor pages (`limit`, `cursor`, `next_cursor`) and GETs take `fields=` to trim "
+      "the answer. Socket.IO events are in docs/asyncapi.yaml.",
+      "license", "name", "Proprietary", "identifier", "LicenseRef-VidZo",
+      "servers", "url", "http://localhost:8080", "description", "a local `make run`",
+      "tags", tags, "paths", paths, "components", components(schemas));
+  return doc;
+}
+
+void vz_contract_fingerprint(const json_t *doc, char out[13]) {
+  json_t *copy = json_deep_copy(doc);
+  json_t *info = json_object_get(copy, "info");
+  if (info) json_object_del(info, "version");
+  char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, (const unsigned char *)(text ? text : ""), text ? strlen(text) : 0, NULL, 0);
+  sodium_bin2hex(out, 13, h, 6);
+  free(text);
+  json_decref(copy);
+}
+
+/* ---- YAML ------------------------------------------------------------------------ */
+typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
+
+static void put(sbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
+    char *np = realloc(b->p, cap);
+    if (!np) { b->oom = 1; return; }
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void indent(sbuf *b, int n) { for (int i = 0; i < n; i++) put(b, " ", 1); }
+
+/* A string that YAML reads back as the same string without quotes. */
+static int plain_ok(const char *s) {
+  static const char *const words[] = { "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", NULL };
+  if (!*s || s[0] == ' ' || s[strlen(s) - 1] == ' ') return 0;
+  for (const char *const *w = words; *w; w++)
+    if (!strcasecmp(s, *w)) return 0;
+  if (strchr("-?:,[]{}#&*!|>'\"%@`0123456789.+", s[0])) return 0;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x20 || c == '#' || c == '"' || c == '\'' || c == '\\' || c >= 0x80) return 0;
+    if (c == ':' && (p[1] == ' ' || !p[1])) return 0;
+    if (c == ' ' && p[1] == '#') return 0;
+  }
+  return 1;
+}
+
+static void scalar(sbuf *b, const json_t *v) {
+  if (json_is_string(v)) {
+    const char *s = json_string_value(v);
+    if (plain_ok(s)) { puts_(b, s); return; }
+    /* a JSON string is a valid YAML double-quoted scalar */
+    char *q = json_dumps(v, JSON_ENCODE_ANY);
+    if (q) puts_(b, q);
+    else b->oom = 1;
+    free(q);
+    return;
+  }
+  char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+  if (t) puts_(b, t);
+  else b->oom = 1;
+  free(t);
+}
+
+static int is_block(const json_t *v) {
+  return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
+}
+
+static void key(sbuf *b, const char *k) {
+  json_t *s = json_string(k);
+  scalar(b, s);
+  json_decref(s);
+  puts_(b, ":");
+}
+
+static void node(sbuf *b, const json_t *v, int ind);
+
+static void node_after_key(sbuf *b, const json_t *v, int ind) {
+  if (is_block(v)) {
+    puts_(b, "\n");
+    node(b, v, json_is_array(v) ? ind : ind + 2);
+  } else {
+    puts_(b, " ");
+    if (json_is_object(v)) puts_(b, "{}");
+    else if (json_is_array(v)) puts_(b, "[]");
+    else scalar(b, v);
+    puts_(b, "\n");
+  }
+}
+
+/* A block node at indentation ind; the caller has ended its line. */
+static void node(sbuf *b, const json_t *v, int ind) {
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      indent(b, ind);
+      key(b, k);
+      node_after_key(b, x, ind);
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)v, i, x) {
+      indent(b, ind);
+      puts_(b, "- ");
+      if (json_is_object(x) && json_object_size(x)) {
+        /* the first key on the dash's line, the rest under it */
+        int first = 1;
+        const char *k;
+        json_t *y;
+        json_object_foreach(x, k, y) {
+          if (!first) indent(b, ind + 2);
+          first = 0;
+          key(b, k);
+          node_after_key(b, y, ind + 2);
+        }
+      } else if (json_is_array(x) && json_array_size(x)) {
+        puts_(b, "\n");
+        node(b, x, ind + 2);
+      } else {
+        if (json_is_object(x)) puts_(b, "{}");
+        else if (json_is_array(x)) puts_(b, "[]");
+        else scalar(b, x);
+        puts_(b, "\n");
+      }
+    }
+  } else {
+    indent(b, ind);
+    scalar(b, v);
+    puts_(b, "\n");
+  }
+}
+
+char *vz_yaml_dump(const json_t *doc) {
+  sbuf b = { 0 };
+  node(&b, doc, 0);
+  if (b.oom) { free(b.p); return NULL; }
+  return b.p;
+}
