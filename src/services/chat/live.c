@@ -311,7 +311,7 @@ int chat_h_poll(vz_req *req) {
   char room[48];
   chat_room(room, p.s.id);
   json_object_set_new(poll, "stream_id", vz_json_id(p.s.id));
-  sio_emit_room(CHAT_NSP, room, "chat:poll", json_pack("[O]", poll));
+  sio_emit_room(CHAT_NSP, room, "chat:poll_started", json_pack("[O]", poll));
   return vz_reply_item(req, 201, poll);
 }
 

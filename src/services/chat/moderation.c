@@ -164,7 +164,7 @@ static int ban_tx(vz_db *db, void *ctx) {
     return rc;
   json_t *ev = json_pack("{s:o,s:o,s:o,s:o}", "stream_id", vz_json_id(a->s.id), "user_id", vz_json_id(a->target), "by",
                          vz_json_id(a->req->user_id), "until", until ? vz_json_time(until) : json_null());
-  const char *name = b->unban ? "chat:unban" : b->seconds > 0 ? "chat:timeout" : "chat:ban";
+  const char *name = b->unban ? "chat:user_unbanned" : b->seconds > 0 ? "chat:user_timed_out" : "chat:user_banned";
   if ((rc = push_after(db, a->s.id, name, ev, !b->unban && !b->seconds ? a->target : 0, a->target)) < 0) return rc;
   vz_reply_item(a->req, 200, json_pack("{s:o,s:o}", "id", vz_json_id(a->target), "until", until ? vz_json_time(until) : json_null()));
   return 0;
@@ -217,7 +217,7 @@ static int settings_tx(vz_db *db, void *ctx) {
   if ((rc = audit(a->req, db, "chat.settings", "stream", a->s.id, chat_settings_json(&x->cs))) < 0) return rc;
   json_t *ev = json_pack("{s:o,s:o,s:o}", "stream_id", vz_json_id(a->s.id), "settings", chat_settings_json(&x->cs), "by",
                          vz_json_id(a->req->user_id));
-  if ((rc = push_after(db, a->s.id, "chat:settings", ev, 0, 0)) < 0) return rc;
+  if ((rc = push_after(db, a->s.id, "chat:settings_changed", ev, 0, 0)) < 0) return rc;
   json_t *out = chat_settings_json(&x->cs);
   json_object_set_new(out, "id", vz_json_id(a->s.id));
   vz_reply_item(a->req, 200, out);
@@ -243,7 +243,7 @@ static int mod_tx(vz_db *db, void *ctx) {
   if ((rc = audit(a->req, db, on ? "chat.mod" : "chat.unmod", "user", a->target,
                   json_pack("{s:o}", "host_id", vz_json_id(a->s.host_id)))) < 0)
     return rc;
-  if ((rc = push_after(db, a->s.id, "chat:moderator", json_pack("{s:o,s:o,s:b}", "stream_id", vz_json_id(a->s.id), "user_id",
+  if ((rc = push_after(db, a->s.id, "chat:moderator_changed", json_pack("{s:o,s:o,s:b}", "stream_id", vz_json_id(a->s.id), "user_id",
                                                                vz_json_id(a->target), "on", on), 0, 0)) < 0)
     return rc;
   vz_reply_item(a->req, 200, json_pack("{s:o,s:b}", "id", vz_json_id(a->target), "moderator", on));

@@ -43,7 +43,7 @@ story('polls: 2-5 options, one vote per user (changeable), results throttled, fi
     await refused(sa, 'chat:poll', { stream_id: stream, question: 'q?', options: ['x', 'y'], duration_s: 10 }, 'forbidden');
     assert.equal((await call(h, 'chat:poll', { stream_id: stream, question: 'q?', options: ['x'], duration_s: 10 })).error.field, 'options');
     assert.equal((await call(h, 'chat:poll', { stream_id: stream, question: 'q?', options: ['1', '2', '3', '4', '5', '6'], duration_s: 10 })).error.field, 'options');
-    const polls = collect(anon, 'chat:poll'), results = collect(anon, 'chat:poll_results'), closed = collect(anon, 'chat:poll_closed');
+    const polls = collect(anon, 'chat:poll_started'), results = collect(anon, 'chat:poll_results'), closed = collect(anon, 'chat:poll_closed');
     const p = await ok(h, 'chat:poll', { stream_id: stream, question: 'Which colour?', options: ['red', 'green', 'blue'], duration_s: 10 });
     await until(() => polls.length === 1);
     assert.deepEqual(polls[0].options, ['red', 'green', 'blue']);

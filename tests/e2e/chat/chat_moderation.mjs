@@ -15,7 +15,7 @@ story('moderators: host appoints; only they moderate; badge; audited', async () 
   try {
     await refused(r.m, 'chat:delete', { stream_id: r.stream, message_id: '1' }, 'forbidden');
     await refused(r.v, 'chat:moderator', { stream_id: r.stream, user_id: r.mod.id, on: true }, 'forbidden');
-    const seen = collect(r.anon, 'chat:moderator');
+    const seen = collect(r.anon, 'chat:moderator_changed');
     await ok(r.h, 'chat:moderator', { stream_id: r.stream, user_id: r.mod.id, on: true });
     await until(() => seen.length === 1);
     assert.deepEqual(seen[0], { stream_id: r.stream, user_id: r.mod.id, on: true });
@@ -64,8 +64,8 @@ story('delete a message: gone for everyone live and from history; clear chat', a
 story('timeout: refused with timed_out until it expires, then allowed', async () => {
   const r = await room();
   try {
-    const seen = collect(r.anon, 'chat:timeout');
-    const mine = collect(r.v, 'chat:timeout');
+    const seen = collect(r.anon, 'chat:user_timed_out');
+    const mine = collect(r.v, 'chat:user_timed_out');
     await ok(r.h, 'chat:timeout', { stream_id: r.stream, user_id: r.viewer.id, seconds: 2, reason: 'calm down' });
     await until(() => seen.length === 1 && mine.length >= 1);
     assert.equal(seen[0].user_id, r.viewer.id);
@@ -84,7 +84,7 @@ story('ban: sockets leave the room at once, join and send refused; unban restore
   try {
     const other = await sock(r.viewer.token); // a second tab of the same user
     await ok(other, 'chat:join', { stream_id: r.stream });
-    const told = collect(r.v, 'chat:ban');
+    const told = collect(r.v, 'chat:user_banned');
     await ok(r.h, 'chat:ban', { stream_id: r.stream, user_id: r.viewer.id, reason: 'spam' });
     await until(() => told.length >= 1, 3000, 'the banned user is told');
     // out of the room: room events no longer reach either socket
@@ -105,7 +105,7 @@ story('ban: sockets leave the room at once, join and send refused; unban restore
 story('slow mode: one message per N seconds for viewers, not for moderators', async () => {
   const r = await room();
   try {
-    const st = collect(r.anon, 'chat:settings');
+    const st = collect(r.anon, 'chat:settings_changed');
     await ok(r.h, 'chat:settings', { stream_id: r.stream, slow_mode_s: 2 });
     await until(() => st.length === 1);
     assert.equal(st[0].settings.slow_mode_s, 2);
