@@ -388,6 +388,41 @@ static void persist(sio_socket *s) {
   sio_rec_unlock();
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int sio_socket_hide(sio_socket *s, const char *key, const int64_t *ids, int n) {
+  if (!key || strlen(key) >= sizeof s->hide_key || n < 0) return -1;
+  int64_t *v = n ? malloc((size_t)n * sizeof *v) : NULL;
+  if (n && !v) return -1;
+  if (n) {
+    memcpy(v, ids, (size_t)n * sizeof *v);
+    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+  }
+  free(s->hide);
+  s->hide = v;
+  s->nhide = (uint32_t)n;
+  snprintf(s->hide_key, sizeof s->hide_key, "%s", key);
+  return 0;
+}
+
+int sio_socket_hides(const sio_socket *s, const ws_buf *b) {
+  if (!s->nhide) return 0;
+  char pat[32];
+  int pl = snprintf(pat, sizeof pat, "\"%s\":\"", s->hide_key);
+  const uint8_t *p = memmem(b->data, b->len, pat, (size_t)pl);
+  if (!p) return 0;
+  p += pl;
+  const uint8_t *end = b->data + b->len;
+  int64_t id = 0;
+  int digits = 0;
+  while (p < end && *p >= '0' && *p <= '9' && digits < 19) id = id * 10 + (*p++ - '0'), digits++;
+  if (!digits || p >= end || *p != '"') return 0;
+  return bsearch(&id, s->hide, s->nhide, sizeof id, cmp_i64) != NULL;
+}
+
 static void socket_free(sio_socket *s, const char *reason) {
   s->gone = 1;
   if (s->pid[0] && recoverable(reason)) persist(s);
@@ -395,6 +430,7 @@ static void socket_free(sio_socket *s, const char *reason) {
   while (s->nmem) leave_at(s, s->nmem - 1);
   free(s->mem);
   free(s->acks);
+  free(s->hide);
   free(s);
 }
 
@@ -600,7 +636,7 @@ static int on_connect(sio_conn *c, sio_packet *p) {
   json_decref(d);
   /* what it missed, after the CONNECT (the client would buffer them before it too) */
   for (int i = 0; i < nmissed; i++) {
-    if (rc == 0) rc = eio_send(c->e, missed[i]);
+    if (rc == 0 && !sio_socket_hides(s, missed[i])) rc = eio_send(c->e, missed[i]);
     ws_buf_unref(missed[i]);
   }
   free(missed);

@@ -70,6 +70,11 @@ int sio_in_room(const sio_socket *s, const char *room);
 /* To every member of room in s's namespace (all loops); except_self skips s. */
 int sio_to_room(sio_socket *s, const char *room, const char *event, json_t *args, int except_self);
 void sio_disconnect(sio_socket *s);
+/* On s's loop: room packets whose JSON carries "<key>":"<id>" (a string id) with id in
+ * ids are not delivered to s, live or replayed (chat: the authors a viewer blocked). The
+ * list replaces the previous one; n 0 clears it. Costs only sockets that have one: the
+ * packet is searched for the key once per such socket. */
+int sio_socket_hide(sio_socket *s, const char *key, const int64_t *ids, int n);
 /* From any thread: every socket (any namespace, any loop of this instance) that
  * connected with a token of that session gets a DISCONNECT (signed out, revoked). */
 void sio_disconnect_session(int64_t session_id);

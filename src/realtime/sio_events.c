@@ -92,6 +92,9 @@ typedef struct ev_job {
 typedef struct ev_ext {
   ev_job *job;
   char join[ROOM_MAX + 1], leave[ROOM_MAX + 1];
+  char hide_key[24];     /* "" when the handler set no hide list */
+  int64_t *hide;         /* in the request's arena */
+  int nhide;
 } ev_ext;
 
 static int set_room(vz_req *req, int join, const char *room) {
@@ -101,6 +104,17 @@ static int set_room(vz_req *req, int join, const char *room) {
   return 0;
 }
 int sio_event_join(vz_req *req, const char *room) { return set_room(req, 1, room); }
+
+int sio_event_hide(vz_req *req, const char *key, const int64_t *ids, int n) {
+  ev_ext *x = req->user;
+  if (!x || !key || !*key || strlen(key) >= sizeof x->hide_key || n < 0) return -1;
+  x->hide = n ? vz_arena_alloc(req->arena, (size_t)n * sizeof *ids) : NULL;
+  if (n && !x->hide) return -1;
+  if (n) memcpy(x->hide, ids, (size_t)n * sizeof *ids);
+  x->nhide = n;
+  snprintf(x->hide_key, sizeof x->hide_key, "%s", key);
+  return 0;
+}
 int sio_event_leave(vz_req *req, const char *room) { return set_room(req, 0, room); }
 
 static _Thread_local uint64_t rid_counter;
@@ -180,6 +194,7 @@ static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_i
   if (s && x && req->status < 300) { /* rooms first: the ack tells the client it is in */
     if (x->leave[0]) sio_leave(s, x->leave);
     if (x->join[0]) sio_join(s, x->join);
+    if (x->hide_key[0]) sio_socket_hide(s, x->hide_key, x->hide, x->nhide);
   }
   if (s && ack_id >= 0) {
     json_t *body = req->res_body ? vz_json_loadb(req->res_body, req->res_len, 0, NULL, NULL) : NULL;

@@ -56,6 +56,9 @@ typedef struct sio_event {
  * applies. One of each per event; 0, or <0 for a bad room name. */
 int sio_event_join(vz_req *req, const char *room);
 int sio_event_leave(vz_req *req, const char *room);
+/* Inside a declared event's handler: after a 2xx answer, sio_socket_hide(socket, key,
+ * ids, n) on the socket's loop (ids copied). */
+int sio_event_hide(vz_req *req, const char *key, const int64_t *ids, int n);
 /* A worker handler that hands its request to another thread (a group-commit writer)
  * returns VZ_PENDING; that thread sets the reply (vz_reply_item / vz_fail) and calls
  * sio_event_done(req) exactly once, after which it must not touch req. The ack goes out

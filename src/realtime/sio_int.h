@@ -47,7 +47,13 @@ struct sio_socket {
   char id[21];
   char pid[21];        /* private session id (connection state recovery), "" when off */
   sio_identity who;
+  /* sio_socket_hide: room packets carrying "<hide_key>":"<id>" with id in hide (sorted) */
+  int64_t *hide;
+  uint32_t nhide;
+  char hide_key[24];
 };
+/* 1 when room packet b must not reach s (sio_socket_hide). */
+int sio_socket_hides(const sio_socket *s, const ws_buf *b);
 
 /* A binary packet waiting for its attachments. */
 typedef struct sio_partial {

@@ -64,8 +64,8 @@ int chat_h_history(vz_req *req) {
       json_t *au = json_loads(db_col_text(st, 3), 0, NULL);
       int64_t rt = db_col_int(st, 4);
       last = db_col_int(st, 0);
-      json_array_append_new(items, json_pack("{s:o,s:o,s:s,s:o,s:o,s:I,s:o}", "id", vz_json_id(last), "stream_id",
-                                             vz_json_id(s.id), "text", db_col_text(st, 2), "author", au ? au : json_object(),
+      json_array_append_new(items, json_pack("{s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:o}", "id", vz_json_id(last), "stream_id",
+                                             vz_json_id(s.id), "author_id", vz_json_id(db_col_int(st, 1)), "text", db_col_text(st, 2), "author", au ? au : json_object(),
                                              "reply_to", rt ? json_pack("{s:o}", "id", vz_json_id(rt)) : json_null(),
                                              "server_ts", (json_int_t)db_col_int(st, 5), "offset_ms",
                                              db_col_is_null(st, 6) ? json_null() : json_integer(db_col_int(st, 6))));

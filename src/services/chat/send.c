@@ -40,10 +40,13 @@ int chat_h_join(vz_req *req) {
   if (rc < 0) return vz_fail_db(req, rc);
   json_t *hidden = json_array();
   if (req->user_id) {
-    int64_t ids[MAX_HIDDEN];
+    static _Thread_local int64_t ids[MAX_HIDDEN];
     int n = users_block_list(req->db, req->user_id, ids, MAX_HIDDEN);
     if (n < 0) { json_decref(hidden); return vz_fail_db(req, n); }
     for (int i = 0; i < n; i++) json_array_append_new(hidden, vz_json_id(ids[i]));
+    /* the gateway leaves their messages out for this socket (chat:message carries
+     * author_id at its top level for this) */
+    sio_event_hide(req, "author_id", ids, n);
   }
   json_t *pin = json_null();
   vz_stmt *st = NULL;
@@ -193,7 +196,8 @@ int chat_h_send(vz_req *req) {
   m->offset_ms = s.started_at > 0 && now >= s.started_at ? now - s.started_at : -1;
   m->body = strdup(text);
   m->meta = json_dumps(author, JSON_COMPACT);
-  m->event = json_pack("{s:n,s:o,s:s,s:o,s:o,s:I,s:o}", "id", "stream_id", vz_json_id(s.id), "text", text,
+  m->event = json_pack("{s:n,s:o,s:o,s:s,s:o,s:o,s:I,s:o}", "id", "stream_id", vz_json_id(s.id), "author_id",
+                       vz_json_id(req->user_id), "text", text,
                        "author", author, "reply_to", reply, "server_ts", (json_int_t)now, "offset_ms",
                        m->offset_ms >= 0 ? json_integer(m->offset_ms) : json_null());
   m->req = req;

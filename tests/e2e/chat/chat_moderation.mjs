@@ -190,9 +190,24 @@ story('blocks: the blocked author is hidden for the blocker (history, join list)
   const r = await room();
   try {
     expectStatus(await api('POST', `/v1/users/${r.mod.id}/block`, { token: r.viewer.token }), 204);
-    const a = await ok(r.m, 'chat:send', { stream_id: r.stream, text: 'from the blocked one' });
+    // joining again picks the block up: the gateway hides the blocked author's messages
     const j = await ok(r.v, 'chat:join', { stream_id: r.stream });
     assert.ok(j.hidden_user_ids.includes(r.mod.id));
+    const mine0 = collect(r.v, 'chat:message'), anons = collect(r.anon, 'chat:message'), mods = collect(r.m, 'chat:message');
+    const a = await ok(r.m, 'chat:send', { stream_id: r.stream, text: 'from the blocked one' });
+    const c = await ok(r.h, 'chat:send', { stream_id: r.stream, text: 'the host answers', reply_to: a.id });
+    await until(() => anons.length === 2 && mine0.length >= 1 && mods.length === 2, 3000, 'deliveries');
+    await sleep(200);
+    assert.deepEqual(mine0.map((m) => m.id), [c.id], 'the blocker gets the reply, not the blocked author');
+    assert.equal(anons[0].author_id, r.mod.id);
+    // the blocked author does not see the blocker's messages either (blocks go both ways),
+    // once it has joined again since the block
+    const m2 = await ok(r.m, 'chat:join', { stream_id: r.stream });
+    assert.ok(m2.hidden_user_ids.includes(r.viewer.id));
+    await ok(r.v, 'chat:send', { stream_id: r.stream, text: 'from the blocker' });
+    await until(() => anons.length === 3, 3000);
+    await sleep(200);
+    assert.equal(mods.length, 2);
     const mine = expectStatus(await api('GET', `/v1/streams/${r.stream}/chat`, { token: r.viewer.token }), 200).json.data;
     assert.ok(!mine.some((m) => m.id === a.id));
     const all = expectStatus(await api('GET', `/v1/streams/${r.stream}/chat`), 200).json.data;
