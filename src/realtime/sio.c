@@ -660,16 +660,22 @@ static int dispatch(sio_conn *c, sio_packet *p, const sio_bin *bins, int nbins) 
   case SIO_EVENT:
   case SIO_BINARY_EVENT: {
     const json_t *name = json_array_get(p->data, 0);
-    if (!json_is_string(name)) return 0;
-    for (int i = 0; i < s->ns->nh; i++) {
+    int declared = 0, handled = 0;
+    for (int i = 0; i < s->ns->nh; i++) declared |= s->ns->h[i].decl != NULL;
+    for (int i = 0; json_is_string(name) && i < s->ns->nh && !handled; i++) {
       if (strcmp(s->ns->h[i].event, json_string_value(name)) != 0) continue;
       json_t *args = json_array();
       for (size_t k = 1; k < json_array_size(p->data); k++) json_array_append(args, json_array_get(p->data, k));
       if (s->ns->h[i].decl) sio_event_run(s, s->ns->h[i].decl, args, p->ack_id);
       else s->ns->h[i].fn(s, args, p->ack_id, bins, nbins);
       json_decref(args);
-      break;
+      handled = 1;
     }
+    /* A namespace of declared events answers an unknown event that asked for an ack
+     * with an error, so a client learns at once (issue 19); elsewhere, as the reference
+     * server, nothing (the conformance application). */
+    if (!handled && declared && p->ack_id >= 0)
+      sio_ack(s, p->ack_id, json_pack("[{s:{s:s,s:s}}]", "error", "code", "unknown_event", "message", "no such event"));
     return 0;
   }
   case SIO_ACK:

@@ -53,7 +53,8 @@ story('send: ack after durable, text normalised, 500 characters, bad input answe
     assert.equal((await call(s, 'chat:send', 'a string')).error.code, 'invalid_argument');
     assert.equal((await call(s, 'chat:send', { stream_id: stream, text: 'x', extra: 1 })).error.field, 'extra');
     await refused(s, 'chat:join', { stream_id: '999999999' }, 'not_found');
-    // an unknown event gets no answer and breaks nothing
+    // an unknown event is answered with an error when it asks for an ack, and breaks nothing
+    assert.equal((await call(s, 'chat:nope', { a: 1 })).error.code, 'unknown_event');
     s.emit('chat:nope', { a: 1 });
     await sleep(1100);
     const b = await ok(s, 'chat:send', { stream_id: stream, text: 'still here', reply_to: a.id });
