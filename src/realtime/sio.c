@@ -431,6 +431,7 @@ static void socket_free(sio_socket *s, const char *reason) {
   free(s->mem);
   free(s->acks);
   free(s->hide);
+  sio_event_waiting_free(s);
   free(s);
 }
 

@@ -189,6 +189,8 @@ static int run_handler(vz_req *req, const sio_event *e) {
 }
 
 /* On the owning loop: ack, count, log, free. s may be NULL (the socket went away). */
+static void serial_next(sio_socket *s);
+
 static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_id, int retry_after) {
   ev_ext *x = req->user;
   if (s && x && req->status < 300) { /* rooms first: the ack tells the client it is in */
@@ -217,6 +219,7 @@ static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_i
            "ms", ms, "uid", req->user_id ? uid : "", (char *)0);
   }
   vz_req_free(req);
+  if (s && (e->flags & SIO_SERIAL)) serial_next(s);
 }
 
 static void work_cb(uv_work_t *w) {
@@ -278,11 +281,72 @@ void sio_event_done(vz_req *req) {
   }
 }
 
+/* SIO_SERIAL: an event that arrived while another of the socket's was in flight. */
+typedef struct sio_waiting_ev {
+  struct sio_waiting_ev *next;
+  const sio_event *e;
+  json_t *args;
+  int64_t ack_id;
+} sio_waiting_ev;
+#define MAX_WAITING 32
+
+void sio_event_waiting_free(sio_socket *s) {
+  while (s->wait_head) {
+    sio_waiting_ev *w = s->wait_head;
+    s->wait_head = w->next;
+    json_decref(w->args);
+    free(w);
+  }
+  s->wait_tail = NULL;
+  s->nwait = 0;
+}
+
+static void run_now(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id);
+
+/* After a SIO_SERIAL event answered: the next waiting one runs (on the loop). */
+static void serial_next(sio_socket *s) {
+  s->serial_busy = 0;
+  sio_waiting_ev *w = s->wait_head;
+  if (!w) return;
+  s->wait_head = w->next;
+  if (!s->wait_head) s->wait_tail = NULL;
+  s->nwait--;
+  s->serial_busy = 1;
+  run_now(s, w->e, w->args, w->ack_id);
+  json_decref(w->args);
+  free(w);
+}
+
 void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id) {
+  if (e->flags & SIO_SERIAL) {
+    if (s->serial_busy) {
+      sio_waiting_ev *w = s->nwait < MAX_WAITING ? calloc(1, sizeof *w) : NULL;
+      if (!w) {
+        if (ack_id >= 0)
+          sio_ack(s, ack_id, json_pack("[{s:{s:s,s:s,s:i}}]", "error", "code", "busy", "message",
+                                       "too many events in flight, wait for the answers", "retry_after", 1));
+        return;
+      }
+      w->e = e;
+      w->args = json_incref((json_t *)args);
+      w->ack_id = ack_id;
+      if (s->wait_tail) s->wait_tail->next = w;
+      else s->wait_head = w;
+      s->wait_tail = w;
+      s->nwait++;
+      return;
+    }
+    s->serial_busy = 1;
+  }
+  run_now(s, e, args, ack_id);
+}
+
+static void run_now(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id) {
   vz_req *req = req_new(s, e);
   if (!req) {
     if (ack_id >= 0)
       sio_ack(s, ack_id, json_pack("[{s:{s:s,s:s}}]", "error", "code", "unavailable", "message", "server busy"));
+    if (e->flags & SIO_SERIAL) serial_next(s);
     return;
   }
   int retry_after = 0;

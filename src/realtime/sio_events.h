@@ -25,6 +25,10 @@ enum {
   SIO_ON_LOOP = 1 << 24,    /* run on the io loop (no database) */
   SIO_EMITTED = 1 << 25,    /* a server-to-client event: contract only (no handler), so
                              * `vidzo asyncapi` describes what clients receive */
+  SIO_SERIAL = 1 << 26,     /* per socket, one at a time in arrival order (the next waits
+                             * for the previous answer): workers run events in parallel,
+                             * so without it one client's chat messages could pass each
+                             * other. At most 32 wait per socket, then "busy" (429) */
 };
 
 typedef struct sio_event {

@@ -49,7 +49,7 @@ static sio_event chat_events[] = {
   { "/", "chat:leave", chat_h_leave, stream_in, SIO_ON_LOOP, .rate_per_min = 120,
     .op = "leaveChat", .summary = "Leave a stream's chat", .res = "ChatDone" },
   /* the per-channel token bucket (burst 3, 1/s) is the handler's; this row only bounds abuse */
-  { "/", "chat:send", chat_h_send, send_in, VZ_AUTH, .rate_per_min = 600, IN_ROOM,
+  { "/", "chat:send", chat_h_send, send_in, VZ_AUTH | SIO_SERIAL, .rate_per_min = 600, IN_ROOM,
     .op = "sendChatMessage", .summary = "Send a message; acknowledged after it is stored", .res = "ChatSent" },
   { "/", "chat:delete", chat_h_delete, msg_in, VZ_AUTH, .rate_per_min = 600, IN_ROOM,
     .op = "deleteChatMessage", .summary = "Delete a message for everyone (host, moderators)", .res = "ChatDone" },

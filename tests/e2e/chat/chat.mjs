@@ -143,5 +143,14 @@ story('order: messages sent back to back without waiting arrive and are stored i
     const hist = expectStatus(await api('GET', `/v1/streams/${stream}/chat?limit=30`), 200).json.data;
     assert.deepEqual(hist.map((m) => m.text).reverse(), got.map((m) => m.text));
     assert.deepEqual(got.map((m) => m.id), acks.map((a) => a.data.id));
+    // sends wait per socket, one in flight (SIO_SERIAL); beyond 32 waiting: busy, never reordered
+    await sleep(2600); // the bucket refills (50 at 20/s)
+    got.length = 0;
+    const burst = await Promise.all(Array.from({ length: 45 }, (_, i) => call(h, 'chat:send', { stream_id: stream, text: `b${i}` })));
+    const okd = burst.map((a, i) => (a.data ? `b${i}` : null)).filter(Boolean);
+    assert.ok(burst.every((a) => a.data || a.error.code === 'busy'), JSON.stringify(burst.find((a) => a.error && a.error.code !== 'busy')));
+    assert.ok(okd.length >= 33 && okd.length < 45, `${okd.length} accepted`);
+    await until(() => got.length === okd.length);
+    assert.deepEqual(got.map((m) => m.text), okd);
   } finally { closeAll(h, v); }
 });
