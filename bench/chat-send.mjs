@@ -1,4 +1,4 @@
-// bench/chat-send.mjs: the chat path end to end under a large room (issue 19): SENDERS
+// bench/chat-send.mjs: the chat path end to end under a large room (issue 19): SENDERS (100)
 // signed-in users send chat:send at RATE msgs/s in total for SECONDS through the real
 // pipeline (checks, token bucket, group-commit writer, broadcast after the commit); one
 // listener socket of the room measures send -> receive (p50/p99) and checks every
@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 const require = createRequire(new URL('../tests/package.json', import.meta.url));
 const { io } = require('socket.io-client');
-const [port, dataDir, pid, rate = '100', secs = '20', viewers = '10000', senders = '10'] = process.argv.slice(2);
+const [port, dataDir, pid, rate = '100', secs = '20', viewers = '10000', senders = '100'] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 process.env.VZ_TEST_URL = base;
 const { newUser, api, sleep } = await import('../tests/e2e/lib.mjs');
