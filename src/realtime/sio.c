@@ -663,7 +663,7 @@ static int dispatch(sio_conn *c, sio_packet *p, const sio_bin *bins, int nbins) 
     const json_t *name = json_array_get(p->data, 0);
     int declared = 0, handled = 0;
     for (int i = 0; i < s->ns->nh; i++) declared |= s->ns->h[i].decl != NULL;
-    for (int i = 0; json_is_string(name) && i < s->ns->nh && !handled; i++) {
+    for (int i = 0; json_is_string(name) && i < s->ns->nh; i++) {
       if (strcmp(s->ns->h[i].event, json_string_value(name)) != 0) continue;
       json_t *args = json_array();
       for (size_t k = 1; k < json_array_size(p->data); k++) json_array_append(args, json_array_get(p->data, k));
@@ -671,6 +671,7 @@ static int dispatch(sio_conn *c, sio_packet *p, const sio_bin *bins, int nbins) 
       else s->ns->h[i].fn(s, args, p->ack_id, bins, nbins);
       json_decref(args);
       handled = 1;
+      break; /* s may be gone now (a handler may disconnect it): touch nothing of it */
     }
     /* A namespace of declared events answers an unknown event that asked for an ack
      * with an error, so a client learns at once (issue 19); elsewhere, as the reference
