@@ -1,5 +1,6 @@
 /* vidzo: the command line. `serve` runs the server, `migrate` applies migrations,
- * `admin create` makes (or confirms) an admin account, `version` prints the version.
+ * `admin create` makes (or confirms) an admin account, `agora` prints Agora tokens
+ * (integrations/agora_cli.c), `version` prints the version.
  * Bad usage exits 2 with a message; runtime failures exit 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/contract.h"
+#include "lib/yaml.h"
 #include "core/fault.h"
 #include "core/json.h"
 #include "core/metrics.h"
@@ -24,8 +26,10 @@
 #include "core/version.h"
 #include "cache/cache.h"
 #include "db/db.h"
+#include "integrations/agora.h"
 #include "integrations/http.h"
 #include "jobs/runner.h"
+#include "services/media/media.h"
 #include "services/services.h"
 #include "realtime/sio_contract.h"
 
@@ -40,6 +44,8 @@ static void usage(void) {
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
+          "  media migrate --to s3      copy every local media object to the bucket (resumable)\n"
+          "  agora rtc-token|rtm-token  print an Agora AccessToken2 for given inputs (vidzo agora --help)\n"
           "  openapi [--json]           print the HTTP contract (OpenAPI 3.1) from the route tables\n"
           "  asyncapi [--json]          print the Socket.IO contract (AsyncAPI 3.0) from the event tables\n"
           "  version                    print the version\n\n");
@@ -218,7 +224,7 @@ static int cmd_routes(int argc, char **argv) {
 
 /* The two contract documents of the registered tables; problems into `problems`. */
 static int contract_docs(json_t **openapi, json_t **asyncapi, json_t *problems) {
-  *openapi = vz_openapi(problems);
+  *openapi = vz_openapi(vz_service_list, problems);
   *asyncapi = sio_asyncapi(vz_service_list, problems);
   if (!*openapi || !*asyncapi) return -1;
   /* info.version follows the API: any change to either document needs a new version */
@@ -290,6 +296,7 @@ int main(int argc, char **argv) {
     printf("vidzo %s (libuv %s)\n", VZ_VERSION, uv_version_string());
     return 0;
   }
+  if (!strcmp(cmd, "agora")) return agora_cli(argc - 2, argv + 2); /* no settings, no data dir */
   if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
     usage();
     return 0;
@@ -298,6 +305,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
   if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
+  if (!strcmp(cmd, "media")) return media_cli(argc - 2, argv + 2, load_config);
   if (!strcmp(cmd, "openapi")) return cmd_contract(0, argc - 2, argv + 2);
   if (!strcmp(cmd, "asyncapi")) return cmd_contract(1, argc - 2, argv + 2);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it: for each build flavor (debug, then
-# asan = ASan+UBSan), the C unit tests, then the end-to-end stories against a started
+# asan = ASan+UBSan), the C unit tests (and, once, the contract documents:
+# tests/contract/check.mjs), then the end-to-end stories against a started
 # server on SQLite and again on PostgreSQL (with Redis); then, per flavor, the
 # multi-instance stories (tests/e2e-multi: 3 instances + HAProxy); then a short libFuzzer
 # run of each target. Ends with "N passed, N failed".
 # Env: VZ_FLAVORS="debug asan", VZ_DBS="sqlite postgres", VZ_TEST_FILTER=substring.
+# The slow media stories (real nginx-rtmp and ffmpeg: tests/e2e/streams/ingest.mjs) run
+# once, in the flavor-db named by VZ_MEDIA_LABEL (debug-sqlite; "none" skips them), on
+# ports derived from VZ_TEST_PORT (+10, +11, ...).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -106,6 +110,14 @@ for flavor in $FLAVORS; do
   VZ_TEST_PG_URL=$PG_URL VZ_TEST_REDIS_URL=$REDIS_URL build/$flavor/unit >"$WORK/unit-$flavor.log" 2>&1
   grep -E '^FAIL|Sanitizer|runtime error' "$WORK/unit-$flavor.log" | head -20
   count "$WORK/unit-$flavor.log" "unit ($flavor)"
+  # The contract documents (generated, linted, validated) are the same in every flavour
+  # and database: checked once, with the first flavour's binary.
+  if [ -z "${CONTRACT_CHECKED:-}" ]; then
+    CONTRACT_CHECKED=1
+    node tests/contract/check.mjs "$ROOT/build/$flavor/vidzo" >"$WORK/contract.log" 2>&1
+    grep -E '^FAIL' -A12 "$WORK/contract.log" | head -60
+    count "$WORK/contract.log" "contract"
+  fi
   for db in $DBS; do
     label=$flavor-$db
     if [ "$db" = sqlite ]; then url="sqlite:$WORK/data-$label/vidzo.db"; VZ_REDIS_ARG=
@@ -118,10 +130,11 @@ for flavor in $FLAVORS; do
     start_server "$flavor" "$url" "$label" || { TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue; }
     VZ_TEST_URL=http://127.0.0.1:$PORT VZ_TEST_LABEL=$label VZ_TEST_BIN=$ROOT/build/$flavor/vidzo \
       VZ_TEST_DB_URL=$url VZ_TEST_DATA_DIR=$WORK/data-$label VZ_TEST_REDIS_URL=${VZ_REDIS_ARG:+$REDIS_URL} \
-      VZ_TEST_SERVER_PID=$SERVER_PID \
+      VZ_TEST_SERVER_PID=$SERVER_PID VZ_TEST_PORT=$PORT VZ_MEDIA=$([ "$label" = "${VZ_MEDIA_LABEL:-debug-sqlite}" ] && echo 1) \
       node tests/e2e/run.mjs ${VZ_TEST_FILTER:-} >"$WORK/e2e-$label.log" 2>&1
     grep -E '^FAIL' -A3 "$WORK/e2e-$label.log" | head -60
     count "$WORK/e2e-$label.log" "e2e ($label)"
+    grep -m1 '^contract coverage' "$WORK/e2e-$label.log" | cut -c1-400
     server_exit_check "$label"
   done
 done

@@ -610,6 +610,7 @@ static void reply_parse_error(vz_conn *c, int status) {
                      : status == 414 ? "uri_too_long"
                      : status == 503 ? "unavailable"
                      : status == 505 ? "http_version_not_supported" : "bad_request";
+  if (!r->request_id[0]) vz_req_set_id(r); /* the answer and its log line carry one too */
   vz_fail(r, status, code, NULL, "%s", msg);
   vz_req_log_and_count(r);
   vz_conn_reply_done(r);

@@ -39,6 +39,9 @@ const http_parser_settings *vz_conn_settings(void);
 extern void (*vz_conn_dispatch_hook)(vz_req *req);
 /* Routing and middleware, then the handler (dispatch.c). */
 void vz_dispatch(vz_req *req);
+/* Sets req->request_id (the client's valid X-Request-Id, or a new one); vz_dispatch does
+ * it first, and an error answered before dispatch (413, 431...) calls it itself. */
+void vz_req_set_id(vz_req *req);
 /* Called by dispatch when the reply is set: writes it and resumes the connection. */
 void vz_conn_reply_done(vz_req *req);
 /* Parse-time routing (router.c): finds the route at headers-complete. */

@@ -4,12 +4,15 @@
  * problems list names the rows that declare too little. */
 #include "core/contract.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "core/service.h"
 
 
 void vz_contract_problem(json_t *problems, const char *what, const char *fmt, ...) {
@@ -90,8 +93,10 @@ json_t *vz_field_schema(const vz_field *f, int in_query) {
     }
     break;
   case VZ_ID:
-    /* a positive decimal id; in a body also a positive integer */
-    json_object_set_new(s, "pattern", json_string("^[0-9]{1,19}$"));
+    /* a positive decimal id (vz_parse_id: digits, at most 19, not zero); in a body also a
+     * positive integer */
+    json_object_set_new(s, "pattern", json_string("^0*[1-9][0-9]*$"));
+    json_object_set_new(s, "maxLength", json_integer(19));
     if (in_query) {
       type = "string";
     } else {
@@ -230,10 +235,12 @@ static const char *reason(int status) {
   case 201: return "Created";
   case 202: return "Accepted";
   case 204: return "No Content";
+  case 302: return "Found: go to Location";
+  case 304: return "Not modified (If-None-Match matched the ETag)";
   case 400: return "Bad request: the error names the field";
-  case 401: return "Not signed in, or the token is invalid or expired";
+  case 401: return "Not signed in, the token is invalid or expired, or the credentials are wrong";
   case 402: return "Payment required";
-  case 403: return "Signed in without the role this needs";
+  case 403: return "Forbidden: the role this needs is missing, or the caller may not do this here";
   case 404: return "No such object (or not yours)";
   case 405: return "Method not allowed";
   case 409: return "Conflict with the current state";
@@ -241,7 +248,7 @@ static const char *reason(int status) {
   case 412: return "Precondition failed";
   case 413: return "Body too large";
   case 415: return "The body must be Content-Type: application/json";
-  case 422: return "Idempotency-Key reused for another request";
+  case 422: return "Unprocessable (an Idempotency-Key reused for another request)";
   case 423: return "Locked";
   case 429: return "Too many requests: retry after Retry-After seconds";
   case 500: return "Internal error";
@@ -263,9 +270,13 @@ static void error_statuses(const vz_route *r, int out[32], int *n) {
   if (r->flags & VZ_ROLE_FLAGS) ADD(403);
   if (strchr(r->path, ':')) ADD(404);
   if (wants_json_body(r)) ADD(415);
+  if (wants_json_body(r) || (r->flags & VZ_RAW_BODY)) ADD(413); /* the body limit */
   if (r->flags & VZ_IDEMPOTENT) ADD(422);
   if (r->rate_per_min) ADD(429);
-  if (vz_route_on_pool(r)) ADD(503); /* database busy or unavailable */
+  if (vz_route_on_pool(r)) {
+    ADD(500); /* a database error that is neither busy nor a constraint (vz_fail_db) */
+    ADD(503); /* database busy or unavailable */
+  }
   for (const char *e = r->errors; e && *e;) {
     char *end;
     long s = strtol(e, &end, 10);
@@ -343,6 +354,15 @@ static json_t *op_of(const vz_route *r, const char *what, json_t *problems) {
   int ok = r->ok ? r->ok : (r->res && !strcmp(r->res, "-")) ? 204 : 200;
   json_t *okr = json_pack("{ss, s{s{ss}}}", "description", reason(ok), "headers", "X-Request-Id", "$ref",
                           "#/components/headers/RequestId");
+  /* headers the core adds to some successes */
+  json_t *okh = json_object_get(okr, "headers");
+  if (r->flags & VZ_IDEMPOTENT)
+    json_object_set_new(okh, "Idempotent-Replayed",
+                        json_pack("{ss, s{ss}}", "description", "true when this is the stored answer to an earlier request "
+                                  "with the same Idempotency-Key", "schema", "const", "true"));
+  if (r->cache_ms)
+    json_object_set_new(okh, "X-Cache", json_pack("{ss, s{ss}}", "description", "hit when answered from the response "
+                                                  "cache (anonymous GETs, at most a few seconds old)", "schema", "const", "hit"));
   json_t *body = res_body_schema(r->res);
   if (body) {
     if (r->res_type && strncmp(r->res_type, "application/json", 16)) {
@@ -354,12 +374,26 @@ static json_t *op_of(const vz_route *r, const char *what, json_t *problems) {
   }
   char code[8];
   snprintf(code, sizeof code, "%d", ok);
+  /* other successes the row names (a 200 beside a 201, a 304): the same body, or none */
+  for (const char *e = r->errors; e && *e;) {
+    char *end;
+    long st = strtol(e, &end, 10);
+    if (end == e) break;
+    e = end;
+    if (st < 200 || st >= 400 || st == ok) continue;
+    json_t *alt = json_deep_copy(okr);
+    json_object_set_new(alt, "description", json_string(reason((int)st)));
+    if (st == 204 || st == 304) json_object_del(alt, "content");
+    char c2[8];
+    snprintf(c2, sizeof c2, "%ld", st);
+    json_object_set_new(responses, c2, alt);
+  }
   json_object_set_new(responses, code, okr);
   int errs[32], nerr;
   error_statuses(r, errs, &nerr);
   for (int k = 0; k < nerr; k++) {
     snprintf(code, sizeof code, "%d", errs[k]);
-    const char *name = errs[k] == 401 ? "Unauthorized" : (errs[k] == 429 || errs[k] == 503) ? "RetryLater" : "Error";
+    const char *name = errs[k] == 401 ? "Unauthorized" : errs[k] == 429 ? "TooManyRequests" : errs[k] == 503 ? "RetryLater" : "Error";
     json_t *e = json_pack("{ss}", "$ref", "");
     json_object_set_new(e, "$ref", json_sprintf("#/components/responses/%s", name));
     json_object_set_new(e, "description", json_string(reason(errs[k])));
@@ -379,8 +413,10 @@ static const char common_components[] =
     " reporting a problem\", \"required\": true, \"schema\": {\"type\": \"string\", \"pattern\": \"^[A-Za-z0-9._-]{1,64}$\"}},"
     "  \"RetryAfter\": {\"description\": \"Seconds to wait before retrying\", \"required\": true,"
     "   \"schema\": {\"type\": \"string\", \"pattern\": \"^[0-9]+$\"}},"
-    "  \"WwwAuthenticate\": {\"description\": \"Bearer, with error=\\\"invalid_token\\\" when a token was sent and refused\","
-    "   \"required\": true, \"schema\": {\"type\": \"string\", \"pattern\": \"^Bearer\"}}},"
+    "  \"WwwAuthenticate\": {\"description\": \"Bearer, with error=\\\"invalid_token\\\" when a token was sent and refused;"
+    " on the routes that need a token (a refused sign-in has none)\", \"schema\": {\"type\": \"string\", \"pattern\": \"^Bearer\"}},"
+    "  \"RetryAfterKnown\": {\"description\": \"Seconds to wait before retrying, when the limit knows\","
+    "   \"schema\": {\"type\": \"string\", \"pattern\": \"^[0-9]+$\"}}},"
     " \"parameters\": {"
     "  \"Limit\": {\"name\": \"limit\", \"in\": \"query\", \"description\": \"Page size\","
     "   \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 100, \"default\": 20}},"
@@ -396,6 +432,9 @@ static const char common_components[] =
     "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
     "  \"Unauthorized\": {\"description\": \"Not signed in\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
     "   \"WWW-Authenticate\": {\"$ref\": \"#/components/headers/WwwAuthenticate\"}},"
+    "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
+    "  \"TooManyRequests\": {\"description\": \"Too many requests\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
+    "   \"Retry-After\": {\"$ref\": \"#/components/headers/RetryAfterKnown\"}},"
     "   \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/Error\"}}}},"
     "  \"RetryLater\": {\"description\": \"Retry later\", \"headers\": {\"X-Request-Id\": {\"$ref\": \"#/components/headers/RequestId\"},"
     "   \"Retry-After\": {\"$ref\": \"#/components/headers/RetryAfter\"}},"
@@ -429,7 +468,52 @@ void vz_contract_check_refs(const json_t *v, const json_t *schemas, const char *
   check_refs(v, schemas, what, problems);
 }
 
-json_t *vz_openapi(json_t *problems) {
+static void collect_refs(const json_t *v, const json_t *schemas, json_t *used) {
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      if (!strcmp(k, "$ref") && json_is_string(x) && !strncmp(json_string_value(x), "#/components/schemas/", 21)) {
+        const char *name = json_string_value(x) + 21;
+        json_t *s = json_object_get(schemas, name);
+        if (s && !json_object_get(used, name)) {
+          json_object_set(used, name, s);
+          collect_refs(s, schemas, used);
+        }
+      }
+      collect_refs(x, schemas, used);
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)v, i, x) collect_refs(x, schemas, used);
+  }
+}
+
+json_t *vz_contract_used_schemas(const json_t *v, const json_t *schemas) {
+  json_t *used = json_object(), *sorted = json_object();
+  collect_refs(v, schemas, used);
+  /* in the files' order, not the order of discovery: a new route does not reshuffle */
+  const char *k;
+  json_t *x;
+  json_object_foreach((json_t *)schemas, k, x)
+    if (json_object_get(used, k)) json_object_set(sorted, k, x);
+  json_decref(used);
+  return sorted;
+}
+
+/* A tag's description: the owning service's about line. */
+static const char *tag_about(const vz_service *const *list, const char *tag) {
+  if (!strcmp(tag, "ops")) return "Probes and metrics for operators and load balancers";
+  /* hooks the deployment's own parts call (nginx-rtmp): documented and checked like the
+   * rest, but no app calls them */
+  if (!strcmp(tag, "internal")) return "Hooks for VidZo's own infrastructure (nginx-rtmp callbacks), not for apps";
+  for (const vz_service *const *s = list; s && *s; s++)
+    if (!strcmp((*s)->name, tag)) return (*s)->about;
+  return NULL;
+}
+
+json_t *vz_openapi(const vz_service *const *list, json_t *problems) {
   char err[256];
   json_t *schemas = vz_contract_schemas(err, sizeof err);
   if (!schemas) {
@@ -462,10 +546,18 @@ json_t *vz_openapi(json_t *problems) {
     const char *tag = r->tag ? r->tag : "core";
     if (!json_object_get(tagset, tag)) {
       json_object_set_new(tagset, tag, json_true());
-      json_array_append_new(tags, json_pack("{ss, ss}", "name", tag, "description", ""));
+      const char *about = tag_about(list, tag);
+      if (!about) vz_contract_problem(problems, what, "service %s has no .about (its tag's description)", tag);
+      json_array_append_new(tags, json_pack("{ss, ss}", "name", tag, "description", about ? about : ""));
     }
   }
   check_refs(schemas, schemas, "schemas.json", problems);
+  /* the error envelope is named by the shared responses; the rest only when used */
+  json_t *all = schemas;
+  json_t *usedby = json_pack("{sO, s{ss}}", "paths", paths, "e", "$ref", "#/components/schemas/Error");
+  schemas = vz_contract_used_schemas(usedby, all);
+  json_decref(usedby);
+  json_decref(all);
   json_decref(ops);
   json_decref(tagset);
   json_t *doc = json_pack(
@@ -476,15 +568,34 @@ json_t *vz_openapi(json_t *problems) {
       "RFC 3339 UTC; lists are cursor pages (`limit`, `cursor`, `next_cursor`) and GETs take `fields=` to trim "
       "the answer. Socket.IO events are in docs/asyncapi.yaml.",
       "license", "name", "Proprietary", "identifier", "LicenseRef-VidZo",
-      "servers", "url", "http://localhost:8080", "description", "a local `make run`",
+      "servers", "url", "/", "description", "the server that serves this document",
       "tags", tags, "paths", paths, "components", components(schemas));
   return doc;
+}
+
+/* Prose is not the contract: summaries and descriptions (string values; a property
+ * named "description" has an object schema and stays) may be reworded without a new
+ * version. */
+static void drop_prose(json_t *v) {
+  if (json_is_object(v)) {
+    json_t *s;
+    if ((s = json_object_get(v, "summary")) && json_is_string(s)) json_object_del(v, "summary");
+    if ((s = json_object_get(v, "description")) && json_is_string(s)) json_object_del(v, "description");
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) drop_prose(x);
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) drop_prose(x);
+  }
 }
 
 void vz_contract_fingerprint(const json_t *doc, char out[13]) {
   json_t *copy = json_deep_copy(doc);
   json_t *info = json_object_get(copy, "info");
   if (info) json_object_del(info, "version");
+  drop_prose(copy);
   char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
   unsigned char h[32];
   crypto_generichash(h, sizeof h, (const unsigned char *)(text ? text : ""), text ? strlen(text) : 0, NULL, 0);
@@ -493,131 +604,58 @@ void vz_contract_fingerprint(const json_t *doc, char out[13]) {
   json_decref(copy);
 }
 
-/* ---- YAML ------------------------------------------------------------------------ */
-typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
+/* ---- serving ----------------------------------------------------------------------- */
+/* The document is built once, on the first request (the tables are fixed by then), on
+ * the worker pool: some milliseconds of work that must not stall an io loop. */
+static pthread_once_t doc_once = PTHREAD_ONCE_INIT;
+static char *doc_text;
 
-static void put(sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
-    char *np = realloc(b->p, cap);
-    if (!np) { b->oom = 1; return; }
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
-static void indent(sbuf *b, int n) { for (int i = 0; i < n; i++) put(b, " ", 1); }
-
-/* A string that YAML reads back as the same string without quotes. */
-static int plain_ok(const char *s) {
-  static const char *const words[] = { "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", NULL };
-  if (!*s || s[0] == ' ' || s[strlen(s) - 1] == ' ') return 0;
-  for (const char *const *w = words; *w; w++)
-    if (!strcasecmp(s, *w)) return 0;
-  if (strchr("-?:,[]{}#&*!|>'\"%@`0123456789.+", s[0])) return 0;
-  for (const char *p = s; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c < 0x20 || c == '#' || c == '"' || c == '\'' || c == '\\' || c >= 0x80) return 0;
-    if (c == ':' && (p[1] == ' ' || !p[1])) return 0;
-    if (c == ' ' && p[1] == '#') return 0;
-  }
-  return 1;
+static void doc_build(void) {
+  json_t *problems = json_array();
+  json_t *doc = vz_openapi(vz_services_current(), problems);
+  if (doc) doc_text = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  json_decref(problems); /* the test run reports them (vidzo openapi); serving says what it has */
 }
 
-static void scalar(sbuf *b, const json_t *v) {
-  if (json_is_string(v)) {
-    const char *s = json_string_value(v);
-    if (plain_ok(s)) { puts_(b, s); return; }
-    /* a JSON string is a valid YAML double-quoted scalar */
-    char *q = json_dumps(v, JSON_ENCODE_ANY);
-    if (q) puts_(b, q);
-    else b->oom = 1;
-    free(q);
-    return;
-  }
-  char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-  if (t) puts_(b, t);
-  else b->oom = 1;
-  free(t);
+static int openapi_json(vz_req *req) {
+  pthread_once(&doc_once, doc_build);
+  if (!doc_text) return vz_fail(req, 503, "unavailable", NULL, "the contract could not be built");
+  vz_add_header(req, "Cache-Control", "no-cache");
+  return vz_reply_bytes(req, 200, "application/json", doc_text, strlen(doc_text));
 }
 
-static int is_block(const json_t *v) {
-  return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
+/* The Redoc bundle (npm redoc, pinned in the Makefile) is linked in by build/<flavor>/gen/
+ * redoc.o; builds without it (the fuzzers) answer 503. Weak: absent means NULL. */
+extern const char vz_redoc_js[] __attribute__((weak));
+extern const char vz_redoc_js_end[] __attribute__((weak));
+
+static int reference_page(vz_req *req) {
+  static const char html[] =
+      "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>VidZo API reference</title>\n</head>\n<body>\n"
+      "<redoc spec-url=\"/v1/openapi.json\"></redoc>\n"
+      "<script src=\"/docs/redoc.standalone.js\"></script>\n</body>\n</html>\n";
+  vz_add_header(req, "Cache-Control", "no-cache");
+  return vz_reply_bytes(req, 200, "text/html; charset=utf-8", html, sizeof html - 1);
 }
 
-static void key(sbuf *b, const char *k) {
-  json_t *s = json_string(k);
-  scalar(b, s);
-  json_decref(s);
-  puts_(b, ":");
+static int reference_js(vz_req *req) {
+  const char *b = vz_redoc_js, *e = vz_redoc_js_end;
+  if (!b || !e || e <= b) return vz_fail(req, 503, "unavailable", NULL, "this build has no reference bundle");
+  vz_add_header(req, "Cache-Control", "public, max-age=86400");
+  return vz_reply_bytes(req, 200, "text/javascript; charset=utf-8", b, (size_t)(e - b));
 }
 
-static void node(sbuf *b, const json_t *v, int ind);
+static vz_route contract_routes[] = {
+  VZ_GET("/v1/openapi.json", openapi_json, .op = "getOpenApi", .summary = "This contract, as OpenAPI 3.1 JSON",
+         .res = "=OpenApiDocument", .tag = "ops", .flags = VZ_NO_LOG),
+  /* the human-readable reference: a page, not an API (under /docs only) */
+  VZ_GET("/docs", reference_page, .flags = VZ_ON_LOOP | VZ_NO_LOG | VZ_UNLISTED),
+  VZ_GET("/docs/", reference_page, .flags = VZ_ON_LOOP | VZ_NO_LOG | VZ_UNLISTED),
+  VZ_GET("/docs/redoc.standalone.js", reference_js, .flags = VZ_ON_LOOP | VZ_NO_LOG | VZ_UNLISTED),
+  { 0 },
+};
 
-static void node_after_key(sbuf *b, const json_t *v, int ind) {
-  if (is_block(v)) {
-    puts_(b, "\n");
-    node(b, v, json_is_array(v) ? ind : ind + 2);
-  } else {
-    puts_(b, " ");
-    if (json_is_object(v)) puts_(b, "{}");
-    else if (json_is_array(v)) puts_(b, "[]");
-    else scalar(b, v);
-    puts_(b, "\n");
-  }
-}
-
-/* A block node at indentation ind; the caller has ended its line. */
-static void node(sbuf *b, const json_t *v, int ind) {
-  if (json_is_object(v)) {
-    const char *k;
-    json_t *x;
-    json_object_foreach((json_t *)v, k, x) {
-      indent(b, ind);
-      key(b, k);
-      node_after_key(b, x, ind);
-    }
-  } else if (json_is_array(v)) {
-    size_t i;
-    json_t *x;
-    json_array_foreach((json_t *)v, i, x) {
-      indent(b, ind);
-      puts_(b, "- ");
-      if (json_is_object(x) && json_object_size(x)) {
-        /* the first key on the dash's line, the rest under it */
-        int first = 1;
-        const char *k;
-        json_t *y;
-        json_object_foreach(x, k, y) {
-          if (!first) indent(b, ind + 2);
-          first = 0;
-          key(b, k);
-          node_after_key(b, y, ind + 2);
-        }
-      } else if (json_is_array(x) && json_array_size(x)) {
-        puts_(b, "\n");
-        node(b, x, ind + 2);
-      } else {
-        if (json_is_object(x)) puts_(b, "{}");
-        else if (json_is_array(x)) puts_(b, "[]");
-        else scalar(b, x);
-        puts_(b, "\n");
-      }
-    }
-  } else {
-    indent(b, ind);
-    scalar(b, v);
-    puts_(b, "\n");
-  }
-}
-
-char *vz_yaml_dump(const json_t *doc) {
-  sbuf b = { 0 };
-  node(&b, doc, 0);
-  if (b.oom) { free(b.p); return NULL; }
-  return b.p;
-}
+int vz_contract_routes_add(void) { return vz_routes_add(contract_routes); }

@@ -15,8 +15,8 @@
  * run fails when the generated contract's fingerprint is not VZ_API_FINGERPRINT, and says
  * what to bump: the minor for additions, the major for anything a client may rely on
  * that changed or went away. Then set the fingerprint it prints. */
-#define VZ_API_VERSION "1.0.0"
-#define VZ_API_FINGERPRINT "77d1b7b0d0e7"
+#define VZ_API_VERSION "1.3.0"
+#define VZ_API_FINGERPRINT "d00ed52c3176"
 
 /* The schemas.json files, embedded at build time (scripts/embed-schemas.sh). */
 typedef struct vz_schema_file { const char *path, *json; } vz_schema_file;
@@ -35,6 +35,9 @@ const char *vz_res_schema_name(const char *res, char *buf, size_t cap);
 /* Appends "<what>: <problem>" to problems (a JSON array). */
 void vz_contract_problem(json_t *problems, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The schemas that v refers to, directly or through other schemas (a new object): a
+ * document carries only what it uses. */
+json_t *vz_contract_used_schemas(const json_t *v, const json_t *schemas);
 /* Checks every $ref "#/components/schemas/X" under v names a schema in schemas. */
 void vz_contract_check_refs(const json_t *v, const json_t *schemas, const char *what, json_t *problems);
 
@@ -42,11 +45,11 @@ void vz_contract_check_refs(const json_t *v, const json_t *schemas, const char *
  * left out). Problems (a row without op, summary or res; an op used twice; a schema
  * that does not exist) are appended to `problems`: the document is still whole, so a
  * diff shows the rest. New reference, NULL on a schemas.json error (in problems). */
-json_t *vz_openapi(json_t *problems);
-/* Fingerprint of a document without info.version: 12 hex characters. */
+struct vz_service;
+json_t *vz_openapi(const struct vz_service *const *list, json_t *problems);
+/* Fingerprint of a document without info.version and without its prose (summaries and
+ * descriptions): 12 hex characters. */
 void vz_contract_fingerprint(const json_t *doc, char out[13]);
-/* YAML text of a JSON document (block style, deterministic), malloc'd. */
-char *vz_yaml_dump(const json_t *doc);
 /* Serves GET /v1/openapi.json and the /docs reference page (registered by ops). */
 int vz_contract_routes_add(void);
 #endif

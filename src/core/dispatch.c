@@ -38,7 +38,7 @@ static int rid_ok(const char *s) {
   return 1;
 }
 
-static void set_request_id(vz_req *req) {
+void vz_req_set_id(vz_req *req) {
   const char *in = vz_req_header(req, "X-Request-Id");
   if (in && rid_ok(in)) {
     snprintf(req->request_id, sizeof req->request_id, "%s", in);
@@ -298,7 +298,7 @@ static const char *forwarded_for(vz_req *req) {
 }
 
 void vz_dispatch(vz_req *req) {
-  set_request_id(req);
+  vz_req_set_id(req);
   if (vz_cfg.trust_proxy) /* behind N proxies: the Nth hop from the right (forwarded.c) */
     vz_forwarded_client(forwarded_for(req), vz_cfg.trust_proxy, req->ip, sizeof req->ip);
   const char *ae = vz_req_header(req, "Accept-Encoding");

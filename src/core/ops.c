@@ -12,6 +12,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/ops.h"
+#include "core/contract.h"
 #include "db/db.h"
 
 static int healthz(vz_req *req) {
@@ -89,15 +90,22 @@ static int metrics(vz_req *req) {
 
 static vz_route ops_routes[] = {
   /* alive: answered by the loop itself, so a stuck pool does not look like a dead process */
-  VZ_GET("/healthz", healthz, .flags = VZ_ON_LOOP | VZ_NO_LOG),
-  VZ_GET("/v1/health", healthz, .flags = VZ_ON_LOOP | VZ_NO_LOG),
-  VZ_GET("/readyz", readyz, .flags = VZ_NO_LOG),  /* asks the database: on the pool */
-  VZ_GET("/metrics", metrics, .flags = VZ_ASYNC | VZ_NO_LOG),
+  VZ_GET("/healthz", healthz, .op = "getHealth", .summary = "Alive: answered on the io loop, no database",
+         .res = "=Health", .tag = "ops", .flags = VZ_ON_LOOP | VZ_NO_LOG),
+  VZ_GET("/v1/health", healthz, .op = "getHealthV1", .summary = "The same as /healthz, under /v1", .res = "=Health",
+         .tag = "ops", .flags = VZ_ON_LOOP | VZ_NO_LOG),
+  /* asks the database: on the pool */
+  VZ_GET("/readyz", readyz, .op = "getReady",
+         .summary = "Ready for traffic: the database answers and the server is not draining", .res = "=Ready",
+         .tag = "ops", .flags = VZ_NO_LOG),
+  VZ_GET("/metrics", metrics, .op = "getMetrics",
+         .summary = "Prometheus text exposition (bearer token when --metrics-token is set)", .res = "=Metrics",
+         .res_type = "text/plain; version=0.0.4", .errors = "401 503", .tag = "ops", .flags = VZ_ASYNC | VZ_NO_LOG),
   { 0 },
 };
 
 int vz_ops_init(void) {
-  if (vz_routes_add(ops_routes) < 0) return -1;
+  if (vz_routes_add(ops_routes) < 0 || vz_contract_routes_add() < 0) return -1;
 #ifdef VZ_DEBUG
   /* fault injection (core/fault.h): debug builds run with --dev only; release has no route */
   if (vz_cfg.dev && vz_fault_routes_add() < 0) return -1;

@@ -72,7 +72,11 @@ static int register_service(const vz_service *s, char *err, size_t errlen) {
   return 0;
 }
 
+static const vz_service *const *current_list;
+const vz_service *const *vz_services_current(void) { return current_list; }
+
 int vz_services_init(const vz_service *const *list, char *err, size_t errlen) {
+  current_list = list;
   /* the core's tables react first; then the services, in list order */
   if (subscribe("core", vz_core_on, err, errlen) < 0) return -1;
   for (const vz_service *const *s = list; *s; s++) {

@@ -48,6 +48,7 @@ struct sio_event;
 
 typedef struct vz_service {
   const char *name;
+  const char *about;            /* one line: the description of its tag in the API reference */
   const vz_opt *opts;           /* settings rows, {0}-terminated; NULL: none */
   vz_route *routes;             /* HTTP routes, {0}-terminated; NULL: none */
   struct sio_event *events;     /* Socket.IO events (realtime/sio_events.h), {0}-terminated */
@@ -71,6 +72,8 @@ int vz_services_settings(const vz_service *const *list, char *err, size_t errlen
 /* init, then registration of routes, queues, topics, event subscriptions, metrics and
  * loop hooks; ends by sealing the event subscriptions. */
 int vz_services_init(const vz_service *const *list, char *err, size_t errlen);
+/* The list vz_services_init was given (the contract names their tags), NULL before. */
+const vz_service *const *vz_services_current(void);
 int vz_services_start(const vz_service *const *list, char *err, size_t errlen);
 void vz_services_stop(const vz_service *const *list);
 #endif

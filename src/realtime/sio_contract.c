@@ -32,6 +32,12 @@ static json_t *ack_schema(const char *res) {
   return json_pack("{ss, si, si, s{s[oo]}}", "type", "array", "minItems", 1, "maxItems", 1, "items", "oneOf", ok, err);
 }
 
+static json_t *used_only(const json_t *channels, json_t *schemas) {
+  json_t *used = vz_contract_used_schemas(channels, schemas);
+  json_decref(schemas);
+  return used;
+}
+
 json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
   char err[256];
   json_t *schemas = vz_contract_schemas(err, sizeof err);
@@ -71,7 +77,7 @@ json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
       for (char *x = msg; *x; x++)
         if (*x == ':' || *x == '/' || *x == ' ') *x = '_';
       json_object_set_new(msgs, msg, m);
-      json_t *op = json_pack("{ss, o, s[o], ss}", "action", emitted ? "send" : "receive", "channel",
+      json_t *op = json_pack("{ss, so, s[o], ss}", "action", emitted ? "send" : "receive", "channel",
                              ref_to("#/channels/%s%s", ch, ""), "messages",
                              ref_to("#/channels/%s/messages/%s", ch, msg), "summary", e->summary ? e->summary : "");
       if (!emitted) {
@@ -83,7 +89,13 @@ json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
                                                    ref_to("#/channels/%s/messages/%s", ch, ack)));
         json_t *x = json_object();
         if (e->flags & (VZ_AUTH | VZ_ROLE_FLAGS)) json_object_set_new(x, "auth", json_true());
-        if (e->flags & VZ_ROLE_FLAGS) json_object_set_new(x, "roles", json_pack("[s]", "admin"));
+        if (e->flags & VZ_ROLE_FLAGS) {
+          json_t *roles = json_array();
+          if (e->flags & VZ_ROLE_SELLER) json_array_append_new(roles, json_string("seller"));
+          if (e->flags & VZ_ROLE_MODERATOR) json_array_append_new(roles, json_string("moderator"));
+          json_array_append_new(roles, json_string("admin"));
+          json_object_set_new(x, "roles", roles);
+        }
         if (e->rate_per_min) json_object_set_new(x, "rate_per_minute", json_integer(e->rate_per_min));
         if (json_object_size(x)) json_object_set_new(op, "x-vidzo", x);
         else json_decref(x);
@@ -102,5 +114,6 @@ json_t *sio_asyncapi(const vz_service *const *list, json_t *problems) {
       "or the REST error envelope {\"error\": {\"code\", \"message\", \"field\"}}.",
       "servers", "local", "host", "localhost:8080", "protocol", "ws", "pathname", "/socket.io/", "description",
       "a local `make run`; authenticate with {token: <access token>} in the handshake auth",
-      "defaultContentType", "application/json", "channels", channels, "operations", ops, "components", "schemas", schemas);
+      "defaultContentType", "application/json", "channels", channels, "operations", ops, "components", "schemas",
+      used_only(channels, schemas));
 }

@@ -2,6 +2,7 @@
 // HTTP (VZ_TEST_URL); nothing here fakes the server.
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { checkResponse } from '../contract/validate.mjs';
 
 export const stories = [];
 export const URL_BASE = process.env.VZ_TEST_URL || 'http://127.0.0.1:18080';
@@ -21,7 +22,9 @@ export function story(name, fn, opts = {}) { stories.push({ name, fn, ...opts })
 //            (servers that are killed and restarted would leave kept ones dead)
 //   soft     a network error (refused, reset, timeout) is { status: 0, error } instead of
 //            an exception, for stories that count outcomes while servers go away
-export async function api(method, path, { body, token, headers = {}, raw, base = URL_BASE, timeout, fresh, soft } = {}) {
+//   contract false: the answer is not checked against the contract (tests/contract/
+//            validate.mjs); every other answer is, and one that breaks it fails the story
+export async function api(method, path, { body, token, headers = {}, raw, base = URL_BASE, timeout, fresh, soft, contract = true } = {}) {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
   if (fresh) h.connection = 'close';
@@ -39,7 +42,12 @@ export async function api(method, path, { body, token, headers = {}, raw, base =
   }
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, json, text };
+  const out = { status: res.status, headers: res.headers, json, text };
+  if (contract) {
+    const problems = checkResponse(method, path, out);
+    if (problems.length) assert.fail(`contract: ${problems.join('\n  ')}`);
+  }
+  return out;
 }
 
 export function expectStatus(res, status) {

@@ -166,7 +166,7 @@ static int h_go_live(vz_req *req) {
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_reply_item(req, 200, json_pack("{s:b}", "live", 1));
 }
-static vz_route test_routes[] = { VZ_POST("/v1/test/streams/:id/live", h_go_live), { 0 } };
+static vz_route test_routes[] = { VZ_POST("/v1/test/streams/:id/live", h_go_live, .flags = VZ_UNLISTED), { 0 } };
 
 static int guest_or_bearer(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
   const char *tok = json_string_value(json_object_get(auth, "token"));

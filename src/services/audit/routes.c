@@ -69,7 +69,9 @@ static const vz_field audit_query[] = {
 };
 
 vz_route audit_routes[] = {
-  VZ_GET("/v1/admin/audit", audit_list, .flags = VZ_ROLE_ADMIN, .query = audit_query),
+  VZ_GET("/v1/admin/audit", audit_list, .op = "listAudit",
+         .summary = "The audit trail of privileged actions, newest first", .res = "AuditEntry[]",
+         .flags = VZ_ROLE_ADMIN, .query = audit_query),
   { 0 },
 };
 

@@ -4,4 +4,4 @@
 
 extern vz_route audit_routes[];
 
-const vz_service audit_service = { .name = "audit", .routes = audit_routes, .init = audit_init };
+const vz_service audit_service = { .name = "audit", .about = "The audit trail of privileged actions", .routes = audit_routes, .init = audit_init };

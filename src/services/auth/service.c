@@ -28,6 +28,7 @@ static const vz_opt auth_opts[] = {
 };
 
 const vz_service auth_service = {
-  .name = "auth", .opts = auth_opts, .routes = auth_routes, .on = auth_on,
+  .name = "auth", .about = "Accounts, sign-in (password, codes, providers, two-factor) and sessions",
+  .opts = auth_opts, .routes = auth_routes, .on = auth_on,
   .init = auth_init, .start = auth_start, .stop = auth_shutdown,
 };

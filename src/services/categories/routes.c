@@ -30,10 +30,17 @@ static const vz_field update_in[] = {
 };
 
 vz_route categories_routes[] = {
-  VZ_GET("/v1/categories", category_list, .query = list_query, .cache_ms = 2000, .cache_group = "categories"),
-  VZ_GET("/v1/categories/:id", category_show),
-  VZ_POST("/v1/categories", category_create, .body = create_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
-  VZ_PATCH("/v1/categories/:id", category_update, .body = update_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
-  VZ_DELETE("/v1/categories/:id", category_delete, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_GET("/v1/categories", category_list, .op = "listCategories", .summary = "Categories, by position then id",
+         .desc = "parent_id: an id, or `root` for the top level.", .res = "Category[]", .query = list_query,
+         .cache_ms = 2000, .cache_group = "categories"),
+  VZ_GET("/v1/categories/:id", category_show, .op = "getCategory", .summary = "One category", .res = "Category"),
+  VZ_POST("/v1/categories", category_create, .op = "createCategory", .summary = "Create a category (admin, audited)",
+          .res = "Category", .ok = 201, .errors = "409", .body = create_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_PATCH("/v1/categories/:id", category_update, .op = "updateCategory",
+           .summary = "Change a category; no cycles, at most 4 levels", .res = "Category", .errors = "409",
+           .body = update_in, .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
+  VZ_DELETE("/v1/categories/:id", category_delete, .op = "deleteCategory",
+            .summary = "Delete a category without subcategories", .res = "-", .errors = "409",
+            .flags = VZ_ROLE_ADMIN | VZ_AUDIT),
   { 0 },
 };

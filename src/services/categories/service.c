@@ -4,4 +4,4 @@
 
 extern vz_route categories_routes[];
 
-const vz_service categories_service = { .name = "categories", .routes = categories_routes };
+const vz_service categories_service = { .name = "categories", .about = "The category tree of streams and products", .routes = categories_routes };

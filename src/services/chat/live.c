@@ -26,6 +26,7 @@
 #include "lib/clock.h"
 #include "realtime/sio.h"
 #include "realtime/sio_events.h"
+#include "services/analytics/analytics.h"
 #include "services/audit/audit.h"
 #include "services/chat/chat_int.h"
 
@@ -205,8 +206,15 @@ static void tick(vz_db *db, uint64_t n) {
         snprintf(key, sizeof key, "chat:rx:%" PRId64 ":%s", x->id, kinds[k]);
         if (x->delta[k]) {
           cache_incrby(key, x->delta[k], 6 * 3600 * 1000LL, &v);
-          db_run(db, NULL, "INSERT INTO chat_reaction_totals (stream_id, kind, total) VALUES ($1, $2, $3) ON CONFLICT (stream_id, kind)"
-                 " DO UPDATE SET total = chat_reaction_totals.total + excluded.total", "isi", x->id, kinds[k], (int64_t)x->delta[k]);
+          /* the stream's total and analytics' counter in one transaction (analytics.h) */
+          if (db_begin(db) >= 0) {
+            int rc = db_run(db, NULL, "INSERT INTO chat_reaction_totals (stream_id, kind, total) VALUES ($1, $2, $3)"
+                            " ON CONFLICT (stream_id, kind) DO UPDATE SET total = chat_reaction_totals.total + excluded.total",
+                            "isi", x->id, kinds[k], (int64_t)x->delta[k]);
+            if (rc >= 0) rc = analytics_count(db, x->id, ANALYTICS_REACTION, x->delta[k]);
+            if (rc >= 0) db_commit(db);
+            else db_rollback(db);
+          }
         } else {
           cache_incrby(key, 0, 0, &v);
         }

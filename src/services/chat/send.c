@@ -10,6 +10,7 @@
 #include "cache/cache.h"
 #include "realtime/sio.h"
 #include "realtime/sio_events.h"
+#include "services/analytics/analytics.h"
 #include "services/chat/chat_int.h"
 #include "services/chat/fold.h"
 #include "services/users/users.h"
@@ -59,6 +60,11 @@ int chat_h_join(vz_req *req) {
   }
   db_finalize(st);
   if (rc < 0) { json_decref(hidden); return vz_fail_db(req, rc); }
+  if (req->user_id && s.live && (rc = analytics_viewer_seen(req->db, s.id, req->user_id)) < 0) {
+    json_decref(hidden);
+    json_decref(pin);
+    return vz_fail_db(req, rc);
+  }
   json_t *poll = chat_poll_json(req->db, s.id, 0);
   char room[48];
   chat_room(room, s.id);

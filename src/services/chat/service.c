@@ -138,6 +138,7 @@ static void chat_stop(void) {
 }
 
 const vz_service chat_service = {
-  .name = "chat", .routes = chat_routes, .events = chat_events, .metrics = chat_metrics,
+  .name = "chat", .about = "Live chat of streams: messages, history, moderation, reactions, polls, viewer counts",
+  .routes = chat_routes, .events = chat_events, .metrics = chat_metrics,
   .start = chat_start, .stop = chat_stop,
 };

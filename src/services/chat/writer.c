@@ -21,6 +21,7 @@
 #include "lib/clock.h"
 #include "realtime/sio.h"
 #include "realtime/sio_events.h"
+#include "services/analytics/analytics.h"
 #include "services/chat/chat_int.h"
 
 #define WAIT_MS 10
@@ -79,6 +80,15 @@ static int insert_batch(vz_db *db, chat_msg *b) {
              : db_run(db, NULL, "INSERT INTO chat_messages (id, stream_id, user_id, body, reply_to, meta, server_ts, offset_ms)"
                       " VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)", "iiisisi", m->id, m->stream_id, m->user_id, m->body,
                       m->reply_to, m->meta, m->server_ts);
+  }
+  /* analytics' counters, in the same transaction (analytics.h): one call per stream of
+   * the batch, so a message is counted exactly when it is stored */
+  for (chat_msg *m = b; m && rc >= 0; m = m->next) {
+    int seen = 0, n = 0;
+    for (chat_msg *p = b; p != m && !seen; p = p->next) seen = p->stream_id == m->stream_id;
+    if (seen) continue;
+    for (chat_msg *p = m; p; p = p->next) n += p->stream_id == m->stream_id;
+    rc = analytics_count(db, m->stream_id, ANALYTICS_CHAT_MESSAGE, n);
   }
   if (rc >= 0) rc = db_commit(db);
   else db_rollback(db);

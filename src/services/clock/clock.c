@@ -31,13 +31,18 @@ static const vz_field time_in[] = {
 };
 
 static vz_route clock_routes[] = {
-  VZ_GET("/v1/time", time_get, .flags = VZ_ON_LOOP | VZ_NO_LOG), /* no database: answered on the loop */
+  /* no database: answered on the loop */
+  VZ_GET("/v1/time", time_get, .op = "getTime",
+         .summary = "The server's clock, for countdowns that must agree with it", .res = "ServerTime",
+         .flags = VZ_ON_LOOP | VZ_NO_LOG),
   { 0 },
 };
 
 static sio_event clock_events[] = {
-  { .nsp = "/", .event = "time", .handler = time_event, .in = time_in, .flags = SIO_ON_LOOP, .rate_per_min = 120 },
+  { .nsp = "/", .event = "time", .handler = time_event, .in = time_in, .flags = SIO_ON_LOOP, .rate_per_min = 120,
+    .op = "syncTime", .summary = "The server's clock, echoing the client's send time (one round trip gives the offset)",
+    .res = "ServerTimeEcho" },
   { 0 },
 };
 
-const vz_service clock_service = { .name = "clock", .routes = clock_routes, .events = clock_events };
+const vz_service clock_service = { .name = "clock", .about = "The server's clock, for countdowns that must agree with it", .routes = clock_routes, .events = clock_events };

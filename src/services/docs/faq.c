@@ -117,4 +117,4 @@ static vz_route docs_routes[] = {
   { 0 },
 };
 
-const vz_service docs_service = { .name = "docs", .routes = docs_routes };
+const vz_service docs_service = { .name = "docs", .about = "The help centre's FAQ", .routes = docs_routes };

@@ -34,6 +34,8 @@ int streams_key_new(char key[STREAMS_KEY_LEN + 1], char hash[STREAMS_KEY_HASH_HE
 void streams_key_hash(const char *key, char hash[STREAMS_KEY_HASH_HEX]);
 /* The stream an ingest key belongs to: 0 with *id, STREAMS_ENOTFOUND, or <0. */
 int streams_by_key(vz_db *db, const char *key, int64_t *id);
+/* The live RTMP stream whose open session's publisher is `client` (nginx clientid). */
+int streams_by_client(vz_db *db, const char *client, int64_t *id);
 
 /* RFC 3339 UTC-or-offset time ("2026-12-03T18:00:00Z", "...+01:00", fractions) -> unix
  * ms. 0, or -1 for anything else. */
@@ -47,11 +49,17 @@ extern const char *streams_cols_sql;
 extern vz_route streams_routes[];
 /* hooks.c: nginx-rtmp's HTTP notifications */
 extern vz_route streams_hook_routes[];
+/* One field of an x-www-form-urlencoded body, decoded into out: 0, or -1 when absent,
+ * malformed, holding a NUL, or longer than cap - 1. */
+int streams_form_get(const char *body, size_t len, const char *name, char *out, size_t cap);
 /* ingest.c: the supervised nginx and the paths it writes */
 int streams_ingest_start(void);
 void streams_ingest_stop(void);
 int streams_ingest_ready(char *why, size_t n);      /* 0 ready (or off), -1 with why */
-void streams_ingest_drop(int64_t stream_id);        /* disconnect the publisher (after commit) */
+void streams_ingest_drop(const char *client);       /* disconnect an RTMP publisher (nginx clientid) */
+/* Disconnects the stream's current publisher once the transaction commits. */
+int streams_drop_after_commit(vz_db *db, int64_t id);
+void streams_ingest_status(json_t *o);              /* adds {"rtmp":{enabled,up,restarts,last_exit}} */
 const char *streams_dir(void);                       /* DATA_DIR/streams */
 
 /* jobs (recording.c, state.c) */

@@ -42,8 +42,10 @@ json_t *streams_row_json(vz_req *req, vz_stmt *st) {
                              db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4)));
   json_t *tags = json_loads(db_col_text(st, 10) ? db_col_text(st, 10) : "[]", 0, NULL);
   json_t *thumb;
-  if (live && !db_col_is_null(st, 12)) /* the live frame, refreshed every 10 s; ?t= busts caches */
-    thumb = json_sprintf("%s/thumbs/%lld.jpg?t=%lld", base, (long long)id, (long long)db_col_int(st, 12));
+  /* the live frame (refreshed every 10 s; players should not cache it) while live, and
+   * the last one for a replay that has no chosen thumbnail */
+  if (streams_conf.thumbs && (live || (ended && db_col_is_null(st, 11))) && !db_col_is_null(st, 16))
+    thumb = json_sprintf("%s/thumbs/%lld.jpg", base, (long long)id);
   else if (!db_col_is_null(st, 11)) thumb = json_sprintf("/v1/media/%s", db_col_text(st, 11));
   else thumb = json_null();
   json_t *replay = json_null();
@@ -266,9 +268,16 @@ static int h_list(vz_req *req) {
    * without one, every status but cancelled, newest created first (pos = id). */
   vz_page pg;
   if (vz_page_begin_or_fail(req, &pg, INT64_MAX, INT64_MAX)) return req->status;
-  const char *pos = status ? "s.feed_pos" : "s.id";
-  char *sql = vz_arena_printf(req->arena, "SELECT %s" FROM_STREAMS " WHERE (%s < $1 OR (%s = $1 AND s.id < $2))",
-                              streams_cols_sql, pos, pos);
+  /* without a status the position is the id itself: $2 is then only bound, never read
+   * in a way that matters, and the ORDER BY names s.id once (SQLite sorts a repeated
+   * term in a temporary b-tree instead of reading the index backwards) */
+  /* a row-value comparison: both engines turn it into an index range on (.., feed_pos,
+   * id), where "a < x OR (a = x AND b < y)" became a filter on PostgreSQL (deep pages
+   * would read every row above them) */
+  char *sql = status ? vz_arena_printf(req->arena, "SELECT %s" FROM_STREAMS " WHERE (s.feed_pos, s.id) < ($1, $2)",
+                                       streams_cols_sql)
+                     : vz_arena_printf(req->arena, "SELECT %s" FROM_STREAMS " WHERE s.id < $1"
+                                       " AND CAST($2 AS BIGINT) IS NOT NULL", streams_cols_sql);
   int n = 3; /* $3 is the limit */
   int p_status = 0, p_cat = 0, p_host = 0, p_me = 0, p_match = 0;
 #define ADD(fmt, ...) (sql = sql ? vz_arena_printf(req->arena, "%s" fmt, sql, ##__VA_ARGS__) : NULL)
@@ -291,7 +300,12 @@ static int h_list(vz_req *req) {
         " WHERE f.follower_id = $%d AND f.followee_id = s.host_id)) AND NOT EXISTS (SELECT 1 FROM blocks b"
         " WHERE (b.blocker_id = s.host_id AND b.blocked_id = $%d) OR (b.blocker_id = $%d AND b.blocked_id = s.host_id))",
         p_me, p_me, p_me, p_me);
-  ADD(" ORDER BY %s DESC, s.id DESC LIMIT $3", pos);
+  /* With q (outside the small live set) the text index must drive: "+ 0" keeps the
+   * planner from walking the feed index and testing every row against the query, which
+   * PostgreSQL chose for rare words (200 ms on 100k streams, 10 ms through GIN). */
+  const char *plus = match && status != STREAMS_LIVE ? " + 0" : "";
+  if (status) ADD(" ORDER BY s.feed_pos%s DESC, s.id DESC LIMIT $3", plus);
+  else ADD(" ORDER BY s.id%s DESC LIMIT $3", plus);
 #undef ADD
   if (!sql) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   vz_stmt *st = NULL;
@@ -463,6 +477,9 @@ static int key_tx(vz_db *db, void *arg) {
   }
   int rc = db_run(db, NULL, "UPDATE streams SET key_hash = $2, updated_at = $3 WHERE id = $1", "isi", c->id, c->hash,
                   db_now_ms());
+  /* a live encoder on the old key is cut off now; it comes back with the new one within
+   * the reconnect grace and keeps its session */
+  if (rc >= 0 && si.status == STREAMS_LIVE) rc = streams_drop_after_commit(db, c->id);
   if (rc < 0) return rc;
   return reply_stream(c->req, db, c->id, 200, c->key) >= 400 ? DB_EABORT : 0;
 }
@@ -508,14 +525,29 @@ static const vz_field list_query[] = {
 };
 
 vz_route streams_routes[] = {
-  VZ_POST("/v1/streams", h_create, .body = create_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER,
+  VZ_POST("/v1/streams", h_create, .op = "createStream", .summary = "Plan a stream; the reply carries its ingest key, shown this once",
+          .res = "StreamWithKey", .ok = 201, .body = create_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER,
           .rate_per_min = 30),
   /* anonymous feed pages are served from memory for a second (benchmark: 100k streams) */
-  VZ_GET("/v1/streams", h_list, .query = list_query, .cache_ms = 1000, .cache_group = "streams"),
-  VZ_GET("/v1/streams/:id", h_show, .cache_ms = 1000, .cache_group = "streams"),
-  VZ_PATCH("/v1/streams/:id", h_update, .body = update_in, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_POST("/v1/streams/:id/end", h_end, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_DELETE("/v1/streams/:id", h_cancel, .flags = VZ_AUTH | VZ_AUDIT),
-  VZ_POST("/v1/streams/:id/key", h_key, .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
+  VZ_GET("/v1/streams", h_list, .op = "listStreams",
+         .summary = "Discovery feeds: live by viewers, scheduled by start, ended (replays) by end; filters and search",
+         .desc = "status=live orders by current viewers, scheduled soonest first, ended newest first; without status, "
+                 "newest created first (cancelled ones only to their host with host=<id>). category, host, "
+                 "following=true (signed in) and q (words of title and tags, each a prefix, all must match) narrow "
+                 "any of them. Followers-only streams appear only to the host's followers.",
+         .res = "Stream[]", .errors = "401 403", .query = list_query, .cache_ms = 1000, .cache_group = "streams"),
+  VZ_GET("/v1/streams/:id", h_show, .op = "getStream", .summary = "One stream (404 when it is followers-only and you do not follow)",
+         .res = "Stream", .cache_ms = 1000, .cache_group = "streams"),
+  VZ_PATCH("/v1/streams/:id", h_update, .op = "updateStream",
+           .summary = "Change a stream that has not ended (host or admin); scheduled_at only before it goes live",
+           .res = "Stream", .errors = "403 409", .body = update_in, .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_POST("/v1/streams/:id/end", h_end, .op = "endStream",
+          .summary = "End a live stream now (host or admin): the encoder is cut off, the recording finalised",
+          .res = "Stream", .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_DELETE("/v1/streams/:id", h_cancel, .op = "cancelStream", .summary = "Cancel a scheduled stream (host or admin)",
+            .res = "Stream", .ok = 200, .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT),
+  VZ_POST("/v1/streams/:id/key", h_key, .op = "rotateStreamKey",
+          .summary = "A new ingest key (host or admin); the old one is refused from now on, a live encoder on it cut off",
+          .res = "StreamWithKey", .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
   { 0 },
 };

@@ -62,6 +62,16 @@ int streams_by_key(vz_db *db, const char *key, int64_t *id) {
   return rc < 0 ? rc : rc == DB_ROW ? 0 : STREAMS_ENOTFOUND;
 }
 
+int streams_by_client(vz_db *db, const char *client, int64_t *id) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT ss.stream_id FROM stream_sessions ss JOIN streams s ON s.id = ss.stream_id"
+                  " WHERE s.status = 'live' AND ss.ended_at IS NULL AND ss.source = 'rtmp' AND ss.client_id = $1"
+                  " ORDER BY ss.id DESC LIMIT 1", "s", client);
+  if (rc == DB_ROW) *id = db_col_int(st, 0);
+  db_finalize(st);
+  return rc < 0 ? rc : rc == DB_ROW ? 0 : STREAMS_ENOTFOUND;
+}
+
 #define INFO_COLS "s.id, s.host_id, s.status, s.visibility, s.category_id, s.scheduled_at, s.started_at," \
                   " s.ended_at, s.viewers, s.peak_viewers, s.title," \
                   " (SELECT ss.id FROM stream_sessions ss WHERE ss.stream_id = s.id AND ss.ended_at IS NULL)"
@@ -209,8 +219,18 @@ int streams_publisher_gone(vz_db *db, int64_t id, const char *client) {
 }
 
 static void drop_after_commit(void *arg) {
-  streams_ingest_drop(*(int64_t *)arg);
+  streams_ingest_drop(arg);
   free(arg);
+}
+
+int streams_drop_after_commit(vz_db *db, int64_t id) {
+  open_session o;
+  int rc = session_open(db, id, &o);
+  if (rc == STREAMS_ENOTFOUND || (rc == 0 && (o.disconnected_at || !o.client[0]))) return 0;
+  if (rc < 0) return rc;
+  char *arg = strdup(o.client);
+  if (arg && db_after_commit(db, drop_after_commit, arg, free) < 0) free(arg);
+  return 0;
 }
 
 int streams_end(vz_db *db, int64_t id, const char *reason) {
@@ -218,6 +238,8 @@ int streams_end(vz_db *db, int64_t id, const char *reason) {
   int rc = streams_get(db, id, &s);
   if (rc < 0) return rc;
   if (!streams_transition_ok(s.status, STREAMS_ENDED)) return STREAMS_ECONFLICT;
+  /* an encoder still pushing is cut off once this is final (hooks refuse it from now on) */
+  if ((rc = streams_drop_after_commit(db, id)) < 0) return rc;
   int64_t now = db_now_ms();
   vz_stmt *st = NULL;
   rc = db_run(db, &st, "UPDATE streams SET status = 'ended', ended_at = $2, feed_pos = $2, viewers = 0,"
@@ -245,14 +267,7 @@ int streams_end(vz_db *db, int64_t id, const char *reason) {
   vz_ev_stream_ended ev = { .stream_id = id, .host_id = s.host_id, .session_id = s.session_id,
                             .started_at = s.started_at, .ended_at = now, .peak_viewers = s.peak_viewers,
                             .reason = reason };
-  if ((rc = vz_event_emit(db, VZ_EV_STREAM_ENDED, &ev)) < 0) return rc;
-  /* an encoder still pushing is cut off once this is final (hooks refuse it from now on) */
-  int64_t *arg = malloc(sizeof *arg);
-  if (arg) {
-    *arg = id;
-    if (db_after_commit(db, drop_after_commit, arg, free) < 0) free(arg);
-  }
-  return 0;
+  return vz_event_emit(db, VZ_EV_STREAM_ENDED, &ev);
 }
 
 /* The grace is over: end the stream if that disconnect is still the last word. */

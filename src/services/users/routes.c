@@ -53,6 +53,15 @@ int users_blocked_either(vz_db *db, int64_t a, int64_t b) {
   return rc < 0 ? rc : rc == DB_ROW;
 }
 
+int users_followers_since(vz_db *db, int64_t user_id, int64_t since_ms, int64_t *n) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT COUNT(*) FROM follows WHERE followee_id = $1 AND created_at >= $2", "ii", user_id,
+                  since_ms);
+  *n = rc == DB_ROW ? db_col_int(st, 0) : 0;
+  if (st) db_finalize(st);
+  return rc < 0 ? rc : 0;
+}
+
 static int show(vz_req *req, int64_t id, int self) {
   vz_stmt *st = NULL;
   int blocked = self ? 0 : users_blocked_either(req->db, id, req->user_id);
@@ -289,36 +298,72 @@ static const vz_field reject_in[] = {
  * what a person does by hand and well below what a script wants. */
 #define RATE .flags = VZ_AUTH | VZ_RATE_USER
 vz_route users_routes[] = {
-  VZ_GET("/v1/me", h_me, .flags = VZ_AUTH),
-  VZ_PATCH("/v1/me", h_me_update, .body = me_in, RATE, .rate_per_min = 30),
-  VZ_DELETE("/v1/me", h_me_delete, RATE, .rate_per_min = 10),
-  VZ_GET("/v1/users/:id", h_user),
-  VZ_POST("/v1/users/:id/follow", h_follow, RATE, .rate_per_min = 60),
-  VZ_DELETE("/v1/users/:id/follow", h_unfollow, RATE, .rate_per_min = 60),
-  VZ_GET("/v1/users/:id/followers", h_followers),
-  VZ_GET("/v1/users/:id/following", h_following),
-  VZ_POST("/v1/users/:id/block", h_block, RATE, .rate_per_min = 30),
-  VZ_DELETE("/v1/users/:id/block", h_unblock, RATE, .rate_per_min = 30),
-  VZ_GET("/v1/users", users_h_search, .query = search_query),
-  VZ_POST("/v1/me/devices", users_h_device_add, .body = device_in, RATE, .rate_per_min = 20),
-  VZ_GET("/v1/me/devices", users_h_device_list, .flags = VZ_AUTH),
-  VZ_DELETE("/v1/me/devices/:id", users_h_device_delete, RATE, .rate_per_min = 20),
+  VZ_GET("/v1/me", h_me, .op = "getMe", .summary = "The caller's own profile, with the private fields",
+         .res = "MyProfile", .flags = VZ_AUTH),
+  VZ_PATCH("/v1/me", h_me_update, .op = "updateMe",
+           .summary = "Change the caller's profile; fields not sent are kept",
+           .desc = "409 conflict when the handle is taken, handle_reserved when it is reserved.", .res = "MyProfile",
+           .errors = "409", .body = me_in, RATE, .rate_per_min = 30),
+  VZ_DELETE("/v1/me", h_me_delete, .op = "deleteMe",
+            .summary = "Delete the account (personal data removed, orders kept)", .res = "-", RATE,
+            .rate_per_min = 10),
+  VZ_GET("/v1/users/:id", h_user, .op = "getUser",
+         .summary = "A user's public profile (404 when absent, deleted or blocked)", .res = "UserProfile"),
+  VZ_POST("/v1/users/:id/follow", h_follow, .op = "followUser", .summary = "Follow a user (403 when they blocked you)", .res = "-", .errors = "403", RATE,
+          .rate_per_min = 60),
+  VZ_DELETE("/v1/users/:id/follow", h_unfollow, .op = "unfollowUser", .summary = "Stop following a user", .res = "-",
+            RATE, .rate_per_min = 60),
+  VZ_GET("/v1/users/:id/followers", h_followers, .op = "listFollowers", .summary = "Who follows a user, newest first",
+         .res = "Follow[]"),
+  VZ_GET("/v1/users/:id/following", h_following, .op = "listFollowing",
+         .summary = "Whom a user follows, newest first", .res = "Follow[]"),
+  VZ_POST("/v1/users/:id/block", h_block, .op = "blockUser", .summary = "Block a user (follows both ways end)",
+          .res = "-", RATE, .rate_per_min = 30),
+  VZ_DELETE("/v1/users/:id/block", h_unblock, .op = "unblockUser", .summary = "Unblock a user", .res = "-", RATE,
+            .rate_per_min = 30),
+  VZ_GET("/v1/users", users_h_search, .op = "searchUsers",
+         .summary = "Search users by handle or name (each word a prefix)",
+         .desc = "Most followed first; blocked and deleted users are left out.", .res = "UserHit[]",
+         .query = search_query),
+  VZ_POST("/v1/me/devices", users_h_device_add, .op = "addDevice",
+          .summary = "Register a push token (201; 200 when it was already there)", .res = "Device", .ok = 201,
+          .errors = "200 409", .body = device_in, RATE, .rate_per_min = 20),
+  VZ_GET("/v1/me/devices", users_h_device_list, .op = "listDevices", .summary = "The caller's push tokens",
+         .res = "Device[]", .flags = VZ_AUTH),
+  VZ_DELETE("/v1/me/devices/:id", users_h_device_delete, .op = "deleteDevice", .summary = "Unregister a push token",
+            .res = "-", RATE, .rate_per_min = 20),
   /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
-  VZ_PUT("/v1/me/avatar", users_h_avatar_put, .flags = VZ_AUTH | VZ_RATE_USER | VZ_RAW_BODY,
-         .max_body = USERS_AVATAR_MAX + 16384, .rate_per_min = 10),
+  VZ_PUT("/v1/me/avatar", users_h_avatar_put, .op = "putAvatar",
+         .summary = "Upload an avatar: JPEG, PNG or WebP, 2 MB at most",
+         .desc = "The raw image, or multipart/form-data with the file in field avatar.", .res = "Avatar",
+         .errors = "413 415", .flags = VZ_AUTH | VZ_RATE_USER | VZ_RAW_BODY, .max_body = USERS_AVATAR_MAX + 16384,
+         .rate_per_min = 10),
   /* a retried submission (timeout, double tap) replays the first answer instead of a 409 */
-  VZ_POST("/v1/sellers/applications", users_h_seller_apply, .body = seller_in,
-          .flags = VZ_AUTH | VZ_RATE_USER | VZ_IDEMPOTENT, .rate_per_min = 10),
-  VZ_GET("/v1/sellers/applications/me", users_h_seller_mine, .flags = VZ_AUTH),
-  VZ_GET("/v1/admin/sellers/applications", users_h_seller_list, .flags = VZ_ROLE_ADMIN, .query = seller_list_query),
+  VZ_POST("/v1/sellers/applications", users_h_seller_apply, .op = "applyToSell",
+          .summary = "Apply to sell (one pending application at a time)", .res = "SellerApplication", .ok = 201,
+          .errors = "409", .body = seller_in, .flags = VZ_AUTH | VZ_RATE_USER | VZ_IDEMPOTENT, .rate_per_min = 10),
+  VZ_GET("/v1/sellers/applications/me", users_h_seller_mine, .op = "getMySellerApplication",
+         .summary = "The caller's latest application to sell", .res = "SellerApplication", .errors = "404",
+         .flags = VZ_AUTH),
+  VZ_GET("/v1/admin/sellers/applications", users_h_seller_list, .op = "listSellerApplications",
+         .summary = "The review queue, oldest first", .res = "SellerApplication[]", .flags = VZ_ROLE_ADMIN,
+         .query = seller_list_query),
   /* no VZ_AUDIT: the handler writes the audit row itself, in the decision's transaction
    * and with its details (sellers.c), so one decision is one row */
-  VZ_POST("/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, .flags = VZ_ROLE_ADMIN),
-  VZ_POST("/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, .body = reject_in, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/sellers/applications/:id/approve", users_h_seller_approve, .op = "approveSellerApplication",
+          .summary = "Approve: the applicant can sell from their next token refresh", .res = "SellerApplication",
+          .errors = "409", .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/sellers/applications/:id/reject", users_h_seller_reject, .op = "rejectSellerApplication",
+          .summary = "Reject an application with a reason", .res = "SellerApplication", .errors = "409",
+          .body = reject_in, .flags = VZ_ROLE_ADMIN),
   /* no VZ_AUDIT: the handler writes the row itself, with the reason, in the change's
    * transaction (suspend.c) */
-  VZ_POST("/v1/admin/users/:id/suspend", users_h_suspend, .body = users_suspend_in, .flags = VZ_ROLE_ADMIN),
-  VZ_POST("/v1/admin/users/:id/unsuspend", users_h_unsuspend, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/users/:id/suspend", users_h_suspend, .op = "suspendUser",
+          .summary = "Suspend an account: its sessions end",
+          .desc = "Sign-in and refresh answer 403 account_suspended until `hours` pass or an admin lifts it. Suspending again replaces the end.",
+          .res = "Suspension", .body = users_suspend_in, .flags = VZ_ROLE_ADMIN),
+  VZ_POST("/v1/admin/users/:id/unsuspend", users_h_unsuspend, .op = "unsuspendUser",
+          .summary = "Lift a suspension (ended sessions stay ended)", .res = "Suspension", .flags = VZ_ROLE_ADMIN),
   { 0 } };
 #undef RATE
 

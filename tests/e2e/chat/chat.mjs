@@ -27,6 +27,12 @@ story('anonymous viewer: joins a public stream, receives chat, may not send', as
     await refused(anon, 'chat:react', { stream_id: stream, kind: 'heart' }, 'unauthenticated');
     // a bad token is still refused (not silently anonymous)
     await assert.rejects(sock('not.a.jwt'), /unauthorized/);
+    // leaving: nothing more arrives
+    await ok(anon, 'chat:leave', { stream_id: stream });
+    await sleep(1000);
+    await ok(h, 'chat:send', { stream_id: stream, text: 'after leave' });
+    await sleep(300);
+    assert.equal(seen.length, 1);
   } finally { closeAll(anon, h); }
 });
 

@@ -1,7 +1,7 @@
 // chat_live.mjs: what is broadcast on a clock: reactions (<= 4/s as totals), polls
 // (one vote each, changeable, throttled results, final stored), viewer counts (<= 1/s,
 // from presence; joins and leaves are not broadcast).
-import { story, assert, newUser, sleep } from '../lib.mjs';
+import { story, assert, api, expectStatus, newUser, sleep } from '../lib.mjs';
 import { liveStream, sock, call, ok, refused, collect, until, closeAll } from './chat_support.mjs';
 
 story('reactions: 300 hearts from 3 users reach viewers as at most 4 totals a second', async () => {
@@ -30,6 +30,16 @@ story('reactions: 300 hearts from 3 users reach viewers as at most 4 totals a se
     const bad = await call(ss[1], 'chat:react', { stream_id: stream, kind: 'poop' });
     assert.equal(bad.error.code, 'invalid_argument');
     assert.equal(bad.error.field, 'kind');
+    // analytics gets the counts in the same transactions (analytics.h): messages and reactions
+    const h = await sock(host.token);
+    await ok(h, 'chat:join', { stream_id: stream });
+    await ok(h, 'chat:send', { stream_id: stream, text: 'one' });
+    await ok(h, 'chat:send', { stream_id: stream, text: 'two' });
+    await sleep(600);
+    const an = expectStatus(await api('GET', `/v1/streams/${stream}/analytics`, { token: host.token }), 200).json.data;
+    assert.equal(an.chat_messages, 2);
+    assert.ok(an.reactions >= 300, JSON.stringify(an));
+    h.close();
     void host;
   } finally { closeAll(...ss, watcher); }
 });

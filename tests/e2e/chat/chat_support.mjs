@@ -2,6 +2,7 @@
 // a fresh host, socket.io-clients on "/" (signed in or anonymous), acks and event waits.
 import { io } from 'socket.io-client';
 import { api, assert, expectStatus, newUser, URL_BASE, sleep } from '../lib.mjs';
+import { checkSocket } from '../../contract/validate.mjs';
 
 // A host with a live stream: { host, stream } (visibility public unless told).
 export async function liveStream({ visibility = 'public', base } = {}) {
@@ -14,6 +15,10 @@ export async function liveStream({ visibility = 'public', base } = {}) {
 // A connected socket on "/" (token: an access token, or none: anonymous).
 export function sock(token, { base = URL_BASE, transports = ['websocket'] } = {}) {
   const s = io(base + '/', { forceNew: true, reconnection: false, transports, ...(token ? { auth: { token } } : {}) });
+  // every event the server emits to it must keep docs/asyncapi.yaml; a mismatch fails at
+  // the next call() on the socket
+  s.__contract = [];
+  s.onAny((ev, ...args) => s.__contract.push(...checkSocket('/', ev, 'emitted', args[0])));
   return new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error('no connect')), 5000);
     s.on('connect', () => { clearTimeout(t); res(s); });
@@ -22,8 +27,11 @@ export function sock(token, { base = URL_BASE, transports = ['websocket'] } = {}
 }
 
 // emit with ack: the ack's envelope ({data} or {error}).
-export function call(s, event, arg, ms = 5000) {
-  return new Promise((res, rej) => s.timeout(ms).emit(event, arg, (e, r) => (e ? rej(e) : res(r))));
+export async function call(s, event, arg, ms = 5000) {
+  const r = await new Promise((res, rej) => s.timeout(ms).emit(event, arg, (e, a) => (e ? rej(e) : res(a))));
+  const problems = [...(s.__contract || []).splice(0), ...checkSocket('/', event, 'ack', [r])];
+  if (problems.length) assert.fail(`contract: ${problems.join('\n  ')}`);
+  return r;
 }
 export async function ok(s, event, arg) {
   const r = await call(s, event, arg);

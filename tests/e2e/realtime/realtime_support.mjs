@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { api, assert, URL_BASE, sleep } from '../lib.mjs';
+import { checkSocket } from '../../contract/validate.mjs';
 
 export const EIO = '/socket.io/?EIO=4';
 
@@ -124,7 +125,14 @@ export function once(sock, ev, ms = 5000) {
   });
 }
 // Resolves with the socket once connected; a refused CONNECT rejects with its error.
+// From then on every event the server emits to it is checked against docs/asyncapi.yaml
+// (events the contract does not describe are let through); a mismatch fails at the
+// next ack() on the socket.
 export function connected(s, ms = 5000) {
+  if (!s.__contract) {
+    s.__contract = [];
+    s.onAny((ev, ...args) => s.__contract.push(...checkSocket(s.nsp, ev, 'emitted', args[0])));
+  }
   if (s.connected) return Promise.resolve(s);
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no connect within ${ms} ms`)), ms);
@@ -132,5 +140,11 @@ export function connected(s, ms = 5000) {
     s.once('connect_error', (e) => { clearTimeout(t); reject(e); });
   });
 }
-// An emit that waits for the server's acknowledgement (5 s).
-export const ack = (s, ...args) => s.timeout(5000).emitWithAck(...args);
+// An emit that waits for the server's acknowledgement (5 s); the ack (and what the server
+// emitted meanwhile) must keep the AsyncAPI contract (tests/contract/validate.mjs).
+export async function ack(s, ...args) {
+  const a = await s.timeout(5000).emitWithAck(...args);
+  const problems = [...(s.__contract || []).splice(0), ...checkSocket(s.nsp, String(args[0]), 'ack', [a])];
+  if (problems.length) assert.fail(`contract: ${problems.join('\n  ')}`);
+  return a;
+}
