@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache.h"
+#include "core/bus.h"
 #include "core/config.h"
 #include "core/http.h"
 #include "realtime/eio.h"
@@ -386,6 +388,41 @@ static void persist(sio_socket *s) {
   sio_rec_unlock();
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int sio_socket_hide(sio_socket *s, const char *key, const int64_t *ids, int n) {
+  if (!key || strlen(key) >= sizeof s->hide_key || n < 0) return -1;
+  int64_t *v = n ? malloc((size_t)n * sizeof *v) : NULL;
+  if (n && !v) return -1;
+  if (n) {
+    memcpy(v, ids, (size_t)n * sizeof *v);
+    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+  }
+  free(s->hide);
+  s->hide = v;
+  s->nhide = (uint32_t)n;
+  snprintf(s->hide_key, sizeof s->hide_key, "%s", key);
+  return 0;
+}
+
+int sio_socket_hides(const sio_socket *s, const ws_buf *b) {
+  if (!s->nhide) return 0;
+  char pat[32];
+  int pl = snprintf(pat, sizeof pat, "\"%s\":\"", s->hide_key);
+  const uint8_t *p = memmem(b->data, b->len, pat, (size_t)pl);
+  if (!p) return 0;
+  p += pl;
+  const uint8_t *end = b->data + b->len;
+  int64_t id = 0;
+  int digits = 0;
+  while (p < end && *p >= '0' && *p <= '9' && digits < 19) id = id * 10 + (*p++ - '0'), digits++;
+  if (!digits || p >= end || *p != '"') return 0;
+  return bsearch(&id, s->hide, s->nhide, sizeof id, cmp_i64) != NULL;
+}
+
 static void socket_free(sio_socket *s, const char *reason) {
   s->gone = 1;
   if (s->pid[0] && recoverable(reason)) persist(s);
@@ -393,6 +430,8 @@ static void socket_free(sio_socket *s, const char *reason) {
   while (s->nmem) leave_at(s, s->nmem - 1);
   free(s->mem);
   free(s->acks);
+  free(s->hide);
+  sio_event_waiting_free(s);
   free(s);
 }
 
@@ -435,6 +474,64 @@ void sio_disconnect_session(int64_t session_id) {
     *arg = session_id;
     if (vz_loop_post(vz_loop_get(i), drop_session_posted, arg) < 0) free(arg);
   }
+}
+
+/* Removing a user's sockets from a room (a ban) on every loop and every instance. The
+ * message on the bus "sio:kick" is: 8-byte origin, 8-byte user id, then the room key.
+ * This instance posts to its own loops directly (Redis may be down) and ignores its echo. */
+typedef struct kick_msg { int64_t user_id; size_t klen; char key[SIO_MAX_NSP + ROOM_MAX + 2]; } kick_msg;
+static uint64_t kick_origin;
+
+static void kick_posted(void *arg) {
+  kick_msg *k = arg;
+  sio_loopst *st = sio_loopst_of(vz_loop_current());
+  sio_room *r = sio_rooms_get(&st->rooms, k->key, k->klen, 0);
+  if (r) {
+    r->busy++;
+    for (uint32_t i = r->n; i-- > 0;) {
+      if (i >= r->n || r->m[i]->who.user_id != k->user_id) continue;
+      sio_socket *m = r->m[i];
+      for (int j = 0; j < m->nmem; j++)
+        if (m->mem[j].r == r) { leave_at(m, j); break; }
+    }
+    r->busy--;
+    sio_rooms_release(&st->rooms, r);
+  }
+  free(k);
+}
+
+static void kick_local(int64_t user_id, const char *key, size_t klen) {
+  for (int i = 0, n = vz_loop_count(); i < n; i++) {
+    kick_msg *k = malloc(sizeof *k);
+    if (!k) return;
+    k->user_id = user_id;
+    k->klen = klen;
+    memcpy(k->key, key, klen);
+    if (vz_loop_post(vz_loop_get(i), kick_posted, k) < 0) free(k);
+  }
+}
+
+static void on_bus_kick(const char *topic, const void *data, size_t len) {
+  const uint8_t *p = data;
+  uint64_t origin;
+  int64_t uid;
+  if (strcmp(topic, "sio:kick") != 0 || len <= 16 || len - 16 >= SIO_MAX_NSP + ROOM_MAX + 2) return;
+  memcpy(&origin, p, 8);
+  memcpy(&uid, p + 8, 8);
+  if (origin != kick_origin) kick_local(uid, (const char *)p + 16, len - 16);
+}
+
+int sio_room_leave_user(const char *nsp, const char *room, int64_t user_id) {
+  char key[SIO_MAX_NSP + ROOM_MAX + 2];
+  if (!nsp || strlen(nsp) > SIO_MAX_NSP || !sio_valid_room(room) || user_id <= 0) return -1;
+  size_t klen = sio_room_key(key, nsp, room);
+  kick_local(user_id, key, klen);
+  uint8_t m[16 + sizeof key];
+  memcpy(m, &kick_origin, 8);
+  memcpy(m + 8, &user_id, 8);
+  memcpy(m + 16, key, klen);
+  if (cache_backend() == CACHE_REDIS) vz_bus_publish("sio:kick", m, 16 + klen);
+  return 0;
 }
 
 /* ---- incoming packets ------------------------------------------------------------------ */
@@ -540,7 +637,7 @@ static int on_connect(sio_conn *c, sio_packet *p) {
   json_decref(d);
   /* what it missed, after the CONNECT (the client would buffer them before it too) */
   for (int i = 0; i < nmissed; i++) {
-    if (rc == 0) rc = eio_send(c->e, missed[i]);
+    if (rc == 0 && !sio_socket_hides(s, missed[i])) rc = eio_send(c->e, missed[i]);
     ws_buf_unref(missed[i]);
   }
   free(missed);
@@ -564,16 +661,23 @@ static int dispatch(sio_conn *c, sio_packet *p, const sio_bin *bins, int nbins) 
   case SIO_EVENT:
   case SIO_BINARY_EVENT: {
     const json_t *name = json_array_get(p->data, 0);
-    if (!json_is_string(name)) return 0;
-    for (int i = 0; i < s->ns->nh; i++) {
+    int declared = 0, handled = 0;
+    for (int i = 0; i < s->ns->nh; i++) declared |= s->ns->h[i].decl != NULL;
+    for (int i = 0; json_is_string(name) && i < s->ns->nh; i++) {
       if (strcmp(s->ns->h[i].event, json_string_value(name)) != 0) continue;
       json_t *args = json_array();
       for (size_t k = 1; k < json_array_size(p->data); k++) json_array_append(args, json_array_get(p->data, k));
       if (s->ns->h[i].decl) sio_event_run(s, s->ns->h[i].decl, args, p->ack_id);
       else s->ns->h[i].fn(s, args, p->ack_id, bins, nbins);
       json_decref(args);
-      break;
+      handled = 1;
+      break; /* s may be gone now (a handler may disconnect it): touch nothing of it */
     }
+    /* A namespace of declared events answers an unknown event that asked for an ack
+     * with an error, so a client learns at once (issue 19); elsewhere, as the reference
+     * server, nothing (the conformance application). */
+    if (!handled && declared && p->ack_id >= 0)
+      sio_ack(s, p->ack_id, json_pack("[{s:{s:s,s:s}}]", "error", "code", "unknown_event", "message", "no such event"));
     return 0;
   }
   case SIO_ACK:
@@ -670,7 +774,18 @@ void sio_set_recovery(int on) { recovery_wanted = on; }
 /* A socket's access token is checked by the same hook as an HTTP bearer token (the auth
  * service installs it); a guest rule, if any, is an application's (sio_set_auth_check). */
 int sio_auth_bearer(const char *nsp, const json_t *auth, sio_identity *out, const char **message) {
-  const char *tok = json_string_value(json_object_get(auth, "token"));
+  const json_t *jt = json_object_get(auth, "token");
+  /* No token at all: an anonymous viewer (issue 19), user_id 0, role none. It may join
+   * public rooms through the services' events and receive; every declared event with
+   * VZ_AUTH or a role refuses it (401). A token that is there but bad is still refused:
+   * a client whose token expired must learn it, not be silently read-only. */
+  if (!jt) {
+    out->user_id = out->session_id = 0;
+    out->role = VZ_R_NONE;
+    snprintf(out->user, sizeof out->user, "anonymous");
+    return 0;
+  }
+  const char *tok = json_string_value(jt);
   int64_t uid = 0, sid = 0;
   int role = 0;
   if (!tok || !vz_hook.authenticate || vz_hook.authenticate(tok, &uid, &role, &sid) != 0) {
@@ -700,6 +815,8 @@ int sio_start(int recovery) {
   uint64_t instance;
   if (sio_broadcast_init(&instance) < 0) return -1;
   if (sio_presence_init(instance, loop_rooms) < 0) return -1;
+  kick_origin = instance;
+  if (vz_bus_subscribe("sio:kick", on_bus_kick) < 0) return -1;
   atexit(sio_rec_free);
   atexit(sio_loops_free);
   return 0;

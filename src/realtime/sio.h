@@ -31,7 +31,9 @@ typedef struct sio_identity {
 typedef int (*sio_auth_fn)(const char *nsp, const json_t *auth, sio_identity *out, const char **message);
 /* The check CONNECT runs (sio_auth_bearer by default; applications may wrap it). */
 void sio_set_auth_check(sio_auth_fn fn);
-/* {"token": <access token>} through vz_hook.authenticate, as HTTP bearer tokens. */
+/* {"token": <access token>} through vz_hook.authenticate, as HTTP bearer tokens. No
+ * "token" member at all (or no payload): an anonymous viewer (user_id 0), read-only
+ * because every sending event declares VZ_AUTH; a bad token is still refused. */
 int sio_auth_bearer(const char *nsp, const json_t *auth, sio_identity *out, const char **message);
 /* The benchmark peer's rule: any non-empty token, which names the (anonymous) user. */
 int sio_auth_token_nonempty(const char *nsp, const json_t *auth, sio_identity *out, const char **message);
@@ -68,9 +70,18 @@ int sio_in_room(const sio_socket *s, const char *room);
 /* To every member of room in s's namespace (all loops); except_self skips s. */
 int sio_to_room(sio_socket *s, const char *room, const char *event, json_t *args, int except_self);
 void sio_disconnect(sio_socket *s);
+/* On s's loop: room packets whose JSON carries "<key>":"<id>" (a string id) with id in
+ * ids are not delivered to s, live or replayed (chat: the authors a viewer blocked). The
+ * list replaces the previous one; n 0 clears it. Costs only sockets that have one: the
+ * packet is searched for the key once per such socket. */
+int sio_socket_hide(sio_socket *s, const char *key, const int64_t *ids, int n);
 /* From any thread: every socket (any namespace, any loop of this instance) that
  * connected with a token of that session gets a DISCONNECT (signed out, revoked). */
 void sio_disconnect_session(int64_t session_id);
+
+/* From any thread: every socket of user_id in room (namespace nsp) leaves it, on every
+ * loop and, with Redis, every instance (a ban). Its sockets stay connected. */
+int sio_room_leave_user(const char *nsp, const char *room, int64_t user_id);
 
 /* Server API, any thread. args stolen. 0, or <0 (bad arguments, no memory). */
 int sio_emit_room(const char *nsp, const char *room, const char *event, json_t *args);

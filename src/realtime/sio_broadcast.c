@@ -53,6 +53,7 @@ static void bcast_deliver(vz_loop *l, sio_bcast *bc) {
     if (bc->except_id[0] && (m == bc->except || !bc->except) && memcmp(m->id, bc->except_id, sizeof m->id) == 0)
       continue;
     if (bc->seq && bc->seq <= m->min_seq) continue; /* replayed to it on recovery */
+    if (m->nhide && sio_socket_hides(m, bc->b[0])) continue;
     for (int k = 0; k < bc->nb; k++)
       if (eio_send(m->c->e, bc->b[k]) < 0) break;
     st->delivered++;

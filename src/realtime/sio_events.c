@@ -62,28 +62,71 @@ int sio_events_add(sio_event *table) {
   return 0;
 }
 
+/* An event's series appear once it has been used: with dozens of declared events, the
+ * zero series of unused ones made /metrics a third bigger for nothing (scrapes and the
+ * pipelined-/metrics story pay for every byte). Counters start at 0, so a series that
+ * appears later with its first count loses nothing. */
+static int used(int i) {
+  for (int o = 0; o < OUT_N; o++)
+    if (atomic_load_explicit(&counts[i][o], memory_order_relaxed)) return 1;
+  return 0;
+}
+
 void sio_events_metrics(char **b, size_t *l, size_t *c) {
   if (!nevents) return;
   vz_metrics_printf(b, l, c, "# TYPE vidzo_realtime_events_total counter\n");
   for (int i = 0; i < nevents; i++)
-    for (int o = 0; o < OUT_N; o++)
+    for (int o = 0; o < OUT_N && used(i); o++)
       vz_metrics_printf(b, l, c, "vidzo_realtime_events_total{nsp=\"%s\",event=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
                         events[i]->nsp, events[i]->event, outcome_names[o], atomic_load(&counts[i][o]));
   vz_metrics_printf(b, l, c, "# TYPE vidzo_realtime_event_seconds_sum counter\n");
   for (int i = 0; i < nevents; i++)
-    vz_metrics_printf(b, l, c, "vidzo_realtime_event_seconds_sum{nsp=\"%s\",event=\"%s\"} %.6f\n", events[i]->nsp,
+    if (used(i))
+      vz_metrics_printf(b, l, c, "vidzo_realtime_event_seconds_sum{nsp=\"%s\",event=\"%s\"} %.6f\n", events[i]->nsp,
                       events[i]->event, (double)atomic_load(&micros[i]) / 1e6);
 }
 
-/* What an event needs to find its socket again, and its request. */
+/* What an event needs to find its socket again, and its request. refs: the after-work
+ * callback and the handler's answer (at once, or sio_event_done for VZ_PENDING); the
+ * last of the two finishes. */
 typedef struct ev_job {
   uv_work_t w;
   vz_req *req;
   const sio_event *e;
   int64_t ack_id;
   int retry_after;
+  atomic_int refs;
   char sid[32], nsp[SIO_MAX_NSP + 1], socket_id[21];
 } ev_job;
+
+/* Hung on req->user for the event's life (the request is the event's own). */
+typedef struct ev_ext {
+  ev_job *job;
+  char join[ROOM_MAX + 1], leave[ROOM_MAX + 1];
+  char hide_key[24];     /* "" when the handler set no hide list */
+  int64_t *hide;         /* in the request's arena */
+  int nhide;
+} ev_ext;
+
+static int set_room(vz_req *req, int join, const char *room) {
+  ev_ext *x = req->user;
+  if (!x || !sio_valid_room(room)) return -1;
+  snprintf(join ? x->join : x->leave, ROOM_MAX + 1, "%s", room);
+  return 0;
+}
+int sio_event_join(vz_req *req, const char *room) { return set_room(req, 1, room); }
+
+int sio_event_hide(vz_req *req, const char *key, const int64_t *ids, int n) {
+  ev_ext *x = req->user;
+  if (!x || !key || !*key || strlen(key) >= sizeof x->hide_key || n < 0) return -1;
+  x->hide = n ? vz_arena_alloc(req->arena, (size_t)n * sizeof *ids) : NULL;
+  if (n && !x->hide) return -1;
+  if (n) memcpy(x->hide, ids, (size_t)n * sizeof *ids);
+  x->nhide = n;
+  snprintf(x->hide_key, sizeof x->hide_key, "%s", key);
+  return 0;
+}
+int sio_event_leave(vz_req *req, const char *room) { return set_room(req, 0, room); }
 
 static _Thread_local uint64_t rid_counter;
 
@@ -103,7 +146,8 @@ static vz_req *req_new(sio_socket *s, const sio_event *e) {
   r->session_id = s->who.session_id;
   snprintf(r->request_id, sizeof r->request_id, "ev%08x%012" PRIx64, (unsigned)(uintptr_t)r->loop & 0xffffffffu,
            ++rid_counter);
-  return r->path ? r : (vz_arena_free(a), NULL);
+  r->user = vz_arena_calloc(a, sizeof(ev_ext));
+  return r->path && r->user ? r : (vz_arena_free(a), NULL);
 }
 
 /* The checks before the handler; 0 to run it, else the reply is set. */
@@ -133,18 +177,38 @@ static int admit(vz_req *req, sio_socket *s, const sio_event *e, const json_t *a
    * is an empty object (its required fields are then reported missing) */
   req->json = vz_arena_json(req, arg ? json_deep_copy(arg) : json_object());
   if (!req->json) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-  return vz_validate_json_or_fail(req, e->in, req->json);
+  if (vz_validate_json_or_fail(req, e->in, req->json)) return req->status;
+  if (e->room_prefix && e->room_field) {
+    const json_t *v = json_object_get(req->json, e->room_field);
+    char room[ROOM_MAX + 1];
+    if (json_is_string(v)) snprintf(room, sizeof room, "%s%s", e->room_prefix, json_string_value(v));
+    else if (json_is_integer(v)) snprintf(room, sizeof room, "%s%" JSON_INTEGER_FORMAT, e->room_prefix, json_integer_value(v));
+    else return vz_fail(req, 400, "invalid_argument", e->room_field, "%s is required", e->room_field);
+    if (!sio_in_room(s, room)) return vz_fail(req, 403, "not_in_room", e->room_field, "join the room first");
+  }
+  return 0;
 }
 
-static void run_handler(vz_req *req, const sio_event *e) {
+/* Returns VZ_PENDING when the handler handed the request on (worker events only). */
+static int run_handler(vz_req *req, const sio_event *e) {
   vz_log_context_set(req->request_id, req->user_id, req->path);
-  e->handler(req);
+  int rc = e->handler(req);
   vz_log_context_clear();
+  if (rc == VZ_PENDING && !(e->flags & SIO_ON_LOOP) && !(e->flags & VZ_AUDIT)) return VZ_PENDING;
   if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
+  return 0;
 }
 
 /* On the owning loop: ack, count, log, free. s may be NULL (the socket went away). */
+static void serial_next(sio_socket *s);
+
 static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_id, int retry_after) {
+  ev_ext *x = req->user;
+  if (s && x && req->status < 300) { /* rooms first: the ack tells the client it is in */
+    if (x->leave[0]) sio_leave(s, x->leave);
+    if (x->join[0]) sio_join(s, x->join);
+    if (x->hide_key[0]) sio_socket_hide(s, x->hide_key, x->hide, x->nhide);
+  }
   if (s && ack_id >= 0) {
     json_t *body = req->res_body ? vz_json_loadb(req->res_body, req->res_len, 0, NULL, NULL) : NULL;
     if (!body) body = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message", "no answer");
@@ -166,6 +230,7 @@ static void finish(sio_socket *s, vz_req *req, const sio_event *e, int64_t ack_i
            "ms", ms, "uid", req->user_id ? uid : "", (char *)0);
   }
   vz_req_free(req);
+  if (s && (e->flags & SIO_SERIAL)) serial_next(s);
 }
 
 static void work_cb(uv_work_t *w) {
@@ -180,8 +245,11 @@ static void work_cb(uv_work_t *w) {
     vz_tx_run(req);
     vz_log_context_clear();
     if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
-  } else run_handler(req, j->e);
+  } else if (run_handler(req, j->e) == VZ_PENDING) {
+    return; /* the thread it went to calls sio_event_done; it owns the request now */
+  }
   req->db = req->db_read = NULL;
+  atomic_fetch_sub(&j->refs, 1); /* answered here: no sio_event_done will come */
 }
 
 static sio_socket *find_again(const ev_job *j) {
@@ -193,18 +261,103 @@ static sio_socket *find_again(const ev_job *j) {
   return NULL;
 }
 
-static void after_work_cb(uv_work_t *w, int status) {
-  ev_job *j = w->data;
-  if (status == UV_ECANCELED) vz_fail(j->req, 503, "unavailable", NULL, "server shutting down");
+static void job_finish(ev_job *j) {
   finish(find_again(j), j->req, j->e, j->ack_id, j->retry_after);
   free(j);
 }
 
+static void after_work_cb(uv_work_t *w, int status) {
+  ev_job *j = w->data;
+  if (status == UV_ECANCELED) { /* the handler never ran */
+    vz_fail(j->req, 503, "unavailable", NULL, "server shutting down");
+    job_finish(j);
+    return;
+  }
+  if (atomic_fetch_sub(&j->refs, 1) == 1) job_finish(j);
+}
+
+static void done_posted(void *arg) { job_finish(arg); }
+
+void sio_event_done(vz_req *req) {
+  ev_ext *x = req->user;
+  ev_job *j = x ? x->job : NULL;
+  if (!j) return;
+  req->db = req->db_read = NULL;
+  if (!req->status) vz_fail(req, 500, "internal", NULL, "the server could not answer");
+  if (atomic_fetch_sub(&j->refs, 1) != 1) return; /* after_work_cb is still to come */
+  if (vz_loop_post(req->loop, done_posted, j) < 0) {
+    /* the loop is gone (shutdown): nothing to ack; drop quietly */
+    vz_req_free(req);
+    free(j);
+  }
+}
+
+/* SIO_SERIAL: an event that arrived while another of the socket's was in flight. */
+typedef struct sio_waiting_ev {
+  struct sio_waiting_ev *next;
+  const sio_event *e;
+  json_t *args;
+  int64_t ack_id;
+} sio_waiting_ev;
+#define MAX_WAITING 32
+
+void sio_event_waiting_free(sio_socket *s) {
+  while (s->wait_head) {
+    sio_waiting_ev *w = s->wait_head;
+    s->wait_head = w->next;
+    json_decref(w->args);
+    free(w);
+  }
+  s->wait_tail = NULL;
+  s->nwait = 0;
+}
+
+static void run_now(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id);
+
+/* After a SIO_SERIAL event answered: the next waiting one runs (on the loop). */
+static void serial_next(sio_socket *s) {
+  s->serial_busy = 0;
+  sio_waiting_ev *w = s->wait_head;
+  if (!w) return;
+  s->wait_head = w->next;
+  if (!s->wait_head) s->wait_tail = NULL;
+  s->nwait--;
+  s->serial_busy = 1;
+  run_now(s, w->e, w->args, w->ack_id);
+  json_decref(w->args);
+  free(w);
+}
+
 void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id) {
+  if (e->flags & SIO_SERIAL) {
+    if (s->serial_busy) {
+      sio_waiting_ev *w = s->nwait < MAX_WAITING ? calloc(1, sizeof *w) : NULL;
+      if (!w) {
+        if (ack_id >= 0)
+          sio_ack(s, ack_id, json_pack("[{s:{s:s,s:s,s:i}}]", "error", "code", "busy", "message",
+                                       "too many events in flight, wait for the answers", "retry_after", 1));
+        return;
+      }
+      w->e = e;
+      w->args = json_incref((json_t *)args);
+      w->ack_id = ack_id;
+      if (s->wait_tail) s->wait_tail->next = w;
+      else s->wait_head = w;
+      s->wait_tail = w;
+      s->nwait++;
+      return;
+    }
+    s->serial_busy = 1;
+  }
+  run_now(s, e, args, ack_id);
+}
+
+static void run_now(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id) {
   vz_req *req = req_new(s, e);
   if (!req) {
     if (ack_id >= 0)
       sio_ack(s, ack_id, json_pack("[{s:{s:s,s:s}}]", "error", "code", "unavailable", "message", "server busy"));
+    if (e->flags & SIO_SERIAL) serial_next(s);
     return;
   }
   int retry_after = 0;
@@ -219,6 +372,8 @@ void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_
     j->req = req;
     j->e = e;
     j->ack_id = ack_id;
+    atomic_init(&j->refs, 2);
+    ((ev_ext *)req->user)->job = j;
     snprintf(j->sid, sizeof j->sid, "%s", s->c->e->sid);
     snprintf(j->nsp, sizeof j->nsp, "%s", s->ns->name);
     snprintf(j->socket_id, sizeof j->socket_id, "%s", s->id);

@@ -25,6 +25,10 @@ enum {
   SIO_ON_LOOP = 1 << 24,    /* run on the io loop (no database) */
   SIO_EMITTED = 1 << 25,    /* a server-to-client event: contract only (no handler), so
                              * `vidzo asyncapi` describes what clients receive */
+  SIO_SERIAL = 1 << 26,     /* per socket, one at a time in arrival order (the next waits
+                             * for the previous answer): workers run events in parallel,
+                             * so without it one client's chat messages could pass each
+                             * other. At most 32 wait per socket, then "busy" (429) */
 };
 
 typedef struct sio_event {
@@ -35,7 +39,11 @@ typedef struct sio_event {
   int flags;                /* VZ_AUTH, VZ_ROLE_*, VZ_AUDIT (worker only), SIO_ON_LOOP */
   int rate_per_min;         /* per user (guests: per socket); 0: none */
   int idx;                  /* set at registration: metrics slot */
-
+  /* An event about a room the socket must be in: the room is room_prefix followed by
+   * the input's room_field (a string or integer id), checked on the loop after the
+   * input is validated; not in it: 403 "not_in_room", the handler never runs. */
+  const char *room_prefix;  /* "stream:" */
+  const char *room_field;   /* "stream_id" */
   /* The contract (`vidzo asyncapi`, docs/internals/contract.md); a row without op,
    * summary and res fails the contract check, naming it. */
   const char *op;           /* operationId, unique: "getTime" */
@@ -45,6 +53,21 @@ typedef struct sio_event {
                              * schema itself, "-" no ack body; SIO_EMITTED: the payload */
   const char *room;         /* SIO_EMITTED: who gets it ("stream:{id}", "user:{id}", "all") */
 } sio_event;
+
+/* Inside a declared event's handler: once it has answered 2xx, the socket joins (leaves)
+ * room of its namespace, on its own loop, before its ack is sent (so the client is in
+ * the room when its ack arrives). A worker decides (a stream's visibility), the loop
+ * applies. One of each per event; 0, or <0 for a bad room name. */
+int sio_event_join(vz_req *req, const char *room);
+int sio_event_leave(vz_req *req, const char *room);
+/* Inside a declared event's handler: after a 2xx answer, sio_socket_hide(socket, key,
+ * ids, n) on the socket's loop (ids copied). */
+int sio_event_hide(vz_req *req, const char *key, const int64_t *ids, int n);
+/* A worker handler that hands its request to another thread (a group-commit writer)
+ * returns VZ_PENDING; that thread sets the reply (vz_reply_item / vz_fail) and calls
+ * sio_event_done(req) exactly once, after which it must not touch req. The ack goes out
+ * on the socket's loop. */
+void sio_event_done(vz_req *req);
 
 /* Registers a {0}-terminated table (before serve). <0: a full table, a bad namespace.
  * SIO_EMITTED rows are skipped (they describe, they do not handle). */

@@ -47,7 +47,16 @@ struct sio_socket {
   char id[21];
   char pid[21];        /* private session id (connection state recovery), "" when off */
   sio_identity who;
+  /* SIO_SERIAL events waiting for the one in flight (sio_events.c) */
+  struct sio_waiting_ev *wait_head, *wait_tail;
+  uint8_t serial_busy, nwait;
+  /* sio_socket_hide: room packets carrying "<hide_key>":"<id>" with id in hide (sorted) */
+  int64_t *hide;
+  uint32_t nhide;
+  char hide_key[24];
 };
+/* 1 when room packet b must not reach s (sio_socket_hide). */
+int sio_socket_hides(const sio_socket *s, const ws_buf *b);
 
 /* A binary packet waiting for its attachments. */
 typedef struct sio_partial {
@@ -84,6 +93,8 @@ void sio_unref_all(ws_buf **b, int nb);
 int sio_on_declared(const char *nsp, const char *event, const sio_event *decl);
 /* sio_events.c: runs a declared event for socket s (on its loop). */
 void sio_event_run(sio_socket *s, const sio_event *e, const json_t *args, int64_t ack_id);
+/* sio_events.c: frees what waits on a socket that goes away. */
+void sio_event_waiting_free(sio_socket *s);
 
 /* sio_broadcast.c: after sio_rec_enable. Picks this instance's id (*instance), takes the
  * bus topic "sio:room" and, with recovery and Redis, the stream follower's hooks. */

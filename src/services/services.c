@@ -13,6 +13,7 @@
 #include "services/analytics/analytics.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
+#include "services/chat/chat.h"
 #include "services/clock/clock.h"
 #include "services/docs/docs.h"
 #include "services/media/media.h"
@@ -40,6 +41,7 @@ const vz_service *const vz_service_list[] = {
   &agora_service, /* settings only; before streams, which issues the tokens */
   &web_service, /* its route is a fallback: where it stands in this list does not matter */
   &realtime_service,
+  &chat_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
   &testapp_app,

@@ -86,6 +86,20 @@ int users_blocked_either(vz_db *db, int64_t a, int64_t b);
  * followers gained during a stream). One range read of follows_followee. 0, or <0 DB_*. */
 int users_followers_since(vz_db *db, int64_t user_id, int64_t since_ms, int64_t *n);
 
+/* Read-only views for other services (chat). Each returns 0 / 1 as documented or a
+ * negative db.h code. */
+typedef struct users_brief {
+  char handle[USERS_HANDLE_MAX + 1]; /* "" when none yet */
+  char display_name[101];
+  int role;                          /* VZ_R_* */
+} users_brief;
+/* The live account's handle, display name and role: 1 found, 0 absent or deleted. */
+int users_brief_get(vz_db *db, int64_t id, users_brief *out);
+/* When follower started following followee: 1 with *since_ms set, 0 when not following. */
+int users_follow_since(vz_db *db, int64_t follower, int64_t followee, int64_t *since_ms);
+/* The users uid blocked or was blocked by (either way), up to max ids: the count. */
+int users_block_list(vz_db *db, int64_t uid, int64_t *ids, int max);
+
 /* Deletion: marks the row deleted and emits VZ_EV_USER_DELETED in the same transaction;
  * each service removes its part (users: profile, graph, devices; auth: sessions and
  * sign-in links; media: the avatar file; the core: idempotency records). The row stays

@@ -53,8 +53,12 @@ story('a client starts on polling and upgrades to WebSocket', async () => {
   } finally { s.close(); }
 });
 
-story('auth on /: an access token is accepted, a missing, empty or forged one refused', async () => {
-  for (const auth of [{}, { token: '' }, { token: 5 }, { token: 'not.a.jwt' }]) {
+story('auth on /: an access token is accepted, an empty or forged one refused, none is anonymous', async () => {
+  // no token member at all: an anonymous, read-only viewer (issue 19); services' sending
+  // events refuse it (tests/e2e/chat)
+  const anon = await connected(connect('/', { auth: {}, transports: ['websocket'] }));
+  anon.close();
+  for (const auth of [{ token: '' }, { token: 5 }, { token: 'not.a.jwt' }]) {
     const s = connect('/', { auth, transports: ['websocket'] });
     const err = await once(s, 'connect_error');
     assert.equal(err.message, 'unauthorized');
