@@ -158,6 +158,44 @@ export default [
       });
     });
   } },
+  { name: 's3: the store down through the image job\'s last retry: failed (processing_failed), never ready, not claimable', timeout: 90000, fn: async () => {
+    // The job must meet the store down: a first server confirms without job workers
+    // (the job waits in the queue), then a second one on the same database works it
+    // with s3rver stopped: 5 attempts (1+2+4+8 s of backoff), then a terminal state.
+    await withS3(async (s3) => {
+      const own = mkdtempSync(join(tmpdir(), 'vidzo-lastretry-'));
+      const same = ['--db', `sqlite:${own}/vidzo.db`, '--data-dir', own];
+      try {
+        let u, up;
+        await withServer({ args: [...s3.args, '--job-workers', '0', ...same] }, async ({ url }) => {
+          u = await newUser('ms3r', { base: url, dataDir: own });
+          const { png } = corpus();
+          up = await newUpload(u.token, png, { type: 'image/png', purpose: 'avatar', base: url });
+          assert.equal((await putBytes(up, png)).status, 200);
+          const c = expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { base: url, token: u.token }), 202);
+          assert.equal(c.json.data.status, 'processing');
+        });
+        await s3.srv.close();
+        s3.stopped = true;
+        await withServer({ args: [...s3.args, '--job-workers', '1', ...same] }, async ({ url, log }) => {
+          const m = await settled(u.token, up.id, { base: url, ms: 60000 });
+          assert.equal(m.status, 'failed', JSON.stringify(m));
+          assert.equal(m.reason, 'processing_failed');
+          assert.match(m.error, /upload it again/);
+          assert.equal(m.variants, undefined);
+          assert.match(log(), /media image given up after its last attempt/);
+          // terminal: it stays failed, and no service can take it (409, not a silent success)
+          expectError(await api('PATCH', '/v1/me', { base: url, token: u.token, body: { avatar_upload_id: up.id } }), 409,
+            'media_not_usable', 'avatar_upload_id');
+          const again = expectStatus(await api('GET', `/v1/uploads/${up.id}`, { base: url, token: u.token }), 200).json.data;
+          assert.equal(again.status, 'failed');
+          const me = expectStatus(await api('GET', '/v1/me', { base: url, token: u.token }), 200).json.data;
+          assert.equal(me.avatar_url, null);
+          assert.equal(me.avatar, undefined);
+        });
+      } finally { rmSync(own, { recursive: true, force: true }); }
+    });
+  } },
   { name: 's3: vidzo media migrate --to s3 copies every object (multipart when large), resumes, and the SDK reads them', timeout: 90000, fn: async () => {
     await withS3(async (s3) => {
       await withServer({ args: ['--job-workers', '1'] }, async ({ url, dir }) => {
