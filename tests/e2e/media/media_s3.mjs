@@ -5,6 +5,7 @@
 // `vidzo media migrate --to s3`, resumable, with a multipart upload.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +20,16 @@ const run = promisify(execFile);
 const BUCKET = 'vidzo-test';
 const BIN = process.env.VZ_TEST_BIN || 'build/debug/vidzo';
 
-async function withS3(fn) {
+// vhost: s3rver routes <bucket>.s3.<serviceEndpoint> by the Host header (its vhost
+// middleware), so with serviceEndpoint "localhost" the server is given the endpoint
+// http://s3.localhost:<port> and --s3-path-style=false: every request it makes goes to
+// vidzo-test.s3.localhost (libcurl resolves *.localhost to loopback itself, RFC 6761).
+// The SDK keeps reading path-style from 127.0.0.1: the same objects.
+async function withS3(fn, { vhost = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vidzo-s3rver-'));
   const port = await freePort();
-  const srv = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir });
+  const srv = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir,
+    ...(vhost ? { serviceEndpoint: 'localhost' } : {}) });
   await srv.run();
   const endpoint = `http://127.0.0.1:${port}`;
   // s3rver accepts only S3RVER/S3RVER; the SDK's default checksums corrupt streamed
@@ -31,14 +38,29 @@ async function withS3(fn) {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   const s3 = { endpoint, port, sdk, srv, dir, stopped: false,
-    args: ['--media-backend', 's3', '--s3-endpoint', endpoint, '--s3-bucket', BUCKET, '--s3-access-key', 'S3RVER',
-      '--s3-secret-key', 'S3RVER', '--job-workers', '1'],
+    args: ['--media-backend', 's3', '--s3-endpoint', vhost ? `http://s3.localhost:${port}` : endpoint, '--s3-bucket', BUCKET,
+      '--s3-access-key', 'S3RVER', '--s3-secret-key', 'S3RVER', '--job-workers', '1', ...(vhost ? ['--s3-path-style=false'] : [])],
     read: async (Key) => Buffer.from(await (await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body.transformToByteArray()) };
   try { await fn(s3); } finally {
     if (!s3.stopped) await srv.close();
     sdk.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// A request to a *.localhost URL: Node's resolver does not know those names, so the
+// connection goes to 127.0.0.1 while the Host header stays the URL's (what s3rver routes on).
+function loopback(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const lookup = (h, o, cb) => (o && o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4));
+    const req = http.request(url, { method, headers, lookup }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const sign = async (args) => JSON.parse((await run(BIN, ['media', 'sign', '--log-level', 'error', ...args])).stdout);
@@ -195,6 +217,38 @@ export default [
         });
       } finally { rmSync(own, { recursive: true, force: true }); }
     });
+  } },
+  { name: 's3: virtual-host addressing against a live s3rver: presigned PUT, confirm, variants, redirect, all by Host', timeout: 60000, fn: async () => {
+    await withS3(async (s3) => {
+      await withServer({ args: s3.args }, async ({ url, dir }) => {
+        const u = await newUser('ms3v', { base: url, dataDir: dir });
+        const { jpeg } = corpus();
+        const up = await newUpload(u.token, jpeg, { base: url });
+        const put = new URL(up.upload.url);
+        assert.equal(put.host, `${BUCKET}.s3.localhost:${s3.port}`); // the bucket is in the host
+        assert.match(put.pathname, /^\/up-[0-9a-f]+\.bin$/);
+        const r = await loopback(up.upload.url, { method: 'PUT', body: jpeg,
+          headers: { 'content-type': 'image/jpeg', 'content-length': jpeg.length } });
+        assert.equal(r.status, 200, r.body.toString());
+        // s3rver stored it in the bucket named by the Host: the SDK finds it path-style
+        assert.deepEqual(await s3.read(put.pathname.slice(1)), jpeg);
+        // the server's HEAD, ranged GET, the job's GET, PUTs and DELETE all go by Host too
+        expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { base: url, token: u.token }), 202);
+        const m = await settled(u.token, up.id, { base: url });
+        assert.equal(m.status, 'ready', JSON.stringify(m));
+        const v = new URL(m.variants['480'].webp);
+        assert.equal(v.host, `${BUCKET}.s3.localhost:${s3.port}`);
+        const got = await loopback(v.href);
+        assert.equal(got.status, 200);
+        assert.equal(dims(got.body).w, 480);
+        assert.deepEqual(got.body, await s3.read(v.pathname.slice(1)));
+        await assert.rejects(s3.read(put.pathname.slice(1))); // the original was deleted
+        // GET /v1/media/:key on S3 redirects to the virtual-host URL
+        const redirect = await fetch(`${url}/v1/media${v.pathname}`, { redirect: 'manual' });
+        assert.equal(redirect.status, 301);
+        assert.equal(redirect.headers.get('location'), v.href);
+      });
+    }, { vhost: true });
   } },
   { name: 's3: vidzo media migrate --to s3 copies every object (multipart when large), resumes, and the SDK reads them', timeout: 90000, fn: async () => {
     await withS3(async (s3) => {
