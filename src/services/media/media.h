@@ -82,6 +82,9 @@ int media_fail(vz_req *req, int rc, const char *field);
  *   {"id":"<id>","purpose":"product_image","status":"processing|ready|failed",
  *    "width":1200,"height":800,"color":"#a1b2c3",
  *    "variants":{"160":{"webp":URL,"jpeg":URL},"480":{...},"1080":{...}}}
+ * failed is terminal (never ready, never claimable) and adds "error" (for people) and
+ * "reason": verification_failed | image_refused | file_changed | processing_failed (the
+ * store stayed down through the image job's last retry).
  * Variants appear when status is ready (sizes larger than the original are left out);
  * public URLs are the CDN base + content-hashed key, private ones are presigned and valid
  * for 15 minutes. Non-image media have "url" instead of "variants". */
