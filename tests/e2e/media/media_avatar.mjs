@@ -147,4 +147,14 @@ export default [
     // their upload is still theirs to use
     expectStatus(await patchAvatar(other.token, theirs.id), 200);
   } },
+  { name: 'avatar: deleting the account releases the claimed avatar (its files deleted by the job)', timeout: 40000, fn: async () => {
+    const u = await newUser('mavd');
+    const a = await avatarUpload(u);
+    const me = expectStatus(await patchAvatar(u.token, a.id), 200).json.data;
+    assert.equal((await fetch(URL_BASE + me.avatar_url)).status, 200);
+    expectStatus(await api('DELETE', '/v1/me', { token: u.token }), 204);
+    let st;
+    for (let i = 0; i < 60; i++) { st = (await fetch(URL_BASE + me.avatar_url)).status; if (st === 404) break; await sleep(250); }
+    assert.equal(st, 404);
+  } },
 ];
