@@ -64,8 +64,8 @@ enum {
 /* ---- for other services -------------------------------------------------------------- */
 
 /* Takes a confirmed upload for use: `upload_id` must belong to `owner_id` (the signed-in
- * caller), have been made for `purpose`, be confirmed (verifying or ready), and not be
- * claimed already. `ref` says who holds it ("product:123", "user:9:avatar"; up to 64
+ * caller), have been made for `purpose`, be confirmed (processing or ready), and not be
+ * claimed already. A failed upload is terminal: never claimable (MEDIA_ESTATE). `ref` says who holds it ("product:123", "user:9:avatar"; up to 64
  * chars, kept for support and the orphan sweep). Runs in the caller's transaction: when
  * that rolls back, the upload is claimable again. *media_id (may be NULL) gets the id
  * to store. 0, MEDIA_ENOTFOUND (unknown, or another user's: the same answer so ids of
