@@ -47,8 +47,10 @@ extern const char *streams_cols_sql;
 
 /* routes.c */
 extern vz_route streams_routes[];
-/* hooks.c: nginx-rtmp's HTTP notifications */
-extern vz_route streams_hook_routes[];
+/* hooks.c: nginx-rtmp's HTTP notifications (rows in routes.c) */
+int streams_h_publish(vz_req *req);
+int streams_h_publish_done(vz_req *req);
+int streams_h_update(vz_req *req);
 /* One field of an x-www-form-urlencoded body, decoded into out: 0, or -1 when absent,
  * malformed, holding a NUL, or longer than cap - 1. */
 int streams_form_get(const char *body, size_t len, const char *name, char *out, size_t cap);

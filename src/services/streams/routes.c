@@ -515,6 +515,7 @@ static const vz_field update_in[] = {
   { "visibility", VZ_ENUM, 0, 0, 0, "public|followers" },
   { 0 },
 };
+static const vz_field hook_query[] = { { "secret", VZ_STR, 0, 1, 128 }, { 0 } };
 static const vz_field list_query[] = {
   { "status", VZ_ENUM, 0, 0, 0, "scheduled|live|ended|cancelled" },
   { "category", VZ_ID },
@@ -540,14 +541,25 @@ vz_route streams_routes[] = {
          .res = "Stream", .cache_ms = 1000, .cache_group = "streams"),
   VZ_PATCH("/v1/streams/:id", h_update, .op = "updateStream",
            .summary = "Change a stream that has not ended (host or admin); scheduled_at only before it goes live",
-           .res = "Stream", .errors = "409", .body = update_in, .flags = VZ_AUTH | VZ_AUDIT),
+           .res = "Stream", .errors = "403 409", .body = update_in, .flags = VZ_AUTH | VZ_AUDIT),
   VZ_POST("/v1/streams/:id/end", h_end, .op = "endStream",
           .summary = "End a live stream now (host or admin): the encoder is cut off, the recording finalised",
-          .res = "Stream", .errors = "409", .flags = VZ_AUTH | VZ_AUDIT),
+          .res = "Stream", .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT),
   VZ_DELETE("/v1/streams/:id", h_cancel, .op = "cancelStream", .summary = "Cancel a scheduled stream (host or admin)",
-            .res = "Stream", .ok = 200, .errors = "409", .flags = VZ_AUTH | VZ_AUDIT),
+            .res = "Stream", .ok = 200, .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT),
   VZ_POST("/v1/streams/:id/key", h_key, .op = "rotateStreamKey",
           .summary = "A new ingest key (host or admin); the old one is refused from now on, a live encoder on it cut off",
-          .res = "StreamWithKey", .errors = "409", .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
+          .res = "StreamWithKey", .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
+  /* nginx-rtmp's notifications (hooks.c): the nginx vidzo supervises calls them with the
+   * secret it was given at start; anyone else gets 404. Not part of the public contract. */
+  VZ_POST("/internal/rtmp/publish", streams_h_publish, .op = "rtmpOnPublish",
+          .summary = "nginx-rtmp on_publish (nginx only): 302 to the origin app for a good key, 403 unknown key, 409 cannot go live",
+          .res = "-", .ok = 302, .errors = "404 409", .flags = VZ_RAW_BODY | VZ_UNLISTED, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/publish_done", streams_h_publish_done, .op = "rtmpOnPublishDone",
+          .summary = "nginx-rtmp on_publish_done (nginx only): the encoder left; the session waits for the reconnect grace",
+          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY | VZ_UNLISTED, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/update", streams_h_update, .op = "rtmpOnUpdate",
+          .summary = "nginx-rtmp on_update (nginx only), every 5 s: 403 disconnects a rotated key or an ended stream",
+          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY | VZ_NO_LOG | VZ_UNLISTED, .query = hook_query, .max_body = 8192),
   { 0 },
 };
