@@ -79,9 +79,10 @@ json_t *streams_row_json(vz_req *req, vz_stmt *st) {
   json_object_set_new(o, "ended_at", opt_time(st, 17));
   json_object_set_new(o, "created_at", vz_json_time(db_col_int(st, 18)));
   json_object_set_new(o, "updated_at", vz_json_time(db_col_int(st, 19)));
-  json_object_set_new(o, "hls_url", live ? json_sprintf("%s/hls/%lld/%s.m3u8", base, (long long)id,
-                                                        streams_conf.transcode ? "master" : "index")
-                                         : json_null());
+  /* --transcode: the master playlist of the source and 480p renditions (ingest.c) */
+  json_object_set_new(o, "hls_url", !live ? json_null()
+                                    : streams_conf.transcode ? json_sprintf("%s/abr/%lld.m3u8", base, (long long)id)
+                                    : json_sprintf("%s/hls/%lld/index.m3u8", base, (long long)id));
   json_object_set_new(o, "replay", replay);
   replay = NULL;
   /* where to point the encoder: only the host (and admins) need it */

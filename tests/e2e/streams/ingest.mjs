@@ -159,3 +159,21 @@ story('nginx-rtmp killed: logged, restarted by the supervisor, in /readyz meanwh
     await e2.stop();
   });
 }, { only: 'VZ_MEDIA', timeout: 90000 });
+
+story('--transcode: the HLS URL is a master playlist of the source and a 480p rendition, both advancing', async () => {
+  const p = ports();
+  await withServer({ args: [...rtmpArgs(p, 3), '--transcode', '--stream-thumbs=false'] }, async ({ url, dir }) => {
+    const host = await newUser('abr', { base: url, dataDir: dir });
+    const s = expectStatus(await api('POST', '/v1/streams', { base: url, token: host.token, body: { title: 'abr' } }), 201).json.data;
+    const enc = encoder(p, s.stream_key);
+    const live = await waitFor('live', async () => { const x = await show(url, s.id); return x.status === 'live' && x; });
+    assert.equal(live.hls_url, `http://127.0.0.1:${p.hls}/abr/${s.id}.m3u8`);
+    const master = await waitFor('the master playlist', async () => { const r = await get(live.hls_url); return r.status === 200 && r.text; }, 20000);
+    const variants = [...master.matchAll(/^(\S+\.m3u8)$/gm)].map((m) => m[1]);
+    assert.deepEqual(variants, [`${s.id}_src/index.m3u8`, `${s.id}_480p/index.m3u8`]);
+    assert.match(master, /BANDWIDTH=3000000[\s\S]*BANDWIDTH=900000/);
+    for (const v of variants)
+      await waitFor(`segments in ${v}`, async () => /#EXTINF/.test((await get(`http://127.0.0.1:${p.hls}/abr/${v}`)).text), 20000);
+    await enc.stop();
+  });
+}, { only: 'VZ_MEDIA', timeout: 90000 });
