@@ -10,6 +10,7 @@
  * takes nginx down with vidzo, even when vidzo is killed. The control endpoint
  * (rtmp_control: drop a publisher when its stream ends) listens on a unix socket only. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -282,7 +283,15 @@ static int ingest_ready_hook(void) {
 }
 
 int streams_ingest_start(void) {
-  snprintf(dir, sizeof dir, "%s/streams", vz_cfg.data_dir);
+  /* absolute: nginx resolves relative paths against its prefix, not our working directory */
+  char abs[PATH_MAX];
+  const char *base = realpath(vz_cfg.data_dir, abs) ? abs : vz_cfg.data_dir;
+  if (strlen(base) + sizeof "/streams" > sizeof dir) {
+    vz_log_error("DATA_DIR is too long for the streams directory", "dir", base);
+    return -1;
+  }
+  memcpy(dir, base, strlen(base));
+  memcpy(dir + strlen(base), "/streams", sizeof "/streams");
   static const char *const subs[] = { "", "/hls", "/abr", "/rec", "/vod", "/thumbs", "/tmp" };
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
     char p[400];
