@@ -1,5 +1,6 @@
 /* vidzo: the command line. `serve` runs the server, `migrate` applies migrations,
- * `admin create` makes (or confirms) an admin account, `version` prints the version.
+ * `admin create` makes (or confirms) an admin account, `agora` prints Agora tokens
+ * (integrations/agora_cli.c), `version` prints the version.
  * Bad usage exits 2 with a message; runtime failures exit 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "core/version.h"
 #include "cache/cache.h"
 #include "db/db.h"
+#include "integrations/agora.h"
 #include "integrations/http.h"
 #include "jobs/runner.h"
 #include "services/services.h"
@@ -41,6 +43,7 @@ static void usage(void) {
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
+          "  agora rtc-token|rtm-token  print an Agora AccessToken2 for given inputs (vidzo agora --help)\n"
           "  openapi [--json]           print the HTTP contract (OpenAPI 3.1) from the route tables\n"
           "  asyncapi [--json]          print the Socket.IO contract (AsyncAPI 3.0) from the event tables\n"
           "  version                    print the version\n\n");
@@ -291,6 +294,7 @@ int main(int argc, char **argv) {
     printf("vidzo %s (libuv %s)\n", VZ_VERSION, uv_version_string());
     return 0;
   }
+  if (!strcmp(cmd, "agora")) return agora_cli(argc - 2, argv + 2); /* no settings, no data dir */
   if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
     usage();
     return 0;

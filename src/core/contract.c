@@ -235,11 +235,12 @@ static const char *reason(int status) {
   case 201: return "Created";
   case 202: return "Accepted";
   case 204: return "No Content";
+  case 302: return "Found: go to Location";
   case 304: return "Not modified (If-None-Match matched the ETag)";
   case 400: return "Bad request: the error names the field";
-  case 401: return "Not signed in, or the token is invalid or expired";
+  case 401: return "Not signed in, the token is invalid or expired, or the credentials are wrong";
   case 402: return "Payment required";
-  case 403: return "Signed in without the role this needs";
+  case 403: return "Forbidden: the role this needs is missing, or the caller may not do this here";
   case 404: return "No such object (or not yours)";
   case 405: return "Method not allowed";
   case 409: return "Conflict with the current state";
@@ -247,7 +248,7 @@ static const char *reason(int status) {
   case 412: return "Precondition failed";
   case 413: return "Body too large";
   case 415: return "The body must be Content-Type: application/json";
-  case 422: return "Idempotency-Key reused for another request";
+  case 422: return "Unprocessable (an Idempotency-Key reused for another request)";
   case 423: return "Locked";
   case 429: return "Too many requests: retry after Retry-After seconds";
   case 500: return "Internal error";
@@ -504,6 +505,9 @@ json_t *vz_contract_used_schemas(const json_t *v, const json_t *schemas) {
 /* A tag's description: the owning service's about line. */
 static const char *tag_about(const vz_service *const *list, const char *tag) {
   if (!strcmp(tag, "ops")) return "Probes and metrics for operators and load balancers";
+  /* hooks the deployment's own parts call (nginx-rtmp): documented and checked like the
+   * rest, but no app calls them */
+  if (!strcmp(tag, "internal")) return "Hooks for VidZo's own infrastructure (nginx-rtmp callbacks), not for apps";
   for (const vz_service *const *s = list; s && *s; s++)
     if (!strcmp((*s)->name, tag)) return (*s)->about;
   return NULL;
@@ -569,10 +573,29 @@ json_t *vz_openapi(const vz_service *const *list, json_t *problems) {
   return doc;
 }
 
+/* Prose is not the contract: summaries and descriptions (string values; a property
+ * named "description" has an object schema and stays) may be reworded without a new
+ * version. */
+static void drop_prose(json_t *v) {
+  if (json_is_object(v)) {
+    json_t *s;
+    if ((s = json_object_get(v, "summary")) && json_is_string(s)) json_object_del(v, "summary");
+    if ((s = json_object_get(v, "description")) && json_is_string(s)) json_object_del(v, "description");
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) drop_prose(x);
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) drop_prose(x);
+  }
+}
+
 void vz_contract_fingerprint(const json_t *doc, char out[13]) {
   json_t *copy = json_deep_copy(doc);
   json_t *info = json_object_get(copy, "info");
   if (info) json_object_del(info, "version");
+  drop_prose(copy);
   char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
   unsigned char h[32];
   crypto_generichash(h, sizeof h, (const unsigned char *)(text ? text : ""), text ? strlen(text) : 0, NULL, 0);

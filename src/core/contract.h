@@ -15,8 +15,8 @@
  * run fails when the generated contract's fingerprint is not VZ_API_FINGERPRINT, and says
  * what to bump: the minor for additions, the major for anything a client may rely on
  * that changed or went away. Then set the fingerprint it prints. */
-#define VZ_API_VERSION "1.1.0"
-#define VZ_API_FINGERPRINT "471e683c495f"
+#define VZ_API_VERSION "1.2.0"
+#define VZ_API_FINGERPRINT "fdb3c0b4ae0b"
 
 /* The schemas.json files, embedded at build time (scripts/embed-schemas.sh). */
 typedef struct vz_schema_file { const char *path, *json; } vz_schema_file;
@@ -47,7 +47,8 @@ void vz_contract_check_refs(const json_t *v, const json_t *schemas, const char *
  * diff shows the rest. New reference, NULL on a schemas.json error (in problems). */
 struct vz_service;
 json_t *vz_openapi(const struct vz_service *const *list, json_t *problems);
-/* Fingerprint of a document without info.version: 12 hex characters. */
+/* Fingerprint of a document without info.version and without its prose (summaries and
+ * descriptions): 12 hex characters. */
 void vz_contract_fingerprint(const json_t *doc, char out[13]);
 /* Serves GET /v1/openapi.json and the /docs reference page (registered by ops). */
 int vz_contract_routes_add(void);

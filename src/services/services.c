@@ -7,8 +7,10 @@
 #include "apps/conformance/conformance.h"
 #include "apps/testapp/testapp.h"
 #include "core/service.h"
+#include "integrations/agora.h"
 #include "realtime/realtime.h"
 #include "services/audit/audit.h"
+#include "services/analytics/analytics.h"
 #include "services/auth/auth.h"
 #include "services/categories/categories.h"
 #include "services/clock/clock.h"
@@ -25,6 +27,7 @@ const vz_service *const vz_service_list[] = {
   &categories_service,
   &clock_service,
   &docs_service,
+  &agora_service, /* settings only; before streams, which issues the tokens */
   &realtime_service,
   /* applications: each checks its own switch (--bench, --test-app, --conformance) */
   &bench_app,
@@ -33,6 +36,7 @@ const vz_service *const vz_service_list[] = {
   /* after the applications: under --bench the peer's fixture GET /v1/streams (bench/,
    * shared/bench scenarios) must keep answering; routes match first registered first */
   &streams_service,
+  &analytics_service, /* after streams: reads it through streams.h, feeds its live order */
   NULL,
 };
 

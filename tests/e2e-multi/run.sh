@@ -77,6 +77,8 @@ fi
 export VIDZO_TOTP_OPTIONAL=1 VIDZO_PASSWORD_COST_FAST=1
 # --dev multiplies per-IP auth limits by 100; the rate-limit story wants production ones.
 export VIDZO_AUTH_IP_LIMIT_SCALE=1
+# Analytics (k_analytics): stream rooms in the test application's namespace, fast samples.
+export VIDZO_ANALYTICS_PRESENCE_NSP=/test VIDZO_ANALYTICS_SAMPLE_MS=250
 export VZ_MULTI_WORK=$WORK VZ_MULTI_BIN=$BIN VZ_MULTI_PG=$PG_URL VZ_MULTI_REDIS=$REDIS_URL
 export VZ_MULTI_PORT=$PORT VZ_MULTI_ROOT=$ROOT
 cd tests # so socket.io-client resolves from tests/node_modules

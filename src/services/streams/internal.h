@@ -51,6 +51,9 @@ extern vz_route streams_routes[];
 int streams_h_publish(vz_req *req);
 int streams_h_publish_done(vz_req *req);
 int streams_h_update(vz_req *req);
+/* agora.c: Agora tokens and channel-event webhooks (rows in routes.c) */
+int streams_h_token(vz_req *req);
+int streams_h_agora_webhook(vz_req *req);
 /* One field of an x-www-form-urlencoded body, decoded into out: 0, or -1 when absent,
  * malformed, holding a NUL, or longer than cap - 1. */
 int streams_form_get(const char *body, size_t len, const char *name, char *out, size_t cap);

@@ -516,6 +516,7 @@ static const vz_field update_in[] = {
   { "visibility", VZ_ENUM, 0, 0, 0, "public|followers" },
   { 0 },
 };
+static const vz_field token_in[] = { { "uid", VZ_INT, 0, 1, 4294967295LL }, { 0 } };
 static const vz_field hook_query[] = { { "secret", VZ_STR, 0, 1, 128 }, { 0 } };
 static const vz_field list_query[] = {
   { "status", VZ_ENUM, 0, 0, 0, "scheduled|live|ended|cancelled" },
@@ -551,16 +552,28 @@ vz_route streams_routes[] = {
   VZ_POST("/v1/streams/:id/key", h_key, .op = "rotateStreamKey",
           .summary = "A new ingest key (host or admin); the old one is refused from now on, a live encoder on it cut off",
           .res = "StreamWithKey", .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
+  /* Agora (agora.c): tokens for the stream's channel, and Agora's signed channel events */
+  VZ_POST("/v1/streams/:id/token", streams_h_token, .op = "issueStreamToken",
+          .summary = "Agora tokens for the stream's channel: publisher for the host, subscriber for viewers; again to renew",
+          .desc = "An RTC token (string account u<user id>, or the uid form when uid is given) and an RTM token for the "
+                  "account, with the configured expiry. 404 agora_disabled when VIDZO_AGORA_APP_ID / "
+                  "VIDZO_AGORA_APP_CERTIFICATE are not set.",
+          .res = "AgoraTokens", .errors = "409", .body = token_in, .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 30),
+  VZ_POST("/v1/streams/agora/webhook", streams_h_agora_webhook, .op = "agoraWebhook", .tag = "internal",
+          .summary = "Agora channel events, signed with the webhook secret: broadcaster joined or left, channel destroyed",
+          .desc = "Agora-Signature (HMAC-SHA1) and Agora-Signature-V2 (HMAC-SHA256) of the body; every one present must "
+                  "match. Each noticeId is applied once; events older than the last applied clientSeq are ignored.",
+          .res = "=AgoraWebhookAck", .errors = "401 404", .flags = VZ_RAW_BODY, .max_body = 65536),
   /* nginx-rtmp's notifications (hooks.c): the nginx vidzo supervises calls them with the
-   * secret it was given at start; anyone else gets 404. Not part of the public contract. */
-  VZ_POST("/internal/rtmp/publish", streams_h_publish, .op = "rtmpOnPublish",
+   * secret it was given at start; anyone else gets 404. Tagged "internal" in the contract. */
+  VZ_POST("/internal/rtmp/publish", streams_h_publish, .op = "rtmpOnPublish", .tag = "internal",
           .summary = "nginx-rtmp on_publish (nginx only): 302 to the origin app for a good key, 403 unknown key, 409 cannot go live",
-          .res = "-", .ok = 302, .errors = "404 409", .flags = VZ_RAW_BODY | VZ_UNLISTED, .query = hook_query, .max_body = 8192),
-  VZ_POST("/internal/rtmp/publish_done", streams_h_publish_done, .op = "rtmpOnPublishDone",
+          .res = "-", .ok = 302, .errors = "403 404 409", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/publish_done", streams_h_publish_done, .op = "rtmpOnPublishDone", .tag = "internal",
           .summary = "nginx-rtmp on_publish_done (nginx only): the encoder left; the session waits for the reconnect grace",
-          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY | VZ_UNLISTED, .query = hook_query, .max_body = 8192),
-  VZ_POST("/internal/rtmp/update", streams_h_update, .op = "rtmpOnUpdate",
+          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/update", streams_h_update, .op = "rtmpOnUpdate", .tag = "internal",
           .summary = "nginx-rtmp on_update (nginx only), every 5 s: 403 disconnects a rotated key or an ended stream",
-          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY | VZ_NO_LOG | VZ_UNLISTED, .query = hook_query, .max_body = 8192),
+          .res = "-", .ok = 200, .errors = "403 404", .flags = VZ_RAW_BODY | VZ_NO_LOG, .query = hook_query, .max_body = 8192),
   { 0 },
 };

@@ -53,6 +53,15 @@ int users_blocked_either(vz_db *db, int64_t a, int64_t b) {
   return rc < 0 ? rc : rc == DB_ROW;
 }
 
+int users_followers_since(vz_db *db, int64_t user_id, int64_t since_ms, int64_t *n) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT COUNT(*) FROM follows WHERE followee_id = $1 AND created_at >= $2", "ii", user_id,
+                  since_ms);
+  *n = rc == DB_ROW ? db_col_int(st, 0) : 0;
+  if (st) db_finalize(st);
+  return rc < 0 ? rc : 0;
+}
+
 static int show(vz_req *req, int64_t id, int self) {
   vz_stmt *st = NULL;
   int blocked = self ? 0 : users_blocked_either(req->db, id, req->user_id);

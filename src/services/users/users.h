@@ -82,6 +82,9 @@ int users_create(vz_db *db, const char *email, int email_verified, const char *p
 /* 1 if either user blocked the other (follows, profiles and later messages check it),
  * 0 if not, a negative db.h code when the database could not say: never treat that as 0. */
 int users_blocked_either(vz_db *db, int64_t a, int64_t b);
+/* Followers of user_id who followed at or after since_ms and still follow (analytics:
+ * followers gained during a stream). One range read of follows_followee. 0, or <0 DB_*. */
+int users_followers_since(vz_db *db, int64_t user_id, int64_t since_ms, int64_t *n);
 
 /* Deletion: marks the row deleted and emits VZ_EV_USER_DELETED in the same transaction;
  * each service removes its part (users: profile, graph, devices; auth: sessions and
