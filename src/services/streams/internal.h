@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/events.h"
 #include "core/http.h"
 #include "db/db.h"
 #include "jobs/jobs.h"
@@ -67,6 +68,8 @@ int streams_drop_after_commit(vz_db *db, int64_t id);
 void streams_ingest_status(json_t *o);              /* adds {"rtmp":{enabled,up,restarts,last_exit}} */
 const char *streams_dir(void);                       /* DATA_DIR/streams */
 
+/* state.c: reactions to users' events (a host deleted or suspended) */
+extern const vz_subscription streams_on[];
 /* jobs (recording.c, state.c) */
 int streams_job_grace(vz_db *db, const jobs_job *job, char *err, size_t n);
 int streams_job_recording(vz_db *db, const jobs_job *job, char *err, size_t n);

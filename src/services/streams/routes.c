@@ -21,7 +21,7 @@
 const char *streams_cols_sql =
     "s.id, s.host_id, u.handle, u.display_name, u.avatar_key, s.status, s.visibility, s.title, s.description,"
     " s.category_id, s.tags, s.thumbnail_key, s.live_thumb_at, s.viewers, s.peak_viewers, s.scheduled_at,"
-    " s.started_at, s.ended_at, s.created_at, s.updated_at, s.feed_pos, r.status, r.duration_ms, r.session_id";
+    " s.started_at, s.ended_at, s.created_at, s.updated_at, s.feed_pos, r.status, r.duration_ms, r.session_id, s.source";
 #define COL_FEED_POS 20
 /* One session per stream (ended is final), so at most one recording row joins. */
 #define FROM_STREAMS " FROM streams s JOIN users u ON u.id = s.host_id" \
@@ -44,7 +44,8 @@ json_t *streams_row_json(vz_req *req, vz_stmt *st) {
   json_t *thumb;
   /* the live frame (refreshed every 10 s; players should not cache it) while live, and
    * the last one for a replay that has no chosen thumbnail */
-  if (streams_conf.thumbs && (live || (ended && db_col_is_null(st, 11))) && !db_col_is_null(st, 16))
+  const char *source = db_col_text(st, 24);
+  if (streams_conf.thumbs && source && !strcmp(source, "rtmp") && (live || (ended && db_col_is_null(st, 11))))
     thumb = json_sprintf("%s/thumbs/%lld.jpg", base, (long long)id);
   else if (!db_col_is_null(st, 11)) thumb = json_sprintf("/v1/media/%s", db_col_text(st, 11));
   else thumb = json_null();

@@ -58,6 +58,7 @@ const vz_service streams_service = {
   .opts = streams_opts,
   .routes = streams_routes,
   .queues = streams_queues,
+  .on = streams_on,
   .init = streams_init,
   .start = streams_start,
   .stop = streams_stop,

@@ -102,3 +102,14 @@ story('followers-only streams: shown to the host, followers and admins; 404 and 
   assert.deepEqual(await feed(undefined), []);
   assert.deepEqual(await feed(stranger.token), []);
 });
+
+story('a host who deletes the account or is suspended: planned streams are cancelled, a live one ends', async () => {
+  const admin = (await asAdmin()).token;
+  const a = await newUser('sd'), b = await newUser('ss');
+  const sa = expectStatus(await api('POST', '/v1/streams', { token: a.token, body: { title: 'gone soon' } }), 201).json.data;
+  const sb = expectStatus(await api('POST', '/v1/streams', { token: b.token, body: { title: 'suspended soon' } }), 201).json.data;
+  expectStatus(await api('DELETE', '/v1/me', { token: a.token }), 204);
+  assert.equal(expectStatus(await api('GET', `/v1/streams/${sa.id}`, { token: admin }), 200).json.data.status, 'cancelled');
+  expectStatus(await api('POST', `/v1/admin/users/${b.id}/suspend`, { token: admin, body: { reason: 'tests', hours: 1 } }), 200);
+  assert.equal(expectStatus(await api('GET', `/v1/streams/${sb.id}`, { token: admin }), 200).json.data.status, 'cancelled');
+});
