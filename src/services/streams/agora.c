@@ -66,6 +66,11 @@ static int webhook_tx(vz_db *db, void *arg) {
   db_finalize(st);
   if (rc < 0) return rc;
   if (!fresh) return 0;
+  /* Agora stops resending after a day: notices a week old only take room (an index range
+   * delete, a few rows per new notice) */
+  if ((rc = db_run(db, NULL, "DELETE FROM stream_agora_notices WHERE created_at < $1", "i",
+                   db_now_ms() - 7LL * 86400000)) < 0)
+    return rc;
   streams_info si;
   if ((rc = streams_get(db, h->id, &si)) == STREAMS_ENOTFOUND) return 0;
   if (rc < 0) return rc;
