@@ -65,7 +65,6 @@ int streams_ingest_ready(char *why, size_t n);      /* 0 ready (or off), -1 with
 void streams_ingest_drop(const char *client);       /* disconnect an RTMP publisher (nginx clientid) */
 /* Disconnects the stream's current publisher once the transaction commits. */
 int streams_drop_after_commit(vz_db *db, int64_t id);
-void streams_ingest_status(json_t *o);              /* adds {"rtmp":{enabled,up,restarts,last_exit}} */
 const char *streams_dir(void);                       /* DATA_DIR/streams */
 
 /* state.c: reactions to users' events (a host deleted or suspended) */

@@ -26,13 +26,13 @@ function encoder(p, key) {
   return { child, exited, stop: () => { child.kill('SIGKILL'); return exited; } };
 }
 
-async function waitFor(what, fn, ms = 15000) {
+async function waitFor(what, fn, ms = 15000, every = 250) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
     last = await fn();
     if (last) return last;
-    await sleep(250);
+    await sleep(every);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -145,6 +145,13 @@ story('nginx-rtmp killed: logged, restarted by the supervisor, in /readyz meanwh
     await waitFor('live', async () => (await show(url, s.id)).status === 'live');
     const pid = Number(readFileSync(`${dir}/streams/nginx.pid`, 'utf8'));
     process.kill(pid, 'SIGKILL');
+    // between the death and the restart (250 ms backoff) /readyz says why it is not ready
+    const down = await waitFor('/readyz to report nginx down', async () => {
+      const r = await api('GET', '/readyz', { base: url });
+      return r.status === 503 && r;
+    }, 3000, 10).catch(() => null);
+    assert.ok(down, '/readyz never showed the dead nginx');
+    assert.match(down.json.error.message, /nginx-rtmp is down \(killed by signal 9; 1 restarts\)/);
     await waitFor('the death in the log', async () => /nginx-rtmp died; restarting/.test(log()), 5000);
     await waitFor('a new nginx', async () => {
       try { const n = Number(readFileSync(`${dir}/streams/nginx.pid`, 'utf8')); return n && n !== pid && (await get(`http://127.0.0.1:${p.hls}/health`)).status === 200; } catch { return false; }
