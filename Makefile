@@ -6,13 +6,18 @@ CC     ?= cc
 
 PKGS    := libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsodium-dev \
            libssl-dev libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev \
-           pkg-config curl ca-certificates nginx libnginx-mod-rtmp ffmpeg
-TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2
+           libvips-dev pkg-config curl ca-certificates nginx libnginx-mod-rtmp ffmpeg
+TESTPKGS := postgresql postgresql-client redis-server clang libclang-rt-14-dev haproxy procps sqlite3 iproute2 \
+            libvips-tools
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isrc -I$(B)/gen -MMD -MP
+# libvips (images, media/image.c only) brings glib: its headers as system headers, so our
+# warning flags do not apply to them.
+VIPS_CFLAGS := $(shell pkg-config --cflags vips 2>/dev/null | sed 's/-I/-isystem /g')
+VIPS_LIBS   := $(shell pkg-config --libs vips 2>/dev/null || echo -lvips -lgobject-2.0 -lglib-2.0)
 LIBS    := -luv -lhttp_parser -lwslay -ljansson -lsodium -lssl -lcrypto -lsqlite3 -lpq \
-           -lhiredis -lcurl -lz -lpthread -lm
+           -lhiredis -lcurl -lz $(VIPS_LIBS) -lpthread -lm
 
 ifeq ($(FLAVOR),release)
   CFLAGS_FLAVOR := -O2 -g
@@ -49,6 +54,9 @@ $(B)/libvidzo.a: $(OBJS)
 
 $(B)/unit: $(UNIT_OBJS) $(B)/libvidzo.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/src/services/media/image.o: CFLAGS += $(VIPS_CFLAGS)
+$(B)/tests/unit/services/media/%.o: CFLAGS += $(VIPS_CFLAGS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -29,6 +29,7 @@
 #include "integrations/agora.h"
 #include "integrations/http.h"
 #include "jobs/runner.h"
+#include "services/media/media.h"
 #include "services/services.h"
 #include "realtime/sio_contract.h"
 
@@ -43,6 +44,7 @@ static void usage(void) {
           "  admin create --email E [--password P] [--if-missing]\n"
           "                             create an admin account (password from VIDZO_ADMIN_PASSWORD too)\n"
           "  routes                     list every HTTP route\n"
+          "  media migrate --to s3      copy every local media object to the bucket (resumable)\n"
           "  agora rtc-token|rtm-token  print an Agora AccessToken2 for given inputs (vidzo agora --help)\n"
           "  openapi [--json]           print the HTTP contract (OpenAPI 3.1) from the route tables\n"
           "  asyncapi [--json]          print the Socket.IO contract (AsyncAPI 3.0) from the event tables\n"
@@ -303,6 +305,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 2, argv + 2);
   if (!strcmp(cmd, "admin")) return cmd_admin(argc - 2, argv + 2);
   if (!strcmp(cmd, "routes")) return cmd_routes(argc - 2, argv + 2);
+  if (!strcmp(cmd, "media")) return media_cli(argc - 2, argv + 2, load_config);
   if (!strcmp(cmd, "openapi")) return cmd_contract(0, argc - 2, argv + 2);
   if (!strcmp(cmd, "asyncapi")) return cmd_contract(1, argc - 2, argv + 2);
   fprintf(stderr, "vidzo: unknown command '%s'\n\n", cmd);

@@ -13,7 +13,11 @@ mkdir -p "$out"
 flags=(-std=c11 -D_GNU_SOURCE -pthread -g -O1 -Isrc -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Wall -Wextra -Werror -Wno-unused-parameter
        -Wno-missing-field-initializers)  # as the Makefile's WARN
-libs=(-luv -lhttp_parser -lwslay -ljansson -lsodium -lssl -lcrypto -lsqlite3 -lpq -lhiredis -lcurl -lz -lpthread -lm)
+libs=(-luv -lhttp_parser -lwslay -ljansson -lsodium -lssl -lcrypto -lsqlite3 -lpq -lhiredis -lcurl -lz
+      $(pkg-config --libs vips) -lpthread -lm)
+# libvips' headers (media/image.c) as system headers: our warning flags are not theirs
+read -ra vips_cflags < <(pkg-config --cflags vips | sed 's/-I/-isystem /g')
+flags+=("${vips_cflags[@]}")
 # Library sources compiled once without the fuzzer main (fuzzer-no-link).
 mapfile -t srcs < <(find src -name '*.c' ! -name main.c | sort)
 objs=()

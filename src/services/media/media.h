@@ -135,6 +135,7 @@ int media_public_url(const char *key, char *out, size_t cap);
 extern const struct vz_service media_service;
 /* Sets the local root and creates DATA_DIR/media (at serve start, never before). */
 int media_open(const char *data_dir);
-/* `vidzo media ...` (migrate --to s3, sign): argv after "media". Exit code. */
-int media_cli(int argc, char **argv);
+/* `vidzo media ...` (migrate --to s3, sign): argv after "media"; load_config takes the
+ * arguments that are settings (main.c's). Exit code. */
+int media_cli(int argc, char **argv, int (*load_config)(int, char **));
 #endif
