@@ -43,7 +43,7 @@ int streams_by_client(vz_db *db, const char *client, int64_t *id);
 int streams_parse_time(const char *s, int64_t *ms);
 
 /* The JSON object of a stream for `viewer` (the key never; HLS/replay URLs by status). */
-json_t *streams_row_json(vz_req *req, vz_stmt *st);
+json_t *streams_row_json(vz_req *req, vz_db *db, vz_stmt *st);
 extern const char *streams_cols_sql;
 
 /* routes.c */

@@ -74,7 +74,7 @@ int streams_by_client(vz_db *db, const char *client, int64_t *id) {
 
 #define INFO_COLS "s.id, s.host_id, s.status, s.visibility, s.category_id, s.scheduled_at, s.started_at," \
                   " s.ended_at, s.viewers, s.peak_viewers, s.title," \
-                  " (SELECT ss.id FROM stream_sessions ss WHERE ss.stream_id = s.id AND ss.ended_at IS NULL)"
+                  " (SELECT ss.id FROM stream_sessions ss WHERE ss.stream_id = s.id AND ss.ended_at IS NULL), s.thumbnail_media_id"
 
 static int info_of(vz_db *db, const char *sql, int64_t arg, streams_info *out) {
   vz_stmt *st = NULL;
@@ -95,6 +95,7 @@ static int info_of(vz_db *db, const char *sql, int64_t arg, streams_info *out) {
     const char *t = db_col_text(st, 10);
     snprintf(out->title, sizeof out->title, "%s", t ? t : "");
     out->session_id = db_col_is_null(st, 11) ? 0 : db_col_int(st, 11);
+    out->thumbnail_media_id = db_col_is_null(st, 12) ? 0 : db_col_int(st, 12);
   }
   db_finalize(st);
   return rc < 0 ? rc : rc == DB_ROW ? 0 : STREAMS_ENOTFOUND;
