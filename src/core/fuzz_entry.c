@@ -42,10 +42,12 @@ static void fuzz_dispatch(vz_req *r) {
   vz_req_free(r);
 }
 
+/* Runs once; a failure is remembered, so no later input runs with the socket-writing
+ * dispatcher instead of fuzz_dispatch. */
 static int fuzz_init(void) {
-  static int done;
-  if (done) return 0;
-  done = 1;
+  static int state; /* 0: not yet, 1: ready, -1: failed */
+  if (state) return state > 0 ? 0 : -1;
+  state = -1;
   vz_config_defaults(&vz_cfg);
   vz_log_level = VZ_LOG_ERROR + 1;
   /* Services keep files under the data dir (media, a generated secret): give them a
@@ -56,10 +58,17 @@ static int fuzz_init(void) {
   snprintf(vz_cfg.jwt_secret, sizeof vz_cfg.jwt_secret, "fuzz-secret-0123456789abcdef0123456789");
   if (uv_loop_init(&fuzz_loop.uv)) return -1;
   char err[256];
+  /* Services may open the database at start (payments keeps a connection for its
+   * sandbox): give them a file in the private dir. Requests never reach a handler here,
+   * so it needs no tables. */
+  snprintf(vz_cfg.db_url, sizeof vz_cfg.db_url, "sqlite:%s/vidzo.db", dir);
   if (vz_ops_init() < 0 || vz_services_init(vz_service_list, err, sizeof err) < 0 ||
-      vz_services_start(vz_service_list, err, sizeof err) < 0)
+      vz_services_start(vz_service_list, err, sizeof err) < 0) {
+    fprintf(stderr, "fuzz_init: %s\n", err);
     return -1;
+  }
   vz_conn_dispatch_hook = fuzz_dispatch;
+  state = 1;
   return 0;
 }
 

@@ -21,10 +21,13 @@ flags+=("${vips_cflags[@]}")
 # Library sources compiled once without the fuzzer main (fuzzer-no-link).
 mapfile -t srcs < <(find src -name '*.c' ! -name main.c | sort)
 objs=()
+# A header change rebuilds everything: a struct that grew while its users' objects stayed
+# old is a layout mismatch (a crash that is no bug of the code under test).
+newest_h=$(find src -name '*.h' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 for s in "${srcs[@]}"; do
   o="$out/obj/${s%.c}.o"
   mkdir -p "$(dirname "$o")"
-  if [[ ! -f "$o" || "$s" -nt "$o" ]]; then
+  if [[ ! -f "$o" || "$s" -nt "$o" || "$newest_h" -nt "$o" ]]; then
     clang "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" -c -o "$o" "$s"
   fi
   objs+=("$o")
