@@ -53,6 +53,8 @@ export function Watch({ params }: { params: Record<string, string> }) {
   const [viewers, setViewers] = useState<number | undefined>();
   const [delay, setDelay] = useState<number | undefined>(); // the player's delay behind the live edge (ms)
   const inRoom = useRef(false);
+  const delayRef = useRef<number | undefined>(); // the latest delay, for the heartbeat
+  const onLatency = (ms: number | undefined) => { delayRef.current = ms; setDelay(ms); };
   useEffect(() => {
     let on = true;
     const load = () => getStream(params.id).then((r) => {
@@ -71,7 +73,10 @@ export function Watch({ params }: { params: Record<string, string> }) {
     let t: ReturnType<typeof setTimeout>;
     let on = true;
     const beat = async () => {
-      const r = await heartbeat(params.id, { in_room: inRoom.current });
+      // the server takes 0..120000 ms; a larger figure is a stalled or paused player: not sent
+      const d = delayRef.current;
+      const delay_ms = d !== undefined && Number.isFinite(d) && d >= 0 && d <= 120000 ? Math.round(d) : undefined;
+      const r = await heartbeat(params.id, { in_room: inRoom.current, ...(delay_ms !== undefined ? { delay_ms } : {}) });
       if (on) t = setTimeout(beat, Math.max(5, r.data?.interval_s ?? 30) * 1000);
     };
     beat();
@@ -88,7 +93,7 @@ export function Watch({ params }: { params: Record<string, string> }) {
     <Shell title={s.title}>
       <div class="watch">
         <section class="stage" aria-labelledby="w-title">
-          {src ? <Player src={src} live={s.status === 'live'} onLatency={setDelay} />
+          {src ? <Player src={src} live={s.status === 'live'} onLatency={onLatency} />
             : <div class="player empty" role="status">
                 {s.status === 'scheduled' ? `Starts ${s.scheduled_at ? fmtWhen(s.scheduled_at) : 'soon'}`
                   : s.status === 'ended' ? (s.replay?.status === 'failed' || s.replay?.status === 'empty' ? 'This stream has no replay.' : 'The replay is being prepared.') : s.status === 'cancelled' ? 'This stream was cancelled.' : 'Waiting for the stream…'}
