@@ -54,7 +54,14 @@ export function Watch({ params }: { params: Record<string, string> }) {
   const [delay, setDelay] = useState<number | undefined>(); // the player's delay behind the live edge (ms)
   const inRoom = useRef(false);
   const delayRef = useRef<number | undefined>(); // the latest delay, for the heartbeat
-  const onLatency = (ms: number | undefined) => { delayRef.current = ms; setDelay(ms); };
+  const beatNow = useRef<() => void>(); // set while heartbeats run
+  const onLatency = (ms: number | undefined) => {
+    const first = delayRef.current === undefined && ms !== undefined;
+    delayRef.current = ms; setDelay(ms);
+    // the first measurement goes out at once, not up to interval_s later: the host's
+    // figures (and auction fairness) know this player's delay from its first seconds
+    if (first) beatNow.current?.();
+  };
   useEffect(() => {
     let on = true;
     const load = () => getStream(params.id).then((r) => {
@@ -71,18 +78,21 @@ export function Watch({ params }: { params: Record<string, string> }) {
   useEffect(() => {
     if (s?.status !== 'live') return;
     let t: ReturnType<typeof setTimeout>;
-    let on = true;
+    let on = true, seq = 0;
     const beat = async () => {
+      clearTimeout(t);
+      const mine = ++seq; // an early beat while one is in flight: only the newest re-arms the timer
       // the server takes 0..120000 ms; a larger figure is a stalled or paused player: not sent
       const d = delayRef.current;
       const delay_ms = d !== undefined && Number.isFinite(d) && d >= 0 && d <= 120000 ? Math.round(d) : undefined;
       const r = await heartbeat(params.id, { in_room: inRoom.current, ...(delay_ms !== undefined ? { delay_ms } : {}) });
-      if (on) t = setTimeout(beat, Math.max(5, r.data?.interval_s ?? 30) * 1000);
+      if (on && mine === seq) t = setTimeout(beat, Math.max(5, r.data?.interval_s ?? 30) * 1000);
     };
     beat();
+    beatNow.current = beat;
     const bye = () => { heartbeat(params.id, { leaving: true }); };
     window.addEventListener('pagehide', bye);
-    return () => { on = false; clearTimeout(t); window.removeEventListener('pagehide', bye); bye(); };
+    return () => { on = false; beatNow.current = undefined; clearTimeout(t); window.removeEventListener('pagehide', bye); bye(); };
   }, [params.id, s?.status]);
 
   if (s === null) return <NotFound />;
