@@ -98,6 +98,19 @@ story('creator goes live from the studio, a visitor watches, a viewer chats and 
       await plays(anon);
       console.log(`     first video frame ${Date.now() - firstFrameT0} ms after opening the watch page (live since ${Date.now() - t0} ms into the story)`);
       await check(anon, 'watch-live');
+      // the player's delay behind live: shown on the page and sent with the heartbeat at its
+      // first measurement; the host's analytics summarise it (delay_ms of current viewers)
+      const shown = await until('the delay on the watch page', async () => {
+        const m = /([\d.]+) s behind live/.exec((await anon.locator('#delay').textContent().catch(() => '')) || '');
+        return m && Number(m[1]);
+      }, 15000);
+      const hostTok = await studio.evaluate(() => JSON.parse(localStorage.getItem('vidzo.session') || '{}').access);
+      const dl = await until('the delay in the analytics', async () => {
+        const a = (await api('GET', `/v1/streams/${streamId}/analytics`, { base: url, token: hostTok })).json?.data;
+        return a?.delay?.viewers >= 1 && a.delay;
+      }, 10000);
+      assert.ok(dl.median_ms > 0 && dl.median_ms <= 120000 && dl.p90_ms >= dl.median_ms, JSON.stringify(dl));
+      console.log(`     player delay: page ${shown} s, analytics median ${dl.median_ms} ms, p90 ${dl.p90_ms} ms`);
 
       // 4. a third person, signed in, chats (when the server has chat)
       const hasChat = (await api('GET', `/v1/streams/${streamId}/chat?limit=1`, { base: url })).status === 200;

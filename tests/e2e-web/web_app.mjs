@@ -95,16 +95,50 @@ story('a newcomer signs up with the emailed code, edits the profile and picture,
   await page.getByLabel('Bio').fill('I test the web app.');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Profile saved.').waitFor();
-  // picture: a PNG through the file input; the avatar image appears
+  // picture: a PNG through the file input, the upload flow (POST /v1/uploads purpose avatar,
+  // PUT the bytes, confirm, PATCH /v1/me {avatar_upload_id}), never the legacy PUT /v1/me/avatar;
+  // "processing" shows until the variant exists. The profile reads are held back once so the
+  // processing state is seen whatever the image job's speed.
+  const calls = [];
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/v1/')) calls.push(`${r.method()} ${u.pathname}`); });
+  let release;
+  const held = new Promise((res) => { release = res; });
+  await page.route('**/v1/me', async (route) => {
+    if (route.request().method() === 'GET') await held;
+    await route.continue();
+  });
+  const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && new URL(r.url()).pathname === '/v1/me');
   await page.locator('#avatar').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png(64, 64, [200, 60, 160]) });
+  const pj = (await (await patched).json()).data;
+  if (pj.avatar_url === null) {
+    assert.equal(pj.avatar.status, 'processing');
+    await page.getByText('Processing your picture…').waitFor();
+    assert.equal(await page.locator('.avatar-row img.avatar').count(), 0, 'no picture while processing');
+    await check(page, 'settings-avatar-processing');
+  }
+  release();
   await page.getByText('Avatar updated.').waitFor();
+  await page.unroute('**/v1/me');
   await page.locator('.avatar-row img.avatar').waitFor();
   const src = await page.locator('.avatar-row img.avatar').getAttribute('src');
   assert.equal((await fetch(new URL(src, URL_BASE))).status, 200, `avatar ${src}`);
+  const pub = (await api('GET', `/v1/users/${pj.id}`)).json.data;
+  assert.equal(new URL(src, URL_BASE).pathname, new URL(pub.avatar_url, URL_BASE).pathname, 'the page shows the variant the profile names');
+  assert.equal(pub.avatar.status, 'ready');
+  for (const want of ['POST /v1/uploads', `PUT /v1/uploads/${pj.avatar.id}/content`, `POST /v1/uploads/${pj.avatar.id}/confirm`, 'PATCH /v1/me'])
+    assert.ok(calls.includes(want), `${want} in ${calls.join(', ')}`);
+  assert.ok(!calls.includes('PUT /v1/me/avatar'), 'the legacy avatar route is not used');
   await check(page, 'settings');
-  // not an image: the server's refusal is shown
+  // errors in words: not an image (the server reads the bytes at confirm), too large (said before sending)
   await page.locator('#avatar').setInputFiles({ name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
-  await page.getByRole('alert').waitFor();
+  await page.getByRole('alert').filter({ hasText: 'That file is not a JPEG, PNG or WebP picture.' }).waitFor();
+  await check(page, 'settings-avatar-error');
+  const n = calls.length;
+  await page.locator('#avatar').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(5 * 1024 * 1024 + 1) });
+  await page.getByRole('alert').filter({ hasText: 'Pick an image of 5 MB or less.' }).waitFor();
+  assert.ok(!calls.slice(n).includes('POST /v1/uploads'), 'too large: nothing sent');
+  // the picture stays the one set before the errors
+  assert.equal(await page.locator('.avatar-row img.avatar').getAttribute('src'), src);
 
   await page.getByRole('link', { name: 'Web Tester' }).click();
   await page.getByRole('heading', { name: 'Web Tester' }).waitFor();

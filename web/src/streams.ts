@@ -44,7 +44,8 @@ export const streamAnalytics = async (id: string): Promise<Schemas['StreamAnalyt
 };
 /** The player's heartbeat while it plays (analytics: HLS viewers, watch time). Signed-in
  * players are counted by account; anonymous ones by a random id kept in this browser. The
- * reply says when to send the next one. */
+ * reply says when to send the next one. delay_ms is the player's distance behind live
+ * (hls.js latency), which the server keeps for the host's analytics and auction fairness. */
 export function viewerId(): string {
   let v = localStorage.getItem('vidzo.viewer');
   if (!v) {
@@ -55,7 +56,7 @@ export function viewerId(): string {
   }
   return v;
 }
-export const heartbeat = async (id: string, b: { in_room?: boolean; leaving?: boolean }) => {
+export const heartbeat = async (id: string, b: { in_room?: boolean; leaving?: boolean; delay_ms?: number }) => {
   const r = await api.POST('/v1/streams/{id}/heartbeat', { ...path(id), body: { viewer: viewerId(), ...b } }).catch(() => null);
   return { data: r?.data?.data as { interval_s?: number } | undefined };
 };

@@ -43,10 +43,17 @@ int an_track(vz_db *db, const streams_info *si, int64_t now);
 typedef struct an_hb {
   const char *viewer;   /* "u:<id>" or "a:<client id>" */
   int in_room, leaving;
+  int64_t delay_ms;     /* the player's distance behind live; -1: not sent (the last one stays) */
 } an_hb;
 /* One heartbeat of a live stream: the viewer row, its credit, the rollups. *counted
  * (may be NULL) is 1 when the viewer was new. */
 int an_heartbeat(vz_db *db, const streams_info *si, const an_hb *hb, int64_t now, int *counted);
+/* The reported delays of the viewers heartbeating within the window (in the room or
+ * not): how many, and the median and 90th percentile by nearest rank (-1 when none). */
+typedef struct an_delay { int64_t viewers, median_ms, p90_ms; } an_delay;
+int an_delay_summary(vz_db *db, int64_t stream_id, int64_t now, an_delay *out);
+/* Nearest-rank index (0-based) of percentile pct (1..100) among n sorted values (n > 0). */
+int64_t an_rank(int64_t n, int pct);
 /* Players heartbeating within the window and not in the room. */
 int an_hls_viewers(vz_db *db, int64_t stream_id, int64_t now, int64_t *n);
 /* Sockets in the stream's room on every instance (a hook, so unit tests can set it). */

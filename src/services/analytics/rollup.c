@@ -74,24 +74,59 @@ int an_heartbeat(vz_db *db, const streams_info *si, const an_hb *hb, int64_t now
   if (!found) {
     st = NULL;
     rc = db_run(db, &st,
-                "INSERT INTO analytics_viewers (stream_id, viewer, first_seen, last_seen, in_room)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream_id, viewer) DO NOTHING",
-                "isiii", si->id, hb->viewer, now, seen, (int64_t)hb->in_room);
+                "INSERT INTO analytics_viewers (stream_id, viewer, first_seen, last_seen, in_room, delay_ms)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_id, viewer) DO NOTHING",
+                hb->delay_ms >= 0 ? "isiiii" : "isiiin", si->id, hb->viewer, now, seen, (int64_t)hb->in_room,
+                hb->delay_ms);
     d.new_viewers = rc >= 0 ? db_changes(st) : 0; /* 0: a parallel first beat won */
     if (st) db_finalize(st);
     if (rc < 0) return rc;
   } else {
     int64_t credit = an_hb_credit(last_seen, now, an_window_ms());
     rc = db_run(db, NULL,
-                "UPDATE analytics_viewers SET last_seen = $3, watch_ms = watch_ms + $4, in_room = $5"
-                " WHERE stream_id = $1 AND viewer = $2",
-                "isiii", si->id, hb->viewer, seen, credit, (int64_t)hb->in_room);
+                "UPDATE analytics_viewers SET last_seen = $3, watch_ms = watch_ms + $4, in_room = $5,"
+                " delay_ms = COALESCE($6, delay_ms) WHERE stream_id = $1 AND viewer = $2",
+                hb->delay_ms >= 0 ? "isiiii" : "isiiin", si->id, hb->viewer, seen, credit, (int64_t)hb->in_room,
+                hb->delay_ms);
     if (rc < 0) return rc;
     /* a viewer in the room is watched by presence samples already: no second credit */
     d.watch_ms = hb->in_room ? 0 : credit;
   }
   if (counted) *counted = d.new_viewers > 0;
   return d.new_viewers || d.watch_ms ? an_add(db, si->id, now, &d) : 0;
+}
+
+int64_t an_rank(int64_t n, int pct) {
+  int64_t k = (n * pct + 99) / 100; /* ceil(n * pct / 100), 1-based */
+  return k < 1 ? 0 : k > n ? n - 1 : k - 1;
+}
+
+/* A count and two single-row reads at an offset (the index keeps them in delay order),
+ * so a stream with many viewers never ships its whole viewer list to compute two figures. */
+int an_delay_summary(vz_db *db, int64_t stream_id, int64_t now, an_delay *out) {
+  static const char *const at_rank =
+      "SELECT delay_ms FROM analytics_viewers WHERE stream_id = $1 AND delay_ms IS NOT NULL AND last_seen > $2"
+      " ORDER BY delay_ms LIMIT 1 OFFSET $3";
+  vz_stmt *st = NULL;
+  out->viewers = 0, out->median_ms = out->p90_ms = -1;
+  int64_t since = now - an_window_ms();
+  int rc = db_run(db, &st,
+                  "SELECT COUNT(*) FROM analytics_viewers WHERE stream_id = $1 AND delay_ms IS NOT NULL"
+                  " AND last_seen > $2", "ii", stream_id, since);
+  out->viewers = rc == DB_ROW ? db_col_int(st, 0) : 0;
+  if (st) db_finalize(st);
+  if (rc < 0) return rc;
+  if (!out->viewers) return 0;
+  int64_t *dst[2] = { &out->median_ms, &out->p90_ms };
+  const int pct[2] = { 50, 90 };
+  for (int i = 0; i < 2; i++) {
+    st = NULL;
+    rc = db_run(db, &st, at_rank, "iii", stream_id, since, an_rank(out->viewers, pct[i]));
+    if (rc == DB_ROW) *dst[i] = db_col_int(st, 0);
+    if (st) db_finalize(st);
+    if (rc < 0) return rc;
+  }
+  return 0;
 }
 
 int an_hls_viewers(vz_db *db, int64_t stream_id, int64_t now, int64_t *n) {

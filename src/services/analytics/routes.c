@@ -3,10 +3,12 @@
  *        playing (signed in: counted by account; anonymous: by the player's own random
  *        id); "in_room" when the same viewer is in the stream's socket room (presence
  *        counts them, so the beat adds no second viewer or watch time); "leaving" on
- *        pagehide/stop, so they stop counting at once instead of after the window.
+ *        pagehide/stop, so they stop counting at once instead of after the window;
+ *        "delay_ms" the player's distance behind live, the latest kept per viewer.
  *   GET  /v1/streams/:id/analytics  the host and admins; 404 for anyone else, as for a
  *        stream they may not know exists. Reads the rollups; only "current" is computed
- *        now (presence in memory + one index count), so it is never a tick old. */
+ *        now (presence in memory + one index count), so it is never a tick old; so is
+ *        "delay", the current viewers' reported delays (median, p90). */
 #include <string.h>
 
 #include "core/http.h"
@@ -63,6 +65,8 @@ static int h_heartbeat(vz_req *req) {
   c.hb.viewer = key;
   c.hb.in_room = json_is_true(json_object_get(req->json, "in_room"));
   c.hb.leaving = json_is_true(json_object_get(req->json, "leaving"));
+  json_t *delay = json_object_get(req->json, "delay_ms"); /* bounds checked by hb_in */
+  c.hb.delay_ms = json_is_integer(delay) ? (int64_t)json_integer_value(delay) : -1;
   if (vz_tx_or_fail(req, hb_tx, &c)) return req->status;
   an_stat.heartbeats++;
   if (c.counted) an_stat.new_viewers++;
@@ -124,16 +128,24 @@ static int h_analytics(vz_req *req) {
   if (st) db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   int64_t room = 0, hls = 0;
+  an_delay dl = { 0, -1, -1 };
   if (si.status == STREAMS_LIVE) {
     long p = an_presence ? an_presence(id) : 0;
     room = p > 0 ? p : 0;
-    if ((rc = an_hls_viewers(db, id, db_now_ms(), &hls)) < 0) return vz_fail_db(req, rc);
+    int64_t now = db_now_ms();
+    if ((rc = an_hls_viewers(db, id, now, &hls)) < 0) return vz_fail_db(req, rc);
+    if ((rc = an_delay_summary(db, id, now, &dl)) < 0) return vz_fail_db(req, rc);
   }
+  json_t *delay = json_pack("{s:I, s:o, s:o}", "viewers", (json_int_t)dl.viewers, "median_ms",
+                            dl.median_ms >= 0 ? json_integer(dl.median_ms) : json_null(), "p90_ms",
+                            dl.p90_ms >= 0 ? json_integer(dl.p90_ms) : json_null());
+  if (!delay) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   int64_t cur = room + hls, peak = v[0] > cur ? v[0] : cur;
   json_t *minutes = minutes_json(db, id, &rc);
+  if (rc < 0 || !minutes) json_decref(delay);
   if (rc < 0) return vz_fail_db(req, rc);
   if (!minutes) return vz_fail(req, 503, "unavailable", NULL, "server busy");
-  json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "stream_id",
+  json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "stream_id",
                         vz_json_id(id), "status", streams_status_name(si.status), "current_viewers", (json_int_t)cur,
                         "room_viewers", (json_int_t)room, "hls_viewers", (json_int_t)hls, "peak_viewers",
                         (json_int_t)peak, "unique_viewers", (json_int_t)v[1], "watch_time_ms", (json_int_t)v[2],
@@ -141,7 +153,7 @@ static int h_analytics(vz_req *req) {
                         "reactions", (json_int_t)v[4], "followers_gained", (json_int_t)v[5], "started_at",
                         si.started_at ? vz_json_time(si.started_at) : json_null(), "ended_at",
                         si.ended_at ? vz_json_time(si.ended_at) : json_null(), "minutes",
-                        minutes);
+                        minutes, "delay", delay);
   return o ? vz_reply_item(req, 200, o) : vz_fail(req, 503, "unavailable", NULL, "server busy");
 }
 
@@ -149,6 +161,9 @@ static const vz_field hb_in[] = {
   { "viewer", VZ_STR, 0, 16, 64 },
   { "in_room", VZ_BOOL, 0 },
   { "leaving", VZ_BOOL, 0 },
+  /* the player's distance behind live (hls.js latency); beyond 2 minutes is a stalled or
+   * paused player, not a delay (refused, so it cannot skew the figures) */
+  { "delay_ms", VZ_INT, 0, 0, 120000 },
   { 0 },
 };
 

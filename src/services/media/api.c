@@ -100,21 +100,19 @@ json_t *media_json_many(vz_db *db, const int64_t *ids, int n) {
   return arr;
 }
 
-int media_url(vz_db *db, int64_t id, int size, const char *format, char *out, size_t cap) {
-  vz_stmt *st = NULL;
-  int rc = db_run(db, &st, "SELECT state, private, variants, object_key FROM media WHERE id = $1", "i", id);
-  if (rc < 0) return rc;
-  if (rc != DB_ROW) { db_finalize(st); return MEDIA_ENOTFOUND; }
-  if (strcmp(db_col_text(st, 0), "ready")) { db_finalize(st); return MEDIA_ESTATE; }
-  int private_ = (int)db_col_int(st, 1);
+/* The key media_url serves for a row (state, private, variants, object_key at `c`..c+3):
+ * the largest variant not above size (size <= 0: the largest); none fits: the smallest.
+ * 0 with the URL in out, MEDIA_ENOTFOUND, MEDIA_ESTATE (not ready) or MEDIA_EINVAL. */
+static int row_url(vz_stmt *st, int c, int size, const char *format, char *out, size_t cap) {
+  if (db_col_is_null(st, c) || strcmp(db_col_text(st, c), "ready")) return MEDIA_ESTATE;
+  int private_ = (int)db_col_int(st, c + 1);
   char key[128] = "";
-  if (!db_col_is_null(st, 2)) {
-    json_t *vs = json_loads(db_col_text(st, 2), 0, NULL), *v;
+  if (!db_col_is_null(st, c + 2)) {
+    json_t *vs = json_loads(db_col_text(st, c + 2), 0, NULL), *v;
     size_t i;
     int best = -1, smallest = -1;
     const char *fmt = format && !strcmp(format, "jpeg") ? "jpeg" : "webp";
     const char *bk = NULL, *sk = NULL;
-    /* the largest not above size (size <= 0: the largest); none fits: the smallest */
     json_array_foreach(vs, i, v) {
       int s = (int)json_integer_value(json_object_get(v, "size"));
       const char *k = json_string_value(json_object_get(v, fmt));
@@ -124,13 +122,54 @@ int media_url(vz_db *db, int64_t id, int size, const char *format, char *out, si
     if (!bk) bk = sk;
     if (bk) snprintf(key, sizeof key, "%s", bk);
     json_decref(vs);
-  } else if (!db_col_is_null(st, 3)) {
-    snprintf(key, sizeof key, "%s", db_col_text(st, 3));
+  } else if (!db_col_is_null(st, c + 3)) {
+    snprintf(key, sizeof key, "%s", db_col_text(st, c + 3));
   }
-  db_finalize(st);
   if (!key[0]) return MEDIA_ENOTFOUND;
-  rc = private_ ? media_presign_get(key, 900, out, cap) : media_public_url(key, out, cap);
+  int rc = private_ ? media_presign_get(key, 900, out, cap) : media_public_url(key, out, cap);
   return rc ? MEDIA_EINVAL : 0;
+}
+
+int media_url(vz_db *db, int64_t id, int size, const char *format, char *out, size_t cap) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT state, private, variants, object_key FROM media WHERE id = $1", "i", id);
+  if (rc < 0) return rc;
+  if (rc != DB_ROW) { db_finalize(st); return MEDIA_ENOTFOUND; }
+  rc = row_url(st, 0, size, format, out, cap);
+  db_finalize(st);
+  return rc;
+}
+
+/* One statement text for every chunk (unused slots bind 0, never an id), so the driver's
+ * statement cache holds one entry however long the lists are. */
+#define URL_CHUNK 32
+
+int media_url_many(vz_db *db, const int64_t *ids, int n, int size, const char *format, json_t **out) {
+  char sql[80 + URL_CHUNK * 5]; /* built per call (worker threads share nothing) */
+  size_t m = (size_t)snprintf(sql, sizeof sql, "SELECT id, state, private, variants, object_key FROM media WHERE id IN (");
+  for (int i = 1; i <= URL_CHUNK; i++) m += (size_t)snprintf(sql + m, sizeof sql - m, "%s$%d", i > 1 ? "," : "", i);
+  snprintf(sql + m, sizeof sql - m, ")");
+  for (int i = 0; i < n; i++) out[i] = NULL;
+  for (int at = 0; at < n; at += URL_CHUNK) {
+    vz_stmt *st = NULL;
+    int rc = db_prepare(db, sql, &st);
+    for (int k = 0; rc >= 0 && k < URL_CHUNK; k++)
+      rc = db_bind_int(st, k + 1, at + k < n && ids[at + k] > 0 ? ids[at + k] : 0);
+    while (rc >= 0 && (rc = db_step(st)) == DB_ROW) {
+      int64_t id = db_col_int(st, 0);
+      char url[2048];
+      if (row_url(st, 1, size, format, url, sizeof url)) continue;
+      /* the same media may appear more than once (one avatar, several rows) */
+      for (int k = at; k < n && k < at + URL_CHUNK; k++)
+        if (ids[k] == id && !out[k]) out[k] = json_string(url);
+    }
+    if (st) db_finalize(st);
+    if (rc < 0) {
+      for (int i = 0; i < n; i++) { json_decref(out[i]); out[i] = NULL; }
+      return rc;
+    }
+  }
+  return 0;
 }
 
 int media_claim(vz_db *db, int64_t upload_id, int64_t owner_id, const char *purpose, const char *ref,

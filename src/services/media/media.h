@@ -95,6 +95,10 @@ json_t *media_json_many(vz_db *db, const int64_t *ids, int n);
  * original was smaller; 0: the largest made), format "webp" or "jpeg". 0,
  * MEDIA_ENOTFOUND, MEDIA_ESTATE (not ready) or a db.h code. */
 int media_url(vz_db *db, int64_t media_id, int size, const char *format, char *out, size_t cap);
+/* media_url for n ids with one query per 32 (lists of users with avatars: no query per
+ * row). out[i] gets a new JSON string, or NULL when ids[i] is 0, unknown, not ready or
+ * has no such variant. 0, or a db.h code (then every out[i] is NULL). */
+int media_url_many(vz_db *db, const int64_t *ids, int n, int size, const char *format, json_t **out);
 
 /* Stops using a media: in the caller's transaction it is marked released and a job that
  * deletes its objects is enqueued (it runs only after the commit). Releasing twice, or an

@@ -29,6 +29,19 @@ static json_t *avatar_url_json(vz_db *db, vz_stmt *st) {
   return db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4));
 }
 
+int users_avatars_fill(vz_db *db, vz_page *pg, const int64_t *mids, int n) {
+  if (pg->failed || (int)json_array_size(pg->items) != n) return 0; /* the reply is a 503 anyway */
+  json_t *urls[USERS_PAGE_MAX];
+  int any = 0;
+  for (int i = 0; i < n; i++) any |= mids[i] != 0;
+  if (!any) return 0;
+  int rc = media_url_many(db, mids, n, 480, "webp", urls);
+  if (rc < 0) return rc;
+  for (int i = 0; i < n; i++)
+    if (mids[i]) json_object_set_new(json_array_get(pg->items, (size_t)i), "avatar_url", urls[i] ? urls[i] : json_null());
+  return 0;
+}
+
 static json_t *profile_json(vz_db *db, vz_stmt *st, int self) {
   json_error_t je;
   const char *lt = db_col_is_null(st, 5) ? "[]" : db_col_text(st, 5);
@@ -289,6 +302,7 @@ static const vz_col follow_cols[] = {
   { "u.display_name", "display_name", VZ_COL_TEXT },
   { "u.avatar_key", "avatar_url", VZ_COL_MEDIA | VZ_COL_NULL },
   { "f.created_at", "followed_at", VZ_COL_TIME },
+  { "u.avatar_media_id", "", VZ_COL_RAW | VZ_COL_NULL }, /* column 5: users_avatars_fill */
   { 0 },
 };
 
@@ -308,11 +322,15 @@ static int follow_list(vz_req *req, int followers) {
   if (!sql) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   vz_stmt *st = NULL;
   int rc = db_run(req->db, &st, sql, "iiii", id, pg.pos, pg.id, (int64_t)pg.limit + 1);
+  int64_t mids[USERS_PAGE_MAX];
+  int nm = 0;
   while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, 4), db_col_int(st, 0))) {
     vz_page_add(&pg, vz_cols_row(st, follow_cols));
+    mids[nm++] = db_col_is_null(st, 5) ? 0 : db_col_int(st, 5);
     rc = db_step(st);
   }
   if (st) db_finalize(st);
+  if (rc >= 0) rc = users_avatars_fill(req->db, &pg, mids, nm);
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_page_reply(req, &pg);
 }

@@ -38,6 +38,7 @@ static const vz_col hit_cols[] = {
   { "u.display_name", "display_name", VZ_COL_TEXT },
   { "u.avatar_key", "avatar_url", VZ_COL_MEDIA | VZ_COL_NULL },
   { "u.followers_count", "followers_count", VZ_COL_INT },
+  { "u.avatar_media_id", "", VZ_COL_RAW | VZ_COL_NULL }, /* column 5: users_avatars_fill */
   { 0 },
 };
 
@@ -72,11 +73,15 @@ int users_h_search(vz_req *req) {
   if (!sql) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   vz_stmt *st = NULL;
   int rc = db_run(req->db_read, &st, sql, "siiii", match, pg.pos, pg.id, req->user_id, (int64_t)pg.limit + 1);
+  int64_t mids[USERS_PAGE_MAX];
+  int nm = 0;
   while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, 4), db_col_int(st, 0))) {
     vz_page_add(&pg, vz_cols_row(st, hit_cols));
+    mids[nm++] = db_col_is_null(st, 5) ? 0 : db_col_int(st, 5);
     rc = db_step(st);
   }
   if (st) db_finalize(st);
+  if (rc >= 0) rc = users_avatars_fill(req->db_read, &pg, mids, nm);
   if (rc < 0) return vz_fail_db(req, rc);
   return vz_page_reply(req, &pg);
 }

@@ -223,3 +223,65 @@ story('heartbeat: bad input is refused naming the field; followers-only streams 
     assert.equal(b.hls_viewers, 2);
   });
 });
+
+// The player's delay behind live (hls.js latency) rides on the heartbeat: kept per viewer
+// (the latest; a beat without it keeps the last), summarised over current viewers as the
+// median and 90th percentile by nearest rank, which live auctions will read for fairness.
+story('heartbeat delay_ms: bounds; analytics shows the median and p90 of what current viewers sent', async () => {
+  await withServer(opts(), async ({ url, dir }) => {
+    const host = await newUser('host', { base: url, dataDir: dir });
+    const fan = await newUser('fan', { base: url, dataDir: dir });
+    const s = expectStatus(await api('POST', '/v1/streams', { base: url, token: host.token, body: { title: 'delay e2e' } }), 201).json.data;
+    const get = () => api('GET', `/v1/streams/${s.id}/analytics`, { base: url, token: host.token });
+    const beat = (body, token) => api('POST', `/v1/streams/${s.id}/heartbeat`, { base: url, token, body });
+    // not live: no current viewers, so no delays
+    assert.deepEqual(expectStatus(await get(), 200).json.data.delay, { viewers: 0, median_ms: null, p90_ms: null });
+    await goLive(url, dir, s.stream_key);
+    assert.deepEqual(expectStatus(await get(), 200).json.data.delay, { viewers: 0, median_ms: null, p90_ms: null });
+
+    // bounds: 0..120000 integers; anything else names the field and stores nothing
+    for (const bad of [-1, 120001, 1.5, '2000', true, null])
+      expectError(await beat({ viewer: 'player-bad-aaaaaaaa', delay_ms: bad }), 400, 'invalid_argument', 'delay_ms');
+    assert.equal(expectStatus(await get(), 200).json.data.hls_viewers, 0);
+    expectStatus(await beat({ viewer: 'player-zero-aaaaaaa', delay_ms: 0 }), 200);
+    expectStatus(await beat({ viewer: 'player-max-aaaaaaaa', delay_ms: 120000 }), 200);
+
+    // ten players at 1..10 s plus the two edges: 12 values
+    const sent = [0, 120000];
+    for (let i = 1; i <= 10; i++) {
+      expectStatus(await beat({ viewer: `player-${String(i).padStart(2, '0')}-bbbbbbbb`, delay_ms: i * 1000 }), 200);
+      sent.push(i * 1000);
+    }
+    // a player that sends no delay counts as a viewer but not in the delays
+    expectStatus(await beat({ viewer: 'player-nodelay-cccc' }), 200);
+    const rank = (vals, pct) => { const v = [...vals].sort((a, b) => a - b); return v[Math.max(1, Math.ceil(v.length * pct / 100)) - 1]; };
+    let d = expectStatus(await get(), 200).json.data;
+    assert.equal(d.hls_viewers, 13);
+    assert.deepEqual(d.delay, { viewers: 12, median_ms: rank(sent, 50), p90_ms: rank(sent, 90) });
+    assert.deepEqual(d.delay, { viewers: 12, median_ms: 5000, p90_ms: 10000 });
+
+    // the latest delay counts; a beat without delay_ms keeps the last one
+    expectStatus(await beat({ viewer: 'player-max-aaaaaaaa', delay_ms: 500 }), 200);
+    sent[1] = 500;
+    expectStatus(await beat({ viewer: 'player-zero-aaaaaaa' }), 200);
+    d = expectStatus(await get(), 200).json.data;
+    assert.deepEqual(d.delay, { viewers: 12, median_ms: rank(sent, 50), p90_ms: rank(sent, 90) });
+    // a signed-in viewer in the room reports too (it is a current viewer by heartbeat)
+    expectStatus(await beat({ in_room: true, delay_ms: 90000 }, fan.token), 200);
+    sent.push(90000);
+    d = expectStatus(await get(), 200).json.data;
+    assert.deepEqual(d.delay, { viewers: 13, median_ms: rank(sent, 50), p90_ms: rank(sent, 90) });
+    // players that leave no longer count
+    for (const p of ['player-zero-aaaaaaa', 'player-max-aaaaaaaa'])
+      expectStatus(await beat({ viewer: p, leaving: true }), 200);
+    sent.splice(0, 2);
+    d = expectStatus(await get(), 200).json.data;
+    assert.deepEqual(d.delay, { viewers: 11, median_ms: rank(sent, 50), p90_ms: rank(sent, 90) });
+    console.log(`  delay of ${d.delay.viewers} viewers: median ${d.delay.median_ms} ms, p90 ${d.delay.p90_ms} ms`);
+    // the figures are the host's: a viewer gets 404
+    expectError(await api('GET', `/v1/streams/${s.id}/analytics`, { base: url, token: fan.token }), 404, 'not_found', 'id');
+    // after the end: no current viewers, so no delays
+    expectStatus(await api('POST', `/v1/streams/${s.id}/end`, { base: url, token: host.token }), 200);
+    assert.deepEqual(expectStatus(await get(), 200).json.data.delay, { viewers: 0, median_ms: null, p90_ms: null });
+  });
+});

@@ -15,6 +15,14 @@ TEST(analytics_arithmetic) {
   CHECK_EQ_INT(an_minute_of(59999), 0);
   CHECK_EQ_INT(an_minute_of(60000), 60000);
   CHECK_EQ_INT(an_minute_of(1764768123456LL), 1764768120000LL);
+  /* nearest rank (0-based): median of 12 is the 6th, p90 the 11th; 1 value: itself */
+  CHECK_EQ_INT(an_rank(12, 50), 5);
+  CHECK_EQ_INT(an_rank(12, 90), 10);
+  CHECK_EQ_INT(an_rank(1, 50), 0);
+  CHECK_EQ_INT(an_rank(1, 90), 0);
+  CHECK_EQ_INT(an_rank(2, 50), 0);
+  CHECK_EQ_INT(an_rank(10, 90), 8);
+  CHECK_EQ_INT(an_rank(10, 100), 9);
   CHECK_EQ_INT(an_hb_credit(0, 1000, 75000), 0);          /* first beat */
   CHECK_EQ_INT(an_hb_credit(1000, 31000, 75000), 30000);  /* a regular beat */
   CHECK_EQ_INT(an_hb_credit(1000, 76000, 75000), 75000);  /* one lost: still watching */

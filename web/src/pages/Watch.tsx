@@ -53,6 +53,15 @@ export function Watch({ params }: { params: Record<string, string> }) {
   const [viewers, setViewers] = useState<number | undefined>();
   const [delay, setDelay] = useState<number | undefined>(); // the player's delay behind the live edge (ms)
   const inRoom = useRef(false);
+  const delayRef = useRef<number | undefined>(); // the latest delay, for the heartbeat
+  const beatNow = useRef<() => void>(); // set while heartbeats run
+  const onLatency = (ms: number | undefined) => {
+    const first = delayRef.current === undefined && ms !== undefined;
+    delayRef.current = ms; setDelay(ms);
+    // the first measurement goes out at once, not up to interval_s later: the host's
+    // figures (and auction fairness) know this player's delay from its first seconds
+    if (first) beatNow.current?.();
+  };
   useEffect(() => {
     let on = true;
     const load = () => getStream(params.id).then((r) => {
@@ -69,15 +78,21 @@ export function Watch({ params }: { params: Record<string, string> }) {
   useEffect(() => {
     if (s?.status !== 'live') return;
     let t: ReturnType<typeof setTimeout>;
-    let on = true;
+    let on = true, seq = 0;
     const beat = async () => {
-      const r = await heartbeat(params.id, { in_room: inRoom.current });
-      if (on) t = setTimeout(beat, Math.max(5, r.data?.interval_s ?? 30) * 1000);
+      clearTimeout(t);
+      const mine = ++seq; // an early beat while one is in flight: only the newest re-arms the timer
+      // the server takes 0..120000 ms; a larger figure is a stalled or paused player: not sent
+      const d = delayRef.current;
+      const delay_ms = d !== undefined && Number.isFinite(d) && d >= 0 && d <= 120000 ? Math.round(d) : undefined;
+      const r = await heartbeat(params.id, { in_room: inRoom.current, ...(delay_ms !== undefined ? { delay_ms } : {}) });
+      if (on && mine === seq) t = setTimeout(beat, Math.max(5, r.data?.interval_s ?? 30) * 1000);
     };
     beat();
+    beatNow.current = beat;
     const bye = () => { heartbeat(params.id, { leaving: true }); };
     window.addEventListener('pagehide', bye);
-    return () => { on = false; clearTimeout(t); window.removeEventListener('pagehide', bye); bye(); };
+    return () => { on = false; beatNow.current = undefined; clearTimeout(t); window.removeEventListener('pagehide', bye); bye(); };
   }, [params.id, s?.status]);
 
   if (s === null) return <NotFound />;
@@ -88,7 +103,7 @@ export function Watch({ params }: { params: Record<string, string> }) {
     <Shell title={s.title}>
       <div class="watch">
         <section class="stage" aria-labelledby="w-title">
-          {src ? <Player src={src} live={s.status === 'live'} onLatency={setDelay} />
+          {src ? <Player src={src} live={s.status === 'live'} onLatency={onLatency} />
             : <div class="player empty" role="status">
                 {s.status === 'scheduled' ? `Starts ${s.scheduled_at ? fmtWhen(s.scheduled_at) : 'soon'}`
                   : s.status === 'ended' ? (s.replay?.status === 'failed' || s.replay?.status === 'empty' ? 'This stream has no replay.' : 'The replay is being prepared.') : s.status === 'cancelled' ? 'This stream was cancelled.' : 'Waiting for the stream…'}
