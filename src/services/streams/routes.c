@@ -21,7 +21,8 @@
 const char *streams_cols_sql =
     "s.id, s.host_id, u.handle, u.display_name, u.avatar_key, s.status, s.visibility, s.title, s.description,"
     " s.category_id, s.tags, s.thumbnail_media_id, s.live_thumb_at, s.viewers, s.peak_viewers, s.scheduled_at,"
-    " s.started_at, s.ended_at, s.created_at, s.updated_at, s.feed_pos, r.status, r.duration_ms, r.session_id, s.source";
+    " s.started_at, s.ended_at, s.created_at, s.updated_at, s.feed_pos, r.status, r.duration_ms, r.session_id, s.source,"
+    " u.avatar_media_id";
 #define COL_FEED_POS 20
 /* One session per stream (ended is final), so at most one recording row joins. */
 #define FROM_STREAMS " FROM streams s JOIN users u ON u.id = s.host_id" \
@@ -37,9 +38,15 @@ json_t *streams_row_json(vz_req *req, vz_db *db, vz_stmt *st) {
   const char *status = db_col_text(st, 5);
   int live = status && !strcmp(status, "live"), ended = status && !strcmp(status, "ended");
   const char *base = streams_conf.hls_base;
+  /* the host's avatar by the users service's rule: an uploaded one (its 480 px WebP, null
+   * while processing), else the legacy file. One media read per row that has one. */
+  json_t *avatar;
+  if (!db_col_is_null(st, 25)) {
+    char aurl[512];
+    avatar = media_url(db, db_col_int(st, 25), 480, "webp", aurl, sizeof aurl) == 0 ? json_string(aurl) : json_null();
+  } else avatar = db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4));
   json_t *host_o = json_pack("{s:o, s:o, s:s, s:o}", "id", vz_json_id(host), "handle", opt_text(st, 2),
-                             "display_name", db_col_text(st, 3) ? db_col_text(st, 3) : "", "avatar_url",
-                             db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4)));
+                             "display_name", db_col_text(st, 3) ? db_col_text(st, 3) : "", "avatar_url", avatar);
   json_t *tags = json_loads(db_col_text(st, 10) ? db_col_text(st, 10) : "[]", 0, NULL);
   json_t *thumb;
   /* the live frame (refreshed every 10 s; players should not cache it) while live, and
