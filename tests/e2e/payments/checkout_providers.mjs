@@ -191,11 +191,10 @@ export default needsPayments([
     } finally { await fake.close(); }
   } },
 
-  // Off unless VZ_TEST_PAYPAL_RECONCILE_APPROVED=1: on h-market (17:10) reconciliation
-  // enqueues the capture job for a payment PayPal reports APPROVED, but the job captures
-  // only rows already 'approved', which the lost webhook never set (told in NEWS.md).
-  { name: 'paypal: the approval webhook never came; reconciliation finds it approved and captures once', timeout: 90000,
-    only: 'VZ_TEST_PAYPAL_RECONCILE_APPROVED', fn: async () => {
+  // Reconciliation must mark the payment 'approved' itself before it queues the capture:
+  // the capture job captures only 'approved' rows (it did nothing here until h-market
+  // 17:50, and the order was cancelled by its hold instead).
+  { name: 'paypal: the approval webhook never came; reconciliation finds it approved and captures once', timeout: 90000, fn: async () => {
     const fake = await startFakePayPal({ clientId: 'pp-rec', clientSecret: 'pp-rec-secret', webhookId: 'WH-REC' });
     try {
       await withServer({ args: ['--dev'], env: paypalEnv(fake) }, async ({ url, dir }) => {
@@ -204,8 +203,9 @@ export default needsPayments([
         const { admin, b, buy } = await shop(url, dir, { price: 1250 });
         const r = await buy('k-pp-rec');
         const pay = expectStatus(await api('POST', '/v1/payments', { base: url, token: b.token, body: { checkout_id: r.checkout_id, provider: 'paypal' } }), 201).json.data;
-        await fake.approve(pay.provider_payment_id, { deliver: false });
-        expectStatus(await api('POST', '/v1/admin/payments/reconcile', { base: url, token: admin.token, body: { min_age_seconds: 0 } }), 200);
+        const ap = await fake.approve(pay.provider_payment_id, { deliver: false });
+        const rec1 = expectStatus(await api('POST', '/v1/admin/payments/reconcile', { base: url, token: admin.token, body: { min_age_seconds: 0 } }), 200).json.data;
+        assert.equal(rec1.applied, 1);
         await until(async () => (await order(url, b, r.orders[0].id)).status === 'paid', 'the capture job to pay the order');
         assert.equal(fake.captures.size, 1);
         // a second pass finds nothing open; the late completion webhook books nothing
@@ -215,7 +215,13 @@ export default needsPayments([
         const [late] = await fake.flush();
         assert.equal(late.status, 200, late.text);
         assert.equal((await ledger(url, admin)).transactions, before.transactions);
+        // and the lost approval itself, delivered at last: no second capture
+        const lateAp = await fake.deliver(ap.event);
+        assert.equal(lateAp.status, 200, lateAp.text);
+        await new Promise((res) => setTimeout(res, 300));
         assert.equal(fake.captures.size, 1);
+        assert.equal((await order(url, b, r.orders[0].id)).status, 'paid');
+        assert.equal((await ledger(url, admin)).transactions, before.transactions);
       });
     } finally { await fake.close(); }
   } },
