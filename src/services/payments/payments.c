@@ -477,7 +477,8 @@ static int store_tx(vz_db *db, void *ctx) {
   const pay_create_res *r = c->res;
   vz_stmt *st = NULL;
   const char *status = r->status == PAY_ST_SUCCEEDED ? "pending" : status_name(r->status);
-  int rc = db_run(db, &st, "UPDATE payments SET provider_payment_id = $2, status = $3, client_secret = $4, approval_url = $5,"
+  /* an answer without an id (never expected) must not store "" over an id a webhook set */
+  int rc = db_run(db, &st, "UPDATE payments SET provider_payment_id = coalesce(nullif($2, ''), provider_payment_id), status = $3, client_secret = $4, approval_url = $5,"
                   " updated_at = $6 WHERE id = $1 AND status = 'creating'", "issssi", c->id, r->provider_payment_id, status,
                   r->client_secret[0] ? r->client_secret : NULL, r->approval_url[0] ? r->approval_url : NULL, db_now_ms());
   db_finalize(st);
