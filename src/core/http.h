@@ -228,6 +228,10 @@ typedef struct vz_hooks {
   void (*audit)(vz_req *req);
   /* Extra readiness check (e.g. Redis), 0 when ready. */
   int (*ready)(void);
+  /* Readiness of a supervised part (the streams service's nginx-rtmp): 0 when ready, else
+   * nonzero with why filled; /readyz answers 503 with it in the message. Chain the
+   * previous value when installing. */
+  int (*ready_why)(char *why, size_t n);
   /* A session was signed out or revoked (any thread): what depends on it ends too
    * (realtime installs it: the session's sockets disconnect). */
   void (*session_revoked)(int64_t session_id);

@@ -33,6 +33,11 @@ static int readyz(vz_req *req) {
     vz_add_header(req, "Retry-After", "2");
     return vz_fail(req, 503, "unavailable", NULL, "a dependency is unreachable");
   }
+  char why[192];
+  if (vz_hook.ready_why && vz_hook.ready_why(why, sizeof why) != 0) {
+    vz_add_header(req, "Retry-After", "2");
+    return vz_fail(req, 503, "unavailable", NULL, "a dependency is unreachable: %s", why);
+  }
   static const char ok[] = "{\"status\":\"ready\"}";
   return vz_reply_bytes(req, 200, "application/json", ok, sizeof ok - 1);
 }

@@ -29,7 +29,7 @@ const media_purpose *media_purpose_find(const char *name) {
   return NULL;
 }
 
-#define ROW_COLS "id, purpose, state, private, width, height, color, variants, object_key, content_type, error"
+#define ROW_COLS "id, purpose, state, private, width, height, color, variants, object_key, content_type, error, reason"
 
 /* One URL of a key: public (CDN / local route / bucket) or signed for private media. */
 static json_t *url_json(const char *key, int private_) {
@@ -73,8 +73,11 @@ static json_t *row_json(vz_stmt *st) {
       if (!db_col_is_null(st, 9)) json_object_set_new(o, "content_type", json_string(db_col_text(st, 9)));
     }
   }
-  if (state && !strcmp(state, "failed") && !db_col_is_null(st, 10))
-    json_object_set_new(o, "error", json_string(db_col_text(st, 10)));
+  if (state && !strcmp(state, "failed")) {
+    if (!db_col_is_null(st, 10)) json_object_set_new(o, "error", json_string(db_col_text(st, 10)));
+    /* rows that failed before the reason column existed were refused at confirm or by the pipeline */
+    json_object_set_new(o, "reason", json_string(db_col_is_null(st, 11) ? "image_refused" : db_col_text(st, 11)));
+  }
   return o;
 }
 

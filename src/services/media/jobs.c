@@ -74,6 +74,24 @@ static json_t *variants_json(const media_image_out *o) {
   return a;
 }
 
+/* A store failure of the image job: retried with the queue's backoff, except on the last
+ * attempt, where the media becomes failed (processing_failed) so it never stays
+ * "processing" for ever: the client sees a terminal state and uploads again, and
+ * media_claim refuses it (MEDIA_ESTATE). The original is left to nobody: the expiry sweep
+ * deletes a failed upload's bytes. Returns what the handler returns: -1 to retry, 0 when
+ * the media was given up (the job is then done, not dead: there is nothing left to do). */
+static int give_up(vz_db *db, const jobs_job *j, int64_t id, const char *err) {
+  if (j->attempts < j->max_attempts) return -1;
+  int rc = db_run(db, NULL,
+                  "UPDATE media SET state = 'failed', reason = 'processing_failed', error = $1, updated_at = $2"
+                  " WHERE id = $3 AND state = 'processing'",
+                  "sii", "the image could not be processed (storage unavailable); upload it again", db_now_ms(), id);
+  char ids[24];
+  snprintf(ids, sizeof ids, "%lld", (long long)id);
+  vz_log_warn("media image given up after its last attempt", "media", ids, "error", err);
+  return rc < 0 ? -1 : 0;
+}
+
 static int job_image(vz_db *db, const jobs_job *j, char *err, size_t errlen) {
   int64_t id = job_id(j);
   vz_stmt *st = NULL;
@@ -90,11 +108,12 @@ static int job_image(vz_db *db, const jobs_job *j, char *err, size_t errlen) {
   /* never more than was declared (and checked) at confirm: a larger object is refused */
   rc = media_store_get()->get(key, NULL, (size_t)size, &bytes, &len);
   if (rc == MEDIA_ENOTFOUND || rc == MEDIA_ETOOBIG) {
-    db_run(db, NULL, "UPDATE media SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND state = 'processing'",
+    db_run(db, NULL, "UPDATE media SET state = 'failed', reason = 'file_changed', error = $1, updated_at = $2"
+           " WHERE id = $3 AND state = 'processing'",
            "sii", rc == MEDIA_ETOOBIG ? "the file changed after confirm" : "the file is gone", db_now_ms(), id);
     return 0;
   }
-  if (rc) { snprintf(err, errlen, "store: get failed (%d)", rc); return -1; }
+  if (rc) { snprintf(err, errlen, "store: get failed (%d)", rc); return give_up(db, j, id, err); }
   media_image_out out;
   uint64_t t0 = vz_mono_ns();
   rc = media_image_process(id, private_, bytes, len, &out);
@@ -105,13 +124,13 @@ static int job_image(vz_db *db, const jobs_job *j, char *err, size_t errlen) {
   if (rc == MEDIA_EIO || rc == MEDIA_EUNAVAILABLE) {
     /* what was written stays unreferenced; the retry writes the same keys again */
     snprintf(err, errlen, "store: put failed (%d)", rc);
-    return -1;
+    return give_up(db, j, id, err);
   }
   int64_t now = db_now_ms();
   vz_stmt *up = NULL;
   if (rc) {
-    rc = db_run(db, NULL, "UPDATE media SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND state = 'processing'",
-                "sii", out.error, now, id);
+    rc = db_run(db, NULL, "UPDATE media SET state = 'failed', reason = 'image_refused', error = $1, updated_at = $2"
+                " WHERE id = $3 AND state = 'processing'", "sii", out.error, now, id);
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     vz_log_info("media refused", "media", ids, "error", out.error);
@@ -145,6 +164,8 @@ static int job_expire(vz_db *db, const jobs_job *j, char *err, size_t errlen) {
   db_finalize(st);
   /* a refused upload (failed) is swept as well: its bytes were deleted at confirm, but a
    * PUT may have come after that */
+  /* a deleted (released) upload's original too: a presigned PUT may land after the delete */
+  if (!strcmp(state, "released")) return del_ok(key) ? (snprintf(err, errlen, "store: delete failed"), -1) : 0;
   if (strcmp(state, "pending") && strcmp(state, "failed")) return 0;
   if (del_ok(key)) { snprintf(err, errlen, "store: delete failed"); return -1; }
   rc = db_run(db, NULL, "UPDATE media SET state = 'expired', token_hash = NULL, updated_at = $1 WHERE id = $2"

@@ -232,7 +232,8 @@ static int confirm_tx(vz_db *db, void *arg) {
 /* Marks an upload failed (what arrived is not what was declared) and deletes the bytes. */
 static void confirm_refuse(vz_req *req, int64_t id, const char *key, const char *why) {
   atomic_fetch_add_explicit(&media_uploads_refused, 1, memory_order_relaxed);
-  db_run(req->db, NULL, "UPDATE media SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND state = 'pending'",
+  db_run(req->db, NULL, "UPDATE media SET state = 'failed', reason = 'verification_failed', error = $1, updated_at = $2"
+         " WHERE id = $3 AND state = 'pending'",
          "sii", why, db_now_ms(), id);
   media_store_get()->del(key);
 }
@@ -299,6 +300,38 @@ static int uploads_show(vz_req *req) {
   return reply_media(req, id, 200);
 }
 
+/* DELETE /v1/uploads/:id: the owner drops an upload no service holds (a draft picture,
+ * a failed one). In one transaction the row is released (media_release: the one-time
+ * token dies with the state, and the media.delete job, queued in the same transaction,
+ * removes the original and any variants after the commit). A claimed upload belongs to
+ * the service holding it (409: remove it there); another user's, or one already gone,
+ * is 404. A presigned S3 PUT still in flight may land after this: the expiry sweep
+ * deletes the original of a released upload as well. */
+typedef struct delete_ctx { vz_req *req; int64_t id; } delete_ctx;
+
+static int delete_tx(vz_db *db, void *arg) {
+  delete_ctx *c = arg;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT state, claimed_ref FROM media WHERE id = $1 AND owner_id = $2", "ii", c->id,
+                  c->req->user_id);
+  int found = rc == DB_ROW, claimed = found && !db_col_is_null(st, 1);
+  int gone = found && (!strcmp(db_col_text(st, 0), "released") || !strcmp(db_col_text(st, 0), "expired"));
+  db_finalize(st);
+  if (rc < 0) return rc;
+  if (!found || gone) return vz_fail(c->req, 404, "not_found", "id", "no such upload"), DB_EABORT;
+  if (claimed) return vz_fail(c->req, 409, "media_in_use", "id", "the upload is in use; remove it where it is used"), DB_EABORT;
+  rc = db_run(db, NULL, "UPDATE media SET token_hash = NULL WHERE id = $1", "i", c->id);
+  if (rc < 0) return rc;
+  return media_release(db, c->id);
+}
+
+static int uploads_delete(vz_req *req) {
+  delete_ctx c = { req, 0 };
+  if (vz_req_param_id_or_fail(req, "id", &c.id)) return req->status;
+  if (vz_tx_or_fail(req, delete_tx, &c) < 0) return req->status;
+  return vz_reply_empty(req, 204);
+}
+
 static const vz_field upload_in[] = {
   { "purpose", VZ_ENUM, VZ_REQUIRED, .choices = "avatar|product_image|stream_thumbnail|feedback_screenshot" },
   { "content_type", VZ_STR, VZ_REQUIRED, 1, 100 },
@@ -332,4 +365,7 @@ vz_route media_routes[] = {
           .res = "Media", .ok = 202, .errors = "409 410", .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 120),
   VZ_GET("/v1/uploads/:id", uploads_show, .op = "getUpload", .summary = "An upload's state and, when ready, its variants",
          .res = "Media", .flags = VZ_AUTH),
+  VZ_DELETE("/v1/uploads/:id", uploads_delete, .op = "deleteUpload",
+            .summary = "Delete an upload of yours that nothing uses (its files are removed by a job)",
+            .res = "-", .ok = 204, .errors = "409", .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 120),
   { 0 } };

@@ -64,8 +64,8 @@ enum {
 /* ---- for other services -------------------------------------------------------------- */
 
 /* Takes a confirmed upload for use: `upload_id` must belong to `owner_id` (the signed-in
- * caller), have been made for `purpose`, be confirmed (verifying or ready), and not be
- * claimed already. `ref` says who holds it ("product:123", "user:9:avatar"; up to 64
+ * caller), have been made for `purpose`, be confirmed (processing or ready), and not be
+ * claimed already. A failed upload is terminal: never claimable (MEDIA_ESTATE). `ref` says who holds it ("product:123", "user:9:avatar"; up to 64
  * chars, kept for support and the orphan sweep). Runs in the caller's transaction: when
  * that rolls back, the upload is claimable again. *media_id (may be NULL) gets the id
  * to store. 0, MEDIA_ENOTFOUND (unknown, or another user's: the same answer so ids of
@@ -82,6 +82,9 @@ int media_fail(vz_req *req, int rc, const char *field);
  *   {"id":"<id>","purpose":"product_image","status":"processing|ready|failed",
  *    "width":1200,"height":800,"color":"#a1b2c3",
  *    "variants":{"160":{"webp":URL,"jpeg":URL},"480":{...},"1080":{...}}}
+ * failed is terminal (never ready, never claimable) and adds "error" (for people) and
+ * "reason": verification_failed | image_refused | file_changed | processing_failed (the
+ * store stayed down through the image job's last retry).
  * Variants appear when status is ready (sizes larger than the original are left out);
  * public URLs are the CDN base + content-hashed key, private ones are presigned and valid
  * for 15 minutes. Non-image media have "url" instead of "variants". */

@@ -74,7 +74,7 @@ static int publish_tx(vz_db *db, void *arg) {
   return h->rc == STREAMS_ECONFLICT || h->rc == STREAMS_ENOTFOUND ? 0 : h->rc;
 }
 
-static int h_publish(vz_req *req) {
+int streams_h_publish(vz_req *req) {
   if (nginx_or_fail(req)) return req->status;
   hook_ctx h = { .req = req };
   char key[128], app[32];
@@ -106,7 +106,7 @@ static int done_tx(vz_db *db, void *arg) {
   return streams_publisher_gone(db, h->id, h->client);
 }
 
-static int h_publish_done(vz_req *req) {
+int streams_h_publish_done(vz_req *req) {
   if (nginx_or_fail(req)) return req->status;
   hook_ctx h = { .req = req };
   char name[128];
@@ -126,7 +126,7 @@ static int h_publish_done(vz_req *req) {
 
 /* Asked for the encoder's connection and for the relay nginx made from it (both carry
  * the key as their name): the key must still be the stream's and the stream still live. */
-static int h_update(vz_req *req) {
+int streams_h_update(vz_req *req) {
   if (nginx_or_fail(req)) return req->status;
   char name[128];
   if (streams_form_get(req->body, req->body_len, "name", name, sizeof name))
@@ -142,19 +142,3 @@ static int h_update(vz_req *req) {
   if (rc != DB_ROW) return vz_fail(req, 403, "forbidden", "name", "the stream is not live");
   return vz_reply_empty(req, 200);
 }
-
-static const vz_field hook_query[] = { { "secret", VZ_STR, 0, 1, 128 }, { 0 } };
-
-vz_route streams_hook_routes[] = {
-  VZ_POST("/internal/rtmp/publish", h_publish, .op = "rtmpOnPublish", .tag = "internal",
-          .summary = "nginx-rtmp on_publish: 302 to the origin app for a good key, 403 unknown key, 409 cannot go live",
-          .desc = "Called by the nginx-rtmp edge vidzo supervises, with the secret it was given at start; 404 to anyone else.",
-          .res = "-", .ok = 302, .errors = "403 404 409", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
-  VZ_POST("/internal/rtmp/publish_done", h_publish_done, .op = "rtmpOnPublishDone", .tag = "internal",
-          .summary = "nginx-rtmp on_publish_done: the encoder left; the session waits for the reconnect grace",
-          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
-  VZ_POST("/internal/rtmp/update", h_update, .op = "rtmpOnUpdate", .tag = "internal",
-          .summary = "nginx-rtmp on_update, every 5 s: 403 disconnects a rotated key or an ended stream",
-          .res = "-", .ok = 200, .errors = "403 404", .flags = VZ_RAW_BODY | VZ_NO_LOG, .query = hook_query, .max_body = 8192),
-  { 0 },
-};

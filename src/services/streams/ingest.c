@@ -10,6 +10,7 @@
  * takes nginx down with vidzo, even when vidzo is killed. The control endpoint
  * (rtmp_control: drop a publisher when its stream ends) listens on a unix socket only. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,7 +45,7 @@ static char last_exit[96];
 #define MAX_DROPS 64
 static char drops[MAX_DROPS][24]; /* nginx client ids of publishers to disconnect */
 static int ndrops;
-static int (*prev_ready)(void);
+static int (*prev_ready)(char *why, size_t n);
 
 const char *streams_dir(void) { return dir; }
 
@@ -275,14 +276,21 @@ static void *supervise(void *arg) {
   return NULL;
 }
 
-static int ingest_ready_hook(void) {
-  char why[192];
-  if (streams_ingest_ready(why, sizeof why)) return -1;
-  return prev_ready ? prev_ready() : 0;
+static int ingest_ready_hook(char *why, size_t n) {
+  if (streams_ingest_ready(why, n)) return -1;
+  return prev_ready ? prev_ready(why, n) : 0;
 }
 
 int streams_ingest_start(void) {
-  snprintf(dir, sizeof dir, "%s/streams", vz_cfg.data_dir);
+  /* absolute: nginx resolves relative paths against its prefix, not our working directory */
+  char abs[PATH_MAX];
+  const char *base = realpath(vz_cfg.data_dir, abs) ? abs : vz_cfg.data_dir;
+  if (strlen(base) + sizeof "/streams" > sizeof dir) {
+    vz_log_error("DATA_DIR is too long for the streams directory", "dir", base);
+    return -1;
+  }
+  memcpy(dir, base, strlen(base));
+  memcpy(dir + strlen(base), "/streams", sizeof "/streams");
   static const char *const subs[] = { "", "/hls", "/abr", "/rec", "/vod", "/thumbs", "/tmp" };
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
     char p[400];
@@ -308,8 +316,8 @@ int streams_ingest_start(void) {
     vz_log_error("cannot write the nginx config", "dir", dir);
     return -1;
   }
-  prev_ready = vz_hook.ready;
-  vz_hook.ready = ingest_ready_hook;
+  prev_ready = vz_hook.ready_why;
+  vz_hook.ready_why = ingest_ready_hook;
   stopping = 0;
   if (pthread_create(&sup, NULL, supervise, NULL)) return -1;
   sup_started = 1;
@@ -328,7 +336,7 @@ void streams_ingest_stop(void) {
   pthread_mutex_unlock(&mu);
   pthread_join(sup, NULL);
   sup_started = 0;
-  if (vz_hook.ready == ingest_ready_hook) vz_hook.ready = prev_ready;
+  if (vz_hook.ready_why == ingest_ready_hook) vz_hook.ready_why = prev_ready;
 }
 
 int streams_ingest_ready(char *why, size_t n) {
@@ -338,14 +346,6 @@ int streams_ingest_ready(char *why, size_t n) {
   if (!up) snprintf(why, n, "nginx-rtmp is down (%s; %d restarts)", last_exit[0] ? last_exit : "starting", restarts);
   pthread_mutex_unlock(&mu);
   return up ? 0 : -1;
-}
-
-void streams_ingest_status(json_t *o) {
-  pthread_mutex_lock(&mu);
-  json_object_set_new(o, "rtmp", json_pack("{s:b, s:b, s:i, s:s?}", "enabled", streams_conf.rtmp, "up",
-                                            child > 0, "restarts", restarts, "last_exit",
-                                            last_exit[0] ? last_exit : NULL));
-  pthread_mutex_unlock(&mu);
 }
 
 void streams_ingest_drop(const char *client) {

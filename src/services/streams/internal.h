@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/events.h"
 #include "core/http.h"
 #include "db/db.h"
 #include "jobs/jobs.h"
@@ -42,13 +43,18 @@ int streams_by_client(vz_db *db, const char *client, int64_t *id);
 int streams_parse_time(const char *s, int64_t *ms);
 
 /* The JSON object of a stream for `viewer` (the key never; HLS/replay URLs by status). */
-json_t *streams_row_json(vz_req *req, vz_stmt *st);
+json_t *streams_row_json(vz_req *req, vz_db *db, vz_stmt *st);
 extern const char *streams_cols_sql;
 
 /* routes.c */
 extern vz_route streams_routes[];
-/* hooks.c: nginx-rtmp's HTTP notifications */
-extern vz_route streams_hook_routes[];
+/* hooks.c: nginx-rtmp's HTTP notifications (rows in routes.c) */
+int streams_h_publish(vz_req *req);
+int streams_h_publish_done(vz_req *req);
+int streams_h_update(vz_req *req);
+/* agora.c: Agora tokens and channel-event webhooks (rows in routes.c) */
+int streams_h_token(vz_req *req);
+int streams_h_agora_webhook(vz_req *req);
 /* One field of an x-www-form-urlencoded body, decoded into out: 0, or -1 when absent,
  * malformed, holding a NUL, or longer than cap - 1. */
 int streams_form_get(const char *body, size_t len, const char *name, char *out, size_t cap);
@@ -59,9 +65,10 @@ int streams_ingest_ready(char *why, size_t n);      /* 0 ready (or off), -1 with
 void streams_ingest_drop(const char *client);       /* disconnect an RTMP publisher (nginx clientid) */
 /* Disconnects the stream's current publisher once the transaction commits. */
 int streams_drop_after_commit(vz_db *db, int64_t id);
-void streams_ingest_status(json_t *o);              /* adds {"rtmp":{enabled,up,restarts,last_exit}} */
 const char *streams_dir(void);                       /* DATA_DIR/streams */
 
+/* state.c: reactions to users' events (a host deleted or suspended) */
+extern const vz_subscription streams_on[];
 /* jobs (recording.c, state.c) */
 int streams_job_grace(vz_db *db, const jobs_job *job, char *err, size_t n);
 int streams_job_recording(vz_db *db, const jobs_job *job, char *err, size_t n);

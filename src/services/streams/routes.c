@@ -20,8 +20,8 @@
 
 const char *streams_cols_sql =
     "s.id, s.host_id, u.handle, u.display_name, u.avatar_key, s.status, s.visibility, s.title, s.description,"
-    " s.category_id, s.tags, s.thumbnail_key, s.live_thumb_at, s.viewers, s.peak_viewers, s.scheduled_at,"
-    " s.started_at, s.ended_at, s.created_at, s.updated_at, s.feed_pos, r.status, r.duration_ms, r.session_id";
+    " s.category_id, s.tags, s.thumbnail_media_id, s.live_thumb_at, s.viewers, s.peak_viewers, s.scheduled_at,"
+    " s.started_at, s.ended_at, s.created_at, s.updated_at, s.feed_pos, r.status, r.duration_ms, r.session_id, s.source";
 #define COL_FEED_POS 20
 /* One session per stream (ended is final), so at most one recording row joins. */
 #define FROM_STREAMS " FROM streams s JOIN users u ON u.id = s.host_id" \
@@ -32,7 +32,7 @@ static json_t *opt_text(vz_stmt *st, int c) {
   return db_col_is_null(st, c) ? json_null() : json_string(db_col_text(st, c));
 }
 
-json_t *streams_row_json(vz_req *req, vz_stmt *st) {
+json_t *streams_row_json(vz_req *req, vz_db *db, vz_stmt *st) {
   int64_t id = db_col_int(st, 0), host = db_col_int(st, 1);
   const char *status = db_col_text(st, 5);
   int live = status && !strcmp(status, "live"), ended = status && !strcmp(status, "ended");
@@ -44,10 +44,13 @@ json_t *streams_row_json(vz_req *req, vz_stmt *st) {
   json_t *thumb;
   /* the live frame (refreshed every 10 s; players should not cache it) while live, and
    * the last one for a replay that has no chosen thumbnail */
-  if (streams_conf.thumbs && (live || (ended && db_col_is_null(st, 11))) && !db_col_is_null(st, 16))
+  const char *source = db_col_text(st, 24);
+  if (streams_conf.thumbs && source && !strcmp(source, "rtmp") && (live || (ended && db_col_is_null(st, 11))))
     thumb = json_sprintf("%s/thumbs/%lld.jpg", base, (long long)id);
-  else if (!db_col_is_null(st, 11)) thumb = json_sprintf("/v1/media/%s", db_col_text(st, 11));
-  else thumb = json_null();
+  else if (!db_col_is_null(st, 11)) { /* the chosen one, once media has made its variants */
+    char url[512];
+    thumb = media_url(db, db_col_int(st, 11), 480, "jpeg", url, sizeof url) == 0 ? json_string(url) : json_null();
+  } else thumb = json_null();
   json_t *replay = json_null();
   if (ended && !db_col_is_null(st, 21)) {
     const char *rs = db_col_text(st, 21);
@@ -79,9 +82,10 @@ json_t *streams_row_json(vz_req *req, vz_stmt *st) {
   json_object_set_new(o, "ended_at", opt_time(st, 17));
   json_object_set_new(o, "created_at", vz_json_time(db_col_int(st, 18)));
   json_object_set_new(o, "updated_at", vz_json_time(db_col_int(st, 19)));
-  json_object_set_new(o, "hls_url", live ? json_sprintf("%s/hls/%lld/%s.m3u8", base, (long long)id,
-                                                        streams_conf.transcode ? "master" : "index")
-                                         : json_null());
+  /* --transcode: the master playlist of the source and 480p renditions (ingest.c) */
+  json_object_set_new(o, "hls_url", !live ? json_null()
+                                    : streams_conf.transcode ? json_sprintf("%s/abr/%lld.m3u8", base, (long long)id)
+                                    : json_sprintf("%s/hls/%lld/index.m3u8", base, (long long)id));
   json_object_set_new(o, "replay", replay);
   replay = NULL;
   /* where to point the encoder: only the host (and admins) need it */
@@ -105,7 +109,7 @@ static int reply_stream(vz_req *req, vz_db *db, int64_t id, int status, const ch
   const char *sql = vz_arena_printf(req->arena, "SELECT %s" FROM_STREAMS " WHERE s.id = $1", streams_cols_sql);
   vz_stmt *st = NULL;
   rc = sql ? db_run(db, &st, sql, "i", id) : DB_ERROR;
-  json_t *o = rc == DB_ROW ? streams_row_json(req, st) : NULL;
+  json_t *o = rc == DB_ROW ? streams_row_json(req, db, st) : NULL;
   db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   if (rc != DB_ROW) return vz_fail(req, 404, "not_found", "id", "no such stream");
@@ -165,8 +169,29 @@ static int when_or_fail(vz_req *req, const char *s, int64_t *ms) {
   return 0;
 }
 
-static int thumb_or_fail(vz_req *req, const char *k) {
-  return !k || media_key_ok(k) ? 0 : vz_fail(req, 400, "invalid_argument", "thumbnail_key", "not a media key");
+/* thumbnail_id in the body: a stream_thumbnail upload of the caller, claimed for this
+ * stream in the change's transaction; the one it replaces (or null clears) is released.
+ * Absent: unchanged. 0, DB_EABORT after replying, or a db.h code. */
+static int thumbnail_set(vz_req *req, vz_db *db, int64_t id, int64_t old) {
+  json_t *t = json_object_get(req->json, "thumbnail_id");
+  if (!t) return 0;
+  int64_t up = 0, mid = 0;
+  if (!json_is_null(t) && vz_parse_id(json_string_value(t), &up)) up = json_integer_value(t);
+  if (up && up == old) return 0;
+  int rc;
+  if (up) {
+    char ref[40];
+    snprintf(ref, sizeof ref, "stream:%lld", (long long)id);
+    if ((rc = media_claim(db, up, req->user_id, MEDIA_STREAM_THUMBNAIL, ref, &mid)) < 0) {
+      if (rc > -20) return rc; /* a db.h code: the transaction rolls back */
+      media_fail(req, rc, "thumbnail_id");
+      return DB_EABORT;
+    }
+  }
+  if (old && (rc = media_release(db, old)) < 0) return rc;
+  rc = db_run(db, NULL, "UPDATE streams SET thumbnail_media_id = NULLIF(CAST($2 AS BIGINT), 0) WHERE id = $1", "ii", id,
+              mid);
+  return rc < 0 ? rc : 0;
 }
 
 /* ---- create ----------------------------------------------------------------------------- */
@@ -184,18 +209,19 @@ static int create_tx(vz_db *db, void *arg) {
   const char *vis = json_string_value(json_object_get(in, "visibility"));
   int64_t now = db_now_ms();
   int rc = db_run(db, NULL, "INSERT INTO streams (id, host_id, status, visibility, title, description, category_id,"
-                  " tags, tags_text, thumbnail_key, key_hash, feed_pos, scheduled_at, created_at, updated_at)"
+                  " tags, tags_text, thumbnail_media_id, key_hash, feed_pos, scheduled_at, created_at, updated_at)"
                   " VALUES ($1, $2, 'scheduled', $3, $4, $5, NULLIF(CAST($6 AS BIGINT), 0), $7, $8, $9, $10, $11, $12,"
                   " $13, $13)", "iisssissssiii", c->id, c->req->user_id,
                   vis ? vis : "public", json_string_value(json_object_get(in, "title")),
                   json_string_value(json_object_get(in, "description")) ? json_string_value(json_object_get(in, "description")) : "",
-                  c->category_id, c->tags, c->tags_text, json_string_value(json_object_get(in, "thumbnail_key")),
-                  c->hash, -c->scheduled_at, c->scheduled_at, now);
+                  c->category_id, c->tags, c->tags_text, (const char *)NULL, c->hash, -c->scheduled_at,
+                  c->scheduled_at, now);
   if (rc == DB_ECONSTRAINT) { /* the only foreign key the caller chose */
     vz_fail(c->req, 400, "invalid_argument", "category_id", "no such category");
     return DB_EABORT;
   }
   if (rc < 0) return rc;
+  if ((rc = thumbnail_set(c->req, db, c->id, 0)) < 0) return rc;
   return reply_stream(c->req, db, c->id, 201, c->key) >= 400 ? DB_EABORT : 0;
 }
 
@@ -212,7 +238,6 @@ static int h_create(vz_req *req) {
   char *tj = "[]", *tt = "";
   if (tags && tags_or_fail(req, tags, &tj, &tt)) return req->status;
   c.tags = tj, c.tags_text = tt;
-  if (thumb_or_fail(req, json_string_value(json_object_get(in, "thumbnail_key")))) return req->status;
   if (streams_key_new(c.key, c.hash)) return vz_fail(req, 503, "unavailable", NULL, "server busy");
   if (vz_tx_or_fail(req, create_tx, &c) == 0) vz_cache_bump("streams");
   return req->status;
@@ -322,7 +347,7 @@ static int h_list(vz_req *req) {
     rc = db_step(st);
   }
   while (rc == DB_ROW && vz_page_take(&pg, db_col_int(st, status ? COL_FEED_POS : 0), db_col_int(st, 0))) {
-    vz_page_add(&pg, streams_row_json(req, st));
+    vz_page_add(&pg, streams_row_json(req, req->db_read, st));
     rc = db_step(st);
   }
   if (st) db_finalize(st);
@@ -372,7 +397,6 @@ static int update_tx(vz_db *db, void *arg) {
     vz_fail(req, 409, "conflict", "scheduled_at", "the stream has started: its start time is history");
     return DB_EABORT;
   }
-  json_t *thumb = json_object_get(in, "thumbnail_key");
   int64_t now = db_now_ms();
   int rc = db_run(db, NULL,
       "UPDATE streams SET title = coalesce($2, title), description = coalesce($3, description),"
@@ -380,20 +404,20 @@ static int update_tx(vz_db *db, void *arg) {
       " tags = CASE WHEN CAST($5 AS BIGINT) = 1 THEN $6 ELSE tags END,"
       " tags_text = CASE WHEN CAST($5 AS BIGINT) = 1 THEN $7 ELSE tags_text END,"
       " category_id = CASE WHEN CAST($8 AS BIGINT) = 1 THEN NULLIF(CAST($9 AS BIGINT), 0) ELSE category_id END,"
-      " thumbnail_key = CASE WHEN CAST($10 AS BIGINT) = 1 THEN $11 ELSE thumbnail_key END,"
-      " scheduled_at = CASE WHEN CAST($12 AS BIGINT) = 1 THEN CAST($13 AS BIGINT) ELSE scheduled_at END,"
-      " feed_pos = CASE WHEN CAST($12 AS BIGINT) = 1 THEN -CAST($13 AS BIGINT) ELSE feed_pos END,"
-      " updated_at = $14 WHERE id = $1",
-            "isssissiiisiii", c->id,
+      " scheduled_at = CASE WHEN CAST($10 AS BIGINT) = 1 THEN CAST($11 AS BIGINT) ELSE scheduled_at END,"
+      " feed_pos = CASE WHEN CAST($10 AS BIGINT) = 1 THEN -CAST($11 AS BIGINT) ELSE feed_pos END,"
+      " updated_at = $12 WHERE id = $1",
+      "isssissiiiii", c->id,
       json_string_value(json_object_get(in, "title")), json_string_value(json_object_get(in, "description")),
       json_string_value(json_object_get(in, "visibility")), (int64_t)c->set_tags, c->tags ? c->tags : "[]",
-      c->tags_text ? c->tags_text : "", (int64_t)c->set_cat, c->category_id, (int64_t)(thumb != NULL),
-      json_string_value(thumb), (int64_t)c->set_when, c->scheduled_at, now);
+      c->tags_text ? c->tags_text : "", (int64_t)c->set_cat, c->category_id,
+      (int64_t)c->set_when, c->scheduled_at, now);
   if (rc == DB_ECONSTRAINT) {
     vz_fail(req, 400, "invalid_argument", "category_id", "no such category");
     return DB_EABORT;
   }
   if (rc < 0) return rc;
+  if ((rc = thumbnail_set(req, db, c->id, si.thumbnail_media_id)) < 0) return rc;
   return reply_stream(req, db, c->id, 200, NULL) >= 400 ? DB_EABORT : 0;
 }
 
@@ -412,7 +436,6 @@ static int h_update(vz_req *req) {
   json_t *tags = json_object_get(in, "tags");
   if (tags && tags_or_fail(req, tags, &c.tags, &c.tags_text)) return req->status;
   c.set_tags = tags != NULL;
-  if (thumb_or_fail(req, json_string_value(json_object_get(in, "thumbnail_key")))) return req->status;
   if (vz_tx_or_fail(req, update_tx, &c) == 0) vz_cache_bump("streams");
   return req->status;
 }
@@ -500,7 +523,7 @@ static const vz_field create_in[] = {
   { "description", VZ_STR, 0, 0, 5000 },
   { "category_id", VZ_ID, VZ_NULLABLE },
   { "tags", VZ_ARR, 0, 0, MAX_TAGS, .of = &tag_in },
-  { "thumbnail_key", VZ_STR, VZ_NULLABLE, 1, 100 },
+  { "thumbnail_id", VZ_ID, VZ_NULLABLE },
   { "scheduled_at", VZ_STR, 0, 1, 40 },
   { "visibility", VZ_ENUM, 0, 0, 0, "public|followers" },
   { 0 },
@@ -510,11 +533,13 @@ static const vz_field update_in[] = {
   { "description", VZ_STR, 0, 0, 5000 },
   { "category_id", VZ_ID, VZ_NULLABLE },
   { "tags", VZ_ARR, 0, 0, MAX_TAGS, .of = &tag_in },
-  { "thumbnail_key", VZ_STR, VZ_NULLABLE, 1, 100 },
+  { "thumbnail_id", VZ_ID, VZ_NULLABLE },
   { "scheduled_at", VZ_STR, 0, 1, 40 },
   { "visibility", VZ_ENUM, 0, 0, 0, "public|followers" },
   { 0 },
 };
+static const vz_field token_in[] = { { "uid", VZ_INT, 0, 1, 4294967295LL }, { 0 } };
+static const vz_field hook_query[] = { { "secret", VZ_STR, 0, 1, 128 }, { 0 } };
 static const vz_field list_query[] = {
   { "status", VZ_ENUM, 0, 0, 0, "scheduled|live|ended|cancelled" },
   { "category", VZ_ID },
@@ -526,7 +551,7 @@ static const vz_field list_query[] = {
 
 vz_route streams_routes[] = {
   VZ_POST("/v1/streams", h_create, .op = "createStream", .summary = "Plan a stream; the reply carries its ingest key, shown this once",
-          .res = "StreamWithKey", .ok = 201, .body = create_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER,
+          .res = "StreamWithKey", .ok = 201, .errors = "409", .body = create_in, .flags = VZ_AUTH | VZ_IDEMPOTENT | VZ_RATE_USER,
           .rate_per_min = 30),
   /* anonymous feed pages are served from memory for a second (benchmark: 100k streams) */
   VZ_GET("/v1/streams", h_list, .op = "listStreams",
@@ -549,5 +574,28 @@ vz_route streams_routes[] = {
   VZ_POST("/v1/streams/:id/key", h_key, .op = "rotateStreamKey",
           .summary = "A new ingest key (host or admin); the old one is refused from now on, a live encoder on it cut off",
           .res = "StreamWithKey", .errors = "403 409", .flags = VZ_AUTH | VZ_AUDIT | VZ_RATE_USER, .rate_per_min = 10),
+  /* Agora (agora.c): tokens for the stream's channel, and Agora's signed channel events */
+  VZ_POST("/v1/streams/:id/token", streams_h_token, .op = "issueStreamToken",
+          .summary = "Agora tokens for the stream's channel: publisher for the host, subscriber for viewers; again to renew",
+          .desc = "An RTC token (string account u<user id>, or the uid form when uid is given) and an RTM token for the "
+                  "account, with the configured expiry. 404 agora_disabled when VIDZO_AGORA_APP_ID / "
+                  "VIDZO_AGORA_APP_CERTIFICATE are not set.",
+          .res = "AgoraTokens", .errors = "409", .body = token_in, .flags = VZ_AUTH | VZ_RATE_USER, .rate_per_min = 30),
+  VZ_POST("/v1/streams/agora/webhook", streams_h_agora_webhook, .op = "agoraWebhook", .tag = "internal",
+          .summary = "Agora channel events, signed with the webhook secret: broadcaster joined or left, channel destroyed",
+          .desc = "Agora-Signature (HMAC-SHA1) and Agora-Signature-V2 (HMAC-SHA256) of the body; every one present must "
+                  "match. Each noticeId is applied once; events older than the last applied clientSeq are ignored.",
+          .res = "=AgoraWebhookAck", .errors = "401 404", .flags = VZ_RAW_BODY, .max_body = 65536),
+  /* nginx-rtmp's notifications (hooks.c): the nginx vidzo supervises calls them with the
+   * secret it was given at start; anyone else gets 404. Tagged "internal" in the contract. */
+  VZ_POST("/internal/rtmp/publish", streams_h_publish, .op = "rtmpOnPublish", .tag = "internal",
+          .summary = "nginx-rtmp on_publish (nginx only): 302 to the origin app for a good key, 403 unknown key, 409 cannot go live",
+          .res = "-", .ok = 302, .errors = "403 404 409", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/publish_done", streams_h_publish_done, .op = "rtmpOnPublishDone", .tag = "internal",
+          .summary = "nginx-rtmp on_publish_done (nginx only): the encoder left; the session waits for the reconnect grace",
+          .res = "-", .ok = 200, .errors = "404", .flags = VZ_RAW_BODY, .query = hook_query, .max_body = 8192),
+  VZ_POST("/internal/rtmp/update", streams_h_update, .op = "rtmpOnUpdate", .tag = "internal",
+          .summary = "nginx-rtmp on_update (nginx only), every 5 s: 403 disconnects a rotated key or an ended stream",
+          .res = "-", .ok = 200, .errors = "403 404", .flags = VZ_RAW_BODY | VZ_NO_LOG, .query = hook_query, .max_body = 8192),
   { 0 },
 };

@@ -46,8 +46,7 @@ static int streams_init(void) {
              streams_conf.hls_port);
   size_t n = strlen(streams_conf.hls_base);
   if (n && streams_conf.hls_base[n - 1] == '/') streams_conf.hls_base[n - 1] = 0;
-  /* nginx-rtmp's hooks: a second table, kept beside the code that answers them */
-  return vz_routes_add(streams_hook_routes) < 0 ? -1 : 0;
+  return 0;
 }
 
 static int streams_start(void) { return streams_ingest_start(); }
@@ -55,10 +54,11 @@ static void streams_stop(void) { streams_ingest_stop(); }
 
 const vz_service streams_service = {
   .name = "streams",
-  .about = "Live streams: create, go live over RTMP, watch, end, recordings",
+  .about = "Live streams: planning, going live over RTMP (nginx-rtmp hooks) or Agora, discovery feeds, replays",
   .opts = streams_opts,
   .routes = streams_routes,
   .queues = streams_queues,
+  .on = streams_on,
   .init = streams_init,
   .start = streams_start,
   .stop = streams_stop,

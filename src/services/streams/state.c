@@ -74,7 +74,7 @@ int streams_by_client(vz_db *db, const char *client, int64_t *id) {
 
 #define INFO_COLS "s.id, s.host_id, s.status, s.visibility, s.category_id, s.scheduled_at, s.started_at," \
                   " s.ended_at, s.viewers, s.peak_viewers, s.title," \
-                  " (SELECT ss.id FROM stream_sessions ss WHERE ss.stream_id = s.id AND ss.ended_at IS NULL)"
+                  " (SELECT ss.id FROM stream_sessions ss WHERE ss.stream_id = s.id AND ss.ended_at IS NULL), s.thumbnail_media_id"
 
 static int info_of(vz_db *db, const char *sql, int64_t arg, streams_info *out) {
   vz_stmt *st = NULL;
@@ -95,6 +95,7 @@ static int info_of(vz_db *db, const char *sql, int64_t arg, streams_info *out) {
     const char *t = db_col_text(st, 10);
     snprintf(out->title, sizeof out->title, "%s", t ? t : "");
     out->session_id = db_col_is_null(st, 11) ? 0 : db_col_int(st, 11);
+    out->thumbnail_media_id = db_col_is_null(st, 12) ? 0 : db_col_int(st, 12);
   }
   db_finalize(st);
   return rc < 0 ? rc : rc == DB_ROW ? 0 : STREAMS_ENOTFOUND;
@@ -292,3 +293,27 @@ fail:
   snprintf(err, n, "ending stream %lld after the grace failed (%d)", (long long)id, rc);
   return -1;
 }
+
+/* ---- other services' events -------------------------------------------------------------- */
+
+/* An account deleted or suspended: its live stream ends now (the encoder is cut off) and
+ * its planned ones are cancelled, in the same transaction as the change. */
+static int host_gone(vz_db *db, int64_t uid) {
+  streams_info si;
+  int rc = streams_live_of_host(db, uid, &si);
+  if (rc == 0) rc = streams_end(db, si.id, "admin");
+  if (rc < 0 && rc != STREAMS_ENOTFOUND && rc != STREAMS_ECONFLICT) return rc;
+  int64_t now = db_now_ms();
+  rc = db_run(db, NULL, "UPDATE streams SET status = 'cancelled', feed_pos = $2, updated_at = $2"
+              " WHERE host_id = $1 AND status = 'scheduled'", "ii", uid, now);
+  return rc < 0 ? rc : 0;
+}
+
+static int on_user_deleted(vz_db *db, const vz_event *ev) { return host_gone(db, ev->user_deleted.user_id); }
+static int on_user_suspended(vz_db *db, const vz_event *ev) { return host_gone(db, ev->user_suspended.user_id); }
+
+const vz_subscription streams_on[] = {
+  { VZ_EV_USER_DELETED, on_user_deleted, VZ_EV_IN_TX },
+  { VZ_EV_USER_SUSPENDED, on_user_suspended, VZ_EV_IN_TX },
+  { 0 },
+};

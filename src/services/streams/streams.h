@@ -34,6 +34,7 @@ typedef struct streams_info {
   int64_t scheduled_at, started_at, ended_at; /* unix ms; 0: not yet */
   int64_t session_id;       /* the open session while live; 0 otherwise */
   int64_t viewers, peak_viewers;
+  int64_t thumbnail_media_id; /* the chosen thumbnail (media.h), 0: none */
   char title[421];          /* up to 140 characters of UTF-8 */
 } streams_info;
 

@@ -14,6 +14,7 @@
 #include "db/db.h"
 #include "services/audit/audit.h"
 #include "services/auth/auth.h"
+#include "services/media/media.h"
 #include "services/auth/password.h"
 #include "services/users/internal.h"
 
@@ -288,10 +289,18 @@ dberr:
 static int users_on_deleted(vz_db *db, const vz_event *ev) {
   int64_t uid = ev->user_deleted.user_id;
   int rc;
+  vz_stmt *st = NULL;
+  /* the avatar claimed through the upload flow: released in this transaction (media's
+   * job deletes its files once the deletion committed) */
+  rc = db_run(db, &st, "SELECT avatar_media_id FROM users WHERE id = $1", "i", uid);
+  int64_t avatar_media = rc == DB_ROW && !db_col_is_null(st, 0) ? db_col_int(st, 0) : 0;
+  db_finalize(st);
+  if (rc < 0) return rc;
+  if (avatar_media && (rc = media_release(db, avatar_media)) < 0) return rc;
   if ((rc = db_run(db, NULL,
                    "UPDATE users SET email = NULL, email_lower = NULL, email_verified = 0,"
                    " phone = NULL, phone_verified = 0, password_hash = NULL, handle = NULL,"
-                   " handle_lower = NULL, display_name = $1, bio = '', avatar_key = NULL,"
+                   " handle_lower = NULL, display_name = $1, bio = '', avatar_key = NULL, avatar_media_id = NULL,"
                    " links = '[]', totp_secret = NULL, totp_enabled = 0, followers_count = 0,"
                    " following_count = 0, suspended_at = NULL, suspended_until = NULL WHERE id = $2",
                    "si", "Deleted user", uid)) < 0 ||

@@ -2,7 +2,10 @@
  * image/png or image/webp) or multipart/form-data with a part named "avatar" (browser
  * forms). The declared type is not trusted: magic bytes decide, and anything else is
  * refused. The file is stored under a fresh random key (media_new_key), the profile
- * points at it, and the previous file is deleted after the row changed. */
+ * points at it, and the previous file is deleted after the row changed.
+ * This is the legacy path, kept for existing clients: new clients upload through
+ * POST /v1/uploads (purpose avatar) and set it with PATCH /v1/me {avatar_upload_id},
+ * which gets EXIF stripped, resized variants and CDN URLs (routes.c, me_avatar_tx). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,6 +58,16 @@ static int multipart_avatar_or_fail(vz_req *req, const char *ctype, const char *
   return -1;
 }
 
+typedef struct avatar_swap { vz_req *req; const char *key; int64_t old_media; } avatar_swap;
+
+static int avatar_swap_tx(vz_db *db, void *arg) {
+  avatar_swap *sw = arg;
+  int rc = db_run(db, NULL, "UPDATE users SET avatar_key = $1, avatar_media_id = NULL, updated_at = $2"
+                  " WHERE id = $3 AND deleted_at IS NULL", "sii", sw->key, db_now_ms(), sw->req->user_id);
+  if (rc >= 0 && sw->old_media) rc = media_release(db, sw->old_media);
+  return rc < 0 ? rc : 0;
+}
+
 int users_h_avatar_put(vz_req *req) {
   const char *ctype = vz_req_header(req, "Content-Type");
   const char *img = req->body;
@@ -75,14 +88,18 @@ int users_h_avatar_put(vz_req *req) {
   /* the old key, to delete its file once the row points at the new one */
   vz_stmt *st = NULL;
   char old[128] = "";
-  int rc = db_run(req->db, &st, "SELECT avatar_key FROM users WHERE id = $1", "i", req->user_id);
+  int64_t old_media = 0;
+  int rc = db_run(req->db, &st, "SELECT avatar_key, avatar_media_id FROM users WHERE id = $1", "i", req->user_id);
   if (rc == DB_ROW && !db_col_is_null(st, 0)) {
     size_t n = strlen(db_col_text(st, 0));
     if (n < sizeof old) memcpy(old, db_col_text(st, 0), n + 1);
   }
+  if (rc == DB_ROW && !db_col_is_null(st, 1)) old_media = db_col_int(st, 1);
   if (st) db_finalize(st);
-  if (rc >= 0) rc = db_run(req->db, NULL, "UPDATE users SET avatar_key = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL",
-                           "sii", key, db_now_ms(), req->user_id);
+  /* an avatar claimed through PATCH /v1/me {avatar_upload_id} is replaced too: the row and
+   * the release (media's delete job is queued in it) commit together */
+  avatar_swap sw = { req, key, old_media };
+  if (rc >= 0) rc = db_tx(req->db, avatar_swap_tx, &sw);
   if (rc < 0) {
     media_delete(key);
     return vz_fail_db(req, rc);

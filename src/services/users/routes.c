@@ -16,9 +16,20 @@
 #include "services/users/internal.h"
 
 #define PROFILE_COLS "id, handle, display_name, bio, avatar_key, links, followers_count," \
-  " following_count, created_at, role, email, email_verified, totp_enabled, phone, phone_verified"
+  " following_count, created_at, role, email, email_verified, totp_enabled, phone, phone_verified, avatar_media_id"
 
-static json_t *profile_json(vz_stmt *st, int self) {
+/* The avatar of a profile: a claimed media (PATCH /v1/me {avatar_upload_id}) gives
+ * avatar_url = its 480 px WebP once ready (null while the image job runs) and "avatar" =
+ * the media with every variant; the legacy file (PUT /v1/me/avatar) gives its route. */
+static json_t *avatar_url_json(vz_db *db, vz_stmt *st) {
+  if (!db_col_is_null(st, 15)) {
+    char url[2048];
+    return media_url(db, db_col_int(st, 15), 480, "webp", url, sizeof url) ? json_null() : json_string(url);
+  }
+  return db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4));
+}
+
+static json_t *profile_json(vz_db *db, vz_stmt *st, int self) {
   json_error_t je;
   const char *lt = db_col_is_null(st, 5) ? "[]" : db_col_text(st, 5);
   json_t *links = vz_json_loadb(lt, strlen(lt), 0, &je, NULL);
@@ -27,10 +38,14 @@ static json_t *profile_json(vz_stmt *st, int self) {
       "id", vz_json_id(db_col_int(st, 0)),
       "handle", db_col_is_null(st, 1) ? json_null() : json_string(db_col_text(st, 1)),
       "display_name", db_col_text(st, 2), "bio", db_col_text(st, 3),
-      "avatar_url", db_col_is_null(st, 4) ? json_null() : json_sprintf("/v1/media/%s", db_col_text(st, 4)),
+      "avatar_url", avatar_url_json(db, st),
       "links", links,
       "followers_count", (json_int_t)db_col_int(st, 6), "following_count", (json_int_t)db_col_int(st, 7),
       "created_at", vz_json_time(db_col_int(st, 8)));
+  if (o && !db_col_is_null(st, 15)) {
+    json_t *m = media_json(db, db_col_int(st, 15));
+    if (m) json_object_set_new(o, "avatar", m);
+  }
   if (o && self) { /* all or nothing: a profile missing "role" would be a wrong 200 */
     json_t *more = json_pack("{s:s, s:s?, s:b, s:b, s:s?, s:b}", "role", db_col_text(st, 9),
         "email", db_col_is_null(st, 10) ? NULL : db_col_text(st, 10), "email_verified", (int)db_col_int(st, 11),
@@ -68,7 +83,7 @@ static int show(vz_req *req, int64_t id, int self) {
   if (blocked < 0) return vz_fail_db(req, blocked);
   if (blocked) return vz_fail(req, 404, "not_found", "id", "no such user");
   int rc = db_run(req->db, &st, "SELECT " PROFILE_COLS " FROM users WHERE id = $1 AND deleted_at IS NULL", "i", id);
-  json_t *item = rc == DB_ROW ? profile_json(st, self) : NULL;
+  json_t *item = rc == DB_ROW ? profile_json(req->db, st, self) : NULL;
   if (st) db_finalize(st);
   if (rc < 0) return vz_fail_db(req, rc);
   if (rc != DB_ROW) return vz_fail(req, 404, "not_found", "id", "no such user");
@@ -84,7 +99,46 @@ static int h_user(vz_req *req) {
   return show(req, id, id == req->user_id);
 }
 
-typedef struct me_patch { vz_req *req; const char *handle, *handle_lower, *links; } me_patch;
+typedef struct me_patch {
+  vz_req *req;
+  const char *handle, *handle_lower, *links;
+  int avatar_set;          /* avatar_upload_id was sent (an id, or null to remove the avatar) */
+  int64_t avatar_upload;   /* 0 with avatar_set: remove */
+  char old_key[128];       /* the legacy avatar file replaced: deleted after the commit */
+} me_patch;
+
+/* The avatar part of PATCH /v1/me, in the profile's transaction: the upload is claimed
+ * (owner, purpose avatar, confirmed, not in use: media_claim) and the previous avatar
+ * media released (its files deleted by media's job after the commit), so a rolled-back
+ * update leaves both as they were. Answers 404 for an upload that is not the caller's
+ * (the same as an unknown id), 400 for another purpose, 409 unconfirmed / failed / in use. */
+static int me_avatar_tx(vz_db *db, me_patch *m) {
+  vz_req *req = m->req;
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "SELECT avatar_media_id, avatar_key FROM users WHERE id = $1", "i", req->user_id);
+  int64_t old_media = rc == DB_ROW && !db_col_is_null(st, 0) ? db_col_int(st, 0) : 0;
+  if (rc == DB_ROW && !db_col_is_null(st, 1)) snprintf(m->old_key, sizeof m->old_key, "%s", db_col_text(st, 1));
+  db_finalize(st);
+  if (rc < 0) return rc;
+  if (m->avatar_upload && m->avatar_upload == old_media) { m->old_key[0] = 0; return 0; } /* already the avatar */
+  int64_t mid = 0;
+  if (m->avatar_upload) {
+    char ref[48];
+    snprintf(ref, sizeof ref, "user:%lld:avatar", (long long)req->user_id);
+    rc = media_claim(db, m->avatar_upload, req->user_id, MEDIA_AVATAR, ref, &mid);
+    if (rc == MEDIA_ENOTFOUND) return vz_fail(req, 404, "not_found", "avatar_upload_id", "no such upload"), DB_EABORT;
+    if (rc == MEDIA_EPURPOSE || rc == MEDIA_ESTATE || rc == MEDIA_EINVAL)
+      return media_fail(req, rc, "avatar_upload_id"), DB_EABORT;
+    if (rc < 0) return rc;
+  }
+  rc = mid ? db_run(db, NULL, "UPDATE users SET avatar_media_id = $1, avatar_key = NULL WHERE id = $2", "ii", mid,
+                    req->user_id)
+           : db_run(db, NULL, "UPDATE users SET avatar_media_id = NULL, avatar_key = NULL WHERE id = $1", "i",
+                    req->user_id);
+  if (rc < 0) return rc;
+  if (old_media && (rc = media_release(db, old_media)) < 0) return rc;
+  return 0;
+}
 
 /* The profile is read back inside the transaction: a failed read undoes the update
  * instead of answering 5xx for a change that was made. */
@@ -92,7 +146,9 @@ static int me_update_tx(vz_db *db, void *p) {
   me_patch *m = p;
   vz_req *req = m->req;
   json_t *in = req->json;
-  int rc = db_run(db, NULL,
+  int rc;
+  if (m->avatar_set && (rc = me_avatar_tx(db, m)) < 0) return rc;
+  rc = db_run(db, NULL,
       "UPDATE users SET handle = coalesce($1, handle), handle_lower = coalesce($2, handle_lower),"
       " display_name = coalesce($3, display_name), bio = coalesce($4, bio), links = coalesce($5, links),"
       " updated_at = $6 WHERE id = $7",
@@ -122,7 +178,15 @@ static int h_me_update(vz_req *req) {
     return vz_fail(req, 500, "internal", NULL, "could not store the links");
   }
   m.links = lj;
-  vz_tx_or_fail(req, me_update_tx, &m); /* 200 with the profile, or the error */
+  json_t *av = json_object_get(in, "avatar_upload_id");
+  if (av) {
+    m.avatar_set = 1;
+    if (json_is_integer(av)) m.avatar_upload = json_integer_value(av);
+    else if (json_is_string(av) && vz_parse_id(json_string_value(av), &m.avatar_upload))
+      return vz_fail(req, 400, "invalid_argument", "avatar_upload_id", "avatar_upload_id must be an id");
+  }
+  /* 200 with the profile, or the error */
+  if (vz_tx_or_fail(req, me_update_tx, &m) >= 0 && m.old_key[0]) media_delete(m.old_key); /* after the commit */
   return req->status;
 }
 
@@ -267,6 +331,9 @@ static const vz_field me_in[] = {
   { "handle", VZ_STR, 0, 3, 30, 0 },
   { "bio", VZ_STR, 0, 0, 500, 0 },
   { "links", VZ_ARR, 0, 0, 10, 0, &link_in },
+  /* an upload of purpose avatar (POST /v1/uploads, confirmed): claimed as the avatar,
+   * the previous one released; null removes the avatar */
+  { "avatar_upload_id", VZ_ID, VZ_NULLABLE, 0, 0, 0 },
   { 0 } };
 
 static const vz_field search_query[] = {
@@ -302,8 +369,11 @@ vz_route users_routes[] = {
          .res = "MyProfile", .flags = VZ_AUTH),
   VZ_PATCH("/v1/me", h_me_update, .op = "updateMe",
            .summary = "Change the caller's profile; fields not sent are kept",
-           .desc = "409 conflict when the handle is taken, handle_reserved when it is reserved.", .res = "MyProfile",
-           .errors = "409", .body = me_in, RATE, .rate_per_min = 30),
+           .desc = "409 conflict when the handle is taken, handle_reserved when it is reserved. avatar_upload_id (an"
+                   " upload of purpose avatar, confirmed) sets the avatar: 404 when it is not the caller's, 400 for"
+                   " another purpose, 409 media_not_usable when unconfirmed, failed or in use; null removes the avatar."
+                   " PUT /v1/me/avatar is the legacy path.",
+           .res = "MyProfile", .errors = "404 409", .body = me_in, RATE, .rate_per_min = 30),
   VZ_DELETE("/v1/me", h_me_delete, .op = "deleteMe",
             .summary = "Delete the account (personal data removed, orders kept)", .res = "-", RATE,
             .rate_per_min = 10),
@@ -335,7 +405,10 @@ vz_route users_routes[] = {
   /* 2 MB of image plus room for multipart headers; the handler checks the image itself */
   VZ_PUT("/v1/me/avatar", users_h_avatar_put, .op = "putAvatar",
          .summary = "Upload an avatar: JPEG, PNG or WebP, 2 MB at most",
-         .desc = "The raw image, or multipart/form-data with the file in field avatar.", .res = "Avatar",
+         .desc = "Legacy path, kept for existing clients: the file is stored as sent (no variants, no EXIF stripping)."
+                 " New clients upload with POST /v1/uploads (purpose avatar) and set it with PATCH /v1/me"
+                 " {avatar_upload_id}. The raw image, or multipart/form-data with the file in field avatar.",
+         .res = "Avatar",
          .errors = "413 415", .flags = VZ_AUTH | VZ_RATE_USER | VZ_RAW_BODY, .max_body = USERS_AVATAR_MAX + 16384,
          .rate_per_min = 10),
   /* a retried submission (timeout, double tap) replays the first answer instead of a 409 */

@@ -5,6 +5,7 @@
 // `vidzo media migrate --to s3`, resumable, with a multipart upload.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +20,16 @@ const run = promisify(execFile);
 const BUCKET = 'vidzo-test';
 const BIN = process.env.VZ_TEST_BIN || 'build/debug/vidzo';
 
-async function withS3(fn) {
+// vhost: s3rver routes <bucket>.s3.<serviceEndpoint> by the Host header (its vhost
+// middleware), so with serviceEndpoint "localhost" the server is given the endpoint
+// http://s3.localhost:<port> and --s3-path-style=false: every request it makes goes to
+// vidzo-test.s3.localhost (libcurl resolves *.localhost to loopback itself, RFC 6761).
+// The SDK keeps reading path-style from 127.0.0.1: the same objects.
+async function withS3(fn, { vhost = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vidzo-s3rver-'));
   const port = await freePort();
-  const srv = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir });
+  const srv = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir,
+    ...(vhost ? { serviceEndpoint: 'localhost' } : {}) });
   await srv.run();
   const endpoint = `http://127.0.0.1:${port}`;
   // s3rver accepts only S3RVER/S3RVER; the SDK's default checksums corrupt streamed
@@ -31,14 +38,29 @@ async function withS3(fn) {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   const s3 = { endpoint, port, sdk, srv, dir, stopped: false,
-    args: ['--media-backend', 's3', '--s3-endpoint', endpoint, '--s3-bucket', BUCKET, '--s3-access-key', 'S3RVER',
-      '--s3-secret-key', 'S3RVER', '--job-workers', '1'],
+    args: ['--media-backend', 's3', '--s3-endpoint', vhost ? `http://s3.localhost:${port}` : endpoint, '--s3-bucket', BUCKET,
+      '--s3-access-key', 'S3RVER', '--s3-secret-key', 'S3RVER', '--job-workers', '1', ...(vhost ? ['--s3-path-style=false'] : [])],
     read: async (Key) => Buffer.from(await (await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body.transformToByteArray()) };
   try { await fn(s3); } finally {
     if (!s3.stopped) await srv.close();
     sdk.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// A request to a *.localhost URL: Node's resolver does not know those names, so the
+// connection goes to 127.0.0.1 while the Host header stays the URL's (what s3rver routes on).
+function loopback(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const lookup = (h, o, cb) => (o && o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4));
+    const req = http.request(url, { method, headers, lookup }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const sign = async (args) => JSON.parse((await run(BIN, ['media', 'sign', '--log-level', 'error', ...args])).stdout);
@@ -157,6 +179,76 @@ export default [
         assert.equal(s.variants, undefined);
       });
     });
+  } },
+  { name: 's3: the store down through the image job\'s last retry: failed (processing_failed), never ready, not claimable', timeout: 90000, fn: async () => {
+    // The job must meet the store down: a first server confirms without job workers
+    // (the job waits in the queue), then a second one on the same database works it
+    // with s3rver stopped: 5 attempts (1+2+4+8 s of backoff), then a terminal state.
+    await withS3(async (s3) => {
+      const own = mkdtempSync(join(tmpdir(), 'vidzo-lastretry-'));
+      const same = ['--db', `sqlite:${own}/vidzo.db`, '--data-dir', own];
+      try {
+        let u, up;
+        await withServer({ args: [...s3.args, '--job-workers', '0', ...same] }, async ({ url }) => {
+          u = await newUser('ms3r', { base: url, dataDir: own });
+          const { png } = corpus();
+          up = await newUpload(u.token, png, { type: 'image/png', purpose: 'avatar', base: url });
+          assert.equal((await putBytes(up, png)).status, 200);
+          const c = expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { base: url, token: u.token }), 202);
+          assert.equal(c.json.data.status, 'processing');
+        });
+        await s3.srv.close();
+        s3.stopped = true;
+        await withServer({ args: [...s3.args, '--job-workers', '1', ...same] }, async ({ url, log }) => {
+          const m = await settled(u.token, up.id, { base: url, ms: 60000 });
+          assert.equal(m.status, 'failed', JSON.stringify(m));
+          assert.equal(m.reason, 'processing_failed');
+          assert.match(m.error, /upload it again/);
+          assert.equal(m.variants, undefined);
+          assert.match(log(), /media image given up after its last attempt/);
+          // terminal: it stays failed, and no service can take it (409, not a silent success)
+          expectError(await api('PATCH', '/v1/me', { base: url, token: u.token, body: { avatar_upload_id: up.id } }), 409,
+            'media_not_usable', 'avatar_upload_id');
+          const again = expectStatus(await api('GET', `/v1/uploads/${up.id}`, { base: url, token: u.token }), 200).json.data;
+          assert.equal(again.status, 'failed');
+          const me = expectStatus(await api('GET', '/v1/me', { base: url, token: u.token }), 200).json.data;
+          assert.equal(me.avatar_url, null);
+          assert.equal(me.avatar, undefined);
+        });
+      } finally { rmSync(own, { recursive: true, force: true }); }
+    });
+  } },
+  { name: 's3: virtual-host addressing against a live s3rver: presigned PUT, confirm, variants, redirect, all by Host', timeout: 60000, fn: async () => {
+    await withS3(async (s3) => {
+      await withServer({ args: s3.args }, async ({ url, dir }) => {
+        const u = await newUser('ms3v', { base: url, dataDir: dir });
+        const { jpeg } = corpus();
+        const up = await newUpload(u.token, jpeg, { base: url });
+        const put = new URL(up.upload.url);
+        assert.equal(put.host, `${BUCKET}.s3.localhost:${s3.port}`); // the bucket is in the host
+        assert.match(put.pathname, /^\/up-[0-9a-f]+\.bin$/);
+        const r = await loopback(up.upload.url, { method: 'PUT', body: jpeg,
+          headers: { 'content-type': 'image/jpeg', 'content-length': jpeg.length } });
+        assert.equal(r.status, 200, r.body.toString());
+        // s3rver stored it in the bucket named by the Host: the SDK finds it path-style
+        assert.deepEqual(await s3.read(put.pathname.slice(1)), jpeg);
+        // the server's HEAD, ranged GET, the job's GET, PUTs and DELETE all go by Host too
+        expectStatus(await api('POST', `/v1/uploads/${up.id}/confirm`, { base: url, token: u.token }), 202);
+        const m = await settled(u.token, up.id, { base: url });
+        assert.equal(m.status, 'ready', JSON.stringify(m));
+        const v = new URL(m.variants['480'].webp);
+        assert.equal(v.host, `${BUCKET}.s3.localhost:${s3.port}`);
+        const got = await loopback(v.href);
+        assert.equal(got.status, 200);
+        assert.equal(dims(got.body).w, 480);
+        assert.deepEqual(got.body, await s3.read(v.pathname.slice(1)));
+        await assert.rejects(s3.read(put.pathname.slice(1))); // the original was deleted
+        // GET /v1/media/:key on S3 redirects to the virtual-host URL
+        const redirect = await fetch(`${url}/v1/media${v.pathname}`, { redirect: 'manual' });
+        assert.equal(redirect.status, 301);
+        assert.equal(redirect.headers.get('location'), v.href);
+      });
+    }, { vhost: true });
   } },
   { name: 's3: vidzo media migrate --to s3 copies every object (multipart when large), resumes, and the SDK reads them', timeout: 90000, fn: async () => {
     await withS3(async (s3) => {

@@ -132,9 +132,11 @@ export default [
       expectError(await api('POST', `/v1/uploads/${up.id}/confirm`, { token: u.token }), 400, 'invalid_argument', 'content_type');
       const s = expectStatus(await api('GET', `/v1/uploads/${up.id}`, { token: u.token }), 200).json.data;
       assert.equal(s.status, 'failed');
+      assert.equal(s.reason, 'verification_failed');
     }
     const t = await ready(u, truncatedJpeg);
     assert.equal(t.status, 'failed');
+    assert.equal(t.reason, 'image_refused');
     assert.match(t.error, /damaged|truncated/);
     assert.equal(t.variants, undefined);
     const t0 = Date.now();
@@ -174,6 +176,40 @@ export default [
     assert.equal((await get(url, { range: 'bytes=0-1', 'if-range': etag })).status, 206);
     // originals are never served, whatever their name
     expectError(await api('GET', '/v1/media/up-00000000000000000000000000000000.bin'), 404);
+  } },
+  { name: 'uploads: DELETE /v1/uploads/:id removes an unclaimed upload (files by the job); others\' 404, claimed 409, no auth 401', timeout: 40000, fn: async () => {
+    const u = await newUser('mdu'), other = await newUser('mduo');
+    const m = await ready(u, corpus().png, { type: 'image/png' });
+    const url = m.variants['160'].webp;
+    assert.equal((await get(url)).status, 200);
+    expectError(await api('DELETE', `/v1/uploads/${m.id}`), 401);
+    expectError(await api('DELETE', `/v1/uploads/${m.id}`, { token: other.token }), 404, 'not_found');
+    expectError(await api('DELETE', '/v1/uploads/nope', { token: u.token }), 404);
+    expectStatus(await api('DELETE', `/v1/uploads/${m.id}`, { token: u.token }), 204);
+    expectError(await api('DELETE', `/v1/uploads/${m.id}`, { token: u.token }), 404, 'not_found'); // once
+    let st;
+    for (let i = 0; i < 60; i++) { st = (await get(url)).status; if (st === 404) break; await sleep(250); }
+    assert.equal(st, 404);
+    assert.equal(expectStatus(await api('GET', `/v1/uploads/${m.id}`, { token: u.token }), 200).json.data.status, 'released');
+    // a pending one: its one-time URL dies with it, and its bytes go
+    const { png } = corpus();
+    const p = await newUpload(u.token, png, { type: 'image/png' });
+    const ups = () => readdirSync(`${DATA_DIR}/media`).filter((f) => f.startsWith('up-'));
+    const before = new Set(ups());
+    assert.equal((await putBytes(p, png, { base: B })).status, 200);
+    const mine = ups().filter((f) => !before.has(f));
+    assert.equal(mine.length, 1);
+    const again = await newUpload(u.token, png, { type: 'image/png' });
+    expectStatus(await api('DELETE', `/v1/uploads/${again.id}`, { token: u.token }), 204);
+    assert.equal((await putBytes(again, png, { base: B })).status, 403);
+    expectStatus(await api('DELETE', `/v1/uploads/${p.id}`, { token: u.token }), 204);
+    for (let i = 0; i < 60 && ups().includes(mine[0]); i++) await sleep(250);
+    assert.ok(!ups().includes(mine[0]), 'the original of a deleted upload is removed');
+    expectError(await api('POST', `/v1/uploads/${p.id}/confirm`, { token: u.token }), 404);
+    // claimed by a service (here the avatar): 409, it is that service's to let go
+    const c = await ready(u, png, { type: 'image/png', purpose: 'avatar' });
+    expectStatus(await api('PATCH', '/v1/me', { token: u.token, body: { avatar_upload_id: c.id } }), 200);
+    expectError(await api('DELETE', `/v1/uploads/${c.id}`, { token: u.token }), 409, 'media_in_use');
   } },
   { name: 'uploads: deleting the account deletes the uploads no service holds', timeout: 40000, fn: async () => {
     const u = await newUser('mdel');

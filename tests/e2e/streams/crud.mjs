@@ -1,7 +1,8 @@
 // streams/crud.mjs: the stream object's life by the API: create (the ingest key shown
 // once), show, update, cancel, end, key rotation; only the host or an admin changes a
 // stream; followers-only streams stay hidden; every refusal in the error envelope.
-import { story, api, expectStatus, expectError, assert, newUser, asAdmin, unique } from '../lib.mjs';
+import { story, api, expectStatus, expectError, assert, newUser, asAdmin, unique, sleep, URL_BASE } from '../lib.mjs';
+import { corpus, newUpload, putBytes } from '../media/media_support.mjs';
 
 const inAnHour = () => new Date(Date.now() + 3600e3).toISOString();
 
@@ -39,7 +40,8 @@ story('stream writes: bad input 400 naming the field, 401 without a token, 403 f
   expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', tags: ['ok', 'no spaces!'] } }), 400, 'invalid_argument', 'tags');
   expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', tags: Array(11).fill('t') } }), 400, 'invalid_argument', 'tags');
   expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', category_id: '999999' } }), 400, 'invalid_argument', 'category_id');
-  expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', thumbnail_key: '../etc/passwd' } }), 400, 'invalid_argument', 'thumbnail_key');
+  expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', thumbnail_id: '../etc/passwd' } }), 400, 'invalid_argument', 'thumbnail_id');
+  expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', thumbnail_id: '123456789' } }), 400, 'invalid_argument', 'thumbnail_id');
   expectError(await api('POST', '/v1/streams', { token: t, body: { title: 'a', extra: 1 } }), 400, 'invalid_argument', 'extra');
   expectError(await api('POST', '/v1/streams', { body: { title: 'a' } }), 401, 'unauthenticated');
   const s = expectStatus(await api('POST', '/v1/streams', { token: t, body: { title: 'mine' } }), 201).json.data;
@@ -101,4 +103,37 @@ story('followers-only streams: shown to the host, followers and admins; 404 and 
   assert.deepEqual(await feed(host.token), [s.id]);
   assert.deepEqual(await feed(undefined), []);
   assert.deepEqual(await feed(stranger.token), []);
+});
+
+story('a host who deletes the account or is suspended: planned streams are cancelled, a live one ends', async () => {
+  const admin = (await asAdmin()).token;
+  const a = await newUser('sd'), b = await newUser('ss');
+  const sa = expectStatus(await api('POST', '/v1/streams', { token: a.token, body: { title: 'gone soon' } }), 201).json.data;
+  const sb = expectStatus(await api('POST', '/v1/streams', { token: b.token, body: { title: 'suspended soon' } }), 201).json.data;
+  expectStatus(await api('DELETE', '/v1/me', { token: a.token }), 204);
+  assert.equal(expectStatus(await api('GET', `/v1/streams/${sa.id}`, { token: admin }), 200).json.data.status, 'cancelled');
+  expectStatus(await api('POST', `/v1/admin/users/${b.id}/suspend`, { token: admin, body: { reason: 'tests', hours: 1 } }), 200);
+  assert.equal(expectStatus(await api('GET', `/v1/streams/${sb.id}`, { token: admin }), 200).json.data.status, 'cancelled');
+});
+
+story('a chosen thumbnail is the host\'s stream_thumbnail upload, claimed by the stream; replacing it releases the old one', async () => {
+  const host = await newUser('st'), other = await newUser('so');
+  const up = async (u, purpose = 'stream_thumbnail') => {
+    const x = await newUpload(u.token, corpus().png, { purpose, type: 'image/png' });
+    assert.equal((await putBytes(x, corpus().png, { base: URL_BASE })).status < 300, true);
+    expectStatus(await api('POST', `/v1/uploads/${x.id}/confirm`, { token: u.token }), 202);
+    return x.id;
+  };
+  const a = await up(host), b = await up(host), theirs = await up(other), product = await up(host, 'product_image');
+  expectError(await api('POST', '/v1/streams', { token: host.token, body: { title: 'x', thumbnail_id: theirs } }), 400, 'invalid_argument', 'thumbnail_id');
+  expectError(await api('POST', '/v1/streams', { token: host.token, body: { title: 'x', thumbnail_id: product } }), 400, 'invalid_argument', 'thumbnail_id');
+  const s = expectStatus(await api('POST', '/v1/streams', { token: host.token, body: { title: 'with a picture', thumbnail_id: a } }), 201).json.data;
+  let url = s.thumbnail_url;
+  for (let i = 0; !url && i < 100; i++) { await sleep(100); url = (await api('GET', `/v1/streams/${s.id}`, { token: host.token })).json.data.thumbnail_url; }
+  assert.ok(url, 'the thumbnail URL appears once media has made its variants');
+  expectError(await api('POST', '/v1/streams', { token: host.token, body: { title: 'y', thumbnail_id: a } }), 409);
+  const u = expectStatus(await api('PATCH', `/v1/streams/${s.id}`, { token: host.token, body: { thumbnail_id: b } }), 200).json.data;
+  assert.equal(u.title, 'with a picture');
+  const cleared = expectStatus(await api('PATCH', `/v1/streams/${s.id}`, { token: host.token, body: { thumbnail_id: null } }), 200).json.data;
+  assert.equal(cleared.thumbnail_url, null);
 });

@@ -26,13 +26,13 @@ function encoder(p, key) {
   return { child, exited, stop: () => { child.kill('SIGKILL'); return exited; } };
 }
 
-async function waitFor(what, fn, ms = 15000) {
+async function waitFor(what, fn, ms = 15000, every = 250) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
     last = await fn();
     if (last) return last;
-    await sleep(250);
+    await sleep(every);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -145,6 +145,13 @@ story('nginx-rtmp killed: logged, restarted by the supervisor, in /readyz meanwh
     await waitFor('live', async () => (await show(url, s.id)).status === 'live');
     const pid = Number(readFileSync(`${dir}/streams/nginx.pid`, 'utf8'));
     process.kill(pid, 'SIGKILL');
+    // between the death and the restart (250 ms backoff) /readyz says why it is not ready
+    const down = await waitFor('/readyz to report nginx down', async () => {
+      const r = await api('GET', '/readyz', { base: url });
+      return r.status === 503 && r;
+    }, 3000, 10).catch(() => null);
+    assert.ok(down, '/readyz never showed the dead nginx');
+    assert.match(down.json.error.message, /nginx-rtmp is down \(killed by signal 9; 1 restarts\)/);
     await waitFor('the death in the log', async () => /nginx-rtmp died; restarting/.test(log()), 5000);
     await waitFor('a new nginx', async () => {
       try { const n = Number(readFileSync(`${dir}/streams/nginx.pid`, 'utf8')); return n && n !== pid && (await get(`http://127.0.0.1:${p.hls}/health`)).status === 200; } catch { return false; }
@@ -157,5 +164,23 @@ story('nginx-rtmp killed: logged, restarted by the supervisor, in /readyz meanwh
     const e2 = encoder(p, s2.stream_key);
     await waitFor('live again', async () => (await show(url, s2.id)).status === 'live');
     await e2.stop();
+  });
+}, { only: 'VZ_MEDIA', timeout: 90000 });
+
+story('--transcode: the HLS URL is a master playlist of the source and a 480p rendition, both advancing', async () => {
+  const p = ports();
+  await withServer({ args: [...rtmpArgs(p, 3), '--transcode', '--stream-thumbs=false'] }, async ({ url, dir }) => {
+    const host = await newUser('abr', { base: url, dataDir: dir });
+    const s = expectStatus(await api('POST', '/v1/streams', { base: url, token: host.token, body: { title: 'abr' } }), 201).json.data;
+    const enc = encoder(p, s.stream_key);
+    const live = await waitFor('live', async () => { const x = await show(url, s.id); return x.status === 'live' && x; });
+    assert.equal(live.hls_url, `http://127.0.0.1:${p.hls}/abr/${s.id}.m3u8`);
+    const master = await waitFor('the master playlist', async () => { const r = await get(live.hls_url); return r.status === 200 && r.text; }, 20000);
+    const variants = [...master.matchAll(/^(\S+\.m3u8)$/gm)].map((m) => m[1]);
+    assert.deepEqual(variants, [`${s.id}_src/index.m3u8`, `${s.id}_480p/index.m3u8`]);
+    assert.match(master, /BANDWIDTH=3000000[\s\S]*BANDWIDTH=900000/);
+    for (const v of variants)
+      await waitFor(`segments in ${v}`, async () => /#EXTINF/.test((await get(`http://127.0.0.1:${p.hls}/abr/${v}`)).text), 20000);
+    await enc.stop();
   });
 }, { only: 'VZ_MEDIA', timeout: 90000 });

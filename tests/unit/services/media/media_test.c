@@ -76,6 +76,20 @@ static void claim_body(vz_db *db, const char *url, int *vz_failed) {
   CHECK_EQ_INT(media_claim(db, p, 7, "product_image", "product:1", &mid), MEDIA_ESTATE);
   CHECK_EQ_INT(media_claim(db, f, 7, "product_image", "product:1", &mid), MEDIA_ESTATE);
   CHECK_EQ_INT(media_claim(db, 12345, 7, "product_image", "product:1", &mid), MEDIA_ENOTFOUND);
+  /* failed is terminal and says why: the reason code (older rows without one: image_refused) */
+  db_run(db, NULL, "UPDATE media SET reason = 'processing_failed', error = 'x' WHERE id = $1", "i", f);
+  json_t *fj = media_json(db, f);
+  CHECK(fj);
+  CHECK_EQ_STR(json_string_value(json_object_get(fj, "status")), "failed");
+  CHECK_EQ_STR(json_string_value(json_object_get(fj, "reason")), "processing_failed");
+  CHECK(!json_object_get(fj, "variants"));
+  json_decref(fj);
+  db_run(db, NULL, "UPDATE media SET reason = NULL WHERE id = $1", "i", f);
+  fj = media_json(db, f);
+  CHECK_EQ_STR(json_string_value(json_object_get(fj, "reason")), "image_refused");
+  json_decref(fj);
+  char fu[256];
+  CHECK_EQ_INT(media_url(db, f, 480, "webp", fu, sizeof fu), MEDIA_ESTATE); /* never served */
   /* a claim rolled back with its transaction leaves the upload claimable */
   CHECK_EQ_INT(db_begin(db), 0);
   CHECK_EQ_INT(media_claim(db, a, 7, "product_image", "product:1", &mid), 0);
