@@ -65,7 +65,7 @@ async function checkoutRun(s, bs, stock, mode) {
 async function searchRun(total, conc) {
   const qs = ['sort=newest', 'sort=price_asc&currency=EUR&min_price=1000&max_price=2000', 'q=koala', 'q=mug%20blue&sort=popular',
     'category_id=1&sort=price_desc', 'in_stock=true&sort=newest', 'q=lamp&in_stock=true', 'seller_id=2&sort=newest',
-    'q=number%20777777', 'sort=popular'];
+    'q=number%20777777', 'sort=popular', 'q=koala&sort=price_asc', 'q=number&sort=price_desc'];
   const ms = [], per = new Map(qs.map((q) => [q, []]));
   let i = 0, bad = 0;
   const worker = async () => {

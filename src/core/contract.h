@@ -15,8 +15,8 @@
  * run fails when the generated contract's fingerprint is not VZ_API_FINGERPRINT, and says
  * what to bump: the minor for additions, the major for anything a client may rely on
  * that changed or went away. Then set the fingerprint it prints. */
-#define VZ_API_VERSION "1.6.0"
-#define VZ_API_FINGERPRINT "1b37682c3176"
+#define VZ_API_VERSION "1.7.0"
+#define VZ_API_FINGERPRINT "50370b346e23"
 
 /* The schemas.json files, embedded at build time (scripts/embed-schemas.sh). */
 typedef struct vz_schema_file { const char *path, *json; } vz_schema_file;

@@ -13,9 +13,11 @@
 #include "services/analytics/analytics.h"
 #include "services/chat/chat_int.h"
 #include "services/chat/fold.h"
+#include "services/orders/orders.h"
 #include "services/users/users.h"
 
 #define MAX_HIDDEN 1000
+#define CHAT_TOP_BUYERS 3 /* issue 19: "top buyer" badge for the host's best 3 buyers */
 
 /* chat:join {stream_id}: anyone may join a public live or ended stream's chat (read);
  * a followers-only stream needs a follower (or the host, a moderator). Banned users are
@@ -94,7 +96,11 @@ static json_t *author_json(vz_db *db, int64_t uid, const chat_stream *s, int mod
   else if (mod) json_array_append_new(badges, json_string("moderator"));
   if (b.role == VZ_R_ADMIN || b.role == VZ_R_MODERATOR) json_array_append_new(badges, json_string("staff"));
   if (b.role == VZ_R_SELLER) json_array_append_new(badges, json_string("seller"));
-  /* "top_buyer" needs the orders service (issue 20); added when it can say. */
+  /* one of the host's CHAT_TOP_BUYERS best buyers (orders.h: a cached ranking, so this
+   * costs one cache read per message) */
+  int top = uid == s->host_id ? 0 : orders_top_buyer(db, s->host_id, uid, CHAT_TOP_BUYERS);
+  if (top < 0) { json_decref(badges); *rc = top; return NULL; }
+  if (top) json_array_append_new(badges, json_string("top_buyer"));
   return json_pack("{s:o,s:s,s:s,s:o}", "id", vz_json_id(uid), "handle", b.handle, "display_name", b.display_name,
                    "badges", badges);
 }

@@ -265,6 +265,13 @@ static int move_order(vz_db *db, ord_move *m) {
 int orders_mark_paid(vz_db *db, int64_t order_id) {
   ord_move m = { .order_id = order_id, .actor = ORD_BY_SYSTEM, .to = ORD_PAID };
   int rc = move_order(db, &m);
+  if (rc == 1) { /* a new purchase ranks at the seller's next chat message (top_buyers.c) */
+    vz_stmt *st = NULL;
+    int r = db_run(db, &st, "SELECT seller_id FROM orders WHERE id = $1", "i", order_id);
+    if (r == DB_ROW) orders_top_buyers_forget(db_col_int(st, 0));
+    db_finalize(st);
+    if (r < 0) return r;
+  }
   return rc == DB_EABORT ? 0 : rc;
 }
 

@@ -34,5 +34,14 @@ int orders_get(vz_db *db, int64_t order_id, orders_summary *out); /* DB_ROW, DB_
  * be refunded), <0 db.h. */
 int orders_mark_paid(vz_db *db, int64_t order_id);
 
+/* Chat's top_buyer badge: 1 when user_id is among the first n (at most ORDERS_TOP_MAX)
+ * buyers of seller_id by net paid spend (total - refunded; ranked per currency, the best
+ * rank counts), 0 not, <0 db.h. Cheap on every call: the seller's ranking is cached for
+ * a minute, and a miss is one indexed GROUP BY (top_buyers.c says what may lag). */
+#define ORDERS_TOP_MAX 20
+int orders_top_buyer(vz_db *db, int64_t seller_id, int64_t user_id, int n);
+/* Drops seller_id's cached ranking (orders_mark_paid calls it). */
+void orders_top_buyers_forget(int64_t seller_id);
+
 extern const struct vz_service orders_service;
 #endif

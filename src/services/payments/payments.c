@@ -257,6 +257,23 @@ static int refund_failed(vz_db *db, int64_t refund_id, const char *why) {
   return rc < 0 ? rc : 0;
 }
 
+/* The buyer approved (PayPal): the row becomes 'approved' and the capture job is queued,
+ * in the caller's transaction. The job captures only 'approved' rows, so whoever learns
+ * of the approval (its webhook, or reconciliation's lookup when the webhook was lost)
+ * must do both; the job's key ("capture-<id>") queues it once per payment, and the
+ * capture's PayPal-Request-Id makes a repeat the same capture. 1 if the row moved now,
+ * 0 if it was approved (or past) already, <0 db.h. */
+static int pay_approved(vz_db *db, int64_t payment_id) {
+  vz_stmt *st = NULL;
+  int rc = db_run(db, &st, "UPDATE payments SET status = 'approved', updated_at = $2 WHERE id = $1"
+                  " AND status IN ('creating', 'pending', 'requires_action')", "ii", payment_id, db_now_ms());
+  int n = rc >= 0 ? db_changes(st) : 0;
+  db_finalize(st);
+  if (rc < 0) return rc;
+  if ((rc = enqueue(db, "payments.capture", "payment_id", payment_id, "capture")) < 0) return rc;
+  return n > 0;
+}
+
 /* ---- events ------------------------------------------------------------------------------------ */
 
 typedef struct apply_ctx {
@@ -317,9 +334,7 @@ static int apply_tx(vz_db *db, void *ctx) {
     if (!pid) outcome = "unknown_payment";
     break;
   case PAY_EV_APPROVED:
-    if (pid && (rc = db_run(db, NULL, "UPDATE payments SET status = 'approved', updated_at = $2 WHERE id = $1"
-                            " AND status IN ('creating', 'pending', 'requires_action')", "ii", pid, db_now_ms())) < 0) return rc;
-    if (pid && (rc = enqueue(db, "payments.capture", "payment_id", pid, "capture")) < 0) return rc;
+    if (pid && (rc = pay_approved(db, pid)) < 0) return rc;
     if (!pid) outcome = "unknown_payment";
     break;
   case PAY_EV_REFUNDED:
@@ -462,7 +477,8 @@ static int store_tx(vz_db *db, void *ctx) {
   const pay_create_res *r = c->res;
   vz_stmt *st = NULL;
   const char *status = r->status == PAY_ST_SUCCEEDED ? "pending" : status_name(r->status);
-  int rc = db_run(db, &st, "UPDATE payments SET provider_payment_id = $2, status = $3, client_secret = $4, approval_url = $5,"
+  /* an answer without an id (never expected) must not store "" over an id a webhook set */
+  int rc = db_run(db, &st, "UPDATE payments SET provider_payment_id = coalesce(nullif($2, ''), provider_payment_id), status = $3, client_secret = $4, approval_url = $5,"
                   " updated_at = $6 WHERE id = $1 AND status = 'creating'", "issssi", c->id, r->provider_payment_id, status,
                   r->client_secret[0] ? r->client_secret : NULL, r->approval_url[0] ? r->approval_url : NULL, db_now_ms());
   db_finalize(st);
@@ -661,6 +677,14 @@ static int settle_tx(vz_db *db, void *ctx) {
   return rc < 0 ? rc : n;
 }
 
+typedef struct approve_ctx { int64_t id; int moved; } approve_ctx;
+static int approve_tx(vz_db *db, void *ctx) {
+  approve_ctx *a = ctx;
+  int rc = pay_approved(db, a->id);
+  a->moved = rc > 0;
+  return rc < 0 ? rc : 0;
+}
+
 int pay_reconcile(vz_db *db, int64_t min_age_ms, int *fixed) {
   *fixed = 0;
   vz_stmt *st = NULL;
@@ -694,7 +718,15 @@ int pay_reconcile(vz_db *db, int64_t min_age_ms, int *fixed) {
     pay_lookup_res l;
     if (p->lookup(rows[i].ppid, &l, &e) != PAY_OK) continue;
     if (l.status == PAY_ST_APPROVED && p->needs_capture) {
-      rc = enqueue(db, "payments.capture", "payment_id", rows[i].id, "capture");
+      /* the approval webhook was lost: mark it approved as the webhook would have, or the
+       * capture job (which captures 'approved' rows only) would do nothing */
+      approve_ctx a = { rows[i].id, 0 };
+      int r = db_tx(db, approve_tx, &a);
+      if (r < 0) rc = r;
+      else if (a.moved) {
+        (*fixed)++;
+        vz_log_info("reconciliation found an approval the webhook never brought", "provider", p->name);
+      }
       continue;
     }
     if (l.status != PAY_ST_SUCCEEDED && l.status != PAY_ST_FAILED && l.status != PAY_ST_CANCELED) continue;

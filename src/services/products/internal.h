@@ -15,6 +15,7 @@ static inline int jpush(json_t *a, json_t *v) { return json_array_append_new(a, 
 
 /* --products-auto-approve: none | trusted | all */
 extern char products_auto_approve[16];
+extern int products_search_max_matches; /* --product-search-max-matches (search.c) */
 
 /* A statement built piece by piece with numbered parameters (search filters). */
 typedef struct prod_qb {

@@ -8,8 +8,11 @@
 #include "services/products/products.h"
 
 char products_auto_approve[16] = "trusted";
+int products_search_max_matches = 5000;
 
 static const vz_opt products_opts[] = {
+  VZ_OPT("product-search-max-matches", "VIDZO_PRODUCT_SEARCH_MAX_MATCHES", VZ_OPT_INT, products_search_max_matches, 1, 1000000,
+         "text search sorted by price or popularity ranks at most this many matches, the newest (5000)"),
   VZ_OPT("products-auto-approve", "VIDZO_PRODUCTS_AUTO_APPROVE", VZ_OPT_STR, products_auto_approve, 0, 0,
          "submitted products skip admin review: none, trusted (sellers an admin marked trusted) or all (trusted)"),
   { 0 },

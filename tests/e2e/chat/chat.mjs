@@ -160,3 +160,51 @@ story('order: messages sent back to back without waiting arrive and are stored i
     assert.deepEqual(got.map((m) => m.text), okd);
   } finally { closeAll(h, v); }
 });
+
+// top_buyer (issue 19): the host's best 3 buyers by net paid spend (orders.h's ranking).
+// An unpaid order counts nothing; a purchase shows at the next message (the paid order
+// drops the host's cached ranking); the host never wears it; another seller's buyer does not.
+story('badges: top_buyer for the host\'s three best paying buyers, from the next message after paying', async () => {
+  const { newSeller, newProduct, checkout, paySandbox } = await import('../market/market_lib.mjs');
+  const host = await newSeller('tbh');
+  const st = expectStatus(await api('POST', '/v1/streams', { token: host.token, body: { title: 'shop live', visibility: 'public' } }), 201).json.data;
+  expectStatus(await api('POST', `/v1/test/streams/${st.id}/live`, { token: host.token }), 200);
+  const other = await newSeller('tbo');
+  const buyers = [];
+  for (let i = 0; i < 5; i++) buyers.push(await newUser('tbb'));
+  const buy = async (seller, u, price, pay = true) => {
+    const p = await newProduct(seller, { price, stock: 5 });
+    const c = expectStatus(await checkout(u, [{ variant_id: p.variants[0].id, quantity: 1 }]), 201).json.data;
+    if (pay) await paySandbox(u, c.checkout_id);
+  };
+  const socks = [];
+  try {
+    const h = await sock(host.token);
+    socks.push(h);
+    await ok(h, 'chat:join', { stream_id: st.id });
+    const seen = collect(h, 'chat:message');
+    const say = async (u, text) => {
+      const s = u.s || (u.s = await sock(u.token));
+      if (!socks.includes(s)) { socks.push(s); await ok(s, 'chat:join', { stream_id: st.id }); }
+      const a = await ok(s, 'chat:send', { stream_id: st.id, text });
+      await until(() => seen.some((m) => m.id === a.id), 3000, text);
+      return seen.find((m) => m.id === a.id).author.badges;
+    };
+    const [a, b, c, d, e] = buyers;
+    // before anyone paid: no badge (and the empty ranking is now cached)
+    assert.deepEqual(await say(a, 'hi before buying'), []);
+    await buy(host, a, 4000);
+    assert.deepEqual(await say(a, 'bought!'), ['top_buyer']); // the cached ranking was dropped
+    await buy(host, b, 3000);
+    await buy(host, c, 2000);
+    await buy(host, d, 1000);                 // fourth: not in the top 3
+    await buy(host, e, 9000, false);          // unpaid: counts nothing
+    await buy(other, d, 50000);               // a big buyer of another seller only
+    for (const [u, want] of [[b, ['top_buyer']], [c, ['top_buyer']], [d, []], [e, []]])
+      assert.deepEqual(await say(u, `hello from ${u.handle}`), want, u.handle);
+    assert.deepEqual(await say(host, 'thanks all'), ['host', 'seller']);
+    // the badge is stored with the message: history shows it as sent
+    const hist = expectStatus(await api('GET', `/v1/streams/${st.id}/chat`, { token: host.token }), 200).json.data;
+    assert.ok(hist.some((m) => m.author.handle === a.handle && m.author.badges.includes('top_buyer')));
+  } finally { closeAll(...socks); }
+});

@@ -1,6 +1,7 @@
 // Products: a seller lists, admin reviews (or trusted sellers are auto-approved), buyers
 // search; another seller's product is 404; bad input names its field.
-import { api, asAdmin, assert, expectError, expectStatus, newUser, unique } from '../lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { api, asAdmin, assert, expectError, expectStatus, newUser, unique, withServer } from '../lib.mjs';
 import { ledgerOk, newProduct, newSeller, productBody, productImage } from './market_lib.mjs';
 
 export default [
@@ -157,5 +158,49 @@ export default [
     expectStatus(await api('DELETE', '/v1/cart', { token: again.access_token }), 204);
     assert.equal(expectStatus(await api('GET', '/v1/cart', { token: again.access_token }), 200).json.data.items.length, 0);
     expectError(await api('DELETE', '/v1/cart'), 401);
+  } },
+  // Text sorted by price or popularity ranks at most --product-search-max-matches matches,
+  // the newest (a bounded plan: docs/internals/market.md); exact below the cap, and the
+  // reply says when it cut (Search-Matches-Capped). Newest-first text is never capped.
+  { name: 'search: text sorted by price ranks the newest N matches, says so past the cap, pages by cursor', timeout: 60000, fn: async () => {
+    await withServer({ args: ['--dev', '--product-search-max-matches', '3'], env: { VIDZO_TOTP_OPTIONAL: '1' } }, async ({ url, dir }) => {
+      execFileSync(process.env.VZ_TEST_BIN, ['admin', 'create', '--email', 'a@own.test', '--password', 'Admin-pass-123456', '--if-missing',
+        '--db', `sqlite:${dir}/vidzo.db`, '--data-dir', dir, '--log-level', 'error'], { env: { ...process.env, VIDZO_PASSWORD_COST_FAST: '1' } });
+      const admin = expectStatus(await api('POST', '/v1/auth/signin', { base: url, body: { email: 'a@own.test', password: 'Admin-pass-123456' } }), 200).json.data;
+      const s = await newUser('cap', { base: url, dataDir: dir });
+      const app = expectStatus(await api('POST', '/v1/sellers/applications', { base: url, token: s.token, body: {
+        business_name: 'Cap', legal_name: 'Cap GmbH', country: 'DE', tax_id: 'DE123456789', address: 'Hauptstr. 1, Berlin', description: 'x' } }), 201).json.data;
+      expectStatus(await api('POST', `/v1/admin/sellers/applications/${app.id}/approve`, { base: url, token: admin.access_token }), 200);
+      expectStatus(await api('PUT', `/v1/admin/trusted-sellers/${s.id}`, { base: url, token: admin.access_token }), 200);
+      s.token = expectStatus(await api('POST', '/v1/auth/refresh', { base: url, body: { refresh_token: s.refresh } }), 200).json.data.access_token;
+      const made = [];
+      for (const [i, price] of [500, 100, 400, 300, 200].entries())
+        made.push(expectStatus(await api('POST', '/v1/products', { base: url, token: s.token, body: productBody({
+          title: `capword item ${i} ${i < 2 ? 'rareword' : ''}`, variants: [{ sku: `C${i}`, price, stock: 1 }] }) }), 201).json.data);
+      const get = async (qs) => { const r = expectStatus(await api('GET', `/v1/products?${qs}`, { base: url }), 200); return { ...r.json, capped: r.headers.get('search-matches-capped') }; };
+      const prices = (r) => r.data.map((x) => x.price);
+      // 5 matches, cap 3: the newest 3 (prices 400, 300, 200), sorted; the reply says it cut
+      const a = await get('q=capword&sort=price_asc');
+      assert.deepEqual(prices(a), [200, 300, 400]);
+      assert.equal(a.capped, '3');
+      assert.deepEqual(prices(await get('q=capword&sort=price_desc')), [400, 300, 200]);
+      assert.equal((await get('q=capword&sort=popular')).data.length, 3);
+      // paged by cursor within the same candidates
+      const p1 = await get('q=capword&sort=price_asc&limit=2');
+      assert.deepEqual(prices(p1), [200, 300]);
+      const p2 = await get(`q=capword&sort=price_asc&limit=2&cursor=${p1.next_cursor}`);
+      assert.deepEqual(prices(p2), [400]);
+      assert.equal(p2.next_cursor, null);
+      // under the cap: exact, no header; filters still apply
+      const r = await get('q=rareword&sort=price_asc');
+      assert.deepEqual(prices(r), [100, 500]);
+      assert.equal(r.capped, null);
+      assert.deepEqual(prices(await get('q=capword&sort=price_asc&currency=EUR&min_price=250')), [300, 400]);
+      // newest first is the FTS5 order itself: every match, never capped
+      const n = await get('q=capword');
+      assert.deepEqual(n.data.map((x) => x.id), made.map((x) => x.id).reverse());
+      assert.equal(n.capped, null);
+      expectError(await api('GET', '/v1/products?q=%20%21&sort=price_asc', { base: url }), 400, 'invalid_argument', 'q');
+    });
   } },
 ];

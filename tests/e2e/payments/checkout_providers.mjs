@@ -191,11 +191,10 @@ export default needsPayments([
     } finally { await fake.close(); }
   } },
 
-  // Off unless VZ_TEST_PAYPAL_RECONCILE_APPROVED=1: on h-market (17:10) reconciliation
-  // enqueues the capture job for a payment PayPal reports APPROVED, but the job captures
-  // only rows already 'approved', which the lost webhook never set (told in NEWS.md).
-  { name: 'paypal: the approval webhook never came; reconciliation finds it approved and captures once', timeout: 90000,
-    only: 'VZ_TEST_PAYPAL_RECONCILE_APPROVED', fn: async () => {
+  // Reconciliation must mark the payment 'approved' itself before it queues the capture:
+  // the capture job captures only 'approved' rows (it did nothing here until h-market
+  // 17:50, and the order was cancelled by its hold instead).
+  { name: 'paypal: the approval webhook never came; reconciliation finds it approved and captures once', timeout: 90000, fn: async () => {
     const fake = await startFakePayPal({ clientId: 'pp-rec', clientSecret: 'pp-rec-secret', webhookId: 'WH-REC' });
     try {
       await withServer({ args: ['--dev'], env: paypalEnv(fake) }, async ({ url, dir }) => {
@@ -204,8 +203,9 @@ export default needsPayments([
         const { admin, b, buy } = await shop(url, dir, { price: 1250 });
         const r = await buy('k-pp-rec');
         const pay = expectStatus(await api('POST', '/v1/payments', { base: url, token: b.token, body: { checkout_id: r.checkout_id, provider: 'paypal' } }), 201).json.data;
-        await fake.approve(pay.provider_payment_id, { deliver: false });
-        expectStatus(await api('POST', '/v1/admin/payments/reconcile', { base: url, token: admin.token, body: { min_age_seconds: 0 } }), 200);
+        const ap = await fake.approve(pay.provider_payment_id, { deliver: false });
+        const rec1 = expectStatus(await api('POST', '/v1/admin/payments/reconcile', { base: url, token: admin.token, body: { min_age_seconds: 0 } }), 200).json.data;
+        assert.equal(rec1.applied, 1);
         await until(async () => (await order(url, b, r.orders[0].id)).status === 'paid', 'the capture job to pay the order');
         assert.equal(fake.captures.size, 1);
         // a second pass finds nothing open; the late completion webhook books nothing
@@ -215,7 +215,13 @@ export default needsPayments([
         const [late] = await fake.flush();
         assert.equal(late.status, 200, late.text);
         assert.equal((await ledger(url, admin)).transactions, before.transactions);
+        // and the lost approval itself, delivered at last: no second capture
+        const lateAp = await fake.deliver(ap.event);
+        assert.equal(lateAp.status, 200, lateAp.text);
+        await new Promise((res) => setTimeout(res, 300));
         assert.equal(fake.captures.size, 1);
+        assert.equal((await order(url, b, r.orders[0].id)).status, 'paid');
+        assert.equal((await ledger(url, admin)).transactions, before.transactions);
       });
     } finally { await fake.close(); }
   } },
@@ -262,6 +268,53 @@ export default needsPayments([
       assert.equal(late.status, 200, late.text);
       assert.equal(JSON.parse(late.text).data.duplicate, false); // a new event id: recorded, but
       assert.equal((await ledger(url, admin)).transactions, before.transactions); // nothing booked
+    } finally {
+      srv.child.kill('SIGTERM');
+      await srv.exited;
+      rmSync(dir, { recursive: true, force: true });
+      await fake.close();
+    }
+  } },
+  { name: 'crash drill with paypal: killed when the buyer approved, reconciliation captures once after the restart', timeout: 90000, fn: async () => {
+    const fake = await startFakePayPal({ clientId: 'pp-drill', clientSecret: 'pp-drill-secret', webhookId: 'WH-DRILL' });
+    const bin = process.env.VZ_TEST_BIN;
+    const dir = mkdtempSync(join(tmpdir(), 'vidzo-ppdrill-'));
+    const port = await freePort(), url = `http://127.0.0.1:${port}`;
+    const start = () => {
+      const child = spawn(bin, ['serve', '--port', String(port), '--bind', '127.0.0.1', '--threads', '1', '--db', `sqlite:${dir}/vidzo.db`,
+        '--data-dir', dir, '--log-level', 'warn', '--dev', '--jwt-secret', 'drill-secret-0123456789abcdef0123456789', '--shutdown-timeout', '2'],
+      { env: { ...process.env, VIDZO_PASSWORD_COST_FAST: '1', ...paypalEnv(fake) }, stdio: 'ignore' });
+      return { child, exited: new Promise((res) => child.on('exit', (code, sig) => res(sig || code))) };
+    };
+    const up = () => until(async () => { try { return (await fetch(`${url}/readyz`)).ok; } catch { return false; } }, 'the server');
+    let srv = start();
+    try {
+      await up();
+      fake.webhookUrl = `${url}/v1/payments/webhooks/paypal`;
+      fake.autoDeliver = false;
+      const { admin, b, buy } = await shop(url, dir, { price: 3100 });
+      const r = await buy('k-ppdrill');
+      const pay = expectStatus(await api('POST', '/v1/payments', { base: url, token: b.token, body: { checkout_id: r.checkout_id, provider: 'paypal' } }), 201).json.data;
+      // the buyer approves at PayPal while we are down: its webhook finds no one
+      srv.child.kill('SIGKILL');
+      assert.equal(await srv.exited, 'SIGKILL');
+      const ap = await fake.approve(pay.provider_payment_id, { deliver: false });
+      srv = start();
+      await up();
+      const signin = async (u) => expectStatus(await api('POST', '/v1/auth/signin', { base: url, body: { email: u.email, password: u.password } }), 200).json.data.access_token;
+      b.token = await signin(b);
+      admin.token = (await adminOn(url, dir)).token;
+      assert.equal((await order(url, b, r.orders[0].id)).status, 'pending_payment');
+      const rec = expectStatus(await api('POST', '/v1/admin/payments/reconcile', { base: url, token: admin.token, body: { min_age_seconds: 0 } }), 200).json.data;
+      assert.equal(rec.applied, 1);
+      await until(async () => (await order(url, b, r.orders[0].id)).status === 'paid', 'the capture job to pay the order');
+      assert.equal(fake.captures.size, 1);
+      const before = await ledger(url, admin);
+      // PayPal's late deliveries (the approval, the completed capture) book nothing more
+      for (const late of [await fake.deliver(ap.event), ...(await fake.flush())]) assert.equal(late.status, 200, late.text);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(fake.captures.size, 1);
+      assert.equal((await ledger(url, admin)).transactions, before.transactions);
     } finally {
       srv.child.kill('SIGTERM');
       await srv.exited;
