@@ -112,7 +112,7 @@ story('Agora webhooks move the stream like the RTMP hooks: joined -> live, left 
     const still = await show(url, s.id);
     assert.equal(still.status, 'live', 'resumed within the grace; the late stale event was ignored');
     assert.equal(still.started_at, live.started_at);
-    const sessions = execFileSync('sqlite3', [`${dir}/vidzo.db`, `SELECT count(*), max(reconnects), max(source) FROM stream_sessions WHERE stream_id = ${s.id}`]).toString().trim();
+    const sessions = execFileSync('sqlite3', ['-cmd', '.timeout 5000', `${dir}/vidzo.db`, `SELECT count(*), max(reconnects), max(source) FROM stream_sessions WHERE stream_id = ${s.id}`]).toString().trim();
     assert.equal(sessions, '1|1|agora');
     // channel destroyed: ended
     expectStatus(await hook(url, event(s.id, 102, undefined)), 200);

@@ -73,7 +73,7 @@ story('live feed by current viewers (ties newest first), ended feed newest first
     const sql = made.map((id, i) => i < 5
       ? `UPDATE streams SET status='live', viewers=${viewers[i]}, feed_pos=${viewers[i]}, started_at=1 WHERE id=${id};`
       : `UPDATE streams SET status='ended', started_at=1, ended_at=5, feed_pos=5 WHERE id=${id};`).join('');
-    execFileSync('sqlite3', [`${dir}/vidzo.db`, sql]);
+    execFileSync('sqlite3', ['-cmd', '.timeout 5000', `${dir}/vidzo.db`, sql]); // the server's writers may hold the lock a moment
     const page = async (q, cursor) => expectStatus(await api('GET', `/v1/streams?${q}&limit=2${cursor ? `&cursor=${cursor}` : ''}`, { base: url, token: u.token }), 200).json;
     const seen = [];
     let c;

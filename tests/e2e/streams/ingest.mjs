@@ -44,7 +44,7 @@ const refused = async (enc) => {
   if (!r) { await enc.stop(); assert.fail('the publish was not refused within 8 s'); }
   assert.notEqual(r.code, 0, 'ffmpeg exits with an error when the publish is refused');
 };
-const sql = (dir, q) => execFileSync('sqlite3', [`${dir}/vidzo.db`, q]).toString().trim();
+const sql = (dir, q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', `${dir}/vidzo.db`, q]).toString().trim();
 
 story('OBS-style push: live, HLS advances, thumbnail, encoder stops, grace ends it, the replay appears', async () => {
   const p = ports();

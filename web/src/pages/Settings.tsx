@@ -47,8 +47,9 @@ export function Settings() {
   const [pic, setPic] = useState<'uploading' | 'processing'>(); // the avatar's progress
   const welcome = new URLSearchParams(location.search).has('welcome');
   useEffect(() => { if (!tokens) navigate('/signin?next=/settings', true); }, [tokens]);
+  // The profile fills the form when it arrives, but never over what was already typed.
   useEffect(() => {
-    if (me) { setName(me.display_name || ''); setHandle(me.handle || ''); setBio(me.bio || ''); }
+    if (me) { setName((v) => v || me.display_name || ''); setHandle((v) => v || me.handle || ''); setBio((v) => v || me.bio || ''); }
   }, [me?.id]);
   if (!tokens) return null;
 
@@ -129,6 +130,9 @@ export function Settings() {
           </div>
         </div>
         <form onSubmit={save}>
+          {/* disabled until the profile has loaded: its arrival fills these fields, and would
+              otherwise overwrite what someone typed first */}
+          <fieldset class="plain" disabled={!me?.id} aria-busy={!me?.id}>
           <label for="st-name">Display name</label>
           <input id="st-name" maxLength={50} value={name} onInput={(e) => setName(e.currentTarget.value)} aria-describedby="st-err" />
           <label for="st-handle">Handle</label>
@@ -139,6 +143,7 @@ export function Settings() {
           <ErrorText id="st-err" msg={say(err)} />
           {saved && <p class="ok" role="status">{saved}</p>}
           <button class="btn" type="submit" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          </fieldset>
           {me?.id && <Link href={`/u/${me.id}`} class="link">View your profile</Link>}
         </form>
       </section>
