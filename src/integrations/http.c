@@ -157,6 +157,16 @@ int integ_breaker_state(const char *name, int *retry_after_s) {
 
 /* ---- responses ----------------------------------------------------------------------- */
 
+int integ_base_url_ok(const char *b, size_t n) {
+  if (n >= 8 && !strncmp(b, "https://", 8)) return 1;
+  static const char *const local[] = { "http://127.0.0.1", "http://localhost", "http://[::1]", NULL };
+  for (int i = 0; local[i]; i++) {
+    size_t l = strlen(local[i]);
+    if (n >= l && !strncmp(b, local[i], l) && (n == l || b[l] == ':' || b[l] == '/')) return 1;
+  }
+  return 0;
+}
+
 int integ_response_header(const integ_response *res, const char *name, char *out, size_t outlen) {
   size_t nlen = strlen(name);
   const char *p = res->headers, *end = p ? p + res->headers_len : NULL;

@@ -81,6 +81,10 @@ typedef struct integ_response {
   double seconds;     /* from submission to completion */
 } integ_response;
 
+/* 1 when an API base URL (b, n bytes) may carry a secret: https, or http on the loopback
+ * (a local fake). An http URL to anywhere else would send the key in clear text. */
+int integ_base_url_ok(const char *b, size_t n);
+
 /* Copies header `name` (case-insensitive, first one) into out; its length, or -1. */
 int integ_response_header(const integ_response *res, const char *name, char *out, size_t outlen);
 void integ_response_clear(integ_response *res);

@@ -64,18 +64,6 @@ static int copy_setting(char *dst, size_t cap, const char *src) {
   return 0;
 }
 
-/* The API base must be https, or http on the loopback (a local fake): an http URL to
- * anywhere else would send the secret key in clear text. */
-static int base_ok(const char *b, size_t n) {
-  if (n >= 8 && !strncmp(b, "https://", 8)) return 1;
-  static const char *const local[] = { "http://127.0.0.1", "http://localhost", "http://[::1]", NULL };
-  for (int i = 0; local[i]; i++) {
-    size_t l = strlen(local[i]);
-    if (n >= l && !strncmp(b, local[i], l) && (n == l || b[l] == ':' || b[l] == '/')) return 1;
-  }
-  return 0;
-}
-
 int paypal_configure(const paypal_conf *c) {
   paypal_reset();
   memset(&cfg, 0, sizeof cfg);
@@ -90,7 +78,7 @@ int paypal_configure(const paypal_conf *c) {
     return -1;
   size_t bl = strlen(cfg.api_base);
   while (bl > 0 && cfg.api_base[bl - 1] == '/') cfg.api_base[--bl] = 0;
-  if (!base_ok(cfg.api_base, bl)) { memset(&cfg, 0, sizeof cfg); return -1; }
+  if (!integ_base_url_ok(cfg.api_base, bl)) { memset(&cfg, 0, sizeof cfg); return -1; }
   cfg.timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
   cfg.set = 1;
   if (integ_register(&(integ_conf){ .name = "paypal", .failures = 5, .cooldown_ms = 30000 }) < 0 ||

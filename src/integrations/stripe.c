@@ -28,18 +28,6 @@ static struct {
   int timeout_ms;
 } cfg;
 
-/* The API base must be https, or http on the loopback (a local fake): an http URL to
- * anywhere else would send the secret key in clear text. */
-static int base_ok(const char *b, size_t n) {
-  if (n >= 8 && !strncmp(b, "https://", 8)) return 1;
-  static const char *const local[] = { "http://127.0.0.1", "http://localhost", "http://[::1]", NULL };
-  for (int i = 0; local[i]; i++) {
-    size_t l = strlen(local[i]);
-    if (n >= l && !strncmp(b, local[i], l) && (n == l || b[l] == ':' || b[l] == '/')) return 1;
-  }
-  return 0;
-}
-
 int stripe_configure(const stripe_conf *c) {
   memset(&cfg, 0, sizeof cfg);
   if (!c) return -1;
@@ -50,7 +38,7 @@ int stripe_configure(const stripe_conf *c) {
   const char *base = c->api_base && *c->api_base ? c->api_base : "https://api.stripe.com";
   size_t bl = strlen(base);
   while (bl > 0 && base[bl - 1] == '/') bl--; /* "https://x/" and "https://x" alike */
-  if (bl == 0 || bl >= sizeof cfg.api_base || !base_ok(base, bl)) return -1;
+  if (bl == 0 || bl >= sizeof cfg.api_base || !integ_base_url_ok(base, bl)) return -1;
   memcpy(cfg.api_base, base, bl);
   cfg.timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
   cfg.set = 1;
