@@ -8,6 +8,7 @@
  *    on one PostgreSQL apply each file exactly once. */
 #include "db/db.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -389,4 +390,27 @@ int db_migrate(vz_db *db, char *err, size_t errlen) {
     if ((rc = db_commit(db)) < 0) return migrate_fail(db, rc, "commit", m->name, err, errlen);
   }
   return 0;
+}
+
+int db_text_match(const char *q, int dialect, int max_words, char *out, size_t cap) {
+  int pg = dialect == DB_POSTGRES;
+  size_t m = 0;
+  int n = 0;
+  out[0] = 0;
+  while (*q && n < max_words) {
+    while (*q && !(isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80)) q++;
+    const char *s = q;
+    while (*q && (isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80)) q++;
+    if (q == s) break;
+    char w[64];
+    size_t l = (size_t)(q - s) < sizeof w - 1 ? (size_t)(q - s) : sizeof w - 1;
+    for (size_t i = 0; i < l; i++) w[i] = (char)tolower((unsigned char)s[i]);
+    w[l] = 0;
+    int k = pg ? snprintf(out + m, cap - m, "%s%s:*", n ? " & " : "", w)
+               : snprintf(out + m, cap - m, "%s\"%s\"*", n ? " " : "", w);
+    if (k < 0 || (size_t)k >= cap - m) break;
+    m += (size_t)k;
+    n++;
+  }
+  return n;
 }

@@ -32,6 +32,12 @@ enum {
 int db_open(const char *url, vz_db **out, char *err, size_t errlen);
 void db_close(vz_db *db);
 int db_dialect(const vz_db *db);
+/* Text search, one query syntax per dialect: splits q into lower-cased words of letters,
+ * digits and UTF-8 bytes (nothing of FTS5's or tsquery's syntax survives), at most
+ * max_words, each a prefix that must match: "word"* "word2"* (FTS5, implicit AND) or
+ * word:* & word2:* (PostgreSQL tsquery). Writes it to out; returns the number of words
+ * (0: q has no letter or digit, out is ""). */
+int db_text_match(const char *q, int dialect, int max_words, char *out, size_t cap);
 const char *db_errmsg(const vz_db *db);
 /* Checks the connection (and reconnects a lost PostgreSQL one); 0 when usable. */
 int db_ping(vz_db *db);

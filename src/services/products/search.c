@@ -61,28 +61,11 @@ static const vz_col hit_cols[] = {
 };
 enum { COL_CREATED = 11, COL_PRICE = 5, COL_SOLD = 8 };
 
-/* "word"* "word2"* (FTS5, implicit AND) or word:* & word2:* (tsquery); "" when q has no
- * letter or digit. */
+/* The text query in the dialect's syntax (db_text_match, at most 6 words); "" when q has
+ * no letter or digit. */
 static const char *match_of(vz_req *req, const char *q, int pg) {
   char out[512];
-  size_t m = 0;
-  int words = 0;
-  out[0] = 0;
-  while (*q && words < 6) {
-    while (*q && !(isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80)) q++;
-    const char *s = q;
-    while (*q && (isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80)) q++;
-    if (q == s) break;
-    char w[64];
-    size_t n = (size_t)(q - s) < sizeof w - 1 ? (size_t)(q - s) : sizeof w - 1;
-    for (size_t i = 0; i < n; i++) w[i] = (char)tolower((unsigned char)s[i]);
-    w[n] = 0;
-    int k = pg ? snprintf(out + m, sizeof out - m, "%s%s:*", words ? " & " : "", w)
-               : snprintf(out + m, sizeof out - m, "%s\"%s\"*", words ? " " : "", w);
-    if (k < 0 || (size_t)k >= sizeof out - m) break;
-    m += (size_t)k;
-    words++;
-  }
+  db_text_match(q, pg ? DB_POSTGRES : DB_SQLITE, 6, out, sizeof out);
   return vz_arena_strdup(req->arena, out);
 }
 

@@ -252,28 +252,12 @@ static int h_create(vz_req *req) {
 
 /* ---- the feeds -------------------------------------------------------------------------- */
 
-/* Splits q into lower-cased words of letters, digits and UTF-8 bytes (nothing of FTS5's or
- * tsquery's syntax survives); each word matches as a prefix, all must match. */
+/* The text query in the dialect's syntax (db_text_match: each word a prefix, all must
+ * match); NULL when q has no letter or digit. */
 static const char *match_of(vz_req *req, const char *q, int pg) {
   char match[512];
-  size_t m = 0;
-  int n = 0;
-  while (*q && n < MAX_WORDS) {
-    while (*q && !(isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80)) q++;
-    const char *s = q;
-    while (*q && (isalnum((unsigned char)*q) || (unsigned char)*q >= 0x80)) q++;
-    if (q == s) break;
-    char w[64];
-    size_t l = (size_t)(q - s) < sizeof w - 1 ? (size_t)(q - s) : sizeof w - 1;
-    for (size_t i = 0; i < l; i++) w[i] = (char)tolower((unsigned char)s[i]);
-    w[l] = 0;
-    int k = pg ? snprintf(match + m, sizeof match - m, "%s%s:*", n ? " & " : "", w)
-               : snprintf(match + m, sizeof match - m, "%s\"%s\"*", n ? " " : "", w);
-    if (k < 0 || (size_t)k >= sizeof match - m) break;
-    m += (size_t)k;
-    n++;
-  }
-  return n ? vz_arena_strdup(req->arena, match) : NULL;
+  return db_text_match(q, pg ? DB_POSTGRES : DB_SQLITE, MAX_WORDS, match, sizeof match)
+             ? vz_arena_strdup(req->arena, match) : NULL;
 }
 
 static int h_list(vz_req *req) {
